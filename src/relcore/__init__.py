@@ -1,0 +1,39 @@
+"""relcore: customer relationships as the customer lives them.
+
+A relationship is a mutual exchange of value and the customer is in charge of it. relcore
+models it in four layers:
+
+* :mod:`relcore.models` — customers, touchpoints, value exchanges and columnar event logs;
+* :mod:`relcore.scoring` — purchase models, lifetime value and relationship scores;
+* :mod:`relcore.contact_policy` — rules that stop a company from hounding its customers;
+* :mod:`relcore.measurement` — holdout groups and lift.
+"""
+
+from .errors import ConvergenceError, DataError, PolicyError, RelcoreError
+from .models import (
+    ContactLimit,
+    ContactPreferences,
+    Customer,
+    EventLog,
+    Touchpoint,
+    ValueExchange,
+)
+from .scoring import RFMSummary, summarize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ContactLimit",
+    "ContactPreferences",
+    "ConvergenceError",
+    "Customer",
+    "DataError",
+    "EventLog",
+    "PolicyError",
+    "RFMSummary",
+    "RelcoreError",
+    "Touchpoint",
+    "ValueExchange",
+    "__version__",
+    "summarize",
+]

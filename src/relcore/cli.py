@@ -1,0 +1,184 @@
+"""The ``relcore`` command.
+
+Subcommands:
+
+* ``relcore demo`` — the CDNOW walk-through;
+* ``relcore summarize FILE ...`` — a customer-base summary of your own transactions.
+
+Errors in the data are reported as one line per offending row, without a traceback, and
+the command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TextIO
+
+from .errors import DataError, RelcoreError
+
+__all__ = ["main"]
+
+_LARGE_INPUT_BYTES = 20_000_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args, sys.stdout) or 0)
+    except DataError as exc:
+        _report_data_error(exc, args, sys.stderr)
+        return 2
+    except (RelcoreError, ValueError, ImportError, OSError) as exc:
+        print(f"relcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _report_data_error(exc: DataError, args: argparse.Namespace, err: TextIO) -> None:
+    source = getattr(args, "input", None)
+    where = f"{source}: " if source else ""
+    print(f"relcore {args.command}: error: {where}{exc}", file=err)
+    # One line per offending row, with its line in the file (header = line 1).
+    for row in exc.rows:
+        line = f" (line {row + 2} of {source})" if source else ""
+        print(f"  row {row}{line}: {exc.column}: {exc.problem}", file=err)
+    if exc.count > len(exc.rows):
+        print(f"  … and {exc.count - len(exc.rows)} more rows", file=err)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relcore",
+        description="Customer relationships as the customer lives them.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="walk through relcore on the bundled CDNOW data")
+    demo.set_defaults(run=_run_demo)
+
+    summ = sub.add_parser(
+        "summarize",
+        help="summarise a transactions CSV as frequency/recency/T/monetary value",
+        description="Summarise a transactions CSV, one row per customer.",
+    )
+    summ.add_argument("input", help="CSV file with a header row")
+    summ.add_argument("--customer", default="customer_id", help="customer id column")
+    summ.add_argument("--at", default="at", help="timestamp column")
+    summ.add_argument("--value", help="value column (optional)")
+    summ.add_argument("--kind", help="event kind column; only 'purchase' rows are used")
+    summ.add_argument("--period", default="D", help="D, W, or a length such as 3d or 12h")
+    summ.add_argument("--observation-end", required=True, help="date or ISO datetime")
+    summ.add_argument("--calibration-end", help="date or ISO datetime; adds holdout columns")
+    summ.add_argument("--at-format", help="strptime format of the timestamps, e.g. %%Y%%m%%d")
+    summ.add_argument("--timezone", help="IANA zone of timestamps written without an offset")
+    summ.add_argument("--delimiter", default=",")
+    summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    summ.set_defaults(run=_run_summarize)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"relcore {__version__}"
+
+
+def _parse_period(text: str) -> Any:
+    """``D``/``W`` or a duration such as ``3d``, ``12h``, ``90m``."""
+    if text in ("D", "W"):
+        return text
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds", "w": "weeks"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.replace(".", "", 1).isdigit():
+        raise ValueError(f"--period must be D, W or a duration such as 3d or 12h, got {text!r}")
+    return _dt.timedelta(**{units[unit]: float(number)})
+
+
+@contextlib.contextmanager
+def _stages(total: int, enabled: bool, desc: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar over named stages (tqdm, when installed and the input is large)."""
+    bar = None
+    if enabled and sys.stderr.isatty():
+        with contextlib.suppress(ImportError):
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+
+    def advance(label: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _run_summarize(args: argparse.Namespace, out: TextIO) -> int:
+    from .models import EventLog
+    from .scoring import summarize
+
+    large = os.path.getsize(args.input) > _LARGE_INPUT_BYTES
+    with _stages(3, large, "summarize") as advance:
+        log = EventLog.read_csv(
+            args.input,
+            customer_id=args.customer,
+            at=args.at,
+            value=args.value,
+            kind=args.kind,
+            at_format=args.at_format,
+            timezone=args.timezone,
+            delimiter=args.delimiter,
+        )
+        advance("read")
+        summary = summarize(
+            log,
+            period=_parse_period(args.period),
+            observation_end=args.observation_end,
+            calibration_end=args.calibration_end,
+        )
+        advance("summarised")
+        columns = summary.to_dict()
+        if args.output == "-":
+            _write_csv(columns, out)
+        else:
+            with open(args.output, "w", newline="") as fh:
+                _write_csv(columns, fh)
+        advance("written")
+    if args.output != "-":
+        print(f"{len(summary):,} customers summarised to {args.output}", file=out)
+    return 0
+
+
+def _write_csv(columns: dict[str, Any], fh: TextIO) -> None:
+    import csv
+
+    writer = csv.writer(fh)
+    writer.writerow(list(columns))
+    lists = [col.tolist() for col in columns.values()]
+    writer.writerows(zip(*lists, strict=True))
+
+
+def _run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from ._demo import run_demo
+
+    run_demo(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

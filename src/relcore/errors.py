@@ -1,0 +1,118 @@
+"""Every exception relcore raises.
+
+The hierarchy is small on purpose::
+
+    RelcoreError
+    ├── DataError (also a ValueError)     bad input data: names column, rows and count
+    ├── ConvergenceError                  an optimiser did not converge
+    └── PolicyError (also a ValueError)   a contact policy that does not validate
+
+Catch :class:`RelcoreError` to handle anything relcore raises, or ``ValueError`` to
+handle bad input the way the rest of the scientific Python stack reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["ConvergenceError", "DataError", "PolicyError", "RelcoreError"]
+
+_MAX_ROWS_SHOWN = 5
+
+
+class RelcoreError(Exception):
+    """Base class of every error raised by relcore."""
+
+
+class DataError(RelcoreError, ValueError):
+    """Input data that relcore refuses to use as given.
+
+    Nothing is ever silently dropped, coerced or turned into NaN: a bad row stops the
+    operation and this error says where it is.
+
+    Parameters
+    ----------
+    column
+        The column (or argument) holding the bad values.
+    problem
+        What is wrong with them, as a noun phrase: ``"NaN values"``, ``"negative values"``.
+    rows
+        Indices of the offending rows (any iterable of ints, or a boolean mask). Only the
+        first five are kept in ``rows``; ``count`` holds how many there were in all.
+    count
+        Number of offending rows, when ``rows`` was already truncated by the caller.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> err = DataError.from_mask("frequency", np.array([1, -1, 2, -3]) < 0, "negative values")
+    >>> err.column, err.rows, err.count
+    ('frequency', (1, 3), 2)
+    >>> print(err)
+    column 'frequency', 2 rows (1, 3): negative values
+    """
+
+    column: str
+    rows: tuple[int, ...]
+    count: int
+    problem: str
+
+    def __init__(
+        self,
+        column: str,
+        problem: str,
+        rows: Iterable[int] = (),
+        count: int | None = None,
+    ) -> None:
+        all_rows = [int(r) for r in rows]
+        self.column = column
+        self.problem = problem
+        self.rows = tuple(all_rows[:_MAX_ROWS_SHOWN])
+        self.count = len(all_rows) if count is None else int(count)
+        super().__init__(self._message())
+
+    @classmethod
+    def from_mask(cls, column: str, mask: np.ndarray, problem: str) -> DataError:
+        """Build the error from a boolean mask of offending rows."""
+        idx = np.flatnonzero(mask)
+        return cls(column, problem, idx[:_MAX_ROWS_SHOWN].tolist(), count=int(idx.size))
+
+    def _message(self) -> str:
+        if not self.rows:
+            return f"column {self.column!r}: {self.problem}"
+        noun = "row" if self.count == 1 else "rows"
+        shown = ", ".join(str(r) for r in self.rows)
+        more = ", …" if self.count > len(self.rows) else ""
+        return f"column {self.column!r}, {self.count} {noun} ({shown}{more}): {self.problem}"
+
+    def __reduce__(self) -> tuple[type[DataError], tuple[str, str, Sequence[int], int]]:
+        return (type(self), (self.column, self.problem, self.rows, self.count))
+
+
+class ConvergenceError(RelcoreError):
+    """An estimator's optimiser failed; the message carries the optimiser's own report."""
+
+
+class PolicyError(RelcoreError, ValueError):
+    """A contact policy that does not validate.
+
+    ``path`` names the offending key the way a reader finds it in the policy file, for
+    example ``rules[2].per``.
+
+    Examples
+    --------
+    >>> print(PolicyError("rules[2].per", "must be a positive duration, got '-1d'"))
+    rules[2].per: must be a positive duration, got '-1d'
+    """
+
+    path: str
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.detail = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, str]]:
+        return (type(self), (self.path, self.detail))

@@ -1,0 +1,1 @@
+"""Adapters to files and data-frame libraries; each imports its library only when used."""

@@ -1,0 +1,227 @@
+"""Column machinery behind :class:`~relcore.models.EventLog`: categorical codes,
+customer-id factorisation and the one sort that orders a log by customer and time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from .._validation import as_1d, check_mask, readonly
+from ..errors import DataError
+
+__all__ = ["Categorical"]
+
+IntArray = npt.NDArray[np.integer[Any]]
+
+
+def constant(value: Any, n: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    """A read-only length-``n`` array of one value that costs no memory (stride 0)."""
+    return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
+
+
+def is_constant(arr: npt.NDArray[Any]) -> bool:
+    return arr.ndim == 1 and arr.size > 1 and arr.strides[0] == 0
+
+
+def take(arr: npt.NDArray[Any], index: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``arr[index]`` that keeps a zero-stride constant column constant."""
+    if is_constant(arr):
+        n = int(index.sum()) if index.dtype == np.bool_ else int(index.size)
+        return np.broadcast_to(arr[:1], (n,))
+    out: npt.NDArray[Any] = arr[index]
+    return out
+
+
+def code_dtype(n_categories: int) -> type[np.signedinteger[Any]]:
+    if n_categories <= np.iinfo(np.int8).max:
+        return np.int8
+    if n_categories <= np.iinfo(np.int16).max:
+        return np.int16
+    return np.int32
+
+
+def _label_tuple(labels: Iterable[str]) -> tuple[str, ...]:
+    return tuple(labels)
+
+
+@attrs.frozen(eq=False)
+class Categorical:
+    """A column of labels stored as integer codes into ``categories``; ``-1`` is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> col = Categorical(np.array([0, 1, -1, 0], dtype=np.int8), ("email", "sms"))
+    >>> col.mask("email").tolist()
+    [True, False, False, True]
+    >>> col.to_numpy().tolist()
+    ['email', 'sms', None, 'email']
+    """
+
+    codes: npt.NDArray[np.signedinteger[Any]] = attrs.field(converter=readonly)
+    categories: tuple[str, ...] = attrs.field(converter=_label_tuple)
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def code(self, label: str) -> int:
+        """The code of ``label``, or ``-2`` (matches nothing) when it does not occur."""
+        try:
+            return self.categories.index(label)
+        except ValueError:
+            return -2
+
+    def mask(self, *labels: str | None) -> npt.NDArray[np.bool_]:
+        """Boolean mask of the rows whose label is any of ``labels`` (``None``: missing)."""
+        wanted = [-1 if lab is None else self.code(lab) for lab in labels]
+        wanted = [w for w in wanted if w != -2]
+        if not wanted:
+            return np.zeros(len(self), dtype=bool)
+        if len(wanted) == 1:
+            return np.asarray(self.codes == wanted[0])
+        return np.isin(self.codes, wanted)
+
+    def to_numpy(self) -> npt.NDArray[np.object_]:
+        """Labels as an object array, ``None`` where missing."""
+        table = np.array([*self.categories, None], dtype=object)
+        return table[np.where(self.codes < 0, len(self.categories), self.codes)]
+
+    def take(self, index: npt.NDArray[Any]) -> Categorical:
+        return Categorical(take(self.codes, index), self.categories)
+
+    def __getitem__(self, key: slice) -> Categorical:
+        return Categorical(self.codes[key], self.categories)
+
+
+def _label_problems(arr: npt.NDArray[Any], column: str, *, allow_missing: bool) -> None:
+    if arr.dtype.kind in "US":
+        check_mask(column, np.char.str_len(arr) == 0, "empty labels; use None for a missing one")
+        return
+    if arr.dtype != object:
+        raise DataError(column, f"must hold strings, got dtype {arr.dtype}")
+    missing = np.fromiter((v is None for v in arr.tolist()), dtype=bool, count=arr.size)
+    if not allow_missing:
+        check_mask(column, missing, "missing values")
+    not_str = np.fromiter(
+        (v is not None and not isinstance(v, str) for v in arr.tolist()), dtype=bool, count=arr.size
+    )
+    check_mask(column, not_str, "values that are not strings")
+    check_mask(
+        column,
+        np.fromiter((v == "" for v in arr.tolist()), dtype=bool, count=arr.size),
+        "empty labels; use None for a missing one",
+    )
+
+
+def factorize_labels(
+    values: Any,
+    n: int,
+    column: str,
+    *,
+    allow_missing: bool = True,
+    allowed: Sequence[str] | None = None,
+) -> Categorical:
+    """Codes and categories for a label column given as None, one string or an array.
+
+    A scalar (or ``None``) becomes a zero-memory constant column. Categories are sorted,
+    except when ``allowed`` fixes the vocabulary and its order.
+    """
+    if values is None:
+        if not allow_missing:
+            raise DataError(column, "is required")
+        return Categorical(constant(-1, n, np.int8), tuple(allowed or ()))
+    if isinstance(values, str):
+        arr = np.array([values], dtype=object)
+    else:
+        arr = as_1d(values, column)
+        if arr.size != n:
+            raise DataError(column, f"has {arr.size} values for {n} events")
+    _label_problems(arr, column, allow_missing=allow_missing)
+    present = np.ones(arr.size, dtype=bool) if arr.dtype != object else arr != None  # noqa: E711
+    labels = arr[present].astype(str)
+    cats, inverse = np.unique(labels, return_inverse=True)
+    categories = tuple(str(c) for c in cats)
+    if allowed is not None:
+        unknown = np.isin(arr.astype(str), list(allowed), invert=True) & present
+        check_mask(column, unknown, f"labels other than {', '.join(map(repr, allowed))}")
+        remap = np.array([list(allowed).index(c) for c in categories], dtype=np.int64)
+        inverse = remap[inverse] if remap.size else inverse
+        categories = _label_tuple(allowed)
+    dtype = code_dtype(len(categories))
+    if isinstance(values, str):
+        return Categorical(constant(int(inverse[0]), n, dtype), categories)
+    codes = np.full(arr.size, -1, dtype=dtype)
+    codes[present] = inverse
+    return Categorical(codes, categories)
+
+
+def factorize_ids(
+    values: Any, column: str = "customer_id"
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
+    """Dense int32 codes for customer (or item) ids, and the sorted table of distinct ids.
+
+    Integer ids keep their dtype (so results join back to the caller's integer keys);
+    anything else must be non-empty strings. Dense integer ranges take an O(n) path.
+    """
+    arr = as_1d(values, column)
+    if arr.dtype.kind == "b" or arr.dtype.kind == "f":
+        if arr.dtype.kind == "f":
+            check_mask(column, np.isnan(arr), "missing ids (NaN)")
+        raise DataError(column, f"ids must be integers or strings, got dtype {arr.dtype}")
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64, copy=False)
+        if arr.size == 0:
+            return np.zeros(0, dtype=np.int32), arr
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * arr.size + 1024:
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[arr - lo] = True
+            uniques = np.flatnonzero(present).astype(np.int64) + lo
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            codes = rank[arr - lo]
+        else:
+            uniques, codes = np.unique(arr, return_inverse=True)
+    else:
+        _label_problems(arr, column, allow_missing=False)
+        uniques, codes = np.unique(arr.astype(str), return_inverse=True)
+    if uniques.size >= np.iinfo(np.int32).max:
+        raise DataError(column, f"has {uniques.size} distinct ids; at most 2**31 - 1 are supported")
+    return codes.astype(np.int32), uniques
+
+
+def sort_order(codes: IntArray, at: npt.NDArray[np.int64]) -> npt.NDArray[np.intp] | None:
+    """Permutation ordering rows by (customer code, time, original position), or ``None``
+    when they already are.
+
+    One ``argsort`` of a packed 64-bit key (code in the high bits, time offset below it)
+    replaces a two-key ``lexsort`` that is six times slower. When the time range does not
+    fit the bits left, time is truncated in the key and the rare ties are finished with a
+    ``lexsort`` over just those rows.
+    """
+    n = codes.size
+    if n < 2:
+        return None
+    code_bits = max(1, int(codes.max()).bit_length())
+    time_bits = 63 - code_bits
+    t0 = int(at.min())
+    shift = max(0, (int(at.max()) - t0).bit_length() - time_bits)
+    key = (codes.astype(np.int64) << time_bits) | ((at - t0) >> shift)
+    key_sorted = bool((key[1:] >= key[:-1]).all())
+    if key_sorted and (shift == 0 or bool(((at[1:] >= at[:-1]) | (key[1:] != key[:-1])).all())):
+        return None
+    order = np.argsort(key)
+    sorted_key = key[order]
+    tie = sorted_key[1:] == sorted_key[:-1]
+    if tie.any():
+        in_run = np.zeros(n, dtype=bool)
+        in_run[:-1] |= tie
+        in_run[1:] |= tie
+        pos = np.flatnonzero(in_run)
+        run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
+        rows = order[pos]
+        order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
+    return order

@@ -1,0 +1,599 @@
+"""The columnar event log every scorer consumes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._time import (
+    UTC,
+    datetimes_to_micros,
+    format_instant,
+    micros_to_datetime64,
+    parse_instant,
+)
+from .._validation import as_float, readonly
+from ..errors import DataError
+from ._columns import Categorical, constant, factorize_ids, factorize_labels, sort_order, take
+from ._validators import INITIATORS
+from .entities import Touchpoint, ValueExchange
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+__all__ = ["EventLog"]
+
+_LABEL_COLUMNS = ("kind", "channel", "initiator", "category", "campaign", "item")
+
+
+class EventLog:
+    """Touchpoints and value exchanges of many customers, as numpy columns.
+
+    Rows are sorted once, by customer and then by time, so each customer's events are one
+    contiguous slice (``offsets[c]:offsets[c + 1]``) that can be handed out without a copy.
+
+    Columns (each of length ``len(log)``):
+
+    ========================  ===============================================================
+    ``customer_codes``        int32 index into :attr:`customers`
+    ``at``                    int64 microseconds since the Unix epoch, UTC
+    ``value``                 float64 value to the company (revenue; negative for refunds)
+    ``value_to_customer``     float64 value to the customer (discounts, gifts, service)
+    ``kind``, ``channel``,    :class:`~relcore.models.Categorical` label columns
+    ``initiator``,            (``initiator`` is ``"customer"`` or ``"company"``; code -1 where
+    ``category``,             not stated)
+    ``campaign``, ``item``
+    ========================  ===============================================================
+
+    Columns that were not given cost no memory: they are zero-stride constants. All arrays
+    handed out are read-only.
+
+    Build a log with :meth:`from_arrays` (the bulk path every other constructor ends in),
+    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars` or :meth:`read_csv`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log = EventLog.from_arrays(
+    ...     ["b", "a", "b"],
+    ...     np.array(["2026-01-02", "2026-01-01", "2026-01-01"], dtype="datetime64[D]"),
+    ...     value=[5.0, 10.0, 7.5],
+    ...     timezone="UTC",
+    ... )
+    >>> len(log), log.n_customers, log.customers.tolist()
+    (3, 2, ['a', 'b'])
+    >>> log.for_customer("b").value.tolist()
+    [7.5, 5.0]
+    """
+
+    __slots__ = (
+        "_at",
+        "_codes",
+        "_customers",
+        "_labels",
+        "_offsets",
+        "_value",
+        "_value_to_customer",
+    )
+
+    def __init__(
+        self,
+        *,
+        customers: npt.NDArray[Any],
+        customer_codes: npt.NDArray[np.int32],
+        at: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        value_to_customer: npt.NDArray[np.float64],
+        labels: dict[str, Categorical],
+        offsets: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        # Internal: the columns must already be validated and sorted by (customer, time).
+        # Users build logs through the from_* constructors.
+        self._customers = readonly(customers)
+        self._codes = readonly(customer_codes)
+        self._at = readonly(at)
+        self._value = readonly(value)
+        self._value_to_customer = readonly(value_to_customer)
+        self._labels = labels
+        if offsets is None:
+            counts = np.bincount(customer_codes, minlength=customers.size)
+            offsets = np.concatenate(([0], np.cumsum(counts)))
+        self._offsets = readonly(offsets.astype(np.int64, copy=False))
+
+    # ------------------------------------------------------------------ constructors
+
+    @classmethod
+    def from_arrays(
+        cls,
+        customer_id: Any,
+        at: Any,
+        *,
+        kind: Any = "purchase",
+        value: Any = None,
+        value_to_customer: Any = None,
+        channel: Any = None,
+        initiator: Any = None,
+        category: Any = None,
+        campaign: Any = None,
+        item: Any = None,
+        timezone: str | _dt.tzinfo | None = None,
+    ) -> EventLog:
+        """Build a log from one array per column.
+
+        Parameters
+        ----------
+        customer_id
+            Customer ids: integers or non-empty strings. Integer ids stay integers in
+            :attr:`customers`, so results join back to integer keys.
+        at
+            When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
+            offset, or ``datetime64`` values together with ``timezone=``.
+        kind
+            What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for
+            every row, or one per row.
+        value, value_to_customer
+            Value to the company and to the customer (finite numbers); ``None`` for zeros.
+        channel, initiator, category, campaign, item
+            Optional labels (one string, or one per row with ``None`` for missing).
+            ``initiator`` must be ``"customer"`` or ``"company"``.
+        timezone
+            The IANA zone of ``datetime64`` wall-clock values (``"UTC"`` if already UTC).
+
+        Raises
+        ------
+        DataError
+            Naming the column and rows of any missing id, unparseable, naive or
+            non-existent time, non-finite value or unknown initiator.
+        """
+        codes, customers = factorize_ids(customer_id, "customer_id")
+        n = codes.size
+        times = datetimes_to_micros(at, column="at", timezone=timezone)
+        if times.size != n:
+            raise DataError("at", f"has {times.size} values for {n} customer ids")
+        amounts = {
+            name: constant(0.0, n, np.float64) if col is None else as_float(col, name)
+            for name, col in (("value", value), ("value_to_customer", value_to_customer))
+        }
+        for name, arr in amounts.items():
+            if arr.size != n:
+                raise DataError(name, f"has {arr.size} values for {n} events")
+        labels = {
+            "kind": factorize_labels(kind, n, "kind", allow_missing=False),
+            "channel": factorize_labels(channel, n, "channel"),
+            "initiator": factorize_labels(initiator, n, "initiator", allowed=INITIATORS),
+            "category": factorize_labels(category, n, "category"),
+            "campaign": factorize_labels(campaign, n, "campaign"),
+            "item": factorize_labels(item, n, "item"),
+        }
+        order = sort_order(codes, times)
+        if order is not None:
+            codes, times = codes[order], times[order]
+            amounts = {k: take(v, order) for k, v in amounts.items()}
+            labels = {k: v.take(order) for k, v in labels.items()}
+        return cls(
+            customers=customers,
+            customer_codes=codes,
+            at=times,
+            value=amounts["value"],
+            value_to_customer=amounts["value_to_customer"],
+            labels=labels,
+        )
+
+    @classmethod
+    def from_records(cls, records: Iterable[Touchpoint | ValueExchange]) -> EventLog:
+        """Build a log from :class:`Touchpoint` and :class:`ValueExchange` objects.
+
+        Touchpoints carry no value; exchanges carry no initiator or category.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> from relcore.models import Touchpoint, ValueExchange
+        >>> at = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+        >>> log = EventLog.from_records([
+        ...     Touchpoint("c1", at, channel="email", initiator="company", category="promotional"),
+        ...     ValueExchange("c1", at, channel="web", to_company=40.0, to_customer=4.0),
+        ... ])
+        >>> log.kind.to_numpy().tolist(), log.value.tolist()
+        (['message', 'purchase'], [0.0, 40.0])
+        """
+        cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "customer_id",
+                "at",
+                "value",
+                "value_to_customer",
+                *_LABEL_COLUMNS,
+            )
+        }
+        row: tuple[Any, ...]
+        for i, rec in enumerate(records):
+            if isinstance(rec, Touchpoint):
+                row = (rec.customer_id, rec.at, 0.0, 0.0, rec.kind, rec.channel, rec.initiator,
+                       rec.category, rec.campaign, None)  # fmt: skip
+            elif isinstance(rec, ValueExchange):
+                row = (rec.customer_id, rec.at, rec.to_company, rec.to_customer, rec.kind,
+                       rec.channel, None, None, None, rec.item)  # fmt: skip
+            else:
+                raise DataError(
+                    "records", f"must be Touchpoint or ValueExchange, got {type(rec).__name__}", [i]
+                )
+            for col, v in zip(cols.values(), row, strict=True):
+                col.append(v)
+        arrays = {k: np.array(v, dtype=object) for k, v in cols.items()}
+        return cls.from_arrays(
+            arrays["customer_id"].astype(str),
+            arrays["at"],
+            value=arrays["value"].astype(np.float64),
+            value_to_customer=arrays["value_to_customer"].astype(np.float64),
+            kind=arrays["kind"],
+            channel=arrays["channel"],
+            initiator=arrays["initiator"],
+            category=arrays["category"],
+            campaign=arrays["campaign"],
+            item=arrays["item"],
+        )
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: pd.DataFrame,
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Build a log from a pandas DataFrame; arguments name its columns.
+
+        ``at`` may be a timezone-aware datetime column, or a naive one with ``timezone=``
+        naming its zone. Rows without a ``kind`` column get ``default_kind``.
+        Requires the ``pandas`` extra.
+        """
+        from .._optional import require
+
+        pd = require("pandas", "pandas")
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        missing = [c for c in names.values() if c not in df.columns]
+        if missing:
+            raise DataError(missing[0], f"is not a column of the DataFrame ({list(df.columns)})")
+
+        def column(name: str) -> Any:
+            s = df[name]
+            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+                return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+            if pd.api.types.is_string_dtype(s.dtype):
+                return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+            return s.to_numpy()
+
+        times = df[at]
+        zone = timezone
+        if isinstance(times.dtype, pd.DatetimeTZDtype):
+            if timezone is not None:
+                raise DataError(at, "is timezone-aware already; drop timezone=")
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+            zone = "UTC"
+        at_values = times.to_numpy() if zone is not None else column(at)
+        return cls.from_arrays(
+            column(customer_id),
+            at_values,
+            kind=column(kind) if kind else default_kind,
+            timezone=zone,
+            **{k: column(c) for k, c in names.items() if k not in ("customer_id", "at", "kind")},
+        )
+
+    @classmethod
+    def from_polars(
+        cls,
+        df: pl.DataFrame,
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Build a log from a polars DataFrame; arguments name its columns.
+
+        Same contract as :meth:`from_pandas`. Requires the ``polars`` extra.
+        """
+        from .._optional import require
+
+        pl = require("polars", "polars")
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        missing = [c for c in names.values() if c not in df.columns]
+        if missing:
+            raise DataError(missing[0], f"is not a column of the DataFrame ({df.columns})")
+
+        def column(name: str) -> Any:
+            s = df.get_column(name)
+            if s.dtype in (pl.String, pl.Categorical, pl.Enum):
+                return np.array(s.cast(pl.String).to_list(), dtype=object)
+            if s.dtype.is_float() or s.dtype.is_integer():
+                return s.to_numpy()
+            return np.array(s.to_list(), dtype=object)
+
+        times = df.get_column(at)
+        zone = timezone
+        if isinstance(times.dtype, pl.Datetime) and times.dtype.time_zone is not None:
+            if timezone is not None:
+                raise DataError(at, "is timezone-aware already; drop timezone=")
+            times = times.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            zone = "UTC"
+        at_values = times.to_numpy() if isinstance(times.dtype, pl.Datetime) else column(at)
+        return cls.from_arrays(
+            column(customer_id),
+            at_values,
+            kind=column(kind) if kind else default_kind,
+            timezone=zone,
+            **{k: column(c) for k, c in names.items() if k not in ("customer_id", "at", "kind")},
+        )
+
+    @classmethod
+    def read_csv(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        at_format: str | None = None,
+        timezone: str | None = None,
+        delimiter: str = ",",
+    ) -> EventLog:
+        """Read a CSV file with pyarrow's multi-threaded reader (the ``arrow`` extra).
+
+        Arguments name the file's columns. Ids are read as text, exactly as written.
+        Timestamps are ISO 8601 with an offset, or naive together with ``timezone=``;
+        ``at_format`` (a ``strptime`` format such as ``"%Y%m%d"``) reads other layouts.
+        Row numbers in errors count data rows from 0 (the header is not a row).
+        """
+        from ..io.csv import read_event_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        columns, zone = read_event_columns(
+            path, names, at_format=at_format, timezone=timezone, delimiter=delimiter
+        )
+        return cls.from_arrays(
+            columns.pop("customer_id"),
+            columns.pop("at"),
+            kind=columns.pop("kind", default_kind),
+            timezone=zone,
+            **columns,
+        )
+
+    # ------------------------------------------------------------------ columns
+
+    def __len__(self) -> int:
+        return int(self._at.shape[0])
+
+    @property
+    def customers(self) -> npt.NDArray[Any]:
+        """Sorted table of distinct customer ids; ``customer_codes`` index into it."""
+        return self._customers
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customers in the table (some may have no events after filtering)."""
+        return int(self._customers.shape[0])
+
+    @property
+    def customer_codes(self) -> npt.NDArray[np.int32]:
+        return self._codes
+
+    @property
+    def offsets(self) -> npt.NDArray[np.int64]:
+        """Customer ``c``'s events are rows ``offsets[c]:offsets[c + 1]``."""
+        return self._offsets
+
+    @property
+    def at(self) -> npt.NDArray[np.int64]:
+        """Event times, int64 microseconds since the Unix epoch, UTC."""
+        return self._at
+
+    @property
+    def times(self) -> npt.NDArray[np.datetime64]:
+        """Event times as ``datetime64[us]`` values in UTC (a view, no copy)."""
+        return micros_to_datetime64(self._at)
+
+    @property
+    def value(self) -> npt.NDArray[np.float64]:
+        """Value to the company of each event."""
+        return self._value
+
+    @property
+    def value_to_customer(self) -> npt.NDArray[np.float64]:
+        """Value to the customer of each event."""
+        return self._value_to_customer
+
+    @property
+    def kind(self) -> Categorical:
+        return self._labels["kind"]
+
+    @property
+    def channel(self) -> Categorical:
+        return self._labels["channel"]
+
+    @property
+    def initiator(self) -> Categorical:
+        return self._labels["initiator"]
+
+    @property
+    def category(self) -> Categorical:
+        return self._labels["category"]
+
+    @property
+    def campaign(self) -> Categorical:
+        return self._labels["campaign"]
+
+    @property
+    def item(self) -> Categorical:
+        return self._labels["item"]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns, in bytes (constant columns count as one element)."""
+        arrays = [self._customers, self._codes, self._at, self._value, self._value_to_customer,
+                  self._offsets, *(c.codes for c in self._labels.values())]  # fmt: skip
+        return sum(a.itemsize if a.strides and a.strides[0] == 0 else a.nbytes for a in arrays)
+
+    # ------------------------------------------------------------------ slicing
+
+    def code_of(self, customer_id: Any) -> int:
+        """The code of ``customer_id``; ``KeyError`` if the log has no such customer."""
+        i = int(np.searchsorted(self._customers, customer_id))
+        if i >= self._customers.size or self._customers[i] != customer_id:
+            raise KeyError(customer_id)
+        return i
+
+    def customer_slice(self, customer_id: Any) -> slice:
+        """The rows of one customer, as a slice (events in time order)."""
+        c = self.code_of(customer_id)
+        return slice(int(self._offsets[c]), int(self._offsets[c + 1]))
+
+    def for_customer(self, customer_id: Any) -> EventLog:
+        """One customer's events as a log whose columns are views, not copies."""
+        c = self.code_of(customer_id)
+        sl = slice(int(self._offsets[c]), int(self._offsets[c + 1]))
+        return EventLog(
+            customers=self._customers[c : c + 1],
+            customer_codes=constant(0, sl.stop - sl.start, np.int32),
+            at=self._at[sl],
+            value=self._value[sl],
+            value_to_customer=self._value_to_customer[sl],
+            labels={k: v[sl] for k, v in self._labels.items()},
+            offsets=np.array([0, sl.stop - sl.start], dtype=np.int64),
+        )
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> EventLog:
+        """The rows where ``mask`` is true (order kept; the customer table is kept whole)."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self),):
+            raise ValueError(f"mask must have shape ({len(self)},), got {mask.shape}")
+        return EventLog(
+            customers=self._customers,
+            customer_codes=self._codes[mask],
+            at=self._at[mask],
+            value=take(self._value, mask),
+            value_to_customer=take(self._value_to_customer, mask),
+            labels={k: v.take(mask) for k, v in self._labels.items()},
+        )
+
+    def filter(
+        self,
+        *,
+        kind: str | Iterable[str] | None = None,
+        channel: str | Iterable[str] | None = None,
+        initiator: str | None = None,
+        category: str | Iterable[str] | None = None,
+        start: _dt.datetime | str | None = None,
+        end: _dt.datetime | str | None = None,
+    ) -> EventLog:
+        """Events matching every given condition; times are ``start <= at < end``.
+
+        Examples
+        --------
+        Every CDNOW customer made a first purchase in the first quarter of 1997, so all of
+        them still have events when the log is cut at April 1st:
+
+        >>> import numpy as np
+        >>> from relcore.datasets import load_cdnow
+        >>> q1 = load_cdnow().filter(end="1997-04-01T00:00:00+00:00")
+        >>> int((np.diff(q1.offsets) > 0).sum())
+        23570
+        """
+        mask = np.ones(len(self), dtype=bool)
+        for col, wanted in ((self.kind, kind), (self.channel, channel),
+                            (self.initiator, initiator), (self.category, category)):  # fmt: skip
+            if wanted is not None:
+                labels = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+                mask &= col.mask(*labels)
+        if start is not None:
+            mask &= self._at >= parse_instant(start, "start")
+        if end is not None:
+            mask &= self._at < parse_instant(end, "end")
+        return self.select(mask)
+
+    def iter_customers(self) -> Iterator[tuple[Any, slice]]:
+        """``(customer_id, rows)`` for each customer, for code that must loop (not hot paths)."""
+        for c in range(self.n_customers):
+            yield self._customers[c], slice(int(self._offsets[c]), int(self._offsets[c + 1]))
+
+    # ------------------------------------------------------------------ export
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per event, ``at`` as timezone-aware UTC timestamps (``pandas`` extra)."""
+        from .._optional import require
+
+        pandas_ = require("pandas", "pandas")
+        data: dict[str, Any] = {
+            "customer_id": self._customers[self._codes],
+            "at": pandas_.DatetimeIndex(self.times).tz_localize("UTC"),
+            "value": np.asarray(self._value),
+            "value_to_customer": np.asarray(self._value_to_customer),
+        }
+        for name, col in self._labels.items():
+            data[name] = pandas_.Categorical.from_codes(
+                np.asarray(col.codes, dtype=np.int64), categories=list(col.categories)
+            )
+        frame: pd.DataFrame = pandas_.DataFrame(data)
+        return frame
+
+    def __repr__(self) -> str:
+        if len(self) == 0:
+            return f"EventLog(0 events, {self.n_customers:,} customers)"
+        first, last = (
+            format_instant(int(self._at.min()), UTC),
+            format_instant(int(self._at.max()), UTC),
+        )
+        kinds = ", ".join(self.kind.categories[:5])
+        return (
+            f"EventLog({len(self):,} events, {self.n_customers:,} customers, "
+            f"{first} to {last}, kinds: {kinds})"
+        )
+
+
+def _column_names(
+    customer_id: str, at: str, kind: str | None, value: str | None,
+    value_to_customer: str | None, channel: str | None, initiator: str | None,
+    category: str | None, campaign: str | None, item: str | None,
+) -> dict[str, str]:  # fmt: skip
+    given = {
+        "customer_id": customer_id, "at": at, "kind": kind, "value": value,
+        "value_to_customer": value_to_customer, "channel": channel, "initiator": initiator,
+        "category": category, "campaign": campaign, "item": item,
+    }  # fmt: skip
+    return {k: v for k, v in given.items() if v is not None}

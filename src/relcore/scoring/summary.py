@@ -1,0 +1,330 @@
+"""The customer-base summary: frequency, recency, age and spend per customer."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from .._time import (
+    US_PER_DAY,
+    UTC,
+    format_instant,
+    from_micros,
+    parse_instant,
+    timedelta_micros,
+)
+from .._validation import readonly
+from ..errors import DataError
+from ..models import EventLog
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Period", "RFMSummary", "summarize"]
+
+Period = Literal["D", "W"] | _dt.timedelta
+FloatArray = npt.NDArray[np.float64]
+
+# pandas' weekly periods ("W" = "W-SUN") run Monday to Sunday; the Unix epoch fell on a
+# Thursday, so weeks are counted from Monday 1969-12-29.
+_WEEK_ANCHOR_US = -3 * US_PER_DAY
+
+
+def _period_grid(period: Period) -> tuple[int, int]:
+    """``(length, anchor)`` in microseconds: period k is ``[anchor + k*length, ...)``."""
+    if period == "D":
+        return US_PER_DAY, 0
+    if period == "W":
+        return 7 * US_PER_DAY, _WEEK_ANCHOR_US
+    if isinstance(period, _dt.timedelta):
+        length = timedelta_micros(period)
+        if length <= 0:
+            raise ValueError(f"period must be a positive duration, got {period}")
+        return length, 0
+    raise ValueError(f"period must be 'D', 'W' or a timedelta, got {period!r}")
+
+
+def _end_instant(value: _dt.datetime | _dt.date | str, name: str) -> int:
+    """An inclusive end: a date (or ``"YYYY-MM-DD"``) includes the whole of that UTC day."""
+    if isinstance(value, str) and len(value) == 10:
+        value = _dt.date.fromisoformat(value)
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return parse_instant(value, name) + US_PER_DAY - 1
+    return parse_instant(value, name)
+
+
+def _array(values: Any) -> npt.NDArray[Any]:
+    return readonly(np.asarray(values))
+
+
+def _optional_array(values: Any) -> npt.NDArray[Any] | None:
+    return None if values is None else _array(values)
+
+
+@attrs.frozen(eq=False)
+class RFMSummary:
+    """Per-customer frequency, recency, age (T) and mean spend, in model periods.
+
+    ``frequency`` counts the periods with a purchase after the first one (repeat
+    purchases); ``recency`` is the customer's age, in periods, at the last of them (0 when
+    there is none); ``T`` is their age at the end of observation; ``monetary_value`` is the
+    mean value of the repeat periods (0 when ``frequency`` is 0). With a calibration end,
+    these describe the calibration period and the ``holdout_*`` columns describe what
+    followed it.
+
+    Every purchase model's ``fit`` accepts an ``RFMSummary``, and it carries its period so
+    that lifetime-value calculations convert periods to months correctly.
+    """
+
+    customer_id: npt.NDArray[Any] = attrs.field(converter=_array)
+    frequency: FloatArray = attrs.field(converter=_array)
+    recency: FloatArray = attrs.field(converter=_array)
+    T: FloatArray = attrs.field(converter=_array)
+    monetary_value: FloatArray = attrs.field(converter=_array)
+    period: Period = "D"
+    observation_end: _dt.datetime | None = None
+    calibration_end: _dt.datetime | None = None
+    holdout_frequency: FloatArray | None = attrs.field(default=None, converter=_optional_array)
+    holdout_monetary_value: FloatArray | None = attrs.field(default=None, converter=_optional_array)
+    holdout_duration: FloatArray | None = attrs.field(default=None, converter=_optional_array)
+
+    @property
+    def period_days(self) -> float:
+        """Length of one period in days (7.0 for weekly summaries)."""
+        return _period_grid(self.period)[0] / US_PER_DAY
+
+    @property
+    def has_holdout(self) -> bool:
+        return self.holdout_frequency is not None
+
+    def __len__(self) -> int:
+        return int(self.frequency.shape[0])
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """Columns by name, the holdout ones only when present."""
+        out: dict[str, npt.NDArray[Any]] = {
+            "customer_id": self.customer_id,
+            "frequency": self.frequency,
+            "recency": self.recency,
+            "T": self.T,
+            "monetary_value": self.monetary_value,
+        }
+        for name in ("holdout_frequency", "holdout_monetary_value", "holdout_duration"):
+            col = getattr(self, name)
+            if col is not None:
+                out[name] = col
+        return out
+
+    def to_pandas(self, *, lifetimes_columns: bool = False) -> pd.DataFrame:
+        """A DataFrame indexed by customer id (``pandas`` extra).
+
+        With ``lifetimes_columns=True`` the columns are named as lifetimes names them
+        (``frequency_cal``, ``frequency_holdout``, ``duration_holdout``…) so the frame can
+        be handed to code written for lifetimes.
+        """
+        from .._optional import require
+
+        pandas_ = require("pandas", "pandas")
+        data = self.to_dict()
+        index = pandas_.Index(data.pop("customer_id"), name="customer_id")
+        if lifetimes_columns:
+            renamed = {}
+            for name, col in data.items():
+                if name.startswith("holdout_"):
+                    base = name.removeprefix("holdout_")
+                    renamed[f"{base}_holdout"] = col
+                else:
+                    renamed[f"{name}_cal" if self.has_holdout else name] = col
+            data = renamed
+        frame: pd.DataFrame = pandas_.DataFrame(data, index=index)
+        return frame
+
+    def __repr__(self) -> str:
+        n = len(self)
+        repeat = int((self.frequency > 0).sum())
+        period = self.period if isinstance(self.period, str) else f"{self.period}"
+        end = self.calibration_end or self.observation_end
+        until = f", to {end:%Y-%m-%d}" if end else ""
+        holdout = ", with holdout" if self.has_holdout else ""
+        return (
+            f"RFMSummary({n:,} customers, {repeat:,} repeat buyers, "
+            f"period={period!r}{until}{holdout})"
+        )
+
+
+def _per_customer(
+    codes: npt.NDArray[np.int32],
+    periods: npt.NDArray[np.int64],
+    values: FloatArray,
+    end_period: int,
+) -> tuple[npt.NDArray[np.int32], FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Frequency, recency, T and monetary value of the customers present in sorted rows."""
+    n = codes.size
+    if n == 0:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int32), empty, empty, empty, empty
+    # Rows are sorted by (customer, time), so periods are non-decreasing within a customer
+    # and each (customer, period) group is one contiguous run.
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=new_group[1:])
+    new_group[1:] |= periods[1:] != periods[:-1]
+    g = np.flatnonzero(new_group)
+    g_code, g_period = codes[g], periods[g]
+    g_value = np.add.reduceat(values, g)
+
+    new_cust = np.empty(g.size, dtype=bool)
+    new_cust[0] = True
+    np.not_equal(g_code[1:], g_code[:-1], out=new_cust[1:])
+    c = np.flatnonzero(new_cust)
+    c_last = np.append(c[1:], g.size) - 1
+
+    frequency = (np.diff(np.append(c, g.size)) - 1).astype(np.float64)
+    first = g_period[c]
+    recency = (g_period[c_last] - first).astype(np.float64)
+    T = (end_period - first).astype(np.float64)
+    repeat_value = np.add.reduceat(g_value, c) - g_value[c]
+    monetary = np.divide(
+        repeat_value, frequency, out=np.zeros_like(repeat_value), where=frequency > 0
+    )
+    return g_code[c], frequency, recency, T, monetary
+
+
+def summarize(
+    log: EventLog,
+    *,
+    period: Period = "D",
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str | None = None,
+    kind: str | None = "purchase",
+) -> RFMSummary:
+    """Summarise each customer's purchases as frequency, recency, T and monetary value.
+
+    Purchases are bucketed into periods: ``"D"`` (UTC days), ``"W"`` (weeks Monday to
+    Sunday, as pandas' ``"W"`` periods that lifetimes uses) or any ``timedelta`` (periods of
+    that length counted from the Unix epoch). Several purchases in one period count as one
+    purchase whose value is their sum. The result reproduces lifetimes'
+    ``summary_data_from_transaction_data`` and, with ``calibration_end``,
+    ``calibration_and_holdout_data``.
+
+    Parameters
+    ----------
+    log
+        The event log.
+    period
+        Model period.
+    observation_end
+        End of observation (inclusive). A date, or a ``"YYYY-MM-DD"`` string, includes that
+        whole UTC day. No event of ``kind`` may lie after it: filter the log first
+        (``log.filter(end=...)``) to summarise an earlier window.
+    calibration_end
+        Optional end of the calibration period (inclusive, same forms). The summary then
+        describes the calibration period, only customers whose first purchase falls in it
+        are included, and ``holdout_frequency`` (periods with a purchase after
+        ``calibration_end``), ``holdout_monetary_value`` (mean value of the holdout
+        purchases, per transaction as in lifetimes) and ``holdout_duration`` (periods from
+        calibration end to observation end) are filled in.
+    kind
+        Which events are purchases (``None``: every event).
+
+    Returns
+    -------
+    RFMSummary
+        One row per customer with at least one purchase, ordered as ``log.customers``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from relcore.models import EventLog
+    >>> utc = dt.timezone.utc
+    >>> log = EventLog.from_arrays(
+    ...     ["a", "a", "a", "b"],
+    ...     [dt.datetime(2026, 1, d, 12, tzinfo=utc) for d in (1, 1, 4, 2)],
+    ...     value=[10.0, 5.0, 20.0, 8.0],
+    ... )
+    >>> s = summarize(log, period="D", observation_end="2026-01-10")
+    >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
+    ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
+    """
+    length, anchor = _period_grid(period)
+    events = log if kind is None else log.filter(kind=kind)
+    if len(events) == 0:
+        raise DataError("kind", f"no events of kind {kind!r} in the log")
+    obs_us = _end_instant(observation_end, "observation_end")
+    late = events.at > obs_us
+    if late.any():
+        raise DataError.from_mask(
+            "at",
+            late,
+            f"events after observation_end ({format_instant(obs_us, UTC)}); summarise an "
+            "earlier window with log.filter(end=...) first",
+        )
+    periods = (events.at - anchor) // length
+    obs_period = (obs_us - anchor) // length
+    codes, values = events.customer_codes, events.value
+
+    if calibration_end is None:
+        ccode, freq, rec, T, mon = _per_customer(codes, periods, values, obs_period)
+        return RFMSummary(
+            customer_id=log.customers[ccode],
+            frequency=freq,
+            recency=rec,
+            T=T,
+            monetary_value=mon,
+            period=period,
+            observation_end=from_micros(obs_us),
+        )
+
+    cal_us = _end_instant(calibration_end, "calibration_end")
+    first_us, last_us = int(events.at.min()), int(events.at.max())
+    if cal_us < first_us:
+        raise ValueError(
+            f"calibration_end ({format_instant(cal_us)}) is before the first purchase "
+            f"({format_instant(first_us)})"
+        )
+    if cal_us >= obs_us:
+        raise ValueError(
+            f"calibration_end ({format_instant(cal_us)}) must be before observation_end "
+            f"({format_instant(obs_us)})"
+        )
+    if cal_us >= last_us:
+        raise ValueError(
+            f"calibration_end ({format_instant(cal_us)}) leaves no purchase in the holdout "
+            f"period (the last is at {format_instant(last_us)})"
+        )
+    cal_period = (cal_us - anchor) // length
+    in_cal = events.at <= cal_us
+    ccode, freq, rec, T, mon = _per_customer(
+        codes[in_cal], periods[in_cal], values[in_cal], cal_period
+    )
+
+    hold = ~in_cal
+    h_codes, h_periods, h_values = codes[hold], periods[hold], values[hold]
+    n_cust = log.n_customers
+    if h_codes.size:
+        new = np.empty(h_codes.size, dtype=bool)
+        new[0] = True
+        new[1:] = (h_codes[1:] != h_codes[:-1]) | (h_periods[1:] != h_periods[:-1])
+        h_freq = np.bincount(h_codes[new], minlength=n_cust).astype(np.float64)
+    else:
+        h_freq = np.zeros(n_cust)
+    h_count = np.bincount(h_codes, minlength=n_cust)
+    h_sum = np.bincount(h_codes, weights=h_values, minlength=n_cust)
+    h_mon = np.divide(h_sum, h_count, out=np.zeros(n_cust), where=h_count > 0)
+    return RFMSummary(
+        customer_id=log.customers[ccode],
+        frequency=freq,
+        recency=rec,
+        T=T,
+        monetary_value=mon,
+        period=period,
+        observation_end=from_micros(obs_us),
+        calibration_end=from_micros(cal_us),
+        holdout_frequency=h_freq[ccode],
+        holdout_monetary_value=h_mon[ccode],
+        holdout_duration=np.full(ccode.size, float(obs_period - cal_period)),
+    )
