@@ -134,6 +134,8 @@ def factorize_labels(
         if not allow_missing:
             raise DataError(column, "is required")
         return Categorical(constant(-1, n, np.int8), tuple(allowed or ()))
+    if isinstance(values, Categorical):
+        return _checked_categorical(values, n, column, allow_missing=allow_missing, allowed=allowed)
     if isinstance(values, str):
         arr = np.array([values], dtype=object)
     else:
@@ -157,6 +159,32 @@ def factorize_labels(
     codes = np.full(arr.size, -1, dtype=dtype)
     codes[present] = inverse
     return Categorical(codes, categories)
+
+
+def _checked_categorical(
+    col: Categorical,
+    n: int,
+    column: str,
+    *,
+    allow_missing: bool,
+    allowed: Sequence[str] | None,
+) -> Categorical:
+    """Validate a column handed in already coded (the fast path for adapters)."""
+    if len(col) != n:
+        raise DataError(column, f"has {len(col)} values for {n} events")
+    codes = col.codes
+    check_mask(column, (codes < -1) | (codes >= len(col.categories)), "codes out of range")
+    if not allow_missing:
+        check_mask(column, codes == -1, "missing values")
+    if len(set(col.categories)) != len(col.categories) or "" in col.categories:
+        raise DataError(column, "categories must be distinct, non-empty labels")
+    if allowed is not None and col.categories != tuple(allowed):
+        unknown = [c for c in col.categories if c not in allowed]
+        if unknown:
+            raise DataError(column, f"labels other than {', '.join(map(repr, allowed))}: {unknown}")
+        remap = np.array([list(allowed).index(c) for c in col.categories] + [-1])
+        return Categorical(remap[codes].astype(np.int8), tuple(allowed))
+    return col
 
 
 def factorize_ids(

@@ -136,12 +136,13 @@ class EventLog:
             offset, or ``datetime64`` values together with ``timezone=``.
         kind
             What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for
-            every row, or one per row.
+            every row, one per row, or a :class:`Categorical`.
         value, value_to_customer
             Value to the company and to the customer (finite numbers); ``None`` for zeros.
         channel, initiator, category, campaign, item
             Optional labels (one string, or one per row with ``None`` for missing).
-            ``initiator`` must be ``"customer"`` or ``"company"``.
+            ``initiator`` must be ``"customer"`` or ``"company"``. Any label column may
+            also be given already coded, as a :class:`Categorical` (the fast path).
         timezone
             The IANA zone of ``datetime64`` wall-clock values (``"UTC"`` if already UTC).
 
