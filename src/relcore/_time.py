@@ -232,9 +232,12 @@ def wall_to_micros(values: npt.NDArray[Any], zone: _dt.tzinfo, *, column: str = 
     nat = np.isnat(values)
     if nat.any():
         raise DataError.from_mask(column, nat, "missing values (NaT)")
-    wall = values.astype("datetime64[us]").astype(np.int64)
+    wall = values.astype("datetime64[us]", copy=False).view(np.int64)
     if wall.size == 0:
-        return wall
+        return wall.copy()
+    if isinstance(zone, _dt.timezone):  # a fixed offset, UTC included: no transitions
+        offset = zone.utcoffset(None)
+        return wall - timedelta_micros(offset)
     # Between transitions the offset is constant, so a wall time w maps to u = w - o for
     # each offset o the zone uses in range, and that u is genuine when o is in force at u.
     # None genuine: the time was skipped; two: it was repeated.

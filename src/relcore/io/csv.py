@@ -42,7 +42,7 @@ def read_event_columns(
                 strings_can_be_null=True,
             ),
         )
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         message = str(exc)
         for theirs in names.values():
             if f"'{theirs}'" in message and "not exist" in message:

@@ -19,7 +19,15 @@ from .._time import (
 )
 from .._validation import as_float, readonly
 from ..errors import DataError
-from ._columns import Categorical, constant, factorize_ids, factorize_labels, sort_order, take
+from ._columns import (
+    Categorical,
+    constant,
+    factorize_ids,
+    factorize_labels,
+    is_constant,
+    sort_rows,
+    take,
+)
 from ._validators import INITIATORS
 from .entities import Touchpoint, ValueExchange
 
@@ -172,11 +180,16 @@ class EventLog:
             "campaign": factorize_labels(campaign, n, "campaign"),
             "item": factorize_labels(item, n, "item"),
         }
-        order = sort_order(codes, times)
+        order, codes, times = sort_rows(codes, times, customers.size)
         if order is not None:
-            codes, times = codes[order], times[order]
             amounts = {k: take(v, order) for k, v in amounts.items()}
             labels = {k: v.take(order) for k, v in labels.items()}
+        else:  # never keep a view of the caller's arrays: they could change under us
+            amounts = {k: v if is_constant(v) else v.copy() for k, v in amounts.items()}
+            labels = {
+                k: v if is_constant(v.codes) else Categorical(v.codes.copy(), v.categories)
+                for k, v in labels.items()
+            }
         return cls(
             customers=customers,
             customer_codes=codes,
