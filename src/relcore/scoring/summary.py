@@ -250,9 +250,24 @@ def summarize(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
     """
+    return _summarize(log, period, observation_end, calibration_end, kind, check_range=True)
+
+
+def _summarize(
+    log: EventLog,
+    period: Period,
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str | None,
+    kind: str | None,
+    *,
+    check_range: bool,
+) -> RFMSummary:
+    """:func:`summarize`; without ``check_range`` a log holding only part of the customers
+    (a Dask partition) may lack purchases, or holdout purchases, without that being an
+    error."""
     length, anchor = _period_grid(period)
     events = log if kind is None else log.filter(kind=kind)
-    if len(events) == 0:
+    if check_range and len(events) == 0:
         raise DataError("kind", f"no events of kind {kind!r} in the log")
     obs_us = _end_instant(observation_end, "observation_end")
     late = events.at > obs_us
@@ -280,22 +295,23 @@ def summarize(
         )
 
     cal_us = _end_instant(calibration_end, "calibration_end")
-    first_us, last_us = int(events.at.min()), int(events.at.max())
-    if cal_us < first_us:
-        raise ValueError(
-            f"calibration_end ({format_instant(cal_us)}) is before the first purchase "
-            f"({format_instant(first_us)})"
-        )
     if cal_us >= obs_us:
         raise ValueError(
             f"calibration_end ({format_instant(cal_us)}) must be before observation_end "
             f"({format_instant(obs_us)})"
         )
-    if cal_us >= last_us:
-        raise ValueError(
-            f"calibration_end ({format_instant(cal_us)}) leaves no purchase in the holdout "
-            f"period (the last is at {format_instant(last_us)})"
-        )
+    if check_range:
+        first_us, last_us = int(events.at.min()), int(events.at.max())
+        if cal_us < first_us:
+            raise ValueError(
+                f"calibration_end ({format_instant(cal_us)}) is before the first purchase "
+                f"({format_instant(first_us)})"
+            )
+        if cal_us >= last_us:
+            raise ValueError(
+                f"calibration_end ({format_instant(cal_us)}) leaves no purchase in the "
+                f"holdout period (the last is at {format_instant(last_us)})"
+            )
     cal_period = (cal_us - anchor) // length
     in_cal = events.at <= cal_us
     ccode, freq, rec, T, mon = _per_customer(
