@@ -94,7 +94,7 @@ def summarize(
     if calibration_end is not None:
         columns += ["holdout_frequency", "holdout_monetary_value", "holdout_duration"]
     id_dtype = frame[customer_id].dtype
-    meta = pandas.DataFrame(
+    meta: pd.DataFrame = pandas.DataFrame(
         {c: pandas.Series([], dtype="float64") for c in columns},
         index=pandas.Index(
             [], dtype=id_dtype if id_dtype.kind in "iu" else object, name="customer_id"
