@@ -1,0 +1,65 @@
+"""Plots of lift estimates (``plot`` extra; matplotlib is imported only when plotting)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from .._optional import require
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .lift import LiftResult
+
+__all__ = ["plot_lift"]
+
+
+def plot_lift(
+    result: LiftResult,
+    *,
+    ax: Axes | None = None,
+    scale: Literal["difference", "ratio"] = "difference",
+) -> Axes:
+    """The lift estimate as a point with its confidence interval, against "no effect".
+
+    Parameters
+    ----------
+    result
+        From :func:`~relcore.measurement.lift`.
+    ax
+        Axes to draw on (a new figure when ``None``).
+    scale
+        ``"difference"`` (no effect at 0) or ``"ratio"`` (no effect at 1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = require("matplotlib.pyplot", "plot")
+    if scale not in ("difference", "ratio"):
+        raise ValueError(f"scale must be 'difference' or 'ratio', got {scale!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 2.2))
+    assert ax is not None
+    if scale == "difference":
+        est, (lo, hi), null = result.difference, result.difference_ci, 0.0
+        label = "treated - control"
+    else:
+        est, (lo, hi), null = result.ratio, result.ratio_ci, 1.0
+        label = "treated / control"
+    colour = "tab:green" if result.significant else "tab:grey"
+    ax.axvline(null, color="black", linewidth=1, linestyle="--", label="no effect")
+    ax.errorbar(
+        [est], [0], xerr=[[est - lo], [hi - est]], fmt="o", color=colour, capsize=6,
+        markersize=8, linewidth=2, label=f"{round(result.confidence * 100)}% interval",
+    )  # fmt: skip
+    ax.set_yticks([])
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel(label)
+    ax.set_title(
+        f"{result.kind} lift: {est:.4g} [{lo:.4g}, {hi:.4g}], p = {result.p_value:.3g} "
+        f"(n = {result.n_treated:,} vs {result.n_control:,})",
+        fontsize=9,
+    )
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax
