@@ -214,9 +214,11 @@ def also_bought(
     keep = (i != j) & (count >= min_count) & (count >= min_support * n_baskets)
     i, j, count = i[keep], j[keep], count[keep]
 
+    # Each measure is one division of exact integers, so pairs whose ratios are equal
+    # get equal floats and tie exactly.
     support = count / n_baskets
     confidence = count / buyers[i]
-    lift = confidence * n_baskets / buyers[j]
+    lift = (count * n_baskets) / (buyers[i] * buyers[j])
     score = {"confidence": confidence, "lift": lift, "support": support}[rank_by]
     # Within an item: best score, then more co-buyers, then the other item's code.
     order = np.lexsort((j, -count, -score, i))
