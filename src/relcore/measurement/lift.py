@@ -199,22 +199,27 @@ def lift(
     ratio = _ratio(m_t, m_c)
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
 
-    if resolved == "mean":
-        test = stats.ttest_ind(t, c, equal_var=False)
-        p_value = float(test.pvalue) if np.isfinite(test.pvalue) else (1.0 if diff == 0 else 0.0)
-    else:
+    var_t, var_c = float(t.var(ddof=1)), float(c.var(ddof=1))
+    # Two constant groups: the difference is known exactly (no spread, no uncertainty);
+    # scipy's t-test would divide by zero.
+    constant = var_t == 0 and var_c == 0
+    if resolved == "proportion":
         p_value = _two_proportion_p(m_t, m_c, n_t, n_c)
+    elif constant:
+        p_value = 1.0 if diff == 0 else 0.0
+    else:
+        test = stats.ttest_ind(t, c, equal_var=False)
+        p_value = float(test.pvalue)
 
     if method == "bootstrap":
         diff_ci, ratio_ci = _bootstrap_intervals(t, c, confidence, n_resamples, random_state)
     elif resolved == "mean":
-        ci = test.confidence_interval(confidence)
-        diff_ci = (float(ci.low), float(ci.high))
-        if not np.isfinite(diff_ci[0]):  # both groups constant: no spread, no uncertainty
-            diff_ci = (diff, diff)
+        diff_ci = (diff, diff)
+        if not constant:
+            ci = test.confidence_interval(confidence)
+            diff_ci = (float(ci.low), float(ci.high))
         ratio_ci = (math.nan, math.nan)
         if m_t > 0 and m_c > 0:
-            var_t, var_c = float(t.var(ddof=1)), float(c.var(ddof=1))
             se = math.sqrt(var_t / (n_t * m_t**2) + var_c / (n_c * m_c**2))
             ratio_ci = (ratio * math.exp(-z * se), ratio * math.exp(z * se))
     else:
