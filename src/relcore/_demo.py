@@ -12,8 +12,8 @@ from typing import TextIO
 import numpy as np
 
 from .datasets import load_cdnow
-from .models import EventLog
-from .scoring import RFMSummary, summarize
+from .models import Categorical, EventLog
+from .scoring import RFMSummary, also_bought, lifecycle_stage, rfm_segments, summarize
 
 CALIBRATION_END = "1997-09-30"
 OBSERVATION_END = "1998-06-30"
@@ -58,6 +58,72 @@ def section_customer_base(out: TextIO, log: EventLog, cal: RFMSummary) -> None:
     print("  " + "".join(f"{c:>8,}" for c in counts), file=out)
 
 
+def _synthetic_baskets(seed: int = 7) -> EventLog:
+    """A made-up record shop (CDNOW records no items): 2,000 customers with one of three
+    tastes, each buying 2-6 albums mostly from their taste's shelf."""
+    rng = np.random.default_rng(seed)
+    shelves = (
+        ("jazz: Kind of Blue", "jazz: A Love Supreme", "jazz: Mingus Ah Um", "jazz: Time Out"),
+        ("rock: Abbey Road", "rock: Rumours", "rock: Led Zeppelin IV", "rock: Nevermind"),
+        ("classical: Goldberg Variations", "classical: The Four Seasons",
+         "classical: Symphony No. 9", "classical: Clair de Lune"),
+    )  # fmt: skip
+    items = tuple(sorted(title for shelf in shelves for title in shelf))
+    code = {title: i for i, title in enumerate(items)}
+    n_customers = 2_000
+    taste = rng.integers(0, len(shelves), n_customers)
+    n_buys = rng.integers(2, 7, n_customers)
+    customer = np.repeat(np.arange(n_customers), n_buys)
+    own_shelf = rng.random(customer.size) < 0.8
+    shelf = np.where(own_shelf, taste[customer], rng.integers(0, len(shelves), customer.size))
+    pick = rng.integers(0, 4, customer.size)
+    table = np.array([[code[t] for t in s] for s in shelves])
+    item = table[shelf, pick].astype(np.int8)
+    at = np.full(customer.size, np.datetime64("1997-06-01", "us"))
+    return EventLog.from_arrays(customer, at, timezone="UTC", item=Categorical(item, items))
+
+
+def section_relationship(out: TextIO, log: EventLog, cal: RFMSummary) -> None:
+    """Lifecycle stages and RFM segments of the CDNOW cohort; an also-bought example."""
+    assert cal.holdout_frequency is not None
+    bought_later = cal.holdout_frequency > 0
+    # HOOK(lead): once BG/NBD is on main, classify with the fitted model's p_alive:
+    #     model = BGNBD.fit(cal)
+    #     p_alive = model.p_alive(cal.frequency, cal.recency, cal.T)
+    # Until then the stages come from the recency rule alone.
+    p_alive = None
+    stages = lifecycle_stage(cal, p_alive)
+    basis = "p_alive" if p_alive is not None else "time since last purchase"
+    _heading(out, f"Lifecycle stage at {CALIBRATION_END} (by {basis})")
+    if p_alive is None:
+        print("  active: last purchase within 90 days; at-risk: within 365; new: first", file=out)
+        print("  purchase within 90 days (lifecycle_stage defaults)", file=out)
+    print(f"  {'stage':<16}{'customers':>12}{'share':>9}{'bought again in holdout':>27}", file=out)
+    for stage, count in stages.counts().items():
+        mask = stages.lifecycle_stage == stage
+        again = f"{bought_later[mask].mean():.1%}" if count else "-"
+        print(f"  {stage:<16}{count:>12,}{count / len(cal):>9.1%}{again:>27}", file=out)
+
+    segments = rfm_segments(cal)
+    _heading(out, f"RFM segments at {CALIBRATION_END} (quintiles)")
+    print(
+        f"  {'segment':<16}{'customers':>12}{'share':>9}{'bought again in holdout':>27}", file=out
+    )
+    for name, count in segments.counts().items():
+        mask = segments.segment == name
+        again = f"{bought_later[mask].mean():.1%}" if count else "-"
+        print(f"  {name:<16}{count:>12,}{count / len(cal):>9.1%}{again:>27}", file=out)
+
+    baskets = _synthetic_baskets()
+    pairs = also_bought(baskets, top_k=3, min_count=20)
+    _heading(out, "Also bought (SYNTHETIC record-shop baskets: CDNOW has no items)")
+    print(f"  {pairs.n_baskets:,} made-up customers, 3 tastes, seed 7", file=out)
+    for item in ("jazz: Kind of Blue", "rock: Nevermind"):
+        print(f"  customers who bought {item!r} also bought:", file=out)
+        for other, _support, confidence, lift in pairs.for_item(item):
+            print(f"    {other:<34} confidence {confidence:5.1%}   lift {lift:4.2f}", file=out)
+
+
 def run_demo(out: TextIO) -> None:
     """Print the demo to ``out``."""
     log = load_cdnow()
@@ -71,3 +137,4 @@ def run_demo(out: TextIO) -> None:
         file=out,
     )
     section_customer_base(out, log, cal)
+    section_relationship(out, log, cal)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["LiftResult", "SampleSize", "lift", "minimum_detectable_effect", "sample_size"]
 
 Kind = Literal["mean", "proportion"]
-Method = Literal["welch", "bootstrap"]
+Method = Literal["analytic", "bootstrap"]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -33,8 +33,8 @@ class LiftResult:
     ----------
     kind : {"mean", "proportion"}
         What was compared: mean outcomes, or shares of customers with a 0/1 outcome.
-    method : {"welch", "bootstrap"}
-        How the intervals were computed.
+    method : {"analytic", "bootstrap"}
+        How the intervals were computed (see :func:`lift`).
     confidence : float
         Confidence level of the intervals.
     n_treated, n_control : int
@@ -91,8 +91,13 @@ class LiftResult:
         pct = round(self.confidence * 100)
         lo, hi = self.difference_ci
         rlo, rhi = self.ratio_ci
+        intervals = (
+            "BCa bootstrap"
+            if self.method == "bootstrap"
+            else ("Welch" if self.kind == "mean" else "Wald / Katz log")
+        )
         return (
-            f"{self.kind} lift ({self.method}), treated n={self.n_treated:,} vs control "
+            f"{self.kind} lift ({intervals} intervals), treated n={self.n_treated:,} vs control "
             f"n={self.n_control:,}\n"
             f"  treated {self.treated_mean:.6g}, control {self.control_mean:.6g}\n"
             f"  difference {self.difference:.6g}  {pct}% CI [{lo:.6g}, {hi:.6g}]\n"
@@ -126,7 +131,7 @@ def lift(
     *,
     confidence: float = 0.95,
     kind: Literal["auto", "mean", "proportion"] = "auto",
-    method: Method = "welch",
+    method: Method = "analytic",
     n_resamples: int = 9999,
     random_state: int | np.random.Generator | None = None,
 ) -> LiftResult:
@@ -135,12 +140,12 @@ def lift(
     ``treated`` and ``control`` hold one outcome per customer (revenue, purchases, or 0/1
     for "bought"). Intervals:
 
-    * ``method="welch"``, means: the difference's interval is Welch's (unequal variances,
+    * ``method="analytic"``, means: the difference's interval is Welch's (unequal variances,
       Welch–Satterthwaite degrees of freedom; ``scipy.stats.ttest_ind(equal_var=False)``).
       The ratio's is the delta-method interval on the log scale,
       ``ratio · exp(±z · sqrt(s_t²/(n_t m_t²) + s_c²/(n_c m_c²)))``, defined when both
       means are positive.
-    * ``method="welch"``, proportions: the difference's interval is the unpooled Wald
+    * ``method="analytic"``, proportions: the difference's interval is the unpooled Wald
       interval ``d ± z · sqrt(p_t(1−p_t)/n_t + p_c(1−p_c)/n_c)``, the ratio's is the
       Katz log interval of the relative risk (``scipy.stats.contingency.relative_risk``).
       Both are large-sample intervals, right for holdout tests with hundreds of customers
@@ -159,7 +164,8 @@ def lift(
         ``"auto"`` treats two boolean arrays as proportions and anything else as means.
         ``"proportion"`` requires values 0 and 1.
     method
-        ``"welch"`` (analytic) or ``"bootstrap"``.
+        ``"analytic"`` (Welch for means; Wald and Katz for proportions) or
+        ``"bootstrap"`` (BCa).
     n_resamples, random_state
         Bootstrap resamples and seed (a fixed seed gives reproducible intervals).
 
@@ -183,8 +189,8 @@ def lift(
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     if kind not in ("auto", "mean", "proportion"):
         raise ValueError(f"kind must be 'auto', 'mean' or 'proportion', got {kind!r}")
-    if method not in ("welch", "bootstrap"):
-        raise ValueError(f"method must be 'welch' or 'bootstrap', got {method!r}")
+    if method not in ("analytic", "bootstrap"):
+        raise ValueError(f"method must be 'analytic' or 'bootstrap', got {method!r}")
     resolved: Kind
     if kind == "auto":
         both_bool = np.asarray(treated).dtype == np.bool_ and np.asarray(control).dtype == np.bool_

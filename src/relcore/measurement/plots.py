@@ -61,5 +61,5 @@ def plot_lift(
         f"(n = {result.n_treated:,} vs {result.n_control:,})",
         fontsize=9,
     )
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.9, ncol=2)
     return ax
