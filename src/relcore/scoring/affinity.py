@@ -123,11 +123,11 @@ def also_bought(
     matrix, ``C = Bᵀ B`` (``scipy.sparse``) holds in ``C[i, j]`` how many customers
     bought both ``i`` and ``j``, and ``C[i, i]`` how many bought ``i``. With ``N`` baskets:
 
-    .. math::
-
-        \text{support}(i, j) = \frac{C_{ij}}{N}, \quad
-        \text{confidence}(i \to j) = \frac{C_{ij}}{C_{ii}}, \quad
-        \text{lift}(i, j) = \frac{C_{ij}\, N}{C_{ii}\, C_{jj}}
+    $$
+    \text{support}(i, j) = \frac{C_{ij}}{N}, \quad
+    \text{confidence}(i \to j) = \frac{C_{ij}}{C_{ii}}, \quad
+    \text{lift}(i, j) = \frac{C_{ij}\, N}{C_{ii}\, C_{jj}}
+    $$
 
     Pairs with ``support >= min_support`` and ``count >= min_count`` are kept, and for
     each item the ``top_k`` best by ``rank_by`` (ties: more co-buyers first, then the

@@ -328,6 +328,11 @@ def customer_views(
     must be the period the models were fitted in. Customers without a purchase by ``at``
     get NaN for these: the models describe customers who have bought.
 
+    Intended use: one screen for a service agent or an account manager, and the
+    per-customer table behind a CRM export. Limits: it is only as whole as the log — a
+    channel that is not recorded is not in the view; totals are undecayed sums since the
+    first event (see :func:`value_balance` for a decayed, recent view of the exchange).
+
     Parameters
     ----------
     log

@@ -88,7 +88,7 @@ class EngagementScores:
         )
 
 
-def channel_activity(
+def _channel_activity(
     log: EventLog, action: BoolArray, now_us: int, half_life_us: float
 ) -> FloatArray:
     """``(n_customers, n_channels + 1)`` decayed actions; the last column is "no channel"."""
@@ -122,11 +122,11 @@ def engagement(
     and unsubscribes, ``negative_kinds``, count towards :func:`fatigue` instead). Each
     action decays with its age, and actions are grouped by channel:
 
-    .. math::
-
-        A_{c,k} = \sum_{\text{actions } e \text{ of } c \text{ on channel } k,\ t_e \le at}
-                  2^{-(at - t_e)/h}, \qquad
-        \text{engagement}_c = 1 - \prod_k \frac{1}{1 + A_{c,k}/s}
+    $$
+    A_{c,k} = \sum_{\text{actions } e \text{ of } c \text{ on channel } k,\ t_e \le at}
+              2^{-(at - t_e)/h}, \qquad
+    \text{engagement}_c = 1 - \prod_k \frac{1}{1 + A_{c,k}/s}
+    $$
 
     with ``h`` the half-life and ``s`` the ``scale`` (events without a channel form one
     more group). Each channel is read as independent evidence, ``1/(1 + A/s)`` being how
@@ -183,7 +183,7 @@ def engagement(
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
     roles = event_roles(log, action_kinds=action_kinds, negative_kinds=negative_kinds)
-    per_channel = channel_activity(log, roles.action, now, hl)
+    per_channel = _channel_activity(log, roles.action, now, hl)
     score = -np.expm1(-np.log1p(per_channel / scale).sum(axis=1))
     return EngagementScores(
         customer_id=log.customers,

@@ -7,6 +7,10 @@ Two layers:
 * :func:`fatigue` — the score over an :class:`~relcore.models.EventLog`, per customer,
   overall and per channel, plus a saturation level against a recommended contact
   frequency estimated from the whole customer base.
+
+Import the kernel as ``from relcore.scoring.fatigue import fatigue_scores`` (or from
+``relcore.scoring``). Note that the attribute ``relcore.scoring.fatigue`` is the function
+:func:`fatigue`, which shadows this module's name on the package.
 """
 
 from __future__ import annotations
@@ -65,12 +69,12 @@ def fatigue_scores(
 
     One row per event. For each group ``g`` (a customer, or a customer on one channel):
 
-    .. math::
-
-        \text{fatigue}_g = \sum_{\substack{\text{contacts } i \in g \\ r_g < t_i \le now}}
-                           2^{-(now - t_i)/h}
-                         \;+\; w_{neg} \sum_{\substack{\text{negatives } j \in g \\ t_j \le now}}
-                           2^{-(now - t_j)/h}
+    $$
+    \text{fatigue}_g = \sum_{\substack{\text{contacts } i \in g \\ r_g < t_i \le now}}
+                       2^{-(now - t_i)/h}
+                     \;+\; w_{neg} \sum_{\substack{\text{negatives } j \in g \\ t_j \le now}}
+                       2^{-(now - t_j)/h}
+    $$
 
     where ``r_g`` is the time of the group's last response at or before ``now``
     (``-inf`` when none). So fatigue is the decayed number of contacts the customer has

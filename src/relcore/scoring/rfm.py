@@ -84,7 +84,7 @@ class RFMSegments:
         return f"RFMSegments({len(self):,} customers, bins={self.bins}; {counts})"
 
 
-def quantile_scores(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.int8]:
+def _quantile_scores(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.int8]:
     """``1 + `` the number of the ``bins - 1`` inner quantiles strictly below each value.
 
     Equal values share a score, so heavily tied data (most customers with no repeat
@@ -168,9 +168,9 @@ def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
     frequency = np.asarray(summary.frequency, dtype=np.float64)
     recency = np.asarray(summary.recency, dtype=np.float64)
     since_last = np.asarray(summary.T, dtype=np.float64) - recency
-    r = quantile_scores(-since_last, bins)
-    f = quantile_scores(frequency, bins)
-    m = quantile_scores(np.asarray(summary.monetary_value, dtype=np.float64), bins)
+    r = _quantile_scores(-since_last, bins)
+    f = _quantile_scores(frequency, bins)
+    m = _quantile_scores(np.asarray(summary.monetary_value, dtype=np.float64), bins)
     u_r = (r - 1) / (bins - 1)
     u_f = (f - 1) / (bins - 1)
     rules = [

@@ -97,13 +97,13 @@ def value_balance(
 ) -> ValueBalance:
     r"""Decayed value given to each customer against value received from them, as of ``at``.
 
-    .. math::
-
-        G_c = \sum_{e \in c,\ t_e \le at} v^{\text{customer}}_e \, 2^{-(at - t_e)/h},
-        \qquad
-        R_c = \sum_{e \in c,\ t_e \le at} v^{\text{company}}_e \, 2^{-(at - t_e)/h},
-        \qquad
-        \text{value\_balance}_c = G_c / R_c
+    $$
+    G_c = \sum_{e \in c,\ t_e \le at} v^{\text{customer}}_e \, 2^{-(at - t_e)/h},
+    \qquad
+    R_c = \sum_{e \in c,\ t_e \le at} v^{\text{company}}_e \, 2^{-(at - t_e)/h},
+    \qquad
+    \text{value\_balance}_c = G_c / R_c
+    $$
 
     from the log's ``value_to_customer`` and ``value`` columns (refunds, as negative
     value to the company, reduce ``R``). The ratio says how much the customer received for
