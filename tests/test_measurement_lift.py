@@ -193,3 +193,12 @@ def test_planning_input_errors():
         sample_size(0.1, sd=1.0, holdout_fraction=0.0)
     with pytest.raises(ValueError, match="power"):
         minimum_detectable_effect(10, 10, sd=1.0, power=1.0)
+
+
+def test_ratio_interval_is_undefined_not_invented_without_successes():
+    none = np.zeros(100, dtype=bool)
+    some = np.r_[np.ones(5, dtype=bool), np.zeros(95, dtype=bool)]
+    assert lift(none, some).ratio == 0.0
+    assert all(math.isnan(v) for v in lift(none, some).ratio_ci)
+    assert lift(some, none).ratio == math.inf
+    assert all(math.isnan(v) for v in lift(some, none).ratio_ci)

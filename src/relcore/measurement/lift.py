@@ -48,8 +48,9 @@ class LiftResult:
     ratio : float
         ``treated_mean / control_mean`` (``inf`` or NaN when the control mean is 0).
     ratio_ci : tuple of float
-        Confidence interval of the ratio; ``(nan, nan)`` where it is not defined (a mean
-        that is not positive, for the analytic interval).
+        Confidence interval of the ratio; ``(nan, nan)`` where the analytic interval is
+        not defined (a mean that is not positive; a group without a single success, for
+        proportions).
     p_value : float
         Two-sided p-value of "no difference": Welch's t-test for means, the pooled
         two-proportion z-test for proportions (whatever ``method`` computed the intervals).
@@ -233,7 +234,7 @@ def lift(
         diff_ci = (diff - z * se, diff + z * se)
         ratio_ci = (math.nan, math.nan)
         x_t, x_c = round(m_t * n_t), round(m_c * n_c)
-        if x_c > 0:
+        if x_t > 0 and x_c > 0:  # the Katz interval needs cases in both groups
             rr = stats.contingency.relative_risk(x_t, n_t, x_c, n_c).confidence_interval(confidence)
             ratio_ci = (float(rr.low), float(rr.high))
 
