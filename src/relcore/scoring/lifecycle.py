@@ -317,6 +317,9 @@ def repeat_customers(
     all) **and** are still active: ``p_alive >= min_p_alive`` when ``p_alive`` is given,
     otherwise their last purchase was no more than ``within`` ago. Intended use: a thank-
     you, recognition or early access for the people who keep choosing the company.
+    Limits: repeat purchase periods, not spend, decide (combine with the monetary value
+    or :func:`~relcore.scoring.rfm_segments` to favour the valuable); measure whether the
+    thank-you works with a holdout (:func:`relcore.measurement.assign_holdout`).
 
     Parameters
     ----------
