@@ -279,38 +279,12 @@ class EventLog:
         naming its zone. Rows without a ``kind`` column get ``default_kind``.
         Requires the ``pandas`` extra.
         """
-        from .._optional import require
+        from ..io.frames import pandas_columns
 
-        pd = require("pandas", "pandas")
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        missing = [c for c in names.values() if c not in df.columns]
-        if missing:
-            raise DataError(missing[0], f"is not a column of the DataFrame ({list(df.columns)})")
-
-        def column(name: str) -> Any:
-            s = df[name]
-            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
-                return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
-            if pd.api.types.is_string_dtype(s.dtype):
-                return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
-            return s.to_numpy()
-
-        times = df[at]
-        zone = timezone
-        if isinstance(times.dtype, pd.DatetimeTZDtype):
-            if timezone is not None:
-                raise DataError(at, "is timezone-aware already; drop timezone=")
-            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-            zone = "UTC"
-        at_values = times.to_numpy() if zone is not None else column(at)
-        return cls.from_arrays(
-            column(customer_id),
-            at_values,
-            kind=column(kind) if kind else default_kind,
-            timezone=zone,
-            **{k: column(c) for k, c in names.items() if k not in ("customer_id", "at", "kind")},
-        )
+        columns, zone = pandas_columns(df, names, timezone)
+        return cls._from_named(columns, zone, default_kind)
 
     @classmethod
     def from_polars(
@@ -334,38 +308,12 @@ class EventLog:
 
         Same contract as :meth:`from_pandas`. Requires the ``polars`` extra.
         """
-        from .._optional import require
+        from ..io.frames import polars_columns
 
-        pl = require("polars", "polars")
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        missing = [c for c in names.values() if c not in df.columns]
-        if missing:
-            raise DataError(missing[0], f"is not a column of the DataFrame ({df.columns})")
-
-        def column(name: str) -> Any:
-            s = df.get_column(name)
-            if s.dtype in (pl.String, pl.Categorical, pl.Enum):
-                return np.array(s.cast(pl.String).to_list(), dtype=object)
-            if s.dtype.is_float() or s.dtype.is_integer():
-                return s.to_numpy()
-            return np.array(s.to_list(), dtype=object)
-
-        times = df.get_column(at)
-        zone = timezone
-        if isinstance(times.dtype, pl.Datetime) and times.dtype.time_zone is not None:
-            if timezone is not None:
-                raise DataError(at, "is timezone-aware already; drop timezone=")
-            times = times.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-            zone = "UTC"
-        at_values = times.to_numpy() if isinstance(times.dtype, pl.Datetime) else column(at)
-        return cls.from_arrays(
-            column(customer_id),
-            at_values,
-            kind=column(kind) if kind else default_kind,
-            timezone=zone,
-            **{k: column(c) for k, c in names.items() if k not in ("customer_id", "at", "kind")},
-        )
+        columns, zone = polars_columns(df, names, timezone)
+        return cls._from_named(columns, zone, default_kind)
 
     @classmethod
     def read_csv(
@@ -401,6 +349,11 @@ class EventLog:
         columns, zone = read_event_columns(
             path, names, at_format=at_format, timezone=timezone, delimiter=delimiter
         )
+        return cls._from_named(columns, zone, default_kind)
+
+    @classmethod
+    def _from_named(cls, columns: dict[str, Any], zone: str | None, default_kind: str) -> EventLog:
+        """The common end of the frame and file adapters: columns keyed by relcore's names."""
         return cls.from_arrays(
             columns.pop("customer_id"),
             columns.pop("at"),

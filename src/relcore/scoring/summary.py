@@ -156,6 +156,22 @@ class RFMSummary:
         )
 
 
+def _period_starts(
+    codes: npt.NDArray[np.int32], periods: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Mark the first row of each (customer, period) run.
+
+    Rows are sorted by (customer, time), so periods are non-decreasing within a customer
+    and each (customer, period) group is one contiguous run.
+    """
+    new = np.empty(codes.size, dtype=bool)
+    if codes.size:
+        new[0] = True
+        np.not_equal(codes[1:], codes[:-1], out=new[1:])
+        new[1:] |= periods[1:] != periods[:-1]
+    return new
+
+
 def _per_customer(
     codes: npt.NDArray[np.int32],
     periods: npt.NDArray[np.int64],
@@ -167,13 +183,7 @@ def _per_customer(
     if n == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int32), empty, empty, empty, empty
-    # Rows are sorted by (customer, time), so periods are non-decreasing within a customer
-    # and each (customer, period) group is one contiguous run.
-    new_group = np.empty(n, dtype=bool)
-    new_group[0] = True
-    np.not_equal(codes[1:], codes[:-1], out=new_group[1:])
-    new_group[1:] |= periods[1:] != periods[:-1]
-    g = np.flatnonzero(new_group)
+    g = np.flatnonzero(_period_starts(codes, periods))
     g_code, g_period = codes[g], periods[g]
     g_value = np.add.reduceat(values, g)
 
@@ -321,13 +331,8 @@ def _summarize(
     hold = ~in_cal
     h_codes, h_periods, h_values = codes[hold], periods[hold], values[hold]
     n_cust = log.n_customers
-    if h_codes.size:
-        new = np.empty(h_codes.size, dtype=bool)
-        new[0] = True
-        new[1:] = (h_codes[1:] != h_codes[:-1]) | (h_periods[1:] != h_periods[:-1])
-        h_freq = np.bincount(h_codes[new], minlength=n_cust).astype(np.float64)
-    else:
-        h_freq = np.zeros(n_cust)
+    starts = _period_starts(h_codes, h_periods)
+    h_freq = np.bincount(h_codes[starts], minlength=n_cust).astype(np.float64)
     h_count = np.bincount(h_codes, minlength=n_cust)
     h_sum = np.bincount(h_codes, weights=h_values, minlength=n_cust)
     h_mon = np.divide(h_sum, h_count, out=np.zeros(n_cust), where=h_count > 0)
