@@ -1,1 +1,77 @@
-"""Placeholder: see the open issues."""
+"""Contact policies: declarative rules that stop a company from hounding its customers.
+
+A :class:`Policy` holds the company's rules (:class:`FrequencyCap`, :class:`MinimumGap`,
+:class:`QuietHours`, :class:`Cooldown`, :class:`OutcomeSuppression`,
+:class:`FatigueLimit`); a :class:`ContactGuard` applies it, together with each customer's
+own :class:`~relcore.models.ContactPreferences`, to contacts and remembers them in a
+ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which rules
+failed and when the same contact would be allowed.
+
+Examples
+--------
+>>> from datetime import datetime, time, timedelta, timezone
+>>> from relcore.contact_policy import (Contact, ContactGuard, FrequencyCap, MemoryLedger,
+...                                     Policy, QuietHours)
+>>> policy = Policy([FrequencyCap(3, per=timedelta(days=7), channel="email"),
+...                  QuietHours(start=time(21), end=time(8))],
+...                 timezone="America/New_York")
+>>> guard = ContactGuard(policy, MemoryLedger())
+>>> late = datetime(2026, 11, 27, 3, tzinfo=timezone.utc)  # 22:00 in New York
+>>> d = guard.check(Contact("c42", channel="email", category="promotional", at=late))
+>>> d.allowed, d.codes
+(False, ('quiet_hours',))
+>>> print(d.next_allowed_at)
+2026-11-27 08:00:00-05:00
+"""
+
+from .contact import Contact, Reserve
+from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
+from .fatigue import DecayedContactCount, FatigueScorer
+from .guard import ContactGuard
+from .history import Entry, History
+from .ledger import Ledger, LedgerSession, MemoryLedger
+from .policy import Policy
+from .rules import (
+    Cooldown,
+    FatigueLimit,
+    FrequencyCap,
+    MinimumGap,
+    OptOut,
+    OutcomeSuppression,
+    QuietHours,
+    Rule,
+    Snooze,
+)
+from .simulate import SimulationResult, simulate
+from .sqlite import SQLiteLedger
+
+__all__ = [
+    "REASON_CODES",
+    "Arbitration",
+    "BatchDecision",
+    "Contact",
+    "ContactGuard",
+    "Cooldown",
+    "DecayedContactCount",
+    "Decision",
+    "Entry",
+    "FatigueLimit",
+    "FatigueScorer",
+    "FrequencyCap",
+    "History",
+    "Ledger",
+    "LedgerSession",
+    "MemoryLedger",
+    "MinimumGap",
+    "OptOut",
+    "OutcomeSuppression",
+    "Policy",
+    "QuietHours",
+    "Reason",
+    "Reserve",
+    "Rule",
+    "SQLiteLedger",
+    "SimulationResult",
+    "Snooze",
+    "simulate",
+]

@@ -36,25 +36,44 @@ def _non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -
         raise ValueError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
 
 
+def _each(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    dims = (value,) if isinstance(value, str) else tuple(value)
+    for d in dims:
+        if d not in ("channel", "category"):
+            raise ValueError(f"each must name 'channel' and/or 'category', got {d!r}")
+    return tuple(sorted(set(dims)))
+
+
 @attrs.frozen
 class ContactLimit:
     """At most ``count`` contacts ``per`` window, optionally only on one channel/category.
 
     ``per`` is a rolling window (a ``timedelta``) or a calendar window in the customer's
     time zone: ``"calendar_day"``, ``"calendar_week"`` (ISO, from Monday) or
-    ``"calendar_month"``.
+    ``"calendar_month"``. ``each=("channel",)`` makes the limit apply to every channel
+    separately ("1 per week per channel") instead of to all channels together.
 
     Examples
     --------
     >>> from datetime import timedelta
     >>> ContactLimit(1, per=timedelta(days=7), channel="sms")
-    ContactLimit(count=1, per=datetime.timedelta(days=7), channel='sms', category=None)
+    ContactLimit(count=1, per=datetime.timedelta(days=7), channel='sms', category=None, each=())
+    >>> ContactLimit(1, per="calendar_week", each="channel").each
+    ('channel',)
     """
 
     count: int = attrs.field(validator=_non_negative_int)
     per: Window = attrs.field(validator=_valid_window)
     channel: str | None = attrs.field(default=None, validator=optional_non_empty_str)
     category: str | None = attrs.field(default=None, validator=optional_non_empty_str)
+    each: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_each)
+
+    def __attrs_post_init__(self) -> None:
+        for dim in self.each:
+            if getattr(self, dim) is not None:
+                raise ValueError(f"{dim} is both fixed ({getattr(self, dim)!r}) and in each")
 
 
 def _str_set(values: Iterable[str] | str | None) -> frozenset[str]:

@@ -1,0 +1,375 @@
+"""What a rule sees when it decides: one customer's rows, or an audience's columns.
+
+A single decision (``ContactGuard.check``) must take microseconds, so rules read one
+customer's few rows as Python lists (:class:`Rows`, inside :class:`OneContext`); numpy's
+per-call overhead would dominate at that size. An audience decision
+(``ContactGuard.check_many``) reads columns for every customer at once
+(:class:`BatchContext`), one numpy operation per step. Both contexts carry the same
+facts: the candidate contact's labels, the customer's zone, the categories exempt from
+counting, and the slots kept back by a :class:`Reserve`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .history import History
+
+Micros = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+NEVER: Final = int(np.iinfo(np.int64).max)
+"""A proposal meaning "this rule never passes" (an opt-out, a cap of zero)."""
+
+
+class _AnyLabel:
+    """Marks a scope dimension a rule does not restrict."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _AnyLabel()
+Targets = tuple[Any, Any, Any]  # channel, category, campaign: a label, None, or ANY
+
+
+class Rows:
+    """One customer's ledger rows as parallel lists, sorted by time.
+
+    Label values are whatever the ledger stores (codes or strings); ``code(label)`` maps
+    a label to that representation.
+    """
+
+    __slots__ = ("at", "campaign", "category", "channel", "code", "company", "kind", "labels")
+
+    def __init__(
+        self,
+        at: list[int],
+        channel: list[Any],
+        category: list[Any],
+        campaign: list[Any],
+        kind: list[Any],
+        company: list[bool],
+        code: Callable[[str | None], Any],
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        self.at = at
+        self.channel = channel
+        self.category = category
+        self.campaign = campaign
+        self.kind = kind
+        self.company = company
+        self.code = code
+        self.labels = labels  # the code table when labels are stored as int codes
+
+    @classmethod
+    def from_history(cls, h: History, i: int = 0) -> Rows:
+        a, b = int(h.starts[i]), int(h.ends[i])
+        return cls(
+            h.at[a:b].tolist(),
+            h.channel[a:b].tolist(),
+            h.category[a:b].tolist(),
+            h.campaign[a:b].tolist(),
+            h.kind[a:b].tolist(),
+            h.company[a:b].tolist(),
+            h.code,
+            h.labels,
+        )
+
+    def with_entries(self, entries: Sequence[Any]) -> Rows:
+        """These rows and ``entries`` (not yet stored), with labels as plain strings."""
+        rows = [
+            (t, self._label(ch), self._label(ca), self._label(cp), self._label(k), co)
+            for t, ch, ca, cp, k, co in zip(
+                self.at,
+                self.channel,
+                self.category,
+                self.campaign,
+                self.kind,
+                self.company,
+                strict=True,
+            )
+        ]
+        rows.extend((e.at, e.channel, e.category, e.campaign, e.kind, e.company) for e in entries)
+        rows.sort(key=lambda r: r[0])
+        if not rows:
+            return Rows([], [], [], [], [], [], _identity)
+        at, ch, ca, cp, kind, co = (list(c) for c in zip(*rows, strict=True))
+        return Rows(at, ch, ca, cp, kind, co, _identity)
+
+    def to_history(self, customer_id: str) -> History:
+        """These rows as a one-customer :class:`History` (for fatigue scorers)."""
+        table: dict[str, int] = {}
+        labels: list[str] = []
+
+        def recode(values: list[Any]) -> npt.NDArray[np.int32]:
+            out = np.empty(len(values), dtype=np.int32)
+            for j, v in enumerate(values):
+                lab = self._label(v)
+                if lab is None:
+                    out[j] = -1
+                else:
+                    if lab not in table:
+                        table[lab] = len(labels)
+                        labels.append(lab)
+                    out[j] = table[lab]
+            return out
+
+        n = len(self.at)
+        return History(
+            np.array([customer_id], dtype=object),
+            at=np.array(self.at, dtype=np.int64),
+            channel=recode(self.channel),
+            category=recode(self.category),
+            campaign=recode(self.campaign),
+            kind=recode(self.kind),
+            company=np.array(self.company, dtype=bool),
+            labels=tuple(labels),
+            starts=np.zeros(1, dtype=np.int64),
+            ends=np.full(1, n, dtype=np.int64),
+            label_codes=table,
+        )
+
+    def _label(self, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if self.labels is None or value < 0:
+            return None
+        return str(self.labels[value])
+
+
+def _identity(label: str | None) -> str | None:
+    return label
+
+
+class OneContext:
+    """Everything a rule needs to decide one contact."""
+
+    __slots__ = (
+        "_history",
+        "campaign",
+        "category",
+        "channel",
+        "customer_id",
+        "excluded",
+        "reduction",
+        "rows",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        rows: Rows,
+        *,
+        customer_id: str,
+        channel: str,
+        category: str | None,
+        campaign: str | None,
+        zone: _dt.tzinfo,
+        excluded: frozenset[Any],
+        reduction: int = 0,
+    ) -> None:
+        self.rows = rows
+        self.customer_id = customer_id
+        self.channel = channel
+        self.category = category
+        self.campaign = campaign
+        self.zone = zone
+        self.excluded = excluded  # category values (as stored) not counted: the exempt ones
+        self.reduction = reduction
+        self._history: History | None = None
+
+    def history(self) -> History:
+        if self._history is None:
+            self._history = self.rows.to_history(self.customer_id)
+        return self._history
+
+    def contact_times(self, targets: Targets, lo_time: int, hi_time: int) -> list[int]:
+        """Times of company contacts in scope with ``lo_time < t < hi_time``."""
+        r = self.rows
+        at = r.at
+        lo = bisect_right(at, lo_time)
+        hi = bisect_left(at, hi_time)
+        if lo >= hi:
+            return []
+        conds = []
+        for col, lab in (
+            (r.channel, targets[0]),
+            (r.category, targets[1]),
+            (r.campaign, targets[2]),
+        ):
+            if lab is not ANY:
+                conds.append((col, r.code(lab)))
+        company = r.company
+        category = r.category
+        excluded = self.excluded
+        out = []
+        for i in range(lo, hi):
+            if not company[i] or (excluded and category[i] in excluded):
+                continue
+            for col, code in conds:
+                if col[i] != code:
+                    break
+            else:
+                out.append(at[i])
+        return out
+
+    def event_times(
+        self, kinds: Sequence[str], lo_time: int, hi_time: int, *, customer_only: bool
+    ) -> list[int]:
+        """Times of entries of the given kinds with ``lo_time < t < hi_time``."""
+        r = self.rows
+        at = r.at
+        lo = bisect_right(at, lo_time)
+        hi = bisect_left(at, hi_time)
+        codes = {r.code(k) for k in kinds}
+        kind = r.kind
+        company = r.company
+        return [
+            at[i] for i in range(lo, hi) if kind[i] in codes and not (customer_only and company[i])
+        ]
+
+
+class BatchContext:
+    """Everything a rule needs to decide one contact for many customers at once.
+
+    ``uniform`` is the decision instant when it is the same for every customer (the
+    first pass of ``check_many``); then the history may be a view into a ledger's whole
+    store. Otherwise the history is compact and each row knows its customer.
+    """
+
+    __slots__ = (
+        "_compact",
+        "_masks",
+        "campaign",
+        "category",
+        "channel",
+        "customer_ids",
+        "exempt",
+        "history",
+        "reduction",
+        "uniform",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        history: History,
+        *,
+        channel: str,
+        category: str | None,
+        campaign: str | None,
+        zone: _dt.tzinfo,
+        exempt: frozenset[str],
+        reduction: int,
+        uniform: int | None,
+    ) -> None:
+        if uniform is None and not history.is_compact():
+            history = history.take()
+        self.history = history
+        self.customer_ids = history.customer_ids
+        self.channel = channel
+        self.category = category
+        self.campaign = campaign
+        self.zone = zone
+        self.exempt = exempt
+        self.reduction = reduction
+        self.uniform = uniform
+        self._masks: dict[Any, Mask] = {}
+        self._compact: BatchContext | None = None
+
+    def __len__(self) -> int:
+        return len(self.history)
+
+    def compacted(self) -> BatchContext:
+        """This context over a compact history (rows gathered per customer)."""
+        if self.uniform is None or self.history.is_compact():
+            return self
+        if self._compact is None:
+            self._compact = BatchContext(
+                self.history.take(),
+                channel=self.channel,
+                category=self.category,
+                campaign=self.campaign,
+                zone=self.zone,
+                exempt=self.exempt,
+                reduction=self.reduction,
+                uniform=self.uniform,
+            )
+        return self._compact
+
+    def row_instants(self, s: Micros) -> Micros | int:
+        """The decision instant of each row's customer (a scalar when uniform)."""
+        if self.uniform is not None:
+            return self.uniform
+        out: Micros = s[self.history.owner()]
+        return out
+
+    def contact_mask(self, targets: Targets) -> Mask:
+        """Rows that are company contacts in scope (exempt categories left out)."""
+        key = ("contacts", targets)
+        mask = self._masks.get(key)
+        if mask is None:
+            h = self.history
+            mask = h.company.copy()
+            for col, lab in (
+                (h.channel, targets[0]),
+                (h.category, targets[1]),
+                (h.campaign, targets[2]),
+            ):
+                if lab is not ANY:
+                    mask &= col == h.code(lab)
+            if self.exempt:
+                codes = [h.code(c) for c in self.exempt]
+                mask &= ~np.isin(h.category, codes)
+            self._masks[key] = mask
+        return mask
+
+    def kind_mask(self, kinds: Sequence[str], *, customer_only: bool) -> Mask:
+        """Rows whose kind is one of ``kinds``."""
+        key = ("kinds", tuple(kinds), customer_only)
+        mask = self._masks.get(key)
+        if mask is None:
+            h = self.history
+            mask = np.isin(h.kind, [h.code(k) for k in kinds])
+            if customer_only:
+                mask &= ~h.company
+            self._masks[key] = mask
+        return mask
+
+    def count(self, mask: Mask) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per customer: how many of its rows are in ``mask``, and the masked rows before it."""
+        csum = np.empty(mask.shape[0] + 1, dtype=np.int64)
+        csum[0] = 0
+        np.cumsum(mask, out=csum[1:])
+        base = csum[self.history.starts]
+        return csum[self.history.ends] - base, base
+
+    def nth_time(self, mask: Mask, base: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> Micros:
+        """Time of each customer's ``j``-th masked row (0-based; ``j`` must be in range)."""
+        rows = np.flatnonzero(mask)
+        out: Micros = self.history.at[rows[base + j]]
+        return out
+
+    def one(self, i: int) -> OneContext:
+        """Customer ``i`` as a single-decision context (for rare cases done one by one)."""
+        h = self.history
+        excluded = frozenset(h.code(c) for c in self.exempt)
+        return OneContext(
+            Rows.from_history(h, i),
+            customer_id=str(h.customer_ids[i]),
+            channel=self.channel,
+            category=self.category,
+            campaign=self.campaign,
+            zone=self.zone,
+            excluded=excluded,
+            reduction=self.reduction,
+        )

@@ -1,0 +1,289 @@
+"""The policy file's value types: how each is read, checked and written back.
+
+A policy file is data. Every value is read by a parser chosen from a fixed table of
+kinds; nothing is evaluated, imported or looked up by name outside these tables. Each
+parser reports a bad value as a :class:`~relcore.PolicyError` naming the key path
+(``rules[2].per``).
+
+Durations are written ``"7d"``, ``"20h"``, ``"90m"``, ``"1d12h"`` (units ``w``, ``d``,
+``h``, ``m``, ``s``, ``ms``, ``us``); times of day ``"21:00"`` (or a TOML local time).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .._time import timedelta_micros
+from ..errors import PolicyError
+from ._localtime import PERIODS
+
+_UNITS = {
+    "w": 7 * 86_400_000_000,
+    "d": 86_400_000_000,
+    "h": 3_600_000_000,
+    "m": 60_000_000,
+    "s": 1_000_000,
+    "ms": 1_000,
+    "us": 1,
+}
+_PART = re.compile(r"(\d+)(ms|us|w|d|h|m|s)")
+_NAMES = {
+    "w": ("week", "weeks"),
+    "d": ("day", "days"),
+    "h": ("hour", "hours"),
+    "m": ("minute", "minutes"),
+    "s": ("second", "seconds"),
+    "ms": ("millisecond", "milliseconds"),
+    "us": ("microsecond", "microseconds"),
+}
+
+
+def parse_duration(text: str) -> _dt.timedelta:
+    """``"1d12h"`` -> ``timedelta(days=1, hours=12)``; raises ``ValueError``.
+
+    Examples
+    --------
+    >>> parse_duration("1d12h")
+    datetime.timedelta(days=1, seconds=43200)
+    >>> parse_duration("-1d")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a positive duration such as '7d', '20h' or '1d12h', got '-1d'
+    """
+    compact = text.replace(" ", "")
+    pos, total = 0, 0
+    for m in _PART.finditer(compact):
+        if m.start() != pos:
+            break
+        total += int(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(compact) or not compact or total <= 0:
+        raise ValueError(
+            f"must be a positive duration such as '7d', '20h' or '1d12h', got {text!r}"
+        )
+    return _dt.timedelta(microseconds=total)
+
+
+def format_duration(value: _dt.timedelta) -> str:
+    """The policy-file spelling of a duration: ``timedelta(hours=36)`` -> ``"1d12h"``."""
+    us = timedelta_micros(value)
+    parts = []
+    for unit in ("d", "h", "m", "s", "ms", "us"):
+        n, us = divmod(us, _UNITS[unit])
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts) or "0s"
+
+
+def describe_duration(value: _dt.timedelta) -> str:
+    """Plain words: ``timedelta(hours=36)`` -> ``"1 day 12 hours"``."""
+    us = timedelta_micros(value)
+    parts = []
+    for unit in ("d", "h", "m", "s", "ms", "us"):
+        n, us = divmod(us, _UNITS[unit])
+        if n:
+            parts.append(f"{n} {_NAMES[unit][n != 1]}")
+    return " ".join(parts) or "0 seconds"
+
+
+def parse_time(text: str) -> _dt.time:
+    """``"21:00"`` or ``"21:00:30"`` -> a local time of day; raises ``ValueError``."""
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text.strip())
+    if m is None:
+        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+    hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+    return _dt.time(hour, minute, second)
+
+
+def format_time(value: _dt.time) -> str:
+    """``time(21)`` -> ``"21:00"``."""
+    text = f"{value.hour:02d}:{value.minute:02d}"
+    if value.second or value.microsecond:
+        text += f":{value.second:02d}"
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text
+
+
+def type_name(value: Any) -> str:
+    """How a value read from TOML is named in errors."""
+    names: dict[type, str] = {
+        bool: "boolean",
+        int: "integer",
+        float: "float",
+        str: "string",
+        list: "array",
+        dict: "table",
+        _dt.datetime: "datetime",
+        _dt.date: "date",
+        _dt.time: "time",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    return f"{type_name(value)} {value!r}"
+
+
+# ------------------------------------------------------------------------- readers
+
+
+def read_count(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PolicyError(path, f"must be an integer, got {_show(value)}")
+    if value < 0:
+        raise PolicyError(path, f"must be >= 0, got {value}")
+    return value
+
+
+def read_positive_int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PolicyError(path, f"must be an integer, got {_show(value)}")
+    if value < 1:
+        raise PolicyError(path, f"must be >= 1, got {value}")
+    return value
+
+
+def read_int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PolicyError(path, f"must be an integer, got {_show(value)}")
+    return value
+
+
+def read_number(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(path, f"must be a number, got {_show(value)}")
+    if not math.isfinite(value) or value < 0:
+        raise PolicyError(path, f"must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def read_duration(value: Any, path: str) -> _dt.timedelta:
+    if not isinstance(value, str):
+        raise PolicyError(path, f"must be a duration string such as '7d', got {_show(value)}")
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise PolicyError(path, str(exc)) from None
+
+
+def read_window(value: Any, path: str) -> _dt.timedelta | str:
+    if isinstance(value, str) and value in PERIODS:
+        return value
+    if isinstance(value, str) and value.startswith("calendar"):
+        raise PolicyError(path, f"must be one of {', '.join(PERIODS)} or a duration, got {value!r}")
+    return read_duration(value, path)
+
+
+def read_time(value: Any, path: str) -> _dt.time:
+    if isinstance(value, _dt.time):
+        if value.tzinfo is not None:
+            raise PolicyError(path, "must be a local time of day without an offset")
+        return value
+    if not isinstance(value, str):
+        raise PolicyError(path, f"must be a time of day such as '21:00', got {_show(value)}")
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise PolicyError(path, str(exc)) from None
+
+
+def read_label(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyError(path, f"must be a non-empty string, got {_show(value)}")
+    return value
+
+
+def read_labels(value: Any, path: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise PolicyError(path, f"must be an array of strings, got {_show(value)}")
+    return tuple(read_label(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def read_zone(value: Any, path: str) -> str:
+    from .._time import resolve_zone
+
+    label = read_label(value, path)
+    try:
+        resolve_zone(label)
+    except ValueError as exc:
+        raise PolicyError(path, str(exc)) from None
+    return label
+
+
+READERS: dict[str, Callable[[Any, str], Any]] = {
+    "count": read_count,
+    "positive_int": read_positive_int,
+    "int": read_int,
+    "number": read_number,
+    "duration": read_duration,
+    "window": read_window,
+    "time": read_time,
+    "label": read_label,
+    "labels": read_labels,
+    "zone": read_zone,
+}
+
+
+def write_value(kind: str, value: Any) -> Any:
+    """The policy-file form of a value of ``kind``."""
+    if kind in ("duration", "window") and isinstance(value, _dt.timedelta):
+        return format_duration(value)
+    if kind == "time":
+        return format_time(value)
+    if kind == "labels":
+        return sorted(value) if isinstance(value, frozenset) else list(value)
+    return value
+
+
+def check_keys(data: Any, allowed: tuple[str, ...], path: str, what: str) -> None:
+    """``data`` must be a table whose keys are all in ``allowed``."""
+    if not isinstance(data, dict):
+        raise PolicyError(path, f"must be a table, got {_show(data)}")
+    for key in data:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise PolicyError(where, f"unknown key; {what} takes {', '.join(allowed)}")
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Write a policy dictionary (as :meth:`Policy.to_dict` makes it) as TOML."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    arrays: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            arrays.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables:
+        lines += ["", f"[{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    for key, items in arrays:
+        for item in items:
+            lines += ["", f"[[{key}]]"] + [f"{k} = {_toml_value(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

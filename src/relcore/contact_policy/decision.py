@@ -1,0 +1,231 @@
+"""Answers: may this contact go out, and if not, why not and when.
+
+A :class:`Decision` answers for one contact; a :class:`BatchDecision` for a whole
+audience, as arrays; an :class:`Arbitration` for competing messages.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from .contact import Contact
+
+if TYPE_CHECKING:
+    from .rules import Rule
+
+__all__ = ["REASON_CODES", "Arbitration", "BatchDecision", "Decision", "Reason"]
+
+# Stable reason codes. Each has a bit in BatchDecision.reason_bits; a new rule class
+# registers its code (see rules.Rule.__init_subclass__) and gets the next bit.
+REASON_CODES: list[str] = [
+    "opted_out",
+    "snoozed",
+    "frequency_cap",
+    "minimum_gap",
+    "quiet_hours",
+    "cooldown",
+    "outcome_suppression",
+    "fatigue",
+    "outranked",
+]
+
+
+def code_bit(code: str) -> int:
+    """The bit of ``code`` in ``reason_bits`` (registering a new code)."""
+    try:
+        return REASON_CODES.index(code)
+    except ValueError:
+        if len(REASON_CODES) >= 64:
+            raise ValueError("at most 64 reason codes") from None
+        REASON_CODES.append(code)
+        return len(REASON_CODES) - 1
+
+
+@attrs.frozen
+class Reason:
+    """Why a contact was refused: one failing rule.
+
+    Attributes
+    ----------
+    code
+        Stable machine-readable code: ``"frequency_cap"``, ``"minimum_gap"``,
+        ``"quiet_hours"``, ``"cooldown"``, ``"outcome_suppression"``, ``"fatigue"``,
+        ``"opted_out"``, ``"snoozed"`` or ``"outranked"``.
+    rule
+        The rule that failed (a customer's own limits appear as the equivalent rule;
+        ``None`` for ``"outranked"``, where no rule failed but a better message won).
+    message
+        What a person reads: ``"3 of 3 promotional emails in the last 7 days; next
+        allowed 2026-11-30 10:00 America/New_York"``.
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> from relcore.contact_policy import FrequencyCap
+    >>> r = Reason("frequency_cap", FrequencyCap(3, per=timedelta(days=7)), "3 of 3 ...")
+    >>> r.code
+    'frequency_cap'
+    """
+
+    code: str
+    rule: Rule | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@attrs.frozen
+class Decision:
+    """Whether one contact may go out now.
+
+    Attributes
+    ----------
+    allowed
+        ``True`` when every rule passes. A decision is also truthy exactly then.
+    reasons
+        Every failing rule, in policy order (customer's own limits first).
+    next_allowed_at
+        The earliest instant at which the same contact passes all rules together, in the
+        customer's time zone: the contact's own time when allowed, ``None`` when it never
+        will (an opt-out).
+    contact
+        The contact decided on.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> d = Decision(True, (), datetime(2026, 3, 1, tzinfo=timezone.utc))
+    >>> bool(d), d.codes
+    (True, ())
+    """
+
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    next_allowed_at: _dt.datetime | None
+    contact: Contact | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The reasons' codes."""
+        return tuple(r.code for r in self.reasons)
+
+    def explain(self) -> str:
+        """One line per reason, or ``"allowed"``."""
+        if self.allowed:
+            return "allowed"
+        return "\n".join(str(r) for r in self.reasons)
+
+
+class BatchDecision:
+    """Decisions for a whole audience, as arrays aligned with the customer ids.
+
+    Attributes
+    ----------
+    customer_ids
+        The audience, as asked.
+    allowed
+        Boolean array.
+    reason_bits
+        uint64 array: bit ``REASON_CODES.index(code)`` is set for every failing code.
+    next_allowed_at
+        ``datetime64[us]`` array (UTC): the earliest instant the same contact passes all
+        rules; the decision time where allowed; ``NaT`` where never (opted out).
+    at
+        The instant decided for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b = BatchDecision(np.array(["a", "b"], dtype=object), np.array([True, False]),
+    ...                   np.array([0, 1 << 2], dtype=np.uint64),
+    ...                   np.array([0, 5], dtype="datetime64[us]"), 0)
+    >>> b.reason_codes.tolist()
+    [(), ('frequency_cap',)]
+    >>> b.counts()
+    {'frequency_cap': 1}
+    """
+
+    __slots__ = ("_codes", "allowed", "at", "customer_ids", "next_allowed_at", "reason_bits")
+
+    def __init__(
+        self,
+        customer_ids: npt.NDArray[Any],
+        allowed: npt.NDArray[np.bool_],
+        reason_bits: npt.NDArray[np.uint64],
+        next_allowed_at: npt.NDArray[np.datetime64],
+        at: int,
+    ) -> None:
+        self.customer_ids = customer_ids
+        self.allowed = allowed
+        self.reason_bits = reason_bits
+        self.next_allowed_at = next_allowed_at
+        self.at = at
+        self._codes: npt.NDArray[np.object_] | None = None
+
+    def __len__(self) -> int:
+        return int(self.allowed.shape[0])
+
+    def __repr__(self) -> str:
+        n = len(self)
+        return f"BatchDecision({n:,} customers, {int(self.allowed.sum()):,} allowed)"
+
+    def refused_by(self, code: str) -> npt.NDArray[np.bool_]:
+        """Boolean array: where ``code`` is among the reasons."""
+        if code not in REASON_CODES:
+            raise ValueError(f"unknown reason code {code!r}; known: {', '.join(REASON_CODES)}")
+        bit = np.uint64(1 << REASON_CODES.index(code))
+        return np.asarray((self.reason_bits & bit) != 0)
+
+    @property
+    def reason_codes(self) -> npt.NDArray[np.object_]:
+        """Object array of tuples: the failing codes of each customer (``()`` if allowed)."""
+        if self._codes is None:
+            distinct, inverse = np.unique(self.reason_bits, return_inverse=True)
+            table = np.empty(distinct.size, dtype=object)
+            for j, bits in enumerate(distinct.tolist()):
+                table[j] = tuple(c for i, c in enumerate(REASON_CODES) if bits >> i & 1)
+            self._codes = table[inverse.reshape(-1)]
+        return self._codes
+
+    def counts(self) -> dict[str, int]:
+        """How many customers each code refused (a customer counts once per code)."""
+        out: dict[str, int] = {}
+        for i, code in enumerate(REASON_CODES):
+            n = int(np.count_nonzero(self.reason_bits & np.uint64(1 << i)))
+            if n:
+                out[code] = n
+        return out
+
+
+@attrs.frozen
+class Arbitration:
+    """The outcome of :meth:`ContactGuard.arbitrate`.
+
+    Attributes
+    ----------
+    chosen
+        The contacts to send, highest priority first within each customer.
+    decisions
+        One decision per candidate, in the order the candidates were given; a candidate
+        that passed every rule but lost to a better one for the same customer is refused
+        with code ``"outranked"``.
+    """
+
+    chosen: tuple[Contact, ...]
+    decisions: tuple[Decision, ...]
+
+    def __iter__(self) -> Iterator[Contact]:
+        return iter(self.chosen)
+
+    def __len__(self) -> int:
+        return len(self.chosen)

@@ -1,0 +1,617 @@
+"""The guard: decides, explains and records contacts against a policy and a ledger.
+
+For one contact the guard gathers the rules that apply (the customer's hard stops, the
+customer's own limits, the policy's rules for the contact's channel, category and
+campaign; none of the latter two for an exempt category), reads the customer's recent
+history once, and asks every rule. When some fail, ``next_allowed_at`` is found by
+iteration: each failing rule proposes the earliest instant it could pass (never later
+than the true one), the guard moves to the latest proposal and asks all rules again,
+until they all pass (a fixed point: the earliest instant at which they pass together)
+or one says never.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._time import format_instant, from_micros, resolve_zone, timedelta_micros, to_micros
+from ..models import ContactPreferences
+from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
+from .contact import Contact, Reserve
+from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
+from .history import Entry
+from .ledger import Ledger, MemoryLedger
+from .policy import Policy
+from .rules import FrequencyCap, OptOut, QuietHours, Rule, Snooze
+
+__all__ = ["ContactGuard"]
+
+Micros = npt.NDArray[np.int64]
+Preferences = Mapping[str, ContactPreferences | None] | Sequence[ContactPreferences | None]
+_Plan = tuple[tuple[Rule, Targets], ...]
+_MAX_ROUNDS = 10_000
+_UNBOUNDED = -1
+
+
+def _lookback_us(rules: Iterable[Rule]) -> int:
+    """The longest history any of ``rules`` reads (``_UNBOUNDED`` for all of it)."""
+    longest = 0
+    for rule in rules:
+        back = rule.lookback
+        if back is None:
+            return _UNBOUNDED
+        longest = max(longest, timedelta_micros(back))
+    return longest
+
+
+def _combine(a: int, b: int) -> int:
+    return _UNBOUNDED if _UNBOUNDED in (a, b) else max(a, b)
+
+
+class _CustomerRules:
+    """The rules a customer's :class:`ContactPreferences` add, built once per preferences."""
+
+    __slots__ = ("_plans", "lookback", "opt_out", "snooze", "soft", "zone")
+
+    def __init__(self, prefs: ContactPreferences) -> None:
+        self.zone = None if prefs.timezone is None else resolve_zone(prefs.timezone)
+        self.opt_out = (
+            OptOut(channels=prefs.opted_out_channels, categories=prefs.opted_out_categories)
+            if prefs.opted_out_channels or prefs.opted_out_categories
+            else None
+        )
+        self.snooze = None if prefs.snoozed_until is None else Snooze(prefs.snoozed_until)
+        soft: list[Rule] = [
+            FrequencyCap(
+                lim.count, per=lim.per, channel=lim.channel, category=lim.category, each=lim.each
+            )
+            for lim in prefs.max_contacts
+        ]
+        if prefs.quiet_hours is not None:
+            soft.append(QuietHours(start=prefs.quiet_hours[0], end=prefs.quiet_hours[1]))
+        self.soft = tuple(soft)
+        self.lookback = _lookback_us(self.soft)
+        self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, _Plan]] = {}
+
+    def plans(self, key: tuple[str, str | None, str | None], exempt: bool) -> tuple[_Plan, _Plan]:
+        """``(hard stops, customer limits)`` that apply to contacts with labels ``key``."""
+        plans = self._plans.get(key)
+        if plans is None:
+            hard: list[tuple[Rule, Targets]] = []
+            if self.opt_out is not None and self.opt_out.applies(*key):
+                hard.append((self.opt_out, (ANY, ANY, ANY)))
+            if self.snooze is not None:
+                hard.append((self.snooze, (ANY, ANY, ANY)))
+            soft = tuple((r, r.targets(*key)) for r in self.soft if r.applies(*key))
+            plans = self._plans[key] = (tuple(hard), soft)
+        return plans[0], () if exempt else plans[1]
+
+
+class ContactGuard:
+    """Decides whether contacts may go out, says why not, and records those that do.
+
+    Parameters
+    ----------
+    policy
+        The company's rules.
+    ledger
+        Where contacts and customer events are remembered (a fresh
+        :class:`~relcore.contact_policy.MemoryLedger` when omitted).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from relcore.contact_policy import Contact, FrequencyCap, MemoryLedger, Policy
+    >>> guard = ContactGuard(Policy([FrequencyCap(1, per=timedelta(days=7))]), MemoryLedger())
+    >>> monday = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    >>> guard.request(Contact("c42", channel="email", at=monday)).allowed
+    True
+    >>> d = guard.check(Contact("c42", channel="email", at=monday + timedelta(days=2)))
+    >>> d.allowed, d.next_allowed_at == monday + timedelta(days=7)
+    (False, True)
+    >>> print(d.reasons[0].message)
+    1 of 1 contacts in the last 7 days; next allowed 2026-11-30 10:00 UTC
+    """
+
+    def __init__(self, policy: Policy, ledger: Ledger | None = None) -> None:
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
+        self.policy = policy
+        self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
+        self._zone = policy.zone
+        self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, int]] = {}
+        self._customer_rules: dict[ContactPreferences, _CustomerRules] = {}
+
+    def __repr__(self) -> str:
+        return f"ContactGuard({len(self.policy.rules)} rules, {self.ledger!r})"
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan(self, key: tuple[str, str | None, str | None]) -> tuple[_Plan, int]:
+        """The policy rules (with their targets) for contacts labelled ``key``."""
+        plan = self._plans.get(key)
+        if plan is None:
+            if key[1] is not None and key[1] in self.policy.exempt_categories:
+                rules: _Plan = ()
+            else:
+                rules = tuple((r, r.targets(*key)) for r in self.policy.rules if r.applies(*key))
+            plan = self._plans[key] = (rules, _lookback_us(r for r, _ in rules))
+        return plan
+
+    def _for_customer(self, prefs: ContactPreferences) -> _CustomerRules:
+        found = self._customer_rules.get(prefs)
+        if found is None:
+            if not isinstance(prefs, ContactPreferences):
+                raise TypeError(f"preferences must be ContactPreferences, got {prefs!r}")
+            if len(self._customer_rules) > 10_000:
+                self._customer_rules.clear()
+            found = self._customer_rules[prefs] = _CustomerRules(prefs)
+        return found
+
+    def _is_exempt(self, category: str | None) -> bool:
+        return category is not None and category in self.policy.exempt_categories
+
+    # ------------------------------------------------------------------ one contact
+
+    def check(self, contact: Contact, preferences: ContactPreferences | None = None) -> Decision:
+        """Decide one contact without recording it.
+
+        Parameters
+        ----------
+        contact
+            The contact, at the instant it would go out.
+        preferences
+            The customer's own settings; they win wherever they are stricter.
+
+        Returns
+        -------
+        Decision
+            ``allowed``, every failing rule as a :class:`Reason`, and ``next_allowed_at``.
+        """
+        return self._decide(contact, preferences, self._reader(contact.customer_id), None)
+
+    def request(self, contact: Contact, preferences: ContactPreferences | None = None) -> Decision:
+        """Decide one contact and, when allowed, record it: atomically.
+
+        The read, the decision and the write happen under the ledger's write lock (one
+        ``BEGIN IMMEDIATE`` transaction on SQLite), so concurrent requests from any
+        number of threads or processes cannot exceed a cap together.
+        """
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
+        with self.ledger.exclusive(contact.customer_id) as session:
+            reader = getattr(session, "_rows", None)
+            if reader is None:
+
+                def reader(since: int | None) -> Rows:
+                    return Rows.from_history(session.customer_history(since=since))
+
+            decision = self._decide(contact, preferences, reader, None)
+            if decision.allowed:
+                session.append([_entry(contact)])
+        return decision
+
+    def record(self, contact: Contact) -> None:
+        """Record a contact that went out without asking (a receipt, a legal notice)."""
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
+        self.ledger.append([_entry(contact)])
+
+    def record_response(
+        self,
+        customer_id: str,
+        at: _dt.datetime,
+        kind: str = "response",
+        *,
+        channel: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+    ) -> None:
+        """Record something the customer did: a response, a purchase, a complaint…
+
+        Cool-downs react to its ``kind``; outcome suppression and the fatigue score treat
+        the kinds they are told to as answers.
+        """
+        self.ledger.append(
+            [Entry(customer_id, to_micros(at), channel, category, campaign, kind, False)]
+        )
+
+    def _reader(self, customer_id: str) -> Any:
+        fast = getattr(self.ledger, "_rows", None)
+        if fast is not None:
+            return lambda since: fast(customer_id, since)
+        ledger = self.ledger
+        return lambda since: Rows.from_history(ledger.customer_history(customer_id, since=since))
+
+    def _decide(
+        self,
+        contact: Contact,
+        prefs: ContactPreferences | None,
+        read: Any,
+        reserve: Reserve | None,
+        rows: Rows | None = None,
+    ) -> Decision:
+        s = contact._at_us
+        key = (contact.channel, contact.category, contact.campaign)
+        plan, lookback = self._plans.get(key) or self._plan(key)
+        zone = self._zone
+        hard: _Plan = ()
+        own: _Plan = ()
+        if prefs is not None:
+            cr = self._for_customer(prefs)
+            hard, own = cr.plans(key, self._is_exempt(contact.category))
+            if cr.zone is not None:
+                zone = cr.zone
+            if own:
+                lookback = _combine(lookback, cr.lookback)
+        if rows is None:
+            rows = read(None if lookback == _UNBOUNDED else s - lookback)
+        exempt = self.policy.exempt_categories
+        reserve = reserve if reserve is not None else self.policy.reserve
+        ctx = OneContext(
+            rows,
+            customer_id=contact.customer_id,
+            channel=contact.channel,
+            category=contact.category,
+            campaign=contact.campaign,
+            zone=zone,
+            excluded=frozenset(rows.code(c) for c in exempt) if exempt else frozenset(),
+            reduction=0 if reserve is None else reserve.reduction(contact.priority),
+        )
+        failed = []
+        for group in (hard, own, plan):
+            for rule, targets in group:
+                p = rule._eval(ctx, targets, s)
+                if p is not None:
+                    failed.append((rule, targets, p, group is own))
+        if not failed:
+            return Decision(True, (), contact.at, contact)
+        nxt = _fixed_point(ctx, (*hard, *own, *plan), max(f[2] for f in failed))
+        suffix = "" if nxt is None else f"; next allowed {format_instant(nxt, zone)}"
+        reasons = tuple(
+            Reason(
+                rule.code,
+                rule,
+                ("customer's own limit: " if mine else "")
+                + rule._explain(ctx, targets, s)
+                + suffix,
+            )
+            for rule, targets, _, mine in failed
+        )
+        return Decision(False, reasons, None if nxt is None else from_micros(nxt, zone), contact)
+
+    # ------------------------------------------------------------------ an audience
+
+    def check_many(
+        self,
+        customer_ids: Sequence[str] | npt.NDArray[Any],
+        *,
+        channel: str,
+        at: _dt.datetime,
+        category: str | None = None,
+        campaign: str | None = None,
+        preferences: Preferences | None = None,
+        priority: int = 0,
+    ) -> BatchDecision:
+        """Decide the same contact for a whole audience at once (nothing is recorded).
+
+        Vectorised over the ledger's columns: the cost grows with the audience and its
+        history, not with a Python loop over customers.
+
+        Parameters
+        ----------
+        customer_ids
+            The audience.
+        channel, category, campaign
+            The contact's labels.
+        at
+            When it would go out.
+        preferences
+            Customers' own settings: a mapping from id, or a sequence aligned with
+            ``customer_ids`` (``None`` where a customer has none).
+        priority
+            The contact's priority (matters with a policy :class:`Reserve`).
+
+        Returns
+        -------
+        BatchDecision
+            ``allowed``, ``reason_bits``/``reason_codes`` and ``next_allowed_at`` arrays.
+        """
+        s0 = to_micros(at)
+        ids = np.asarray(customer_ids, dtype=object).reshape(-1)
+        n = ids.size
+        key = (channel, category, campaign)
+        plan, lookback = self._plan(key)
+        exempt = self._is_exempt(category)
+        reserve = self.policy.reserve
+        reduction = 0 if reserve is None else reserve.reduction(priority)
+
+        # Customers' preferences: hard stops per customer; limits and zones per variant.
+        opted = np.zeros(n, dtype=bool)
+        snooze = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        variant_of = np.zeros(n, dtype=np.int64)
+        variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
+        prefs_list = _align(ids, preferences)
+        if prefs_list is not None:
+            index: dict[Any, int] = {(self._zone, ()): 0}
+            by_object: dict[int, tuple[bool, int, int]] = {}
+            for i, p in enumerate(prefs_list):
+                if p is None:
+                    continue
+                found = by_object.get(id(p))
+                if found is None:
+                    cr = self._for_customer(p)
+                    hard, own = cr.plans(key, exempt)
+                    vkey = (cr.zone or self._zone, own)
+                    v = index.get(vkey)
+                    if v is None:
+                        v = index[vkey] = len(variants)
+                        variants.append(vkey)
+                        lookback = _combine(lookback, cr.lookback)
+                    out = any(r is cr.opt_out for r, _ in hard)
+                    until = cr.snooze._u if cr.snooze is not None else np.iinfo(np.int64).min
+                    found = by_object[id(p)] = (out, int(until), v)
+                opted[i], snooze[i], variant_of[i] = found
+
+        since = None if lookback == _UNBOUNDED else s0 - lookback
+        history = self.ledger.histories(ids.tolist(), since=since)
+        bits = np.zeros(n, dtype=np.uint64)
+        proposal = np.full(n, s0, dtype=np.int64)
+        bits[opted] |= np.uint64(1 << code_bit("opted_out"))
+        snoozed = snooze > s0
+        bits[snoozed] |= np.uint64(1 << code_bit("snoozed"))
+        proposal = np.where(snoozed, snooze, proposal)
+        proposal[opted] = NEVER
+
+        groups = (
+            [np.arange(n)]
+            if len(variants) == 1
+            else [np.flatnonzero(variant_of == v) for v in range(len(variants))]
+        )
+        for v, idx in enumerate(groups):
+            if not idx.size:
+                continue
+            zone, own = variants[v]
+            sub = history if idx.size == n else history.subset(idx)
+            ctx = self._batch_context(sub, key, zone, reduction, s0)
+            s = np.full(idx.size, s0, dtype=np.int64)
+            for rule, targets in (*own, *plan):
+                fails, props = rule._eval_many(ctx, targets, s)
+                if fails.any():
+                    hit = idx[fails]
+                    bits[hit] |= np.uint64(1 << code_bit(rule.code))
+                    proposal[hit] = np.maximum(proposal[hit], props[fails])
+        allowed = bits == 0
+
+        # next_allowed_at: iterate the refused to the fixed point, all at once.
+        nxt = np.where(allowed, s0, proposal)
+        todo = np.flatnonzero(~allowed & (nxt < NEVER))
+        for _ in range(_MAX_ROUNDS):
+            if not todo.size:
+                break
+            still = np.zeros(todo.size, dtype=bool)
+            for v in np.unique(variant_of[todo]).tolist():
+                pick = np.flatnonzero(variant_of[todo] == v)
+                idx = todo[pick]
+                zone, own = variants[v]
+                t = nxt[idx]
+                ctx = self._batch_context(history.take(idx), key, zone, reduction, None)
+                fail_any = t < snooze[idx]
+                best = np.where(fail_any, snooze[idx], t)
+                for rule, targets in (*own, *plan):
+                    fails, props = rule._eval_many(ctx, targets, t)
+                    fail_any |= fails
+                    best = np.where(fails, np.maximum(best, props), best)
+                nxt[idx] = np.where(fail_any, best, t)
+                still[pick] = fail_any
+            todo = todo[still & (nxt[todo] < NEVER)]
+        else:
+            raise RuntimeError("next_allowed_at did not converge; please report this policy")
+        times = nxt.view("datetime64[us]").copy()
+        times[nxt >= NEVER] = np.datetime64("NaT")
+        return BatchDecision(ids, allowed, bits, times, s0)
+
+    def _batch_context(
+        self,
+        history: Any,
+        key: tuple[str, str | None, str | None],
+        zone: _dt.tzinfo,
+        reduction: int,
+        uniform: int | None,
+    ) -> BatchContext:
+        return BatchContext(
+            history,
+            channel=key[0],
+            category=key[1],
+            campaign=key[2],
+            zone=zone,
+            exempt=self.policy.exempt_categories,
+            reduction=reduction,
+            uniform=uniform,
+        )
+
+    # ------------------------------------------------------------------ competing messages
+
+    def arbitrate(
+        self,
+        candidates: Iterable[Contact],
+        *,
+        preferences: Preferences | None = None,
+        per_customer: int = 1,
+        reserve: Reserve | None = None,
+        record: bool = False,
+    ) -> Arbitration:
+        """Choose among competing messages, per customer, by priority.
+
+        For each customer the candidates are taken in order of priority (then value, then
+        the order given); each is decided against the ledger *and the candidates already
+        chosen*, and up to ``per_customer`` passing ones are chosen. So a cap's last slot
+        goes to the higher-priority message, whoever asked first; opt-outs and snoozes
+        refuse every priority.
+
+        Parameters
+        ----------
+        candidates
+            The competing contacts (any number per customer).
+        preferences
+            Customers' own settings (a mapping from id, or aligned with ``candidates``).
+        per_customer
+            How many messages a customer may get from this round.
+        reserve
+            Keep the last slots of every cap for high priorities (default: the policy's).
+        record
+            Record the chosen contacts, atomically per customer.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> from relcore.contact_policy import Contact, FrequencyCap, Policy
+        >>> guard = ContactGuard(Policy([FrequencyCap(1, per="calendar_day")]))
+        >>> now = datetime(2026, 5, 4, 9, tzinfo=timezone.utc)
+        >>> result = guard.arbitrate([
+        ...     Contact("c1", channel="email", at=now, campaign="newsletter", priority=1),
+        ...     Contact("c1", channel="sms", at=now, campaign="order-update", priority=9)])
+        >>> [c.campaign for c in result.chosen], result.decisions[0].codes
+        (['order-update'], ('frequency_cap',))
+        """
+        cands = list(candidates)
+        for c in cands:
+            if not isinstance(c, Contact):
+                raise TypeError(f"candidates must be Contact values, got {type(c).__name__}")
+        if isinstance(per_customer, bool) or not isinstance(per_customer, int) or per_customer < 1:
+            raise ValueError(f"per_customer must be a whole number >= 1, got {per_customer!r}")
+        prefs_list = _align(np.array([c.customer_id for c in cands], dtype=object), preferences)
+        by_customer: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            by_customer.setdefault(c.customer_id, []).append(i)
+        decisions: list[Decision | None] = [None] * len(cands)
+        chosen: list[Contact] = []
+        for cid, idxs in by_customer.items():
+            order = sorted(idxs, key=lambda i: (-cands[i].priority, -cands[i].value, i))
+            if record:
+                with self.ledger.exclusive(cid) as session:
+                    picked = self._arbitrate_one(
+                        cands, order, prefs_list, reserve, per_customer, decisions, session
+                    )
+                    if picked:
+                        session.append([_entry(c) for c in picked])
+            else:
+                picked = self._arbitrate_one(
+                    cands, order, prefs_list, reserve, per_customer, decisions, None
+                )
+            chosen.extend(picked)
+        return Arbitration(tuple(chosen), tuple(d for d in decisions if d is not None))
+
+    def _arbitrate_one(
+        self,
+        cands: list[Contact],
+        order: list[int],
+        prefs_list: list[ContactPreferences | None] | None,
+        reserve: Reserve | None,
+        per_customer: int,
+        decisions: list[Decision | None],
+        session: Any,
+    ) -> list[Contact]:
+        cid = cands[order[0]].customer_id
+        if session is not None:
+            reader = getattr(session, "_rows", None) or (
+                lambda since: Rows.from_history(session.customer_history(since=since))
+            )
+        else:
+            reader = self._reader(cid)
+        base = reader(None)
+        picked: list[Contact] = []
+        for i in order:
+            c = cands[i]
+            prefs = None if prefs_list is None else prefs_list[i]
+            rows = base.with_entries([_entry(p) for p in picked]) if picked else base
+            d = self._decide(c, prefs, reader, reserve, rows=rows)
+            if d.allowed and len(picked) < per_customer:
+                picked.append(c)
+            elif d.allowed:
+                winner = picked[0]
+                d = Decision(
+                    False,
+                    (
+                        Reason(
+                            "outranked",
+                            None,
+                            f"a message of higher priority ({winner.priority}, "
+                            f"{winner.channel}"
+                            + (f", campaign {winner.campaign}" if winner.campaign else "")
+                            + ") was chosen for this customer",
+                        ),
+                    ),
+                    c.at,
+                    c,
+                )
+            decisions[i] = d
+        return picked
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def prune(self, at: _dt.datetime, *, keep: _dt.timedelta | None = None) -> int:
+        """Delete ledger entries no rule can read any more; return how many.
+
+        Keeps what the policy's rules read (:attr:`Policy.retention`), at least 33 days
+        (so customers' own calendar-month limits still see their month) and at least
+        ``keep``, counted back from ``at``. With a rule that reads all history nothing is
+        deleted unless ``keep`` is given.
+        """
+        now = to_micros(at)
+        retention = self.policy.retention
+        if retention is None and keep is None:
+            return 0
+        horizon = max(
+            retention or _dt.timedelta(0), keep or _dt.timedelta(0), _dt.timedelta(days=33)
+        )
+        return self.ledger.prune(now - timedelta_micros(horizon))
+
+
+def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
+    """Earliest instant ``>= t`` at which every rule passes (``None``: never)."""
+    for _ in range(_MAX_ROUNDS):
+        if t >= NEVER:
+            return None
+        latest = None
+        for rule, targets in rules:
+            p = rule._eval(ctx, targets, t)
+            if p is not None and (latest is None or p > latest):
+                latest = p
+        if latest is None:
+            return t
+        t = latest
+    raise RuntimeError("next_allowed_at did not converge; please report this policy")
+
+
+def _entry(contact: Contact) -> Entry:
+    return Entry(
+        contact.customer_id,
+        contact._at_us,
+        contact.channel,
+        contact.category,
+        contact.campaign,
+        "message",
+        True,
+    )
+
+
+def _align(ids: npt.NDArray[Any], preferences: Preferences | None) -> list[Any] | None:
+    """Preferences per position: from a mapping by id, or a sequence aligned with ids."""
+    if preferences is None:
+        return None
+    if isinstance(preferences, Mapping):
+        get = preferences.get
+        return [get(c) for c in ids.tolist()]
+    out = list(preferences)
+    if len(out) != ids.size:
+        raise ValueError(
+            f"preferences has {len(out)} entries for {ids.size} customers; pass a mapping "
+            "from customer id or one entry per customer"
+        )
+    return out

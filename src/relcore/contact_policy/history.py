@@ -1,0 +1,348 @@
+"""What a ledger remembers: entries, and the columnar history rules read.
+
+A ledger stores two kinds of entry for each customer: **contacts** the company made
+(``company=True``: a promotional email, a reminder SMS) and **events** the customer had
+(``company=False``: a response, a purchase, a complaint, an unsubscribe). Rules count the
+first and react to the second.
+
+Histories are handed out as columns, not objects, so that a rule (or a fatigue scorer)
+can decide for a million customers with a few numpy operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .._time import micros_to_datetime64
+from .._validation import readonly
+
+__all__ = ["Entry", "History"]
+
+Codes = npt.NDArray[np.int32]
+Micros = npt.NDArray[np.int64]
+
+
+class Entry(NamedTuple):
+    """One row of a ledger.
+
+    Attributes
+    ----------
+    customer_id
+        Whose entry it is.
+    at
+        When, as int64 microseconds since the Unix epoch, UTC.
+    channel, category, campaign
+        Labels of the contact (``None`` when not known).
+    kind
+        ``"message"`` for a contact; for customer events the event's kind
+        (``"response"``, ``"complaint"``, ``"purchase"``…).
+    company
+        ``True`` when the company initiated it (a contact), ``False`` when the customer did.
+
+    Examples
+    --------
+    >>> e = Entry("c42", 1_790_000_000_000_000, "email", "promotional", None, "message", True)
+    >>> e.company, e.kind
+    (True, 'message')
+    """
+
+    customer_id: str
+    at: int
+    channel: str | None
+    category: str | None
+    campaign: str | None
+    kind: str
+    company: bool
+
+
+class History:
+    """The ledger rows of several customers, as columns.
+
+    Customer ``i`` (the ``i``-th id asked for) owns rows ``starts[i]:ends[i]``, sorted by
+    time. The columns may hold more rows than the customers own (a ledger can hand out
+    its whole store and point into it), and customers asked for twice share their rows;
+    always go through ``starts``/``ends``.
+
+    Label columns (``channel``, ``category``, ``campaign``, ``kind``) hold int32 codes into
+    ``labels`` (one table for all of them); ``-1`` is a missing label.
+
+    Attributes
+    ----------
+    customer_ids
+        The customers, in the order they were asked for.
+    at
+        Entry times, int64 microseconds since the epoch (UTC).
+    channel, category, campaign, kind
+        Label codes into ``labels``.
+    company
+        ``True`` for company contacts, ``False`` for customer events.
+    labels
+        The label table.
+    starts, ends
+        Row range of each customer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = History.from_entries(
+    ...     ["c1", "c2"],
+    ...     [Entry("c1", 10, "email", None, None, "message", True),
+    ...      Entry("c1", 20, None, None, None, "response", False),
+    ...      Entry("c2", 15, "sms", None, None, "message", True)],
+    ... )
+    >>> h.counts().tolist()
+    [2, 1]
+    >>> h.decode(h.kind)[h.starts[0]:h.ends[0]].tolist()
+    ['message', 'response']
+    """
+
+    __slots__ = (
+        "_codes",
+        "_owner",
+        "at",
+        "campaign",
+        "category",
+        "channel",
+        "company",
+        "customer_ids",
+        "ends",
+        "kind",
+        "labels",
+        "starts",
+    )
+
+    customer_ids: npt.NDArray[Any]
+    at: Micros
+    channel: Codes
+    category: Codes
+    campaign: Codes
+    kind: Codes
+    company: npt.NDArray[np.bool_]
+    labels: tuple[str, ...]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+
+    def __init__(
+        self,
+        customer_ids: npt.NDArray[Any],
+        *,
+        at: Micros,
+        channel: Codes,
+        category: Codes,
+        campaign: Codes,
+        kind: Codes,
+        company: npt.NDArray[np.bool_],
+        labels: tuple[str, ...],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+        label_codes: Mapping[str, int] | None = None,
+        owner: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        # Internal: ledgers build histories from columns they already hold in order.
+        self.customer_ids = customer_ids
+        self.at = readonly(at)
+        self.channel = readonly(channel)
+        self.category = readonly(category)
+        self.campaign = readonly(campaign)
+        self.kind = readonly(kind)
+        self.company = readonly(company)
+        self.labels = labels
+        self.starts = readonly(starts)
+        self.ends = readonly(ends)
+        self._codes = label_codes
+        self._owner = owner
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_entries(cls, customer_ids: Any, entries: Any) -> History:
+        """The history of ``customer_ids`` made of ``entries`` (any order, other ids ignored)."""
+        ids = np.asarray(list(customer_ids), dtype=object)
+        mine: dict[str, list[Entry]] = {str(c): [] for c in ids.tolist()}
+        for e in entries:
+            bucket = mine.get(e.customer_id)
+            if bucket is not None:
+                bucket.append(Entry(*e))
+        rows: list[Entry] = []
+        starts = np.empty(ids.size, dtype=np.int64)
+        ends = np.empty(ids.size, dtype=np.int64)
+        seen: dict[str, tuple[int, int]] = {}
+        for i, cid in enumerate(ids.tolist()):
+            if cid not in seen:
+                got = sorted(mine[cid], key=lambda e: e.at)
+                seen[cid] = (len(rows), len(rows) + len(got))
+                rows.extend(got)
+            starts[i], ends[i] = seen[cid]
+        return cls.from_rows(ids, rows, starts, ends)
+
+    @classmethod
+    def from_rows(
+        cls,
+        customer_ids: npt.NDArray[Any],
+        rows: list[Entry] | list[tuple[Any, ...]],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+    ) -> History:
+        """Columns from rows ``(customer_id, at, channel, category, campaign, kind, company)``."""
+        table: dict[str, int] = {}
+
+        def codes(values: list[Any]) -> Codes:
+            out = np.empty(len(values), dtype=np.int32)
+            for j, v in enumerate(values):
+                out[j] = -1 if v is None else table.setdefault(v, len(table))
+            return out
+
+        cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 7
+        return cls(
+            customer_ids,
+            at=np.asarray(cols[1], dtype=np.int64),
+            channel=codes(list(cols[2])),
+            category=codes(list(cols[3])),
+            campaign=codes(list(cols[4])),
+            kind=codes(list(cols[5])),
+            company=np.asarray(cols[6], dtype=bool),
+            labels=tuple(table),
+            starts=starts,
+            ends=ends,
+            label_codes=table,
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return int(self.starts.shape[0])
+
+    def __repr__(self) -> str:
+        return f"History({len(self):,} customers, {int(self.counts().sum()):,} entries)"
+
+    def counts(self) -> npt.NDArray[np.int64]:
+        """Number of entries of each customer."""
+        return self.ends - self.starts
+
+    def code(self, label: str | None) -> int:
+        """The code of ``label`` (``-1`` for ``None``, ``-2`` when it never occurs)."""
+        if label is None:
+            return -1
+        if self._codes is None:
+            self._codes = {lab: i for i, lab in enumerate(self.labels)}
+        return self._codes.get(label, -2)
+
+    def decode(self, codes: Codes) -> npt.NDArray[np.object_]:
+        """Labels of a code column (``None`` where missing)."""
+        table = np.array([*self.labels, None], dtype=object)
+        return table[np.where(codes < 0, len(self.labels), codes)]
+
+    def times(self) -> npt.NDArray[np.datetime64]:
+        """The ``at`` column as ``datetime64[us]`` (UTC)."""
+        return micros_to_datetime64(self.at)
+
+    def entries(self, i: int) -> list[Entry]:
+        """Customer ``i``'s rows as :class:`Entry` values."""
+        a, b = int(self.starts[i]), int(self.ends[i])
+        cid = str(self.customer_ids[i])
+        lab = [*self.labels, None]
+        return [
+            Entry(cid, t, lab[ch], lab[ca], lab[cp], str(lab[k]), bool(co))
+            for t, ch, ca, cp, k, co in zip(
+                self.at[a:b].tolist(),
+                self.channel[a:b].tolist(),
+                self.category[a:b].tolist(),
+                self.campaign[a:b].tolist(),
+                self.kind[a:b].tolist(),
+                self.company[a:b].tolist(),
+                strict=True,
+            )
+        ]
+
+    # ------------------------------------------------------------------ reshaping
+
+    def is_compact(self) -> bool:
+        """Whether the rows are exactly the customers' rows, one after the other."""
+        n = len(self)
+        if n == 0:
+            return bool(self.at.shape[0] == 0)
+        return bool(
+            self.starts[0] == 0
+            and self.ends[-1] == self.at.shape[0]
+            and np.array_equal(self.starts[1:], self.ends[:-1])
+        )
+
+    def owner(self) -> npt.NDArray[np.int64]:
+        """For a compact history, the customer position of every row."""
+        if self._owner is None:
+            if not self.is_compact():
+                raise ValueError("owner() needs a compact history; call take() first")
+            self._owner = np.repeat(np.arange(len(self), dtype=np.int64), self.counts())
+        return self._owner
+
+    def subset(self, index: npt.NDArray[np.int64]) -> History:
+        """Customers ``index`` only, sharing these columns (no copy)."""
+        return History(
+            self.customer_ids[index],
+            at=self.at,
+            channel=self.channel,
+            category=self.category,
+            campaign=self.campaign,
+            kind=self.kind,
+            company=self.company,
+            labels=self.labels,
+            starts=self.starts[index],
+            ends=self.ends[index],
+            label_codes=self._codes,
+        )
+
+    def take(self, index: npt.NDArray[np.int64] | None = None) -> History:
+        """Customers ``index`` (all when ``None``) with their rows gathered: compact."""
+        idx = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
+        starts, ends = self.starts[idx], self.ends[idx]
+        lengths = ends - starts
+        new_ends = np.cumsum(lengths)
+        new_starts = new_ends - lengths
+        rows = gather_index(starts, lengths)
+        return History(
+            self.customer_ids[idx],
+            at=self.at[rows],
+            channel=self.channel[rows],
+            category=self.category[rows],
+            campaign=self.campaign[rows],
+            kind=self.kind[rows],
+            company=self.company[rows],
+            labels=self.labels,
+            starts=new_starts,
+            ends=new_ends,
+            label_codes=self._codes,
+        )
+
+    def since(self, t: int) -> History:
+        """Only the rows with ``at >= t`` (each customer keeps its contiguous range)."""
+        keep = self.at >= t
+        if keep.all():
+            return self
+        csum = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        return History(
+            self.customer_ids,
+            at=self.at[keep],
+            channel=self.channel[keep],
+            category=self.category[keep],
+            campaign=self.campaign[keep],
+            kind=self.kind[keep],
+            company=self.company[keep],
+            labels=self.labels,
+            starts=csum[self.starts],
+            ends=csum[self.ends],
+            label_codes=self._codes,
+        )
+
+
+def gather_index(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Micros:
+    """Row indices ``starts[i] .. starts[i] + lengths[i] - 1`` for all ``i``, concatenated."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    # Each row's index is its range start plus its position inside the range.
+    return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)

@@ -1,0 +1,469 @@
+"""Ledgers: where the guard remembers every contact and customer event.
+
+:class:`Ledger` is the contract (a :class:`typing.Protocol`); :class:`MemoryLedger` keeps
+everything in process memory, columnar; :class:`~relcore.contact_policy.SQLiteLedger`
+keeps it in a SQLite file shared by threads and processes. A server-backed ledger
+(PostgreSQL) implements the same few methods and passes the same contract tests
+(``tests/test_policy_ledger_contract.py``).
+
+The contract:
+
+* ``append(entries)`` stores entries; nothing is ever dropped or altered.
+* ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t``
+  (all when ``since`` is ``None``), sorted by time, as a one-customer
+  :class:`~relcore.contact_policy.History`; ``histories(ids, since=t)`` the same for many
+  customers at once, aligned with ``ids`` (unknown ids have no rows).
+* ``exclusive(id)`` is a context manager holding the ledger's write lock for a
+  read-decide-write sequence: no other ``exclusive`` section (in any thread, or any
+  process sharing the store) interleaves with it. Its session reads and appends; the
+  appends are committed when the block exits normally and discarded if it raises.
+* ``prune(before)`` deletes entries with ``at < before`` and returns how many.
+* ``len(ledger)`` counts entries; ``close()`` releases resources.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import insort
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from itertools import repeat
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from .._time import datetimes_to_micros
+from .._validation import as_1d
+from ..errors import DataError
+from ._context import Rows
+from .history import Entry, History, gather_index
+
+__all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
+
+Micros = npt.NDArray[np.int64]
+
+
+@runtime_checkable
+class LedgerSession(Protocol):
+    """The view of a ledger inside :meth:`Ledger.exclusive`, for one customer."""
+
+    def customer_history(self, *, since: int | None = None) -> History:
+        """The customer's entries with ``at >= since``, sorted by time."""
+        ...
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        """Store entries (committed when the exclusive block ends normally)."""
+        ...
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """What :class:`~relcore.contact_policy.ContactGuard` needs from a store."""
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        """Store entries."""
+        ...
+
+    def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
+        """One customer's entries with ``at >= since``, sorted by time."""
+        ...
+
+    def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
+        """Many customers' entries with ``at >= since``, aligned with ``customer_ids``."""
+        ...
+
+    def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
+        """Hold the write lock for an atomic read-decide-write."""
+        ...
+
+    def prune(self, before: int) -> int:
+        """Delete entries with ``at < before``; return how many."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...
+
+
+def check_entry(e: Any) -> Entry:
+    """An :class:`Entry` with checked types (the ledger stores nothing malformed)."""
+    entry: Entry = e if isinstance(e, Entry) else Entry(*e)
+    if not isinstance(entry.customer_id, str) or not entry.customer_id:
+        raise DataError("customer_id", f"must be a non-empty string, got {entry.customer_id!r}")
+    if isinstance(entry.at, bool) or not isinstance(entry.at, int | np.integer):
+        raise DataError("at", f"must be int microseconds since the epoch, got {entry.at!r}")
+    for name in ("channel", "category", "campaign"):
+        v = getattr(entry, name)
+        if v is not None and (not isinstance(v, str) or not v):
+            raise DataError(name, f"must be a non-empty string or None, got {v!r}")
+    if not isinstance(entry.kind, str) or not entry.kind:
+        raise DataError("kind", f"must be a non-empty string, got {entry.kind!r}")
+    return entry
+
+
+_Row = tuple[int, int, int, int, int, bool]  # at, channel, category, campaign, kind, company
+_COLUMN_TYPES = (np.int32, np.int64, np.int32, np.int32, np.int32, np.int32, np.bool_)
+
+
+class _Columns(NamedTuple):
+    """The sorted store: customer code, time, label codes, initiator."""
+
+    cust: npt.NDArray[Any]
+    at: npt.NDArray[Any]
+    channel: npt.NDArray[Any]
+    category: npt.NDArray[Any]
+    campaign: npt.NDArray[Any]
+    kind: npt.NDArray[Any]
+    company: npt.NDArray[Any]
+
+    @classmethod
+    def empty(cls) -> _Columns:
+        return cls(*(np.zeros(0, dtype=t) for t in _COLUMN_TYPES))
+
+    def _take(self, index: npt.NDArray[Any]) -> _Columns:
+        return _Columns(*(c[index] for c in self))
+
+
+class MemoryLedger:
+    """A ledger in process memory, stored as sorted numpy columns.
+
+    History lives in columns sorted by (customer, time) with a small append buffer that
+    is merged in from time to time, so an audience of millions is decided with a few
+    array operations and a single customer's rows are one slice. Safe across threads of
+    one process (a lock guards it); it is not shared between processes and is gone when
+    the process ends: use :class:`~relcore.contact_policy.SQLiteLedger` for that.
+
+    Examples
+    --------
+    >>> ledger = MemoryLedger()
+    >>> ledger.append([Entry("c1", 20, "sms", None, None, "message", True),
+    ...                Entry("c1", 10, "email", None, None, "message", True)])
+    >>> h = ledger.customer_history("c1")
+    >>> h.at.tolist(), h.decode(h.channel).tolist()
+    ([10, 20], ['email', 'sms'])
+    >>> len(ledger), ledger.prune(15), len(ledger)
+    (2, 1, 1)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ids: dict[str, int] = {}
+        self._id_list: list[str] = []
+        self._labels: dict[str, int] = {}
+        self._label_list: list[str] = []
+        self._set_main(_Columns.empty())
+        self._buffer: dict[int, list[_Row]] = {}
+        self._n_buffer = 0
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_arrays(
+        cls,
+        customer_id: Any,
+        at: Any,
+        *,
+        channel: Any = None,
+        category: Any = None,
+        campaign: Any = None,
+        kind: Any = "message",
+        initiator: Any = "company",
+        timezone: str | None = None,
+    ) -> MemoryLedger:
+        """A ledger holding the given entries, built column-wise (the bulk path).
+
+        Parameters
+        ----------
+        customer_id
+            Customer ids (strings).
+        at
+            Aware datetimes, ISO 8601 strings with an offset, ``datetime64`` values with
+            ``timezone=``, or int64 microseconds since the epoch (UTC).
+        channel, category, campaign, kind
+            One label for every row, or one per row (``None`` for missing).
+        initiator
+            ``"company"`` for contacts, ``"customer"`` for customer events; one or per row.
+        """
+        ids = as_1d(customer_id, "customer_id").astype(str)
+        n = ids.size
+        arr = np.asarray(at)
+        if arr.dtype.kind in "iu":
+            times = arr.astype(np.int64).reshape(-1)
+        else:
+            times = datetimes_to_micros(arr, column="at", timezone=timezone)
+        if times.size != n:
+            raise DataError("at", f"has {times.size} values for {n} customer ids")
+        ledger = cls()
+        table, codes = np.unique(ids, return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int32)
+        ledger._id_list = [str(x) for x in table.tolist()]
+        ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
+        ch, cat, camp, knd = (
+            ledger._label_column(v, n, name)
+            for v, name in (
+                (channel, "channel"),
+                (category, "category"),
+                (campaign, "campaign"),
+                (kind, "kind"),
+            )
+        )
+        company = _initiator_column(initiator, n)
+        order = np.lexsort((times, codes))
+        ledger._set_main(_Columns(codes, times, ch, cat, camp, knd, company)._take(order))
+        return ledger
+
+    @classmethod
+    def from_history(cls, history: History) -> MemoryLedger:
+        """A ledger holding the rows of ``history``."""
+        h = history.take(np.unique(history.customer_ids, return_index=True)[1])
+        ids = np.repeat(h.customer_ids.astype(str), h.counts())
+        labels = np.array([*h.labels, None], dtype=object)
+
+        def lab(codes: npt.NDArray[np.int32]) -> Any:
+            return labels[np.where(codes < 0, len(h.labels), codes)]
+
+        kinds = lab(h.kind)
+        return cls.from_arrays(
+            ids,
+            h.at,
+            channel=lab(h.channel),
+            category=lab(h.category),
+            campaign=lab(h.campaign),
+            kind=kinds,
+            initiator=np.where(h.company, "company", "customer"),
+        )
+
+    def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
+        if values is None or isinstance(values, str):
+            return np.full(n, self._code_for(values), dtype=np.int32)
+        arr = as_1d(values, name)
+        if arr.size != n:
+            raise DataError(name, f"has {arr.size} values for {n} entries")
+        obj = arr.astype(object)
+        present = np.fromiter((v is not None for v in obj.tolist()), dtype=bool, count=n)
+        bad = np.fromiter(
+            (v is not None and (not isinstance(v, str) or not v) for v in obj.tolist()),
+            dtype=bool,
+            count=n,
+        )
+        if bad.any():
+            raise DataError.from_mask(name, bad, "values that are not non-empty strings")
+        out = np.full(n, -1, dtype=np.int32)
+        if present.any():
+            distinct, inverse = np.unique(obj[present].astype(str), return_inverse=True)
+            codes = np.array([self._code_for(str(v)) for v in distinct.tolist()], np.int32)
+            out[present] = codes[inverse.reshape(-1)]
+        return out
+
+    def _code_for(self, label: str | None) -> int:
+        if label is None:
+            return -1
+        code = self._labels.get(label)
+        if code is None:
+            code = self._labels[label] = len(self._label_list)
+            self._label_list.append(label)
+        return code
+
+    def _code(self, label: str | None) -> int:
+        """The stored code of ``label`` (-1 for None, -2 when never stored)."""
+        return -1 if label is None else self._labels.get(label, -2)
+
+    def _set_main(self, main: _Columns) -> None:
+        self._main = main
+        # aliases for the hot paths
+        self._at, self._channel, self._category = main.at, main.channel, main.category
+        self._campaign, self._kind, self._company = main.campaign, main.kind, main.company
+        n_codes = len(self._id_list)
+        counts = np.bincount(main.cust, minlength=n_codes)
+        self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+    # ------------------------------------------------------------------ the contract
+
+    def __len__(self) -> int:
+        return int(self._at.size) + self._n_buffer
+
+    def __repr__(self) -> str:
+        return f"MemoryLedger({len(self):,} entries, {len(self._id_list):,} customers)"
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        checked = [check_entry(e) for e in entries]
+        with self._lock:
+            for e in checked:
+                code = self._ids.get(e.customer_id)
+                if code is None:
+                    code = self._ids[e.customer_id] = len(self._id_list)
+                    self._id_list.append(e.customer_id)
+                row = (
+                    int(e.at),
+                    self._code_for(e.channel),
+                    self._code_for(e.category),
+                    self._code_for(e.campaign),
+                    self._code_for(e.kind),
+                    bool(e.company),
+                )
+                insort(self._buffer.setdefault(code, []), row, key=lambda r: r[0])
+                self._n_buffer += 1
+            if self._n_buffer > max(4096, self._at.size // 32):
+                self._flush()
+
+    def _flush(self) -> None:
+        """Merge the append buffer into the sorted columns."""
+        if not self._n_buffer:
+            return
+        n_main = self._offsets.size - 1
+        positions: list[int] = []
+        rows: list[tuple[int, ...]] = []
+        for code in sorted(self._buffer):
+            buf = self._buffer[code]
+            if code < n_main:
+                a, b = int(self._offsets[code]), int(self._offsets[code + 1])
+                times = np.array([r[0] for r in buf], dtype=np.int64)
+                positions.extend((a + np.searchsorted(self._at[a:b], times, "right")).tolist())
+            else:
+                positions.extend([self._at.size] * len(buf))
+            rows.extend((code, *r) for r in buf)
+        cols = list(zip(*rows, strict=True))
+        pos = np.asarray(positions, dtype=np.int64)
+        self._buffer = {}
+        self._n_buffer = 0
+        self._set_main(
+            _Columns(
+                *(
+                    np.insert(col, pos, np.asarray(new, dtype=t))
+                    for col, new, t in zip(self._main, cols, _COLUMN_TYPES, strict=True)
+                )
+            )
+        )
+
+    def _rows(self, customer_id: str, since: int | None) -> Rows:
+        """One customer's rows as lists (the single-decision fast path)."""
+        with self._lock:
+            code = self._ids.get(customer_id)
+            if code is None:
+                return Rows([], [], [], [], [], [], self._code, self._label_list)
+            if code < self._offsets.size - 1:
+                a, b = int(self._offsets[code]), int(self._offsets[code + 1])
+                if since is not None and b - a > 16:
+                    a += int(np.searchsorted(self._at[a:b], since, "left"))
+            else:
+                a = b = 0
+            at = self._at[a:b].tolist()
+            ch = self._channel[a:b].tolist()
+            cat = self._category[a:b].tolist()
+            camp = self._campaign[a:b].tolist()
+            kind = self._kind[a:b].tolist()
+            comp = self._company[a:b].tolist()
+            buf = self._buffer.get(code)
+            if buf:
+                merged = sorted(
+                    [*zip(at, ch, cat, camp, kind, comp, strict=True), *buf], key=lambda r: r[0]
+                )
+                at, ch, cat, camp, kind, comp = (list(c) for c in zip(*merged, strict=True))
+            if since is not None and at and at[0] < since:
+                from bisect import bisect_left
+
+                j = bisect_left(at, since)
+                at, ch, cat, camp, kind, comp = (c[j:] for c in (at, ch, cat, camp, kind, comp))
+            return Rows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
+
+    def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
+        return self.histories([customer_id], since=since)
+
+    def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
+        ids = np.asarray(customer_ids, dtype=object).reshape(-1)
+        with self._lock:
+            self._flush()
+            codes = np.fromiter(map(self._ids.get, ids.tolist(), repeat(-1)), np.int64, ids.size)
+            main_codes = self._offsets.size - 1
+            known = (codes >= 0) & (codes < main_codes)
+            safe = np.where(known, codes, 0)
+            starts = np.where(known, self._offsets[safe], 0)
+            ends = np.where(known, self._offsets[safe + 1], 0)
+            labels = tuple(self._label_list)
+            columns = (self._at, self._channel, self._category, self._campaign, self._kind,
+                       self._company)  # fmt: skip
+        lengths = ends - starts
+        if int(lengths.sum()) * 4 < self._at.size:
+            rows = gather_index(starts, lengths)
+            columns = tuple(c[rows] for c in columns)  # type: ignore[assignment]
+            new_ends = np.cumsum(lengths)
+            starts, ends = new_ends - lengths, new_ends
+        h = History(
+            ids,
+            at=columns[0],
+            channel=columns[1],
+            category=columns[2],
+            campaign=columns[3],
+            kind=columns[4],
+            company=columns[5],
+            labels=labels,
+            starts=starts.astype(np.int64),
+            ends=ends.astype(np.int64),
+            label_codes=self._labels,
+        )
+        return h if since is None else h.since(since)
+
+    @contextmanager
+    def _exclusive(self, customer_id: str) -> Iterator[LedgerSession]:
+        with self._lock:
+            session = _MemorySession(self, customer_id)
+            yield session
+            self.append(session.pending)
+
+    def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
+        return self._exclusive(customer_id)
+
+    def prune(self, before: int) -> int:
+        with self._lock:
+            self._flush()
+            keep = self._at >= before
+            removed = int(keep.size - keep.sum())
+            if removed:
+                self._set_main(self._main._take(keep))
+            return removed
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _MemorySession:
+    """Reads through to the ledger; appends are held until the block ends normally."""
+
+    def __init__(self, ledger: MemoryLedger, customer_id: str) -> None:
+        self._ledger = ledger
+        self._customer_id = customer_id
+        self.pending: list[Entry] = []
+
+    def customer_history(self, *, since: int | None = None) -> History:
+        h = self._ledger.customer_history(self._customer_id, since=since)
+        if not self.pending:
+            return h
+        return History.from_entries([self._customer_id], [*h.entries(0), *self.pending]).since(
+            since if since is not None else np.iinfo(np.int64).min
+        )
+
+    def _rows(self, since: int | None) -> Rows:
+        if self.pending:
+            return Rows.from_history(self.customer_history(since=since))
+        return self._ledger._rows(self._customer_id, since)
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        self.pending.extend(check_entry(e) for e in entries)
+
+
+def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
+    if isinstance(values, str):
+        if values not in ("company", "customer"):
+            raise DataError("initiator", f"must be 'company' or 'customer', got {values!r}")
+        return np.full(n, values == "company", dtype=bool)
+    arr = as_1d(values, "initiator").astype(object)
+    if arr.size != n:
+        raise DataError("initiator", f"has {arr.size} values for {n} entries")
+    company = arr == "company"
+    bad = ~company & (arr != "customer")
+    if bad.any():
+        raise DataError.from_mask("initiator", bad, "values other than 'company' or 'customer'")
+    return np.asarray(company, dtype=bool)

@@ -1,0 +1,273 @@
+"""A contact policy: the company's rules, its exempt categories and default time zone.
+
+A policy is data. It is built in Python or read from a TOML file (or any mapping of the
+same shape) whose schema is strict: an unknown key, a value of the wrong type, a
+negative duration or an unknown time zone raises :class:`~relcore.PolicyError` naming
+the key path (``rules[2].per``). Nothing in a policy file is ever executed or imported.
+
+The file format::
+
+    name = "retail-2026"                    # optional
+    timezone = "America/New_York"           # for customers whose zone is not known
+    exempt_categories = ["transactional"]   # not capped; still recorded; opt-outs apply
+
+    [reserve]                               # optional: keep the last slot of every cap
+    slots = 1                               # for contacts of priority >= 10
+    min_priority = 10
+
+    [[rules]]
+    type = "frequency_cap"                  # frequency_cap, minimum_gap, quiet_hours,
+    count = 3                               # cooldown, outcome_suppression, fatigue_limit
+    per = "7d"                              # or "calendar_day" / "calendar_week" / "calendar_month"
+    channel = "email"                       # optional scope: channel, category, campaign,
+    category = "promotional"                # each = ["channel"]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._time import resolve_zone
+from ..errors import PolicyError
+from ._schema import check_keys, describe_duration, read_count, read_int, read_label
+from ._schema import read_labels as _read_labels
+from ._schema import read_zone as _read_zone
+from ._schema import to_toml as _to_toml
+from ._schema import type_name as _type_name
+from .contact import Reserve
+from .rules import RULE_TYPES, Rule
+
+__all__ = ["Policy"]
+
+_TOP_KEYS = ("name", "timezone", "exempt_categories", "reserve", "rules")
+
+
+def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
+    out = tuple(values)
+    for i, rule in enumerate(out):
+        if not isinstance(rule, Rule) or not type(rule).type_name:
+            raise TypeError(
+                f"rules[{i}] must be a policy rule (FrequencyCap, MinimumGap, QuietHours, "
+                f"Cooldown, OutcomeSuppression, FatigueLimit), got {rule!r}"
+            )
+    return out
+
+
+def _str_set(values: Iterable[str] | str | None) -> frozenset[str]:
+    if values is None:
+        return frozenset()
+    items = frozenset({values}) if isinstance(values, str) else frozenset(values)
+    for v in items:
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"exempt_categories must hold non-empty strings, got {v!r}")
+    return items
+
+
+def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    resolve_zone(value)
+
+
+@attrs.frozen
+class Policy:
+    """The company's contact rules.
+
+    Attributes
+    ----------
+    rules
+        The rules, all of which a contact must pass.
+    exempt_categories
+        Categories (e.g. ``"transactional"``) that no company rule applies to and no cap
+        or gap counts: receipts and password resets go out regardless. They are still
+        recorded, and the customer's opt-outs and snooze still stop them.
+    timezone
+        IANA zone used for customers whose preferences name none.
+    reserve
+        Optionally keep the last slots of every cap for high-priority contacts.
+    name
+        A label for the policy (optional).
+
+    Examples
+    --------
+    >>> from datetime import time, timedelta
+    >>> from relcore.contact_policy import FrequencyCap, QuietHours
+    >>> policy = Policy(
+    ...     rules=[FrequencyCap(3, per=timedelta(days=7), channel="email"),
+    ...            QuietHours(start=time(21), end=time(8))],
+    ...     exempt_categories={"transactional"}, timezone="America/New_York")
+    >>> Policy.from_dict(policy.to_dict()) == policy
+    True
+    >>> print(policy.to_dict()["rules"][0])
+    {'type': 'frequency_cap', 'count': 3, 'per': '7d', 'channel': 'email'}
+    """
+
+    rules: tuple[Rule, ...] = attrs.field(converter=_rules)
+    exempt_categories: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_str_set, kw_only=True
+    )
+    timezone: str = attrs.field(default="UTC", kw_only=True, validator=_zone)
+    reserve: Reserve | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Reserve)),
+    )
+    name: str | None = attrs.field(default=None, kw_only=True)
+
+    @property
+    def zone(self) -> _dt.tzinfo:
+        """The default time zone as a tzinfo."""
+        return resolve_zone(self.timezone)
+
+    @property
+    def retention(self) -> _dt.timedelta | None:
+        """How much ledger history the rules read; older entries can be pruned.
+
+        ``None`` when a rule reads all history. Customers' own limits may reach further
+        back (see :meth:`ContactGuard.prune`).
+        """
+        longest = _dt.timedelta(0)
+        for rule in self.rules:
+            back = rule.lookback
+            if back is None:
+                return None
+            longest = max(longest, back)
+        return longest
+
+    # ------------------------------------------------------------------ reading
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """Read a policy from a mapping shaped like the policy file.
+
+        Raises
+        ------
+        PolicyError
+            Naming the key path of the first problem.
+        """
+        data = dict(data)
+        check_keys(data, _TOP_KEYS, "", "a policy")
+        kwargs: dict[str, Any] = {}
+        if "name" in data:
+            kwargs["name"] = read_label(data["name"], "name")
+        if "timezone" in data:
+            kwargs["timezone"] = _read_zone(data["timezone"], "timezone")
+        if "exempt_categories" in data:
+            kwargs["exempt_categories"] = _read_labels(
+                data["exempt_categories"], "exempt_categories"
+            )
+        if "reserve" in data:
+            reserve = data["reserve"]
+            check_keys(reserve, ("slots", "min_priority"), "reserve", "reserve")
+            for key in ("slots", "min_priority"):
+                if key not in reserve:
+                    raise PolicyError(f"reserve.{key}", "is required")
+            kwargs["reserve"] = Reserve(
+                slots=read_count(reserve["slots"], "reserve.slots"),
+                min_priority=read_int(reserve["min_priority"], "reserve.min_priority"),
+            )
+        raw_rules = data.get("rules", [])
+        if not isinstance(raw_rules, list):
+            raise PolicyError("rules", f"must be an array of tables, got {_type_name(raw_rules)}")
+        rules = []
+        for i, item in enumerate(raw_rules):
+            path = f"rules[{i}]"
+            if not isinstance(item, dict):
+                raise PolicyError(path, f"must be a table, got {_type_name(item)}")
+            if "type" not in item:
+                raise PolicyError(f"{path}.type", f"is required: one of {', '.join(RULE_TYPES)}")
+            kind = item["type"]
+            if kind not in RULE_TYPES:
+                raise PolicyError(
+                    f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(RULE_TYPES)}"
+                )
+            rules.append(RULE_TYPES[kind].from_dict(item, path))
+        try:
+            return cls(rules, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise PolicyError("", str(exc)) from None
+
+    @classmethod
+    def from_toml(cls, source: str | os.PathLike[str]) -> Policy:
+        """Read a policy file, given its text or its path.
+
+        A string with no newline and no ``=`` is taken as a path.
+
+        Examples
+        --------
+        >>> policy = Policy.from_toml('''
+        ... timezone = "Europe/Paris"
+        ... [[rules]]
+        ... type = "minimum_gap"
+        ... gap = "20h"
+        ... channel = "sms"
+        ... ''')
+        >>> policy.rules
+        (MinimumGap(gap=datetime.timedelta(seconds=72000), channel='sms', category=None, campaign=None, each=()),)
+        >>> Policy.from_toml('[[rules]]\\ntype = "frequency_cap"\\ncount = 3\\nper = "-7d"')
+        Traceback (most recent call last):
+        ...
+        relcore.errors.PolicyError: rules[0].per: must be a positive duration such as '7d', '20h' or '1d12h', got '-7d'
+        """  # noqa: E501
+        if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
+            text = Path(source).read_text(encoding="utf-8")
+        else:
+            text = source
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError("", f"not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    # ------------------------------------------------------------------ writing
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as a mapping; :meth:`from_dict` reads it back to an equal policy."""
+        out: dict[str, Any] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        out["timezone"] = self.timezone
+        if self.exempt_categories:
+            out["exempt_categories"] = sorted(self.exempt_categories)
+        if self.reserve is not None:
+            out["reserve"] = {
+                "slots": self.reserve.slots,
+                "min_priority": self.reserve.min_priority,
+            }
+        out["rules"] = [rule.to_dict() for rule in self.rules]
+        return out
+
+    def to_toml(self) -> str:
+        """The policy as a TOML policy file."""
+        return _to_toml(self.to_dict())
+
+    def describe(self) -> str:
+        """The policy in plain words, one rule a line."""
+        lines = []
+        if self.name:
+            lines.append(f"policy {self.name}")
+        lines.append(f"default time zone: {self.timezone}")
+        if self.exempt_categories:
+            lines.append(
+                f"exempt: {', '.join(sorted(self.exempt_categories))} contacts (no company rule "
+                "applies; still recorded; the customer's opt-outs and snooze still apply)"
+            )
+        if self.reserve is not None and self.reserve.slots:
+            noun = "slot" if self.reserve.slots == 1 else "slots"
+            lines.append(
+                f"reserve: the last {self.reserve.slots} {noun} of every cap are kept for "
+                f"priority >= {self.reserve.min_priority}"
+            )
+        if not self.rules:
+            lines.append("no rules: every contact is allowed (customers' preferences still apply)")
+        for i, rule in enumerate(self.rules, 1):
+            lines.append(f"{i}. {rule.describe()}")
+        back = self.retention
+        if back is not None and self.rules:
+            lines.append(f"history read: the last {describe_duration(back)}")
+        return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""Replay a contact plan against a policy before rolling the policy out.
+
+:func:`simulate` sends every planned contact, in time order, through a
+:class:`ContactGuard` over a private in-memory copy of the history, and reports what
+would have been sent, deferred or suppressed, and why.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .._time import timedelta_micros
+from ..models import ContactPreferences, EventLog
+from .contact import Contact
+from .decision import Decision
+from .guard import ContactGuard
+from .history import Entry, History
+from .ledger import Ledger, MemoryLedger
+from .policy import Policy
+
+__all__ = ["SimulationResult", "simulate"]
+
+OUTCOMES: tuple[str, ...] = ("sent", "deferred", "suppressed")
+_MAX_RETRIES = 100
+
+
+@attrs.frozen
+class SimulationResult:
+    """What a policy would have done to a plan.
+
+    Attributes
+    ----------
+    outcomes
+        Per planned contact, in the order given: ``"sent"`` (at its planned time),
+        ``"deferred"`` (refused, but allowed later: at ``next_allowed_at``) or
+        ``"suppressed"`` (refused for good: opted out, or deferred beyond ``max_delay``).
+    decisions
+        The decision each planned contact got at its planned time.
+    sent_at
+        When each went out in the replay (``None`` if it did not): the planned time, or
+        with ``reschedule=True`` the time a deferred contact was finally allowed.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from relcore.contact_policy import Contact, FrequencyCap, Policy
+    >>> t = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    >>> plan = [Contact("c1", channel="email", at=t + timedelta(hours=h)) for h in range(3)]
+    >>> result = simulate(Policy([FrequencyCap(2, per="calendar_day")]), plan)
+    >>> result.counts, result.reason_counts
+    ({'sent': 2, 'deferred': 1, 'suppressed': 0}, {'frequency_cap': 1})
+    """
+
+    outcomes: tuple[str, ...]
+    decisions: tuple[Decision, ...]
+    sent_at: tuple[_dt.datetime | None, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many planned contacts ended in each outcome."""
+        c = Counter(self.outcomes)
+        return {k: c.get(k, 0) for k in OUTCOMES}
+
+    def reasons(self, outcome: str | None = None) -> dict[str, int]:
+        """Refused contacts counted by reason code (once per code), optionally of one outcome."""
+        c: Counter[str] = Counter()
+        for o, d in zip(self.outcomes, self.decisions, strict=True):
+            if not d.allowed and (outcome is None or o == outcome):
+                c.update(set(d.codes))
+        return dict(c.most_common())
+
+    @property
+    def reason_counts(self) -> dict[str, int]:
+        """All refused contacts, counted by reason code."""
+        return self.reasons()
+
+    def summary(self) -> str:
+        """A small plain-text report."""
+        n = len(self.outcomes)
+        lines = [f"{n:,} planned contacts"]
+        width = max(len(k) for k in OUTCOMES)
+        for k, v in self.counts.items():
+            share = f"{100 * v / n:5.1f}%" if n else "    -"
+            lines.append(f"  {k:<{width}}  {v:>9,}  {share}")
+        for outcome in ("deferred", "suppressed"):
+            by = self.reasons(outcome)
+            if by:
+                lines.append(f"{outcome}, by reason (a contact counts under each failing rule):")
+                lines += [f"  {code:<20} {v:>9,}" for code, v in by.items()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def simulate(
+    policy: Policy,
+    planned_contacts: Iterable[Contact],
+    history: Ledger | History | EventLog | Iterable[Entry] | None = None,
+    *,
+    preferences: Mapping[str, ContactPreferences] | None = None,
+    reschedule: bool = False,
+    max_delay: _dt.timedelta | None = None,
+) -> SimulationResult:
+    """Replay planned contacts through ``policy`` and report what it would do.
+
+    Contacts are replayed in time order (higher priority first at equal times); each
+    allowed one is recorded, so later ones see it. The history given is copied, never
+    changed.
+
+    Parameters
+    ----------
+    policy
+        The policy to try.
+    planned_contacts
+        The plan.
+    history
+        What the customers already received and did: a ledger (only the planned
+        customers' entries are copied), a :class:`History`, an
+        :class:`~relcore.models.EventLog` (rows whose initiator is ``"company"`` are
+        contacts, all others customer events) or entries.
+    preferences
+        Customers' own settings, by customer id.
+    reschedule
+        Retry each deferred contact at its ``next_allowed_at`` (as a send pipeline would)
+        and record it when then allowed.
+    max_delay
+        A contact that could only go out more than this after its planned time counts as
+        suppressed (it would be stale).
+    """
+    plan = list(planned_contacts)
+    for c in plan:
+        if not isinstance(c, Contact):
+            raise TypeError(f"planned_contacts must be Contact values, got {type(c).__name__}")
+    guard = ContactGuard(policy, _private_ledger(history, {c.customer_id for c in plan}))
+    prefs = preferences or {}
+    delay = None if max_delay is None else timedelta_micros(max_delay)
+    first: list[Decision | None] = [None] * len(plan)
+    outcome: list[str] = ["suppressed"] * len(plan)
+    sent: list[_dt.datetime | None] = [None] * len(plan)
+    queue = [(c.at_micros, -c.priority, i, 0, c) for i, c in enumerate(plan)]
+    heapq.heapify(queue)
+    while queue:
+        _, _, i, tries, contact = heapq.heappop(queue)
+        d = guard.request(contact, prefs.get(contact.customer_id))
+        if first[i] is None:
+            first[i] = d
+        if d.allowed:
+            outcome[i] = "sent" if tries == 0 else "deferred"
+            sent[i] = contact.at
+            continue
+        nxt = d.next_allowed_at
+        late = nxt is not None and delay is not None
+        if nxt is None or (late and _micros(nxt) - plan[i].at_micros > delay):  # type: ignore[operator]
+            outcome[i] = "suppressed"
+        elif reschedule and tries < _MAX_RETRIES:
+            retry = contact.at_time(nxt)
+            heapq.heappush(queue, (retry.at_micros, -retry.priority, i, tries + 1, retry))
+        else:
+            outcome[i] = "deferred" if tries < _MAX_RETRIES else "suppressed"
+    return SimulationResult(tuple(outcome), tuple(d for d in first if d is not None), tuple(sent))
+
+
+def _micros(at: _dt.datetime) -> int:
+    from .._time import to_micros
+
+    return to_micros(at)
+
+
+def _private_ledger(history: Any, customers: set[str]) -> MemoryLedger:
+    if history is None:
+        return MemoryLedger()
+    if isinstance(history, History):
+        return MemoryLedger.from_history(history)
+    if isinstance(history, EventLog):
+        log = history
+        ids = np.asarray(log.customers, dtype=object)[log.customer_codes].astype(str)
+        initiator = log.initiator.to_numpy()
+        return MemoryLedger.from_arrays(
+            ids,
+            np.asarray(log.at, dtype=np.int64),
+            channel=log.channel.to_numpy(),
+            category=log.category.to_numpy(),
+            campaign=log.campaign.to_numpy(),
+            kind=log.kind.to_numpy(),
+            initiator=np.where(initiator == "company", "company", "customer"),
+        )
+    if hasattr(history, "histories"):
+        return MemoryLedger.from_history(history.histories(sorted(customers)))
+    ledger = MemoryLedger()
+    ledger.append(list(history))
+    return ledger
