@@ -4,6 +4,8 @@ Subcommands:
 
 * ``relcore demo`` — the CDNOW walk-through;
 * ``relcore summarize FILE ...`` — a customer-base summary of your own transactions.
+* ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
+* ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
 
 Errors in the data are reported as one line per offending row, without a traceback, and
 the command exits with status 2.
@@ -17,6 +19,7 @@ import datetime as _dt
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import DataError, RelcoreError
@@ -86,7 +89,49 @@ def _parser() -> argparse.ArgumentParser:
     summ.add_argument("--delimiter", default=",")
     summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
     summ.set_defaults(run=_run_summarize)
+    _add_policy_parser(sub)
     return parser
+
+
+def _add_policy_parser(sub: Any) -> None:
+    policy = sub.add_parser(
+        "policy",
+        help="check a contact policy file, or simulate it on a contact plan",
+        description="Contact policies: validate one, or see its effect before rolling it out.",
+    )
+    verbs = policy.add_subparsers(dest="verb", metavar="VERB", required=True)
+    check = verbs.add_parser(
+        "check",
+        help="validate a policy file and print its rules in plain words",
+        description="Validate a policy file; print its rules in plain words.",
+    )
+    check.add_argument("policy", help="policy file (TOML)")
+    check.set_defaults(run=_run_policy_check)
+    sim = verbs.add_parser(
+        "simulate",
+        help="replay a contact plan through a policy: sent, deferred, suppressed",
+        description=(
+            "Replay a contact plan through a policy and count what would be sent, deferred "
+            "or suppressed, by reason. CONTACTS columns: customer_id, at (ISO 8601 with an "
+            "offset), channel, and optionally category, campaign, priority."
+        ),
+    )
+    sim.add_argument("policy", help="policy file (TOML)")
+    sim.add_argument("input", metavar="contacts", help="contact plan CSV with a header row")
+    sim.add_argument(
+        "--history",
+        help="CSV of past contacts and customer events: customer_id, at, and optionally "
+        "channel, category, campaign, kind, initiator (company/customer)",
+    )
+    sim.add_argument(
+        "--reschedule",
+        action="store_true",
+        help="retry deferred contacts at their next allowed time",
+    )
+    sim.add_argument(
+        "--max-delay", help="a contact deferred longer than this (e.g. 2d) is suppressed"
+    )
+    sim.set_defaults(run=_run_policy_simulate)
 
 
 def _version() -> str:
@@ -171,6 +216,44 @@ def _write_csv(columns: dict[str, Any], fh: TextIO) -> None:
     writer.writerow(list(columns))
     lists = [col.tolist() for col in columns.values()]
     writer.writerows(zip(*lists, strict=True))
+
+
+def _run_policy_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .contact_policy import Policy
+
+    policy = Policy.from_toml(Path(args.policy))
+    n = len(policy.rules)
+    print(f"{args.policy}: valid, {n} rule{'s' if n != 1 else ''}", file=out)
+    print(policy.describe(), file=out)
+    return 0
+
+
+def _run_policy_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from .contact_policy import Policy, simulate
+    from .contact_policy._csv import read_history, read_plan
+    from .contact_policy._schema import parse_duration
+
+    policy = Policy.from_toml(Path(args.policy))
+    max_delay = None
+    if args.max_delay is not None:
+        try:
+            max_delay = parse_duration(args.max_delay)
+        except ValueError as exc:
+            raise ValueError(f"--max-delay {exc}") from None
+    plan = read_plan(args.input)
+    history = None
+    if args.history is not None:
+        try:
+            history = read_history(args.history)
+        except DataError as exc:
+            raise DataError(
+                exc.column, f"{exc.problem} (in {args.history})", exc.rows, exc.count
+            ) from None
+    result = simulate(policy, plan, history, reschedule=args.reschedule, max_delay=max_delay)
+    customers = len({c.customer_id for c in plan})
+    print(f"{args.input}: {customers:,} customers, policy {args.policy}", file=out)
+    print(result.summary(), file=out)
+    return 0
 
 
 def _run_demo(args: argparse.Namespace, out: TextIO) -> int:

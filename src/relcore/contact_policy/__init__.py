@@ -20,8 +20,8 @@ Examples
 >>> d = guard.check(Contact("c42", channel="email", category="promotional", at=late))
 >>> d.allowed, d.codes
 (False, ('quiet_hours',))
->>> print(d.next_allowed_at)
-2026-11-27 08:00:00-05:00
+>>> print(d.next_allowed_at)  # 08:00 in New York
+2026-11-27 13:00:00+00:00
 """
 
 from .contact import Contact, Reserve

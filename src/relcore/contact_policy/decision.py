@@ -92,9 +92,9 @@ class Decision:
     reasons
         Every failing rule, in policy order (customer's own limits first).
     next_allowed_at
-        The earliest instant at which the same contact passes all rules together, in the
-        customer's time zone: the contact's own time when allowed, ``None`` when it never
-        will (an opt-out).
+        The earliest instant at which the same contact passes all rules together, as an
+        aware datetime in UTC (the messages show it on the customer's clock): the
+        contact's own time when allowed, ``None`` when it never will (an opt-out).
     contact
         The contact decided on.
 

@@ -171,8 +171,12 @@ class DecayedContactCount:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> DecayedContactCount:
-        check_keys(dict(data), ("name", "half_life", "response_kinds", "horizon"), path,
-                   "the decayed_contacts scorer")  # fmt: skip
+        check_keys(
+            dict(data),
+            ("name", "half_life", "response_kinds", "horizon"),
+            path,
+            "the decayed_contacts scorer",
+        )
         kwargs: dict[str, Any] = {}
         if "half_life" in data:
             kwargs["half_life"] = read_duration(data["half_life"], f"{path}.half_life")

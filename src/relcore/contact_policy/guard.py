@@ -19,9 +19,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._time import format_instant, from_micros, resolve_zone, timedelta_micros, to_micros
+from .._time import (
+    US_PER_DAY,
+    format_instant,
+    from_micros,
+    resolve_zone,
+    timedelta_micros,
+    to_micros,
+)
 from ..models import ContactPreferences
 from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
+from ._localtime import time_of_day
 from .contact import Contact, Reserve
 from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
 from .history import Entry
@@ -270,7 +278,7 @@ class ContactGuard:
                 if p is not None:
                     failed.append((rule, targets, p, group is own))
         if not failed:
-            return Decision(True, (), contact.at, contact)
+            return Decision(True, (), from_micros(s), contact)
         nxt = _fixed_point(ctx, (*hard, *own, *plan), max(f[2] for f in failed))
         suffix = "" if nxt is None else f"; next allowed {format_instant(nxt, zone)}"
         reasons = tuple(
@@ -283,7 +291,7 @@ class ContactGuard:
             )
             for rule, targets, _, mine in failed
         )
-        return Decision(False, reasons, None if nxt is None else from_micros(nxt, zone), contact)
+        return Decision(False, reasons, None if nxt is None else from_micros(nxt), contact)
 
     # ------------------------------------------------------------------ an audience
 
@@ -390,6 +398,9 @@ class ContactGuard:
 
         # next_allowed_at: iterate the refused to the fixed point, all at once.
         nxt = np.where(allowed, s0, proposal)
+        for v, (_, own) in enumerate(variants):
+            if _always_quiet((*own, *plan)):
+                nxt[~allowed & (variant_of == v)] = NEVER
         todo = np.flatnonzero(~allowed & (nxt < NEVER))
         for _ in range(_MAX_ROUNDS):
             if not todo.size:
@@ -547,7 +558,7 @@ class ContactGuard:
                             + ") was chosen for this customer",
                         ),
                     ),
-                    c.at,
+                    from_micros(c.at_micros),
                     c,
                 )
             decisions[i] = d
@@ -573,8 +584,30 @@ class ContactGuard:
         return self.ledger.prune(now - timedelta_micros(horizon))
 
 
+def _always_quiet(rules: _Plan) -> bool:
+    """Whether the quiet hours among ``rules`` together cover the whole day.
+
+    Every other rule passes once enough time has gone by, and quiet hours repeat daily,
+    so this is the one way a contact can be refused forever short of an opt-out (or a
+    cap of zero, which says so itself); the iteration would otherwise never end.
+    """
+    spans = []
+    for rule, _ in rules:
+        if isinstance(rule, QuietHours):
+            a, b = time_of_day(rule.start), time_of_day(rule.end)
+            spans += [(a, b)] if a < b else [(a, US_PER_DAY), (0, b)]
+    reach = 0
+    for a, b in sorted(spans):
+        if a > reach:
+            return False
+        reach = max(reach, b)
+    return reach >= US_PER_DAY
+
+
 def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
     """Earliest instant ``>= t`` at which every rule passes (``None``: never)."""
+    if _always_quiet(rules):
+        return None
     for _ in range(_MAX_ROUNDS):
         if t >= NEVER:
             return None

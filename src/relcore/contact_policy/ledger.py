@@ -11,8 +11,10 @@ The contract:
 * ``append(entries)`` stores entries; nothing is ever dropped or altered.
 * ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t``
   (all when ``since`` is ``None``), sorted by time, as a one-customer
-  :class:`~relcore.contact_policy.History`; ``histories(ids, since=t)`` the same for many
-  customers at once, aligned with ``ids`` (unknown ids have no rows).
+  :class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
+  ``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
+  (unknown ids have no rows; its columns may hold more rows than asked for, so read
+  them through ``starts``/``ends``).
 * ``exclusive(id)`` is a context manager holding the ledger's write lock for a
   read-decide-write sequence: no other ``exclusive`` section (in any thread, or any
   process sharing the store) interleaves with it. Its session reads and appends; the
@@ -147,6 +149,8 @@ class MemoryLedger:
     >>> len(ledger), ledger.prune(15), len(ledger)
     (2, 1, 1)
     """
+
+    _FLUSH_AT = 4096  # buffered entries before a merge (at least; grows with the store)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -306,7 +310,7 @@ class MemoryLedger:
                 )
                 insort(self._buffer.setdefault(code, []), row, key=lambda r: r[0])
                 self._n_buffer += 1
-            if self._n_buffer > max(4096, self._at.size // 32):
+            if self._n_buffer > max(self._FLUSH_AT, self._at.size // 32):
                 self._flush()
 
     def _flush(self) -> None:
@@ -370,7 +374,7 @@ class MemoryLedger:
             return Rows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
 
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
-        return self.histories([customer_id], since=since)
+        return self.histories([customer_id], since=since).take()
 
     def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
         ids = np.asarray(customer_ids, dtype=object).reshape(-1)
@@ -379,12 +383,19 @@ class MemoryLedger:
             codes = np.fromiter(map(self._ids.get, ids.tolist(), repeat(-1)), np.int64, ids.size)
             main_codes = self._offsets.size - 1
             known = (codes >= 0) & (codes < main_codes)
-            safe = np.where(known, codes, 0)
-            starts = np.where(known, self._offsets[safe], 0)
-            ends = np.where(known, self._offsets[safe + 1], 0)
+            starts = np.zeros(ids.size, dtype=np.int64)
+            ends = np.zeros(ids.size, dtype=np.int64)
+            starts[known] = self._offsets[codes[known]]
+            ends[known] = self._offsets[codes[known] + 1]
             labels = tuple(self._label_list)
-            columns = (self._at, self._channel, self._category, self._campaign, self._kind,
-                       self._company)  # fmt: skip
+            columns = (
+                self._at,
+                self._channel,
+                self._category,
+                self._campaign,
+                self._kind,
+                self._company,
+            )
         lengths = ends - starts
         if int(lengths.sum()) * 4 < self._at.size:
             rows = gather_index(starts, lengths)

@@ -258,10 +258,10 @@ class Policy:
                 "applies; still recorded; the customer's opt-outs and snooze still apply)"
             )
         if self.reserve is not None and self.reserve.slots:
-            noun = "slot" if self.reserve.slots == 1 else "slots"
+            n = self.reserve.slots
             lines.append(
-                f"reserve: the last {self.reserve.slots} {noun} of every cap are kept for "
-                f"priority >= {self.reserve.min_priority}"
+                f"reserve: the last {n} {'slot' if n == 1 else 'slots'} of every cap "
+                f"{'is' if n == 1 else 'are'} kept for priority >= {self.reserve.min_priority}"
             )
         if not self.rules:
             lines.append("no rules: every contact is allowed (customers' preferences still apply)")

@@ -242,8 +242,11 @@ class Rule:
 
     def _noun(self, *, plural: bool = True) -> str:
         text = scope_noun(self.channel, self.category, self.campaign, plural=plural)
-        words = {"channel": "on each channel", "category": "in each category",
-                 "campaign": "of each campaign"}  # fmt: skip
+        words = {
+            "channel": "on each channel",
+            "category": "in each category",
+            "campaign": "of each campaign",
+        }
         return " ".join([text, *(words[d] for d in self.each)])
 
     # ----------------------------------------------------------------- to override
@@ -275,8 +278,12 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> Rule:
         """Read one rule table of a policy file (``type`` already checked)."""
-        scope = (("channel", "label", False), ("category", "label", False),
-                 ("campaign", "label", False), ("each", "labels", False))  # fmt: skip
+        scope = (
+            ("channel", "label", False),
+            ("category", "label", False),
+            ("campaign", "label", False),
+            ("each", "labels", False),
+        )
         fields = cls.schema + scope
         check_keys(dict(data), ("type", *(f[0] for f in fields)), path, f"a {cls.type_name} rule")
         kwargs: dict[str, Any] = {}
