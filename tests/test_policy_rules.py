@@ -250,7 +250,7 @@ def test_customer_quiet_hours_apply_besides_the_policys():
     prefs = ContactPreferences(quiet_hours=(time(12), time(14)), timezone="Europe/Paris")
     d = guard.check(email(utc(2026, 6, 2, 11)), prefs)  # 13:00 in Paris (UTC+2)
     assert d.codes == ("quiet_hours",)
-    assert d.reasons[0].message.startswith("customer's own limit")
+    assert d.reasons[0].message.startswith("customer's preference")
     assert d.next_allowed_at == utc(2026, 6, 2, 12)
 
 
@@ -331,7 +331,7 @@ def test_a_stricter_customer_limit_replaces_a_looser_company_cap():
     guard.request(email(t), prefs)
     d = guard.check(email(t + timedelta(days=1)), prefs)
     assert d.codes == ("frequency_cap",)
-    assert d.reasons[0].message.startswith("customer's own limit: 1 of 1")
+    assert d.reasons[0].message.startswith("customer's preference: 1 of 1")
     assert d.next_allowed_at == utc(2026, 6, 8, 4)  # Monday 00:00 EDT
 
 

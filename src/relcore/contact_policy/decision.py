@@ -58,7 +58,7 @@ class Reason:
         ``"quiet_hours"``, ``"cooldown"``, ``"outcome_suppression"``, ``"fatigue"``,
         ``"opted_out"``, ``"snoozed"`` or ``"outranked"``.
     rule
-        The rule that failed (a customer's own limits appear as the equivalent rule;
+        The rule that failed (a customer's preferences appear as the equivalent rule;
         ``None`` for ``"outranked"``, where no rule failed but a better message won).
     message
         What a person reads: ``"3 of 3 promotional emails in the last 7 days; next
@@ -90,7 +90,7 @@ class Decision:
     allowed
         ``True`` when every rule passes. A decision is also truthy exactly then.
     reasons
-        Every failing rule, in policy order (customer's own limits first).
+        Every failing rule, in policy order (customer's preferences first).
     next_allowed_at
         The earliest instant at which the same contact passes all rules together, as an
         aware datetime in UTC (the messages show it on the customer's clock): the

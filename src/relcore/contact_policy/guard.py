@@ -1,7 +1,7 @@
 """The guard: decides, explains and records contacts against a policy and a ledger.
 
 For one contact the guard gathers the rules that apply (the customer's hard stops, the
-customer's own limits, the policy's rules for the contact's channel, category and
+customer's preferences, the policy's rules for the contact's channel, category and
 campaign; none of the latter two for an exempt category), reads the customer's recent
 history once, and asks every rule. When some fail, ``next_allowed_at`` is found by
 iteration: each failing rule proposes the earliest instant it could pass (never later
@@ -285,7 +285,7 @@ class ContactGuard:
             Reason(
                 rule.code,
                 rule,
-                ("customer's own limit: " if mine else "")
+                ("customer's preference: " if mine else "")
                 + rule._explain(ctx, targets, s)
                 + suffix,
             )

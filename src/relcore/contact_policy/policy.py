@@ -266,7 +266,16 @@ class Policy:
         if not self.rules:
             lines.append("no rules: every contact is allowed (customers' preferences still apply)")
         for i, rule in enumerate(self.rules, 1):
-            lines.append(f"{i}. {rule.describe()}")
+            line = f"{i}. {rule.describe()}"
+            reserve = self.reserve
+            if (
+                reserve is not None
+                and reserve.slots
+                and isinstance(getattr(rule, "count", None), int)
+                and getattr(rule, "count", 0) <= reserve.slots
+            ):
+                line += f" [with the reserve: nothing below priority {reserve.min_priority}]"
+            lines.append(line)
         back = self.retention
         if back is not None and self.rules:
             lines.append(f"history read: the last {describe_duration(back)}")

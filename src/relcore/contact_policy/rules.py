@@ -467,7 +467,8 @@ class FrequencyCap(Rule):
         kept = f" ({ctx.reduction} kept for higher priority)" if ctx.reduction else ""
         if k <= 0:
             if ctx.reduction and self.count:
-                return f"all {self.count} {noun} allowed are kept for higher priority"
+                verb = "is" if self.count == 1 else "are all"
+                return f"the {self.count} {noun} allowed {verb} kept for higher priority"
             return f"no {noun} allowed"
         if not self._w:
             start, end = period_bounds_one(s, ctx.zone, str(self.per))
