@@ -88,8 +88,8 @@ def bench_check_many(ledger: MemoryLedger, ids: list[str], repeats: int) -> None
     batch = guard.check_many(audience, channel="email", category="promotional", at=later)
     dt = time.perf_counter() - t0
     print(
-        f"  at 23:00 local (all refused, next_allowed_at iterated for all): {dt:.3f} s "
-        f"= {n / dt / 1e6:.2f} M decisions/s"
+        f"  at 23:00 local (quiet hours: {n - int(batch.allowed.sum()):,} refused, their "
+        f"next_allowed_at iterated): {dt:.3f} s = {n / dt / 1e6:.2f} M decisions/s"
     )
 
 

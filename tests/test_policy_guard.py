@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import numpy as np
 import pytest
 
+from relcore import DataError
 from relcore.contact_policy import (
     Contact,
     ContactGuard,
@@ -74,6 +75,12 @@ def test_check_many_accepts_preferences_aligned_with_the_ids():
     assert batch.allowed.tolist() == [True, False]
     with pytest.raises(ValueError, match="2 customers"):
         guard.check_many(["a", "b"], channel="sms", at=utc(2026, 6, 1), preferences=[out])
+
+
+def test_check_many_refuses_customer_ids_that_are_not_text():
+    guard = ContactGuard(Policy([]))
+    with pytest.raises(DataError, match="customer_ids"):
+        guard.check_many(np.arange(3), channel="email", at=utc(2026, 6, 1))
 
 
 def test_check_many_agrees_with_check_on_a_bulk_loaded_ledger(tmp_path):

@@ -11,6 +11,7 @@ defining ``make_ledger``::
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -223,6 +224,12 @@ class TestSQLiteLedger(LedgerContract):
             )
         )
         assert "ledger_customer_at" in plan
+
+    def test_a_pickled_ledger_reopens_the_same_file(self, ledger):
+        ledger.append([contact("a", 1)])
+        copy = pickle.loads(pickle.dumps(ledger))
+        assert copy.customer_history("a").at.tolist() == [1]
+        copy.close()
 
     def test_entries_survive_closing_and_reopening(self, ledger, tmp_path):
         ledger.append([contact("a", 1)])

@@ -27,6 +27,7 @@ from .._time import (
     timedelta_micros,
     to_micros,
 )
+from ..errors import DataError
 from ..models import ContactPreferences
 from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
 from ._localtime import time_of_day
@@ -331,7 +332,13 @@ class ContactGuard:
             ``allowed``, ``reason_bits``/``reason_codes`` and ``next_allowed_at`` arrays.
         """
         s0 = to_micros(at)
-        ids = np.asarray(customer_ids, dtype=object).reshape(-1)
+        raw = np.asarray(customer_ids)
+        if raw.dtype.kind not in "UO":
+            raise DataError(
+                "customer_ids",
+                f"must be strings (ledgers key customers by text), got dtype {raw.dtype}",
+            )
+        ids = raw.astype(object).reshape(-1)
         n = ids.size
         key = (channel, category, campaign)
         plan, lookback = self._plan(key)
