@@ -83,7 +83,7 @@ def bench_check_many(ledger: MemoryLedger, ids: list[str], repeats: int) -> None
         f"= {n / med / 1e6:.2f} M decisions/s  (target >= 1 M/s)"
     )
     print(f"  {int(batch.allowed.sum()):,} allowed; refused by {batch.counts()}")
-    later = NOW + timedelta(hours=8)  # 23:00 in New York: quiet hours refuse everyone
+    later = NOW + timedelta(hours=13)  # 23:00 in New York: quiet hours refuse everyone
     t0 = time.perf_counter()
     batch = guard.check_many(audience, channel="email", category="promotional", at=later)
     dt = time.perf_counter() - t0

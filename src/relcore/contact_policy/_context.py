@@ -19,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from ._localtime import wall_one
 from .history import History
 
 Micros = npt.NDArray[np.int64]
@@ -155,6 +156,7 @@ class OneContext:
 
     __slots__ = (
         "_history",
+        "_wall",
         "campaign",
         "category",
         "channel",
@@ -186,6 +188,14 @@ class OneContext:
         self.excluded = excluded  # category values (as stored) not counted: the exempt ones
         self.reduction = reduction
         self._history: History | None = None
+        self._wall: tuple[int, int] | None = None
+
+    def wall(self, s: int) -> int:
+        """Wall-clock microseconds of ``s`` in the customer's zone (remembered: several
+        rules ask for the same instant)."""
+        if self._wall is None or self._wall[0] != s:
+            self._wall = (s, wall_one(s, self.zone))
+        return self._wall[1]
 
     def history(self) -> History:
         if self._history is None:

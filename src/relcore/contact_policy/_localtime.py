@@ -100,14 +100,18 @@ def _bounds_for_wall_start(wall_start: int, wall_end: int, zone: _dt.tzinfo) -> 
     return first_instant_one(wall_start, zone), first_instant_one(wall_end, zone)
 
 
-def period_bounds_one(us: int, zone: _dt.tzinfo, unit: str) -> tuple[int, int]:
+def period_bounds_one(
+    us: int, zone: _dt.tzinfo, unit: str, wall: int | None = None
+) -> tuple[int, int]:
     """``[start, end)`` instants of the local calendar period that holds ``us``.
 
     A period runs from the first instant the local clock shows its first day to the
     first instant it shows the next period's first day, so periods tile time even where
     a clock goes back across midnight.
     """
-    wall_start, wall_end = _wall_period_start(wall_one(us, zone), unit)
+    if wall is None:
+        wall = wall_one(us, zone)
+    wall_start, wall_end = _wall_period_start(wall, unit)
     start, end = _bounds_for_wall_start(wall_start, wall_end, zone)
     while us >= end:
         wall_start, wall_end = wall_end, _wall_period_start(wall_end, unit)[1]

@@ -403,7 +403,7 @@ class FrequencyCap(Rule):
             return NEVER
         w = self._w
         if not w:
-            start, end = period_bounds_one(s, ctx.zone, str(self.per))
+            start, end = period_bounds_one(s, ctx.zone, str(self.per), ctx.wall(s))
             return None if len(ctx.contact_times(targets, start - 1, end)) < k else end
         times = ctx.contact_times(targets, s - w, s + w)
         j = bisect_right(times, s)
@@ -618,10 +618,11 @@ class QuietHours(Rule):
         return wall - tod + b + (US_PER_DAY if a > b and tod >= a else 0)
 
     def _eval(self, ctx: OneContext, targets: Targets, s: int) -> int | None:
-        return self._eval_at(s, ctx.zone)
+        return self._eval_at(s, ctx.zone, ctx.wall(s))
 
-    def _eval_at(self, s: int, zone: _dt.tzinfo) -> int | None:
-        wall = wall_one(s, zone)
+    def _eval_at(self, s: int, zone: _dt.tzinfo, wall: int | None = None) -> int | None:
+        if wall is None:
+            wall = wall_one(s, zone)
         if not self._quiet(wall % US_PER_DAY):
             return None
         end = first_instant_one(self._quiet_end_wall(wall), zone)
