@@ -40,7 +40,9 @@ def test_the_policy_files_in_the_docs_and_examples_are_valid():
     assert blocks
     for block in blocks:
         assert Policy.from_toml(block).rules
-    assert len(Policy.from_toml(ROOT / "examples" / "contact_policy.toml").rules) == 7
+    example = ROOT / "examples" / "contact_policy.toml"
+    rule_tables = example.read_text().count("[[rules]]")
+    assert len(Policy.from_toml(example).rules) == rule_tables
 
 
 def test_check_points_out_a_reserve_that_takes_a_whole_cap():

@@ -10,9 +10,9 @@ import pytest
 from relcore import DataError
 from relcore.contact_policy import (
     Contact,
+    ContactFatigue,
     ContactGuard,
     Cooldown,
-    DecayedContactCount,
     Entry,
     FatigueLimit,
     FatigueScorer,
@@ -196,7 +196,7 @@ def test_default_scorer_scalar_and_vectorised_forms_agree():
         for _ in range(200)
     ]
     h = History.from_entries([f"c{i}" for i in range(4)], entries)
-    scorer = DecayedContactCount(half_life=timedelta(days=1))
+    scorer = ContactFatigue(half_life=timedelta(days=1))
     at = np.full(4, 10**12 // 2, dtype=np.int64)
     many = scorer.score_many(h, at)
     one = [scorer.score(History.from_entries([f"c{i}"], entries), int(at[i])) for i in range(4)]

@@ -26,7 +26,7 @@ from relcore.contact_policy import (
     QuietHours,
     Reserve,
 )
-from relcore.contact_policy.fatigue import DecayedContactCount
+from relcore.contact_policy.fatigue import ContactFatigue
 from relcore.models import ContactLimit, ContactPreferences
 
 UTC = UTC
@@ -418,7 +418,7 @@ def test_fatigue_limit_with_the_decayed_count_refuses_until_the_score_decays():
     # Two unanswered emails a day apart with a one-day half-life: right after the second
     # the score is 1 + 1/2 = 1.5; it falls to 1 exactly when 2^-x (1 + 1/2) = 1,
     # x = log2(1.5) days after the second email.
-    scorer = DecayedContactCount(half_life=timedelta(days=1))
+    scorer = ContactFatigue(half_life=timedelta(days=1))
     guard = guard_for(FatigueLimit(1.0, scorer=scorer), zone="UTC")
     t = utc(2026, 6, 1)
     guard.record(email(t))
@@ -434,7 +434,7 @@ def test_fatigue_limit_with_the_decayed_count_refuses_until_the_score_decays():
 
 
 def test_fatigue_score_of_the_default_scorer_is_a_decayed_count_since_the_last_response():
-    scorer = DecayedContactCount(half_life=timedelta(days=2))
+    scorer = ContactFatigue(half_life=timedelta(days=2))
     guard = guard_for(zone="UTC")
     t = utc(2026, 6, 1)
     guard.record(email(t))

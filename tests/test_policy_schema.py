@@ -9,8 +9,8 @@ import pytest
 
 from relcore import PolicyError
 from relcore.contact_policy import (
+    ContactFatigue,
     Cooldown,
-    DecayedContactCount,
     FatigueLimit,
     FrequencyCap,
     MinimumGap,
@@ -68,7 +68,7 @@ channel = "email"
 [[rules]]
 type = "fatigue_limit"
 max_score = 4.5
-scorer = { name = "decayed_contacts", half_life = "1d12h" }
+scorer = { name = "contact_fatigue", half_life = "1d12h" }
 category = "promotional"
 """
 
@@ -93,7 +93,7 @@ def test_a_policy_file_reads_into_the_rules_it_spells():
             channel="email",
         ),
         FatigueLimit(
-            4.5, scorer=DecayedContactCount(half_life=timedelta(hours=36)), category="promotional"
+            4.5, scorer=ContactFatigue(half_life=timedelta(hours=36)), category="promotional"
         ),
     )
 
@@ -194,13 +194,13 @@ def test_from_toml_reads_a_path(tmp_path):
         ),
         (
             '[[rules]]\ntype = "fatigue_limit"\nmax_score = 3\n'
-            'scorer = { name = "decayed_contacts", half_life = "-2d" }',
+            'scorer = { name = "contact_fatigue", half_life = "-2d" }',
             "rules[0].scorer.half_life",
             "positive",
         ),
         (
             '[[rules]]\ntype = "fatigue_limit"\nmax_score = 3\n'
-            'scorer = { name = "decayed_contacts", colour = 1 }',
+            'scorer = { name = "contact_fatigue", colour = 1 }',
             "rules[0].scorer.colour",
             "unknown key",
         ),

@@ -26,7 +26,7 @@ Examples
 
 from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
-from .fatigue import DecayedContactCount, FatigueScorer
+from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import Entry, History
 from .ledger import Ledger, LedgerSession, MemoryLedger
@@ -35,6 +35,7 @@ from .rules import (
     Cooldown,
     FatigueLimit,
     FrequencyCap,
+    GlobalControl,
     MinimumGap,
     OptOut,
     OutcomeSuppression,
@@ -50,14 +51,15 @@ __all__ = [
     "Arbitration",
     "BatchDecision",
     "Contact",
+    "ContactFatigue",
     "ContactGuard",
     "Cooldown",
-    "DecayedContactCount",
     "Decision",
     "Entry",
     "FatigueLimit",
     "FatigueScorer",
     "FrequencyCap",
+    "GlobalControl",
     "History",
     "Ledger",
     "LedgerSession",

@@ -33,6 +33,7 @@ REASON_CODES: list[str] = [
     "outcome_suppression",
     "fatigue",
     "outranked",
+    "holdout",
 ]
 
 

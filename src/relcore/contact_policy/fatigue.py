@@ -3,7 +3,8 @@
 A fatigue scorer turns a customer's ledger history into one number: how much unanswered
 contact pressure they are under at an instant. :class:`FatigueLimit` refuses a contact
 when the score is above its ``max_score``. Any object with the methods of
-:class:`FatigueScorer` can be plugged in; relcore ships :class:`DecayedContactCount`.
+:class:`FatigueScorer` can be plugged in. relcore ships :class:`ContactFatigue`: the
+relationship score of :func:`relcore.scoring.fatigue`, computed from the ledger.
 
 Writing a scorer
 ----------------
@@ -36,10 +37,17 @@ import numpy.typing as npt
 
 from .._time import timedelta_micros
 from ..errors import PolicyError
-from ._schema import check_keys, describe_duration, read_duration, read_labels, write_value
+from ._schema import (
+    check_keys,
+    describe_duration,
+    read_duration,
+    read_labels,
+    read_number,
+    write_value,
+)
 from .history import History
 
-__all__ = ["SCORERS", "DecayedContactCount", "FatigueScorer"]
+__all__ = ["SCORERS", "ContactFatigue", "FatigueScorer"]
 
 FloatArray = npt.NDArray[np.float64]
 Micros = npt.NDArray[np.int64]
@@ -84,25 +92,34 @@ def _kinds(value: str | Sequence[str]) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class DecayedContactCount:
-    """Contacts since the customer last responded, each weighted by its age.
+class ContactFatigue:
+    """The contact-fatigue score of :func:`relcore.scoring.fatigue`, over a ledger history.
 
-    .. math:: \\mathrm{score}(t) = \\sum_{c} 2^{-(t - c)/h}
+    .. math:: \\mathrm{score}(t) = \\sum_{c} 2^{-(t - c)/h} + w \\sum_{n} 2^{-(t - n)/h}
 
-    over the company contacts ``c`` with ``r < c <= t`` and ``c > t - lookback``, where
-    ``r`` is the customer's last event of a ``response_kinds`` kind at or before ``t``
-    and ``h`` the half-life. A contact just sent adds 1; one a half-life old adds 0.5;
-    a response wipes the slate. Contacts older than ``horizon`` (20 half-lives, where a
-    contact weighs less than one millionth, unless given) are not read.
+    over the company contacts ``c`` with ``r < c <= t`` and the negative events ``n``
+    (complaints, unsubscribes) at or before ``t``, where ``r`` is the customer's last
+    response at or before ``t`` and ``h`` the half-life. A contact just sent adds 1, one a
+    half-life old adds 0.5, a response wipes the slate; a complaint adds ``w`` (5 by
+    default) and is not wiped by responses. The arithmetic is
+    :func:`relcore.scoring.fatigue.fatigue_scores`, the kernel behind the relationship
+    score, so a policy's limit and an analyst's fatigue scores are the same number.
+    Events older than ``horizon`` (20 half-lives unless given, where an event weighs less
+    than one millionth) are not read.
 
     Attributes
     ----------
     half_life
-        Age at which a contact counts half.
+        Age at which a contact counts half (14 days, as the relationship score).
+    negative_weight
+        Weight of a fresh complaint or unsubscribe, in fresh unanswered contacts.
     response_kinds
-        Customer events that count as an answer.
+        Customer events that count as an answer; ``None`` (the default) counts every event
+        of the customer's except negative ones, as the relationship score does.
+    negative_kinds
+        Event kinds that are negative signals, whoever recorded them.
     horizon
-        How far back contacts count (``lookback``).
+        How far back events count (``lookback``).
 
     Examples
     --------
@@ -112,19 +129,27 @@ class DecayedContactCount:
     >>> h = History.from_entries(["c1"], [
     ...     Entry("c1", 0, "email", None, None, "message", True),
     ...     Entry("c1", 7 * day, "email", None, None, "message", True)])
-    >>> DecayedContactCount(half_life=timedelta(days=7)).score(h, 7 * day)  # 1/2 + 1
+    >>> ContactFatigue(half_life=timedelta(days=7)).score(h, 7 * day)  # 1/2 + 1
     1.5
     """
 
-    half_life: _dt.timedelta = attrs.field(default=_dt.timedelta(days=7), validator=_positive)
-    response_kinds: tuple[str, ...] = attrs.field(default=("response",), converter=_kinds)
+    half_life: _dt.timedelta = attrs.field(default=_dt.timedelta(days=14), validator=_positive)
+    negative_weight: float = attrs.field(default=5.0, converter=float)
+    response_kinds: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_kinds)
+    )
+    negative_kinds: tuple[str, ...] = attrs.field(
+        default=("complaint", "unsubscribe"), converter=_kinds
+    )
     horizon: _dt.timedelta | None = attrs.field(default=None)
 
-    name = "decayed_contacts"
+    name = "contact_fatigue"
 
     def __attrs_post_init__(self) -> None:
         if self.horizon is not None:
-            _positive(self, attrs.fields(DecayedContactCount).horizon, self.horizon)
+            _positive(self, attrs.fields(ContactFatigue).horizon, self.horizon)
+        if not (np.isfinite(self.negative_weight) and self.negative_weight >= 0):
+            raise ValueError(f"negative_weight must be >= 0, got {self.negative_weight}")
 
     @property
     def lookback(self) -> _dt.timedelta:
@@ -134,28 +159,37 @@ class DecayedContactCount:
         return float(self.score_many(history, np.array([at], dtype=np.int64))[0])
 
     def score_many(self, history: History, at: Micros) -> FloatArray:
+        from ..scoring.fatigue import fatigue_scores
+
         at = np.asarray(at, dtype=np.int64)
         h = history if history.is_compact() else history.take()
         n = len(h)
         if h.at.size == 0:
             return np.zeros(n)
         owner = h.owner()
-        t = at[owner]
-        seen = h.at <= t
-        answer = seen & ~h.company & np.isin(h.kind, [h.code(k) for k in self.response_kinds])
-        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(last, owner[answer], h.at[answer])
-        horizon = timedelta_micros(self.lookback)
-        counted = seen & h.company & (h.at > last[owner]) & (h.at > t - horizon)
-        age = (t - h.at)[counted].astype(np.float64)
-        weights = np.exp2(-age / timedelta_micros(self.half_life))
-        return np.bincount(owner[counted], weights=weights, minlength=n).astype(np.float64)
+        recent = h.at > at[owner] - timedelta_micros(self.lookback)
+        negative = np.isin(h.kind, [h.code(k) for k in self.negative_kinds])
+        response = ~h.company & ~negative
+        if self.response_kinds is not None:
+            response &= np.isin(h.kind, [h.code(k) for k in self.response_kinds])
+        return fatigue_scores(
+            owner,
+            h.at,
+            h.company & ~negative & recent,
+            response,
+            negative & recent,
+            n_groups=n,
+            now_us=at,
+            half_life_us=float(timedelta_micros(self.half_life)),
+            negative_weight=self.negative_weight,
+        )
 
     def describe(self) -> str:
-        kinds = " or ".join(self.response_kinds)
+        answered = " or ".join(self.response_kinds) if self.response_kinds else "response"
         return (
-            f"contacts since the last {kinds}, each halving in weight every "
-            f"{describe_duration(self.half_life)}"
+            f"contacts since the customer's last {answered}, plus "
+            f"{self.negative_weight:g} per {' or '.join(self.negative_kinds)}, each halving "
+            f"in weight every {describe_duration(self.half_life)}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,34 +197,39 @@ class DecayedContactCount:
             "name": self.name,
             "half_life": write_value("duration", self.half_life),
         }
-        if self.response_kinds != ("response",):
+        if self.negative_weight != 5.0:
+            out["negative_weight"] = self.negative_weight
+        if self.response_kinds is not None:
             out["response_kinds"] = list(self.response_kinds)
+        if self.negative_kinds != ("complaint", "unsubscribe"):
+            out["negative_kinds"] = list(self.negative_kinds)
         if self.horizon is not None:
             out["horizon"] = write_value("duration", self.horizon)
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> DecayedContactCount:
-        check_keys(
-            dict(data),
-            ("name", "half_life", "response_kinds", "horizon"),
-            path,
-            "the decayed_contacts scorer",
-        )
+    def from_dict(cls, data: Mapping[str, Any], path: str) -> ContactFatigue:
+        keys = ("name", "half_life", "negative_weight", "response_kinds", "negative_kinds")
+        check_keys(dict(data), (*keys, "horizon"), path, "the contact_fatigue scorer")
         kwargs: dict[str, Any] = {}
         if "half_life" in data:
             kwargs["half_life"] = read_duration(data["half_life"], f"{path}.half_life")
-        if "response_kinds" in data:
-            kwargs["response_kinds"] = read_labels(data["response_kinds"], f"{path}.response_kinds")
+        if "negative_weight" in data:
+            kwargs["negative_weight"] = read_number(
+                data["negative_weight"], f"{path}.negative_weight"
+            )
+        for key in ("response_kinds", "negative_kinds"):
+            if key in data:
+                kwargs[key] = read_labels(data[key], f"{path}.{key}")
         if "horizon" in data:
             kwargs["horizon"] = read_duration(data["horizon"], f"{path}.horizon")
         return cls(**kwargs)
 
 
 # Scorers a policy file may name (``scorer = { name = "...", ... }``). Each entry reads its
-# parameters from the table; a new scorer (relcore.scoring.fatigue) is one more entry.
+# parameters from the table; a new scorer is one more entry.
 SCORERS: dict[str, Callable[[Mapping[str, Any], str], FatigueScorer]] = {
-    "decayed_contacts": DecayedContactCount.from_dict,
+    "contact_fatigue": ContactFatigue.from_dict,
 }
 
 
@@ -199,7 +238,7 @@ def read_scorer(value: Any, path: str) -> FatigueScorer:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, dict):
-        raise PolicyError(path, 'must be a table such as { name = "decayed_contacts" }')
+        raise PolicyError(path, 'must be a table such as { name = "contact_fatigue" }')
     name = value.get("name")
     if name not in SCORERS:
         raise PolicyError(

@@ -53,7 +53,7 @@ from ._localtime import (
 from ._schema import READERS, check_keys, describe_duration, format_time, parse_duration
 from ._schema import write_value as _write_value
 from .decision import code_bit
-from .fatigue import DecayedContactCount, FatigueScorer, read_scorer
+from .fatigue import ContactFatigue, FatigueScorer, read_scorer
 
 __all__ = [
     "RULE_TYPES",
@@ -864,7 +864,7 @@ class OutcomeSuppression(Rule):
 
 def _scorer(value: Any) -> Any:
     if value is None:
-        return DecayedContactCount()
+        return ContactFatigue()
     if not isinstance(value, FatigueScorer):
         raise TypeError(f"scorer must implement FatigueScorer, got {type(value).__name__}")
     return value
@@ -882,9 +882,10 @@ class FatigueLimit(Rule):
     """No contact in scope while the customer's fatigue score is above ``max_score``.
 
     The score comes from ``scorer`` (any :class:`~relcore.contact_policy.FatigueScorer`;
-    by default :class:`~relcore.contact_policy.DecayedContactCount`, a decayed count of
-    the contacts since the customer's last response). A contact passes when the score at
-    its time is at most ``max_score``.
+    by default :class:`~relcore.contact_policy.ContactFatigue`, the relationship score of
+    :func:`relcore.scoring.fatigue`: decayed contacts since the customer's last response,
+    plus complaints and unsubscribes). A contact passes when the score at its time is at
+    most ``max_score``.
 
     Attributes
     ----------
@@ -898,7 +899,7 @@ class FatigueLimit(Rule):
     Examples
     --------
     >>> FatigueLimit(3.0).describe()
-    'no contacts while the fatigue score is above 3 (contacts since the last response, each halving in weight every 7 days)'
+    "no contacts while the fatigue score is above 3 (contacts since the customer's last response, plus 5 per complaint or unsubscribe, each halving in weight every 14 days)"
     """  # noqa: E501
 
     type_name: ClassVar[str] = "fatigue_limit"
@@ -909,7 +910,7 @@ class FatigueLimit(Rule):
     )
 
     max_score: float = attrs.field(validator=_max_score)
-    scorer: FatigueScorer = attrs.field(factory=DecayedContactCount, converter=_scorer)
+    scorer: FatigueScorer = attrs.field(factory=ContactFatigue, converter=_scorer)
     channel: str | None = _scope()
     category: str | None = _scope()
     campaign: str | None = _scope()
@@ -988,6 +989,83 @@ class FatigueLimit(Rule):
 
 def _frozen(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
+
+
+def _fraction(_inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{attribute.name} must be between 0 and 1 (exclusive), got {value}")
+
+
+@attrs.frozen
+class GlobalControl(Rule):
+    """No contact in scope for the customers of a global control group.
+
+    A global control group is a stable share of customers who receive no marketing at all,
+    so that the whole programme's effect can be measured against them (see
+    :mod:`relcore.measurement`). Membership is :func:`relcore.measurement.assign_holdout`
+    with the same ``fraction`` and ``salt``: a stable hash of the customer id, so nothing
+    needs storing and every service agrees. Give it a scope (usually
+    ``category="promotional"``); exempt categories such as transactional receipts pass.
+    A held-out customer is refused for good (``next_allowed_at`` is ``None``).
+
+    The ledger knows customers by their string ids, so the group is that of the string
+    ids: assign it with string ids in the analysis too (``"42"`` and ``42`` hash apart).
+
+    Attributes
+    ----------
+    fraction
+        Share of customers held out, between 0 and 1.
+    salt
+        Names the control group; a new salt draws a new, independent group.
+    channel, category, campaign, each
+        Scope of the contacts held back.
+
+    Examples
+    --------
+    >>> rule = GlobalControl(0.05, salt="gcg-2026", category="promotional")
+    >>> rule.describe()
+    'no promotional contacts to the 5% global control group (salt gcg-2026)'
+    """
+
+    type_name: ClassVar[str] = "global_control"
+    code: ClassVar[str] = "holdout"
+    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
+        ("fraction", "number", True),
+        ("salt", "label", True),
+    )
+
+    fraction: float = attrs.field(converter=float, validator=_fraction)
+    salt: str = attrs.field(validator=_label)
+    channel: str | None = _scope()
+    category: str | None = _scope()
+    campaign: str | None = _scope()
+    each: tuple[str, ...] = _each_field()
+
+    def __attrs_post_init__(self) -> None:
+        self._check_scope()
+
+    def held_out(self, customer_ids: Any) -> npt.NDArray[np.bool_]:
+        """Which of ``customer_ids`` are in the control group."""
+        from .._hashing import in_fraction
+
+        return in_fraction(np.asarray(customer_ids, dtype=str), self.fraction, self.salt)
+
+    def describe(self) -> str:
+        share = f"{self.fraction * 100:.4g}%"
+        return f"no {self._noun()} to the {share} global control group (salt {self.salt})"
+
+    def _eval(self, ctx: OneContext, targets: Targets, s: int) -> int | None:
+        return NEVER if bool(self.held_out([ctx.customer_id])[0]) else None
+
+    def _eval_many(self, ctx: BatchContext, targets: Targets, s: Micros) -> Failure:
+        fails = self.held_out(ctx.customer_ids)
+        return fails, np.full(s.shape, NEVER, dtype=np.int64)
+
+    def _explain(self, ctx: OneContext, targets: Targets, s: int) -> str:
+        return (
+            f"the customer is in the global control group ({self.fraction * 100:.4g}% of "
+            f"customers, salt {self.salt}): no {scope_noun(*targets)}"
+        )
 
 
 @attrs.frozen

@@ -47,7 +47,9 @@ def describe(value: _dt.timedelta) -> str:
     return str(value)
 
 
-def decay(times: npt.NDArray[np.int64], now_us: int, half_life_us: float) -> FloatArray:
+def decay(
+    times: npt.NDArray[np.int64], now_us: int | npt.NDArray[np.int64], half_life_us: float
+) -> FloatArray:
     """``2 ** ((t - now) / half_life)`` for event times ``t <= now`` (values in (0, 1])."""
     out: FloatArray = np.exp2((times - now_us) / half_life_us)
     return out

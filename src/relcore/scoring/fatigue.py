@@ -61,7 +61,7 @@ def fatigue_scores(
     is_negative: npt.ArrayLike,
     *,
     n_groups: int,
-    now_us: int,
+    now_us: int | npt.ArrayLike,
     half_life_us: float,
     negative_weight: float = 5.0,
 ) -> FloatArray:
@@ -101,7 +101,9 @@ def fatigue_scores(
     n_groups
         Number of groups (length of the result).
     now_us
-        The instant to score as of, microseconds since the epoch.
+        The instant to score as of, microseconds since the epoch: one for every group, or
+        an int64 array of ``n_groups`` instants, group ``g`` scored as of ``now_us[g]``
+        (how the contact policy scores each customer at the time of their contact).
     half_life_us
         Decay half-life in microseconds (positive).
     negative_weight
@@ -141,24 +143,31 @@ def fatigue_scores(
     }
     _check_kernel_inputs(g, t, flags, n_groups, half_life_us, negative_weight)
     contact, response, negative = flags["is_contact"], flags["is_response"], flags["is_negative"]
-    now = int(now_us)
+    row_now: int | npt.NDArray[np.int64]
+    if np.ndim(now_us) == 0:
+        row_now = int(now_us)  # type: ignore[arg-type]
+    else:
+        now = np.asarray(now_us, dtype=np.int64)
+        if now.shape != (n_groups,):
+            raise DataError("now_us", f"must be one instant or {n_groups}, got shape {now.shape}")
+        row_now = now[g]
 
-    past = t <= now
+    past = t <= row_now
     resp = np.flatnonzero(response & past)
     last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, g[resp], t[resp])
 
+    def decayed(rows: npt.NDArray[np.intp]) -> FloatArray:
+        at_now = row_now if isinstance(row_now, int) else row_now[rows]
+        weights = decay(t[rows], at_now, half_life_us)
+        return np.bincount(g[rows], weights=weights, minlength=n_groups).astype(np.float64)
+
     cidx = np.flatnonzero(contact & past)
-    cidx = cidx[t[cidx] > last[g[cidx]]]
-    out: FloatArray = np.bincount(
-        g[cidx], weights=decay(t[cidx], now, half_life_us), minlength=n_groups
-    ).astype(np.float64, copy=False)
+    out = decayed(cidx[t[cidx] > last[g[cidx]]])
     if negative_weight > 0:
         nidx = np.flatnonzero(negative & past)
         if nidx.size:
-            out += negative_weight * np.bincount(
-                g[nidx], weights=decay(t[nidx], now, half_life_us), minlength=n_groups
-            )
+            out += negative_weight * decayed(nidx)
     return out
 
 
