@@ -8,7 +8,7 @@
 3. Plan and run a holdout test of a thank-you gift to loyal repeat buyers, and measure
    its lift with confidence intervals.
 
-With OUTPUT_DIR (or the RELCORE_EXAMPLE_OUT environment variable), plots are saved there
+With OUTPUT_DIR (or the RELCORE_EXAMPLE_OUTPUT environment variable), plots are saved there
 as PNG files (needs matplotlib).
 """
 
@@ -168,4 +168,4 @@ def main(out_dir: str | None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RELCORE_EXAMPLE_OUT"))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RELCORE_EXAMPLE_OUTPUT"))
