@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .._optional import require
+from .._plotting import axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,12 +35,9 @@ def plot_lift(
     -------
     matplotlib.axes.Axes
     """
-    plt = require("matplotlib.pyplot", "plot")
     if scale not in ("difference", "ratio"):
         raise ValueError(f"scale must be 'difference' or 'ratio', got {scale!r}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 2.2))
-    assert ax is not None
+    ax = axes(ax, (6, 2.2))
     if scale == "difference":
         est, (lo, hi), null = result.difference, result.difference_ci, 0.0
         label = "treated - control"

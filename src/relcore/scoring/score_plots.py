@@ -7,21 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._optional import require
+from .._plotting import axes as _axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_score_distribution", "plot_segment_sizes"]
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is not None:
-        return ax
-    plt = require("matplotlib.pyplot", "plot")
-    _, new = plt.subplots(figsize=figsize)
-    out: Axes = new
-    return out
 
 
 def plot_score_distribution(
