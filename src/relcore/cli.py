@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -141,14 +140,15 @@ def _version() -> str:
 
 
 def _parse_period(text: str) -> Any:
-    """``D``/``W`` or a duration such as ``3d``, ``12h``, ``90m``."""
+    """``D``/``W`` or a duration such as ``3d``, ``12h``, ``1d12h``."""
+    from ._durations import parse_duration
+
     if text in ("D", "W"):
         return text
-    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds", "w": "weeks"}
-    number, unit = text[:-1], text[-1:].lower()
-    if unit not in units or not number.replace(".", "", 1).isdigit():
-        raise ValueError(f"--period must be D, W or a duration such as 3d or 12h, got {text!r}")
-    return _dt.timedelta(**{units[unit]: float(number)})
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ValueError(f"--period must be D, W or a duration: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -229,9 +229,9 @@ def _run_policy_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_policy_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from ._durations import parse_duration
     from .contact_policy import Policy, simulate
     from .contact_policy._csv import read_history, read_plan
-    from .contact_policy._schema import parse_duration
 
     policy = Policy.from_toml(Path(args.policy))
     max_delay = None

@@ -35,11 +35,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._durations import describe_duration
 from .._time import timedelta_micros
 from ..errors import PolicyError
 from ._schema import (
     check_keys,
-    describe_duration,
     read_duration,
     read_labels,
     read_number,

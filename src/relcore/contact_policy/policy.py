@@ -34,9 +34,10 @@ from typing import Any
 
 import attrs
 
+from .._durations import describe_duration
 from .._time import resolve_zone
 from ..errors import PolicyError
-from ._schema import check_keys, describe_duration, read_count, read_int, read_label
+from ._schema import check_keys, read_count, read_int, read_label
 from ._schema import read_labels as _read_labels
 from ._schema import read_zone as _read_zone
 from ._schema import to_toml as _to_toml

@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._durations import describe_duration, parse_duration
 from .._time import (
     US_PER_DAY,
     _transitions,
@@ -50,7 +51,7 @@ from ._localtime import (
     transitions_between,
     wall_one,
 )
-from ._schema import READERS, check_keys, describe_duration, format_time, parse_duration
+from ._schema import READERS, check_keys, format_time
 from ._schema import write_value as _write_value
 from .decision import code_bit
 from .fatigue import ContactFatigue, FatigueScorer, read_scorer

@@ -40,13 +40,6 @@ def duration_micros(value: _dt.timedelta, name: str) -> float:
     return float(us)
 
 
-def describe(value: _dt.timedelta) -> str:
-    """``30 days`` rather than ``30 days, 0:00:00`` for whole days, in reprs."""
-    if value.seconds == 0 and value.microseconds == 0:
-        return f"{value.days} day" + ("" if value.days == 1 else "s")
-    return str(value)
-
-
 def decay(
     times: npt.NDArray[np.int64], now_us: int | npt.NDArray[np.int64], half_life_us: float
 ) -> FloatArray:

@@ -10,8 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._durations import describe_duration
 from ..models import EventLog
-from ._asof import as_of, as_of_datetime, decay, describe, duration_micros
+from ._asof import as_of, as_of_datetime, decay, duration_micros
 from ._result import column, frame
 from ._roles import ACTION_KINDS, NEGATIVE_KINDS, BoolArray, event_roles
 
@@ -84,7 +85,7 @@ class EngagementScores:
         mean = float(np.mean(self.engagement)) if len(self) else 0.0
         return (
             f"EngagementScores({len(self):,} customers at {self.at.isoformat()}, "
-            f"half_life={describe(self.half_life)}, mean={mean:.3f})"
+            f"half_life={describe_duration(self.half_life)}, mean={mean:.3f})"
         )
 
 
