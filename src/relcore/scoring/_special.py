@@ -26,67 +26,144 @@ _EPS = 1e-17
 # the rows go to scipy's transformations.
 _Z_SERIES = 0.9
 _MAX_TERMS = 500
+# the one-sign BG series is summed for arguments up to this value (8,000 terms at most)
+_BOUND_SERIES = 0.995
+_MAX_BG_TERMS = 8000
 
 
-def bg_expectation_core(A: Any, B: float, C: Any, z: Any) -> FloatArray:
-    """``C * (1 - (1 - z)**B * 2F1(A, B; C; z)) / B``, finite as ``B -> 0``.
+def bg_expectation_core(p: Any, q: Any, C: Any, z: Any) -> FloatArray:
+    """``C * (1 - (1 - z)**p * 2F1(p, q; C; z)) / (C - q)``, finite as ``C - q -> 0``.
 
-    With ``A = a + b - 1 - r``, ``B = a - 1``, ``C = a + b + x - 1`` and
-    ``z = t / (alpha + T + t)`` this is the numerator of the BG/NBD conditional
-    expectation (Fader, Hardie & Lee 2005, eq. 10) after Euler's transformation
-    ``2F1(r+x, b+x; C; z) = (1-z)**(B-r-x) 2F1(A, B; C; z)``: the hypergeometric function
-    then has first parameters that do not grow with ``x``, and
-    ``2F1(A, B; C; z) = 1 + B * S`` with ``S`` a series whose terms share one sign when
-    ``A > -1``, so ``1 - (1-z)**B (1 + B S) = -expm1(B * (log1p(-z) + log1p(B S) / B))``
-    loses nothing to cancellation.
+    With ``p = r + x``, ``q = b + x`` and ``C = a + b + x - 1`` (BG/NBD; MBG/NBD shifts
+    ``q`` and ``C`` by one) and ``z = t / (alpha + T + t)`` this is the numerator of the
+    conditional expectation (Fader, Hardie & Lee 2005, eq. 10). Euler's transformation
+    ``2F1(p, q; C; z) = (1-z)**(C-p-q) 2F1(A, B; C; z)`` with ``A = C - p`` and
+    ``B = C - q = a - 1`` gives a hypergeometric function whose first parameters do not
+    grow with ``x``, and ``2F1(A, B; C; z) = 1 + B * S`` with ``S`` a series whose terms
+    share one sign when ``A > -1``; then
+    ``1 - (1-z)**B (1 + B S) = -expm1(B * (log1p(-z) + log1p(B S) / B))`` loses nothing to
+    cancellation. Where that series would converge slowly or its terms would grow, the
+    rows go to scipy's hypergeometric function instead.
     """
-    A_, C_, z_ = np.broadcast_arrays(
-        np.asarray(A, dtype=np.float64),
+    p_, q_, C_, z_ = np.broadcast_arrays(
+        np.asarray(p, dtype=np.float64),
+        np.asarray(q, dtype=np.float64),
         np.asarray(C, dtype=np.float64),
         np.asarray(z, dtype=np.float64),
     )
     shape = z_.shape
-    A_, C_, z_ = A_.ravel(), C_.ravel(), z_.ravel()
-    S = np.zeros(z_.size)
-    use_series = (z_ <= _Z_SERIES) & (A_ > -1.0)
+    p_, q_, C_, z_ = p_.ravel(), q_.ravel(), C_.ravel(), z_.ravel()
+    A_ = C_ - p_
+    B_ = C_ - q_
+    use_series = (z_ <= _BOUND_SERIES) & (A_ > -1.0)
+    out = np.full(z_.size, np.nan)
     idx = np.flatnonzero(use_series)
     if idx.size:
-        S[idx] = _series_s(A_[idx], float(B), C_[idx], z_[idx])
-    Y = np.log1p(-z_) + S * log1p_ratio(B * S)
-    out = C_ * (-Y) * expm1_ratio(B * Y)
-    rest = np.flatnonzero(~use_series)
+        A, B, Cs, zs = A_[idx], B_[idx], C_[idx], z_[idx]
+        S, ok = _series_s(A, B, Cs, zs)
+        with np.errstate(all="ignore"):
+            Y = np.log1p(-zs) + S * log1p_ratio(B * S)
+            out[idx] = np.where(ok, Cs * (-Y) * expm1_ratio(B * Y), np.nan)
+    rest = np.flatnonzero(np.isnan(out))
     if rest.size:
-        out[rest] = _bg_core_scipy(A_[rest], float(B), C_[rest], z_[rest])
+        out[rest] = _bg_core_scipy(p_[rest], q_[rest], C_[rest], z_[rest])
     result: FloatArray = np.maximum(out, 0.0).reshape(shape)
     return result
 
 
-def _series_s(A: FloatArray, B: float, C: FloatArray, z: FloatArray) -> FloatArray:
-    """``sum_{k>=1} (A)_k (B+1)_{k-1} z**k / ((C)_k k!)`` on rows that converge quickly."""
+def _series_s(
+    A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """``sum_{k>=1} (A)_k (B+1)_{k-1} z**k / ((C)_k k!)`` and where it converged."""
     u = A * z / C
     S = u.copy()
+    done = np.zeros(z.size, dtype=bool)
     active = np.arange(z.size)
-    tail = 1.0 / (1.0 - z)
-    for k in range(1, _MAX_TERMS):
+    A_a, B_a, C_a, z_a = A, B, C, z
+    for k in range(1, _MAX_BG_TERMS):
+        u = u * ((A_a + k) * (B_a + k) / (k + 1.0)) * z_a / (C_a + k)
+        S[active] += u
         if k % 8 == 0:
-            keep = np.abs(u) * tail[active] > _EPS * np.abs(S[active])
+            ratio = (A_a + k + 1) * (B_a + k + 1) * z_a / ((C_a + k + 1) * (k + 2.0))
+            rb = np.maximum(np.abs(ratio), z_a)
+            Sa = S[active]
+            conv = (rb < 1.0) & (np.abs(u) * rb / (1.0 - rb) <= _EPS * np.abs(Sa))
+            bad = ~np.isfinite(Sa) | (np.abs(Sa) > 1e300)
+            done[active[conv & ~bad]] = True
+            keep = ~conv & ~bad
             if not keep.any():
                 break
-            active, u = active[keep], u[keep]
-        za = z[active]
-        u = u * ((A[active] + k) * (B + k) / (k + 1.0)) * za / (C[active] + k)
-        S[active] += u
-    return S
+            if not keep.all():
+                active, u = active[keep], u[keep]
+                A_a, B_a, C_a, z_a = A_a[keep], B_a[keep], C_a[keep], z_a[keep]
+    return S, done
 
 
-def _bg_core_scipy(A: FloatArray, B: float, C: FloatArray, z: FloatArray) -> FloatArray:
-    """The same quantity through scipy's hyp2f1 (near z = 1, or for A <= -1)."""
-    b_ = B if abs(B) > 1e-7 else 1e-7
-    h = special.hyp2f1(A, b_, C, z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = b_ * np.log1p(-z) + np.log(h)
-        out = C * (-np.expm1(y)) / b_
-    return np.where(np.isfinite(out), out, C * (-np.log1p(-z)))
+def _hyp2f1_positive_series(
+    p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray, max_terms: int = _MAX_BG_TERMS
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """``2F1(p, q; C; z)`` by its power series (positive terms for positive parameters),
+    with a mask of the rows where it converged within ``max_terms`` without overflow."""
+    total = np.ones(z.size)
+    term = np.ones(z.size)
+    active = np.arange(z.size)
+    pa, qa, Ca, za = p, q, C, z
+    done = np.zeros(z.size, dtype=bool)
+    for k in range(max_terms):
+        with np.errstate(over="ignore", invalid="ignore"):
+            term = term * ((pa + k) * (qa + k)) / ((Ca + k) * (k + 1.0)) * za
+        total[active] += term
+        if k % 8 == 7:
+            ratio = (pa + k + 1) * (qa + k + 1) * za / ((Ca + k + 1) * (k + 2.0))
+            # ratios tend to z; beyond their peak they stay below max(ratio, z)
+            rb = np.maximum(ratio, za)
+            small = (rb < 1.0) & (term * rb / (1.0 - rb) <= _EPS * total[active])
+            bad = ~np.isfinite(total[active]) | (total[active] > 1e300)
+            done[active[small & ~bad]] = True
+            keep = ~small & ~bad
+            if not keep.any():
+                break
+            active, term = active[keep], term[keep]
+            pa, qa, Ca, za = pa[keep], qa[keep], Ca[keep], za[keep]
+    return total, done
+
+
+def _bg_core_scipy(p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
+    """The same quantity from the untransformed series where it converges, else from
+    scipy's hyp2f1 in whichever of the original and Euler-transformed forms is finite."""
+    B = C - q
+    b_ = np.where(np.abs(B) > 1e-7, B, 1e-7)
+    total, ok = _hyp2f1_positive_series(p, q, C, z)
+    with np.errstate(all="ignore"):
+        log_s = np.log(total) + p * np.log1p(-z)
+        need = ~ok
+        if need.any():
+            pn, qn, Cn, zn = p[need], q[need], C[need], z[need]
+            log_h = np.log(special.hyp2f1(pn, qn, Cn, zn)) + pn * np.log1p(-zn)
+            alt = np.log(special.hyp2f1(Cn - pn, Cn - qn, Cn, zn)) + (Cn - qn) * np.log1p(-zn)
+            log_s[need] = np.where(np.isfinite(log_h), log_h, alt)
+        out = C * (-np.expm1(log_s)) / b_
+    out = np.asarray(out, dtype=np.float64)
+    lost = np.flatnonzero(~np.isfinite(out) | (out < -1e-12 * np.abs(C)))
+    for i in lost:
+        out[i] = _bg_core_quadrature(float(p[i]), float(q[i]), float(C[i]), float(z[i]))
+    return out
+
+
+def _bg_core_quadrature(n: float, q: float, C: float, z: float) -> float:
+    """Last resort for parameters where every series and scipy fail (very large shape
+    parameters near z = 1): the quantity is ``E[(1 - (1 + P u)**-n) / P]`` for
+    ``P ~ Beta(a, q)``, ``a = C - q + 1`` and ``u = z / (1 - z)`` (the expected purchases
+    of an active customer with dropout probability P and a gamma-mixed Poisson rate),
+    integrated over the beta quantile ``v`` (``P = I^-1_v(a, q)``) by 200-point
+    Gauss-Legendre quadrature: the integrand is bounded and smooth in ``P``."""
+    a = C - q + 1.0
+    u = z / (1.0 - z)
+    x, w = np.polynomial.legendre.leggauss(200)
+    prob = special.betaincinv(a, q, (x + 1.0) / 2.0)
+    prob = np.clip(prob, 1e-300, 1.0)
+    f = np.where(prob * u > 1e-300, -np.expm1(-n * np.log1p(prob * u)) / prob, n * u)
+    return float(np.dot(w / 2.0, f))
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,16 +313,76 @@ def _psi_series(
     return val, grad, hess
 
 
+def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
+    """``2F1(1, c; d; z)`` for ``0 < c < d`` and ``0 <= z < 1``, robustly.
+
+    The power series ``sum (c)_k/(d)_k z**k`` has positive terms shrinking by at least
+    ``z`` (``c < d``); it is summed where it converges within 8,000 terms. The rest (``z``
+    near 1 with ``b = d - c`` small) use the connection formula to ``1 - z``:
+    ``Γ(d)Γ(1-b)/Γ(c) z**(1-d) (1-z)**(b-1) + (d-1)/(b-1) 2F1(1, c; 2-b; 1-z)``, whose
+    series converges fast there; at integer ``b`` (where both terms have poles) the mean
+    of ``b ± 1e-6`` is taken, exact to about 1e-11. (scipy's ``hyp2f1`` returns inf or
+    NaN in parts of this range.) ``one_minus_z``, when given, is ``1 - z`` computed
+    without rounding (``d / (1 + d)`` for a discount factor ``1 / (1 + d)``).
+    """
+    eps_in = 1.0 - np.asarray(z, dtype=np.float64) if one_minus_z is None else one_minus_z
+    c_, d_, z_, e_ = np.broadcast_arrays(
+        np.asarray(c, dtype=np.float64),
+        np.asarray(d, dtype=np.float64),
+        np.asarray(z, dtype=np.float64),
+        np.asarray(eps_in, dtype=np.float64),
+    )
+    shape = z_.shape
+    c_, d_, z_, e_ = c_.ravel(), d_.ravel(), z_.ravel(), e_.ravel()
+    total, ok = _hyp2f1_positive_series(np.ones_like(c_), c_, d_, z_)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        cr, dr, zr, er = c_[rest], d_[rest], z_[rest], e_[rest]
+        b = dr - cr
+        near = np.abs(b - np.round(b)) < 1e-6
+        delta = np.where(near, 1e-6, 0.0)
+        up = _hyp2f1_one_connection(cr - delta, dr, zr, er)
+        down = _hyp2f1_one_connection(cr + delta, dr, zr, er)
+        total[rest] = np.where(near, 0.5 * (up + down), up)
+    out: FloatArray = total.reshape(shape)
+    return out
+
+
+def _hyp2f1_one_connection(
+    c: FloatArray, d: FloatArray, z: FloatArray, eps: FloatArray
+) -> FloatArray:
+    b = d - c
+    with np.errstate(all="ignore"):
+        log_first = (
+            special.gammaln(d)
+            + special.gammaln(1.0 - b)
+            - special.gammaln(c)
+            + (1.0 - d) * np.log1p(-eps)
+            + (b - 1.0) * np.log(eps)
+        )
+        first = special.gammasgn(1.0 - b) * np.exp(log_first)
+        # 2F1(1, c; 2-b; eps) = sum_k (c)_k / (2-b)_k eps**k
+        term = np.ones_like(z)
+        series = np.ones_like(z)
+        for k in range(_MAX_TERMS * 4):
+            term = term * (c + k) / (2.0 - b + k) * eps
+            series = series + term
+            if k > 4 and np.all(np.abs(term) <= _EPS * np.abs(series)):
+                break
+        out = first + (d - 1.0) / (b - 1.0) * series
+    return np.asarray(out, dtype=np.float64)
+
+
 def _psi_scipy(
     c: FloatArray, d: FloatArray, z: FloatArray, derivatives: bool
 ) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
-    """``log 2F1(1, c; d; z)`` through scipy near ``z = 1`` (few rows), with partials by
-    central differences of the logarithm (accurate to about 1e-7, which only steers the
-    optimiser on rows of extreme parameters)."""
+    """``log 2F1(1, c; d; z)`` near ``z = 1`` (few rows) through :func:`hyp2f1_one`, with
+    partials by central differences of the logarithm (accurate to about 1e-7, which only
+    steers the optimiser on rows of extreme parameters)."""
 
     def f(cc: Any, dd: Any, zz: Any) -> FloatArray:
         with np.errstate(all="ignore"):
-            return np.asarray(np.log(special.hyp2f1(1.0, cc, dd, zz)), dtype=np.float64)
+            return np.asarray(np.log(hyp2f1_one(cc, dd, zz)), dtype=np.float64)
 
     val = f(c, d, z)
     if not derivatives:

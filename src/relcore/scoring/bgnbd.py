@@ -247,7 +247,7 @@ class BGNBD(FittedModel):
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + T_ + tt)
-        core = bg_expectation_core(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+        core = bg_expectation_core(r + x, b + x, a + b + x - 1.0, z)
         with np.errstate(over="ignore"):
             alive = special.expit(-self._log_odds_dropped(x, tx, T_))
         out: FloatArray = core * alive
@@ -267,7 +267,7 @@ class BGNBD(FittedModel):
         tt = _time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + tt)
-        return bg_expectation_core(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
+        return bg_expectation_core(r, b, a + b - 1.0, z)
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
         """``P(X(t) = n)``: probability of ``n`` repeat purchases in ``(0, t]`` (eq. 8).
@@ -299,7 +299,8 @@ class BGNBD(FittedModel):
         n1 = np.where(pos, nn, 1.0)
         tail = special.betainc(n1, r, tt / (alpha + tt))
         second = np.exp(special.betaln(a + 1.0, b + n1 - 1.0) - special.betaln(a, b)) * tail
-        out: FloatArray = first + np.where(pos, second, 0.0)
+        # a probability; clip the last-bit rounding of the sum of two terms
+        out: FloatArray = np.clip(first + np.where(pos, second, 0.0), 0.0, 1.0)
         return out
 
     def simulate(

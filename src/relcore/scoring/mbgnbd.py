@@ -165,7 +165,7 @@ class MBGNBD(FittedModel):
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + T_ + tt)
-        core = bg_expectation_core(a + b - r, a - 1.0, a + b + x, z)
+        core = bg_expectation_core(r + x, b + x + 1.0, a + b + x, z)
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
 
@@ -180,7 +180,7 @@ class MBGNBD(FittedModel):
         tt = _time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + tt)
-        out: FloatArray = bg_expectation_core(a + b - r, a - 1.0, a + b, z) * (b / (a + b))
+        out: FloatArray = bg_expectation_core(r, b + 1.0, a + b, z) * (b / (a + b))
         return out
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
@@ -209,7 +209,8 @@ class MBGNBD(FittedModel):
         # dropped out after the n-th purchase, which happened before t: P(NB >= n)
         tail = np.where(nn > 0, special.betainc(np.maximum(nn, 1.0), r, tt / (alpha + tt)), 1.0)
         second = np.exp(special.betaln(a + 1.0, b + nn) - special.betaln(a, b)) * tail
-        out: FloatArray = first + second
+        # a probability; clip the last-bit rounding of the sum of two terms
+        out: FloatArray = np.clip(first + second, 0.0, 1.0)
         return out
 
     def simulate(

@@ -13,6 +13,7 @@ from .._validation import as_float, check_mask
 from ..errors import DataError
 from . import _jet as jet
 from ._fitting import FittedModel, FloatArray, Objective, jet_objective, param_field
+from ._special import hyp2f1_one
 
 __all__ = ["ShiftedBetaGeometric"]
 
@@ -165,7 +166,7 @@ class ShiftedBetaGeometric(FittedModel):
         dd, n = np.broadcast_arrays(dd, n)
         a, b = self.alpha, self.beta
         with np.errstate(divide="ignore", invalid="ignore"):
-            h = special.hyp2f1(1.0, b + n + 1.0, a + b + n + 1.0, 1.0 / (1.0 + dd))
+            h = hyp2f1_one(b + n + 1.0, a + b + n + 1.0, 1.0 / (1.0 + dd), dd / (1.0 + dd))
             out: FloatArray = (b + n) / (a + b + n) * h
             # at d = 0 Gauss's theorem gives 2F1(1, b; c; 1) = (c-1)/(c-b-1): (β+n)/(α-1)
             undiscounted = np.where(a > 1.0, (b + n) / (a - 1.0), np.inf)
