@@ -44,6 +44,7 @@ _MIN_DUPLICATE_SHARE = 0.01
 # Above this many distinct rows, the optimiser starts from a fit to a random subset, so
 # that the full data need only two or three Newton steps.
 _WARM_START_ROWS = 60_000
+_TRACE = False
 
 
 # ---------------------------------------------------------------------------------------
@@ -190,6 +191,7 @@ class OptimResult:
     fun: float
     hess: FloatArray
     iterations: int
+    x_eval: FloatArray  # where ``fun`` and ``hess`` were evaluated (within 1e-6 of x)
 
 
 def newton(
@@ -216,16 +218,18 @@ def newton(
         if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
             raise ConvergenceError(f"non-finite gradient or Hessian at {x} (iteration {it})")
         if np.max(np.abs(g)) < gtol:
-            return OptimResult(x, f, h, it - 1)
+            return OptimResult(x, f, h, it - 1, x)
         w, v = np.linalg.eigh(h)
         floor = max(1e-8, 1e-10 * float(np.max(np.abs(w))))
         w = np.maximum(np.abs(w), floor)
         step = -v @ ((v.T @ g) / w)
         norm = float(np.max(np.abs(step)))
-        if norm < 1e-7 and bool(np.all(np.linalg.eigvalsh(h) > 0)):
-            # quadratic convergence: after this step the error is far below the
-            # precision of the data, so the final evaluation is skipped
-            return OptimResult(x + step, f, h, it)
+        if _TRACE:
+            print(f"newton it={it} f={f!r} |g|={np.max(np.abs(g)):.2e} |step|={norm:.2e}")
+        if norm < 1e-5 and bool(np.all(np.linalg.eigvalsh(h) > 0)):
+            # quadratic convergence: after this Newton step the error is of order
+            # step**2, far below the precision of the data, so no evaluation follows
+            return OptimResult(x + step, f, h, it, x)
         if norm > max_step:
             step *= max_step / norm
         for _ in range(60):
@@ -249,7 +253,7 @@ def newton(
         if g is None or h is None:
             raise ConvergenceError("the objective returned no derivatives")
         if small_step:
-            return OptimResult(x, f, h, it)
+            return OptimResult(x, f, h, it, x)
     raise ConvergenceError(
         f"no convergence after {max_iter} Newton iterations (gradient {g}); "
         "the data may not identify the model: try a penalizer"
@@ -408,9 +412,7 @@ class FittedModel:
         time_idx = np.array([n in cls._time_params for n in cls._param_names])
         log_scale = np.where(time_idx, np.log(scale), 0.0)
 
-        def make(
-            d: dict[str, FloatArray], w: FloatArray
-        ) -> tuple[Callable[[FloatArray, int], Objective], Callable[[FloatArray, int], Objective]]:
+        def make(d: dict[str, FloatArray], w: FloatArray) -> Callable[[FloatArray, int], Objective]:
             loglik = cls._objective_factory(d, w)
             total = float(w.sum())
 
@@ -425,20 +427,24 @@ class FittedModel:
                 hf = -h / total + np.diag(4.0 * penalizer * p * p)
                 return f, gf, hf
 
-            return objective, loglik
+            return objective
 
         x0 = cls._start(data, weights) if start is None else np.log(start) - log_scale
         if weights.size > _WARM_START_ROWS:
+            # start from fits to nested random subsets (a few thousand rows, then a fifth
+            # of the rows) so that the full data need only two or three Newton steps
             rng = np.random.default_rng(12345)
-            sub = rng.choice(weights.size, _WARM_START_ROWS // 3, replace=False)
-            sub_data = {k: v[sub] for k, v in data.items()}
-            with contextlib.suppress(ConvergenceError):
-                x0 = newton(make(sub_data, weights[sub])[0], x0, gtol=1e-6).x
-        objective, loglik = make(data, weights)
+            perm = rng.permutation(weights.size)
+            for size in (5_000, weights.size // 5):
+                sub = perm[:size]
+                sub_data = {k: v[sub] for k, v in data.items()}
+                with contextlib.suppress(ConvergenceError):
+                    x0 = newton(make(sub_data, weights[sub]), x0, gtol=1e-6).x
+        objective = make(data, weights)
         result = newton(objective, x0)
         theta = result.x
-        with np.errstate(all="ignore"):
-            ll_total = loglik(theta, 0)[0]
+        p_eval = np.exp(result.x_eval)
+        ll_total = -(result.fun - penalizer * float(p_eval @ p_eval)) * float(weights.sum())
         # observed information of the (penalised) log-likelihood, in log-parameters
         info = result.hess * n_customers
         try:

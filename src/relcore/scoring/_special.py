@@ -415,3 +415,141 @@ def _psi_scipy(
             hij = (fpp - fpm - fmp + fmm) / (4 * steps[i] * steps[j])
             hess[i][j] = hess[j][i] = hij
     return val, grad, hess
+
+
+# ---------------------------------------------------------------------------------------
+# 2F1(1, c; d; z) for many rows sharing (c, d) within groups
+# ---------------------------------------------------------------------------------------
+
+_PSI_NAMES = ("v", "c", "d", "z", "cc", "cd", "dd", "cz", "dz", "zz")
+
+
+def psi_grouped(
+    c: FloatArray, d: FloatArray, z: FloatArray, starts: npt.NDArray[np.intp], derivatives: bool
+) -> dict[str, FloatArray]:
+    """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
+    partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows sorted into
+    groups that share ``c`` and ``d`` (group ``g`` is rows ``starts[g]:starts[g+1]``;
+    ``c`` and ``d`` hold one value per group).
+
+    Within a group the series ``sum_k (c)_k/(d)_k z**k`` and the series of its partials
+    (``d/dc log (c)_k = sum_j 1/(c+j)`` and kin) have the same coefficients for every row,
+    so all ten come out of one matrix product of the rows' powers of ``z`` with a table of
+    coefficients. Rows with ``z > 0.9`` go to the robust path of
+    :func:`log_hyp2f1_shift1`.
+    """
+    n = z.size
+    G = len(starts)
+    counts = np.diff(np.append(starts, n))
+    gid = np.repeat(np.arange(G), counts)
+    fast = z <= _Z_SERIES
+    zf = np.where(fast, z, 0.0)
+    zmax = float(zf.max()) if n else 0.0
+    # terms shrink at least by zmax per step (c < d): enough terms for 1e-17
+    K = 2 if zmax == 0.0 else int(min(np.ceil(np.log(_EPS) / np.log(zmax)) + 3, 400))
+    k = np.arange(K, dtype=np.float64)
+    ck = c[:, None] + k[None, :-1]
+    dk = d[:, None] + k[None, :-1]
+    ones = np.ones((G, 1))
+    zeros = np.zeros((G, 1))
+    e = np.concatenate([ones, np.cumprod(ck / dk, axis=1)], axis=1)
+    if derivatives:
+        Lc = np.concatenate([zeros, np.cumsum(1.0 / ck, axis=1)], axis=1)
+        Ld = -np.concatenate([zeros, np.cumsum(1.0 / dk, axis=1)], axis=1)
+        Qc = -np.concatenate([zeros, np.cumsum(1.0 / ck**2, axis=1)], axis=1)
+        Qd = np.concatenate([zeros, np.cumsum(1.0 / dk**2, axis=1)], axis=1)
+        ke = k * e
+        # z-derivative series: sum_k k e_k z^(k-1) = sum_j (j+1) e_(j+1) z^j
+        shift1 = np.zeros((G, K))
+        shift1[:, :-1] = 1.0
+        kz = np.concatenate([ke[:, 1:], zeros], axis=1)
+        kzc = np.concatenate([(ke * Lc)[:, 1:], zeros], axis=1)
+        kzd = np.concatenate([(ke * Ld)[:, 1:], zeros], axis=1)
+        kzz = np.zeros((G, K))
+        kzz[:, : K - 2] = (k * (k - 1.0) * e)[:, 2:]
+        table = np.stack(
+            [
+                e,
+                e * Lc,
+                e * Ld,
+                kz,
+                e * (Lc * Lc + Qc),
+                e * Lc * Ld,
+                e * (Ld * Ld + Qd),
+                kzc,
+                kzd,
+                kzz,
+            ],
+            axis=2,
+        )  # G x K x 10
+    else:
+        table = e[:, :, None]
+    S = np.empty((n, table.shape[2]))
+    block = 65_536
+    bounds = np.append(starts, n)
+    small_rows: list[npt.NDArray[np.intp]] = []
+    for g in range(G):
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        if hi - lo < 512:
+            if hi > lo:
+                small_rows.append(np.arange(lo, hi))
+            continue
+        for b0 in range(lo, hi, block):
+            b1 = min(hi, b0 + block)
+            powers = _powers(zf[b0:b1], K)
+            S[b0:b1] = powers @ table[g]
+    if small_rows:
+        idx = np.concatenate(small_rows)
+        for b0 in range(0, idx.size, block // 8):
+            sel = idx[b0 : b0 + block // 8]
+            S[sel] = np.einsum("nk,nkj->nj", _powers(zf[sel], K), table[gid[sel]])
+    F = S[:, 0]
+    out = {"v": np.log(F)}
+    if derivatives:
+        gc, gd, gz = S[:, 1] / F, S[:, 2] / F, S[:, 3] / F
+        out.update(
+            c=gc,
+            d=gd,
+            z=gz,
+            cc=S[:, 4] / F - gc * gc,
+            cd=S[:, 5] / F - gc * gd,
+            dd=S[:, 6] / F - gd * gd,
+            cz=S[:, 7] / F - gc * gz,
+            dz=S[:, 8] / F - gd * gz,
+            zz=S[:, 9] / F - gz * gz,
+        )
+    if not fast.all():
+        idx = np.flatnonzero(~fast)
+        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives)
+        out["v"][idx] = val
+        if derivatives:
+            for i, name in enumerate(("c", "d", "z")):
+                out[name][idx] = grad[i]
+            pairs = {"cc": (0, 0), "cd": (0, 1), "dd": (1, 1), "cz": (0, 2), "dz": (1, 2)}
+            pairs["zz"] = (2, 2)
+            for key, (i, j) in pairs.items():
+                out[key][idx] = hess[i][j]
+    return out
+
+
+def _powers(z: FloatArray, K: int) -> FloatArray:
+    """Rows ``[1, z, z**2, ..., z**(K-1)]`` by repeated multiplication (built column by
+    column in a column-major array, so each step is one contiguous vector product)."""
+    p = np.empty((K, z.size))
+    p[0] = 1.0
+    for j in range(1, K):
+        np.multiply(p[j - 1], z, out=p[j])
+    return p.T
+
+
+def group_rows(x: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray, npt.NDArray[np.intp]]:
+    """``(order, values, starts)``: a permutation sorting rows by ``x``, the distinct
+    values and where each value's rows start in that order."""
+    from ._fitting import unique_counts
+
+    ux, inv = unique_counts(x)
+    key = inv.astype(np.int16) if ux.size < 32_000 else inv
+    order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+    counts = np.bincount(inv, minlength=ux.size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+    return order.astype(np.intp), ux, starts

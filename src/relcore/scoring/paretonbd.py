@@ -17,13 +17,12 @@ from ._fitting import (
     broadcast_float,
     expm1_ratio,
     gather_columns,
-    jet_objective,
     param_field,
     prediction_rfm,
     validate_rfm,
     validate_weights,
 )
-from ._special import log_hyp2f1_shift1
+from ._special import group_rows, log_hyp2f1_shift1, psi_grouped
 from .bgnbd import _summary_from, _time_horizon
 
 __all__ = ["ParetoNBD"]
@@ -172,7 +171,7 @@ class ParetoNBD(FittedModel):
     def _objective_factory(
         cls, columns: dict[str, FloatArray], weights: FloatArray
     ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
+        return _ParetoObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
     def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
@@ -294,3 +293,144 @@ class ParetoNBD(FittedModel):
         # the last of x uniform purchase times on (0, life]
         rec[pos] = life[pos] * gen.beta(x[pos], 1.0)
         return _summary_from({"frequency": x, "recency": rec, "T": Tn})
+
+
+class _ParetoObjective:
+    """Total log-likelihood of the Pareto/NBD with exact gradient and Hessian.
+
+    Per row ``ℓ = head(x) + logaddexp(U_F, U_G)`` with (see :func:`_log_terms`, writing
+    ``M``/``m`` for the larger/smaller of α and β, ``z = (M-m)/(M+t)`` and using
+    ``2F1(a, b; a+1; z) = (1-z)**(1-b) 2F1(1, c; d; z)``, ``c = a+1-b``, ``d = a+1``)
+
+    ``U = log(coef) - log(a) - c log(M+t) + (1-b) log(m+t) + log 2F1(1, c; d; z)``
+
+    for ``(t, coef, b) = (t_x, s, s+1 or r+x)`` and ``(T, r+x, s or r+x+1)``. The shape
+    parameters (r, s) enter only through the per-frequency constants ``a, b, c, d`` and
+    the scale parameters (α, β) only through ``M+t``, ``m+t`` and ``z``, so each
+    Hessian entry is one weighted sum over rows. Rows are kept sorted by frequency so
+    that :func:`psi_grouped` evaluates the series per distinct frequency.
+    """
+
+    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+        x = columns["frequency"]
+        order, self.ux, self.starts = group_rows(x)
+        self.x = x[order]
+        self.tx = columns["recency"][order]
+        self.T = columns["T"][order]
+        self.w = weights[order]
+        counts = np.diff(np.append(self.starts, x.size))
+        self.gid = np.repeat(np.arange(self.ux.size), counts)
+        self.Wx = np.bincount(self.gid, weights=self.w, minlength=self.ux.size)
+
+    def terms(
+        self, params: FloatArray, derivatives: bool
+    ) -> tuple[FloatArray, FloatArray, list[Any], list[Any]]:
+        """Per-row ``U_F``, ``U_G`` and (with derivatives) their gradients and Hessians."""
+        r, alpha, s, beta = params
+        if alpha >= beta:
+            M, m, iM_idx, im_idx = alpha, beta, 1, 3
+            shapes = {"F": (1.0, 0.0, 0.0, 1.0), "G": (1.0, 0.0, 0.0, 1.0)}  # c', b'
+            b_g = {"F": s + 1.0 + 0 * self.ux, "G": s + 0 * self.ux}
+        else:
+            M, m, iM_idx, im_idx = beta, alpha, 3, 1
+            shapes = {"F": (0.0, 1.0, 1.0, 0.0), "G": (0.0, 1.0, 1.0, 0.0)}
+            b_g = {"F": r + self.ux, "G": r + self.ux + 1.0}
+        a_g = r + s + self.ux
+        d_g = a_g + 1.0
+        gid = self.gid
+        a_row = a_g[gid]
+        out_U: list[FloatArray] = []
+        grads: list[Any] = []
+        hesses: list[Any] = []
+        for which, t in (("F", self.tx), ("G", self.T)):
+            bg = b_g[which]
+            cg = a_g + 1.0 - bg
+            b_row, c_row = bg[gid], cg[gid]
+            coef = s if which == "F" else None
+            Mt, mt = M + t, m + t
+            LM, Lm = np.log(Mt), np.log(mt)
+            z = (M - m) / Mt
+            psi = psi_grouped(cg, d_g, z, self.starts, derivatives)
+            log_coef = np.log(s) if coef is not None else np.log(r + self.x)
+            U = log_coef - np.log(a_row) - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
+            out_U.append(U)
+            if not derivatives:
+                continue
+            cr, cs, br, bs = shapes[which]
+            iM, im = 1.0 / Mt, 1.0 / mt
+            zeta = mt * iM
+            g = np.empty((t.size, 4))
+            inv_a = 1.0 / a_row
+            base = -inv_a + psi["d"]  # d' = (1, 1)
+            g[:, 0] = base - cr * LM - br * Lm + psi["c"] * cr
+            g[:, 2] = base - cs * LM - bs * Lm + psi["c"] * cs
+            if coef is not None:
+                g[:, 2] += 1.0 / s
+            else:
+                g[:, 0] += 1.0 / (r + self.x)
+            g[:, iM_idx] = (-c_row + psi["z"] * zeta) * iM
+            g[:, im_idx] = (1.0 - b_row) * im - psi["z"] * iM
+            H: dict[tuple[int, int], FloatArray] = {}
+            sh = {0: (cr, br), 2: (cs, bs)}
+            inv_a2 = inv_a * inv_a
+            for j in (0, 2):
+                for k in (0, 2):
+                    if k < j:
+                        continue
+                    cj, ck = sh[j][0], sh[k][0]
+                    H[(j, k)] = inv_a2 + psi["cc"] * cj * ck + psi["cd"] * (cj + ck) + psi["dd"]
+                cz_j = psi["cz"] * sh[j][0] + psi["dz"]
+                H[(j, iM_idx)] = (-sh[j][0] + cz_j * zeta) * iM
+                H[(j, im_idx)] = -sh[j][1] * im - cz_j * iM
+            if coef is not None:
+                H[(2, 2)] = H[(2, 2)] - 1.0 / (s * s)
+            else:
+                H[(0, 0)] = H[(0, 0)] - 1.0 / (r + self.x) ** 2
+            iM2 = iM * iM
+            H[(iM_idx, iM_idx)] = (c_row + psi["zz"] * zeta * zeta - 2.0 * psi["z"] * zeta) * iM2
+            H[(iM_idx, im_idx)] = (psi["z"] - psi["zz"] * zeta) * iM2
+            H[(im_idx, im_idx)] = -(1.0 - b_row) * im * im + psi["zz"] * iM2
+            grads.append(g)
+            hesses.append(H)
+        return out_U[0], out_U[1], grads, hesses
+
+    def __call__(self, theta: FloatArray, order: int) -> Objective:
+        params = np.exp(theta)
+        r, alpha, s, beta = params
+        ux, Wx, w = self.ux, self.Wx, self.w
+        head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        UF, UG, grads, hesses = self.terms(params, order >= 2)
+        mix = np.logaddexp(UF, UG)
+        ll = float(Wx @ head) + float(w @ mix)
+        if order < 2:
+            return ll, None, None
+        piF = np.exp(UF - mix)
+        piG = 1.0 - piF
+        wF, wG = w * piF, w * piG
+        gF, gG = grads
+        g = wF @ gF + wG @ gG
+        H = np.zeros((4, 4))
+        for (j, k), v in hesses[0].items():
+            H[min(j, k), max(j, k)] += float(wF @ v)
+        for (j, k), v in hesses[1].items():
+            H[min(j, k), max(j, k)] += float(wG @ v)
+        H = np.triu(H) + np.triu(H, 1).T
+        D = gF - gG
+        H += (D * (w * piF * piG)[:, None]).T @ D
+        # head
+        dr = special.digamma(r + ux) - special.digamma(r) + np.log(alpha)
+        g += np.array(
+            [float(Wx @ dr), r / alpha * Wx.sum(), np.log(beta) * Wx.sum(), s / beta * Wx.sum()]
+        )
+        Wt = float(Wx.sum())
+        H[0, 0] += float(Wx @ (special.polygamma(1, r + ux) - special.polygamma(1, r)))
+        H[0, 1] += Wt / alpha
+        H[1, 0] += Wt / alpha
+        H[1, 1] -= r * Wt / alpha**2
+        H[2, 3] += Wt / beta
+        H[3, 2] += Wt / beta
+        H[3, 3] -= s * Wt / beta**2
+        # natural to log parameters
+        g_log = params * g
+        H_log = H * np.outer(params, params) + np.diag(g_log)
+        return ll, g_log, H_log
