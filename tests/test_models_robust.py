@@ -156,7 +156,8 @@ def test_gammagamma_stays_finite_where_the_expectation_exists(x, m, p, q, v):
 
 
 @settings(max_examples=60)
-@given(param, param, st.integers(0, 10_000), st.floats(0, 10))
+# d >= 1e-6: as d -> 0 the residual lifetime grows like d**(α-1), beyond floats for tiny α
+@given(param, param, st.integers(0, 10_000), st.floats(1e-6, 10))
 def test_sbg_stays_finite_and_in_range(alpha, beta, t, d):
     m = ShiftedBetaGeometric(alpha=alpha, beta=beta)
     s = m.survival(t)
@@ -164,10 +165,9 @@ def test_sbg_stays_finite_and_in_range(alpha, beta, t, d):
     assert 0 <= s <= 1
     r = m.retention_rate(max(t, 1))
     assert 0 <= r <= 1
-    if d > 0:
-        derl = m.discounted_expected_residual_lifetime(d)
-        assert np.isfinite(derl)
-        assert derl >= 0
+    derl = m.discounted_expected_residual_lifetime(d)
+    assert np.isfinite(derl)
+    assert derl >= 0
 
 
 # -- bad input ---------------------------------------------------------------------------

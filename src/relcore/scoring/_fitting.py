@@ -492,6 +492,7 @@ def unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     return ux2, inv
 
 
+@np.errstate(all="ignore")
 def expm1_ratio(u: Any) -> Any:
     """``expm1(u) / u``, equal to 1 at ``u = 0`` and accurate near it."""
     u = np.asarray(u, dtype=np.float64)
@@ -500,6 +501,7 @@ def expm1_ratio(u: Any) -> Any:
     return np.where(small, 1.0 + u / 2, np.expm1(safe) / safe)
 
 
+@np.errstate(all="ignore")
 def log1p_ratio(u: Any) -> Any:
     """``log1p(u) / u``, equal to 1 at ``u = 0``."""
     u = np.asarray(u, dtype=np.float64)

@@ -31,6 +31,7 @@ _BOUND_SERIES = 0.995
 _MAX_BG_TERMS = 8000
 
 
+@np.errstate(all="ignore")
 def bg_expectation_core(p: Any, q: Any, C: Any, z: Any) -> FloatArray:
     """``C * (1 - (1 - z)**p * 2F1(p, q; C; z)) / (C - q)``, finite as ``C - q -> 0``.
 
@@ -71,6 +72,7 @@ def bg_expectation_core(p: Any, q: Any, C: Any, z: Any) -> FloatArray:
     return result
 
 
+@np.errstate(all="ignore")
 def _series_s(
     A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
@@ -99,8 +101,14 @@ def _series_s(
     return S, done
 
 
+@np.errstate(all="ignore")
 def _hyp2f1_positive_series(
-    p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray, max_terms: int = _MAX_BG_TERMS
+    p: FloatArray,
+    q: FloatArray,
+    C: FloatArray,
+    z: FloatArray,
+    max_terms: int = _MAX_BG_TERMS,
+    last_tol: float = 1e-15,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """``2F1(p, q; C; z)`` by its power series (positive terms for positive parameters),
     with a mask of the rows where it converged within ``max_terms`` without overflow."""
@@ -115,11 +123,21 @@ def _hyp2f1_positive_series(
         total[active] += term
         if k % 8 == 7:
             ratio = (pa + k + 1) * (qa + k + 1) * za / ((Ca + k + 1) * (k + 2.0))
-            # ratios tend to z; beyond their peak they stay below max(ratio, z)
-            rb = np.maximum(ratio, za)
-            small = (rb < 1.0) & (term * rb / (1.0 - rb) <= _EPS * total[active])
-            bad = ~np.isfinite(total[active]) | (total[active] > 1e300)
-            done[active[small & ~bad]] = True
+            # beyond here the term ratios move monotonically from `ratio` towards z, so the
+            # tail lies between the geometric sums at the two; take the midpoint and stop
+            # once the bracket is negligible
+            lo_r, hi_r = np.minimum(ratio, za), np.maximum(ratio, za)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_lo = term * lo_r / (1.0 - lo_r)
+                t_hi = term * hi_r / (1.0 - hi_r)
+            Ta = total[active]
+            last = k + 8 >= max_terms
+            tol = 1e-15 if not last else last_tol
+            small = (hi_r < 1.0) & (t_hi - t_lo <= tol * Ta)
+            bad = ~np.isfinite(Ta) | (Ta > 1e300)
+            good = small & ~bad
+            total[active[good]] += 0.5 * (t_lo + t_hi)[good]
+            done[active[good]] = True
             keep = ~small & ~bad
             if not keep.any():
                 break
@@ -128,6 +146,7 @@ def _hyp2f1_positive_series(
     return total, done
 
 
+@np.errstate(all="ignore")
 def _bg_core_scipy(p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
     """The same quantity from the untransformed series where it converges, else from
     scipy's hyp2f1 in whichever of the original and Euler-transformed forms is finite."""
@@ -335,6 +354,15 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
     shape = z_.shape
     c_, d_, z_, e_ = c_.ravel(), d_.ravel(), z_.ravel(), e_.ravel()
     total, ok = _hyp2f1_positive_series(np.ones_like(c_), c_, d_, z_)
+    # the connection formula's series needs c (1 - z) moderate; otherwise sum further
+    # with the bracketed tail estimate (its bracket, not exactness, bounds the error)
+    far = ~ok & (c_ * e_ > 2.0)
+    if far.any():
+        idx = np.flatnonzero(far)
+        total[idx], _ = _hyp2f1_positive_series(
+            np.ones(idx.size), c_[idx], d_[idx], z_[idx], max_terms=30_000, last_tol=1e-8
+        )
+        ok[idx] = True
     rest = np.flatnonzero(~ok)
     if rest.size:
         cr, dr, zr, er = c_[rest], d_[rest], z_[rest], e_[rest]
@@ -553,3 +581,74 @@ def group_rows(x: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray, npt.NDA
     counts = np.bincount(inv, minlength=ux.size)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
     return order.astype(np.intp), ux, starts
+
+
+@np.errstate(all="ignore")
+def bg_expectation_by_frequency(
+    A: float, B: float, C: FloatArray, x: FloatArray, z: FloatArray
+) -> FloatArray:
+    """:func:`bg_expectation_core` for the common case of constant ``A`` and ``B`` (fixed
+    parameters) with ``C`` a function of the frequency ``x``.
+
+    Rows are sorted by (frequency, band of ``z``); within a group the series ``S`` has the
+    same coefficients for every row, so it is one matrix product of the rows' powers of
+    ``z`` with the group's coefficients, with as many terms as the group's largest ``z``
+    needs. Rows with ``z > 0.6`` (or parameters where the terms could grow) take the
+    per-row path.
+    """
+    n = z.size
+    out = np.empty(n)
+    if A <= -1.0 or n == 0:
+        return bg_expectation_core(C - A, C - B, C, z)
+    band = z > 0.15
+    fast = z <= 0.6
+    ux, inv = _unique_index(x)
+    key = inv * 2 + band
+    order = np.argsort(key.astype(np.int16) if 2 * ux.size < 32_000 else key, kind="stable")
+    counts = np.bincount(key, minlength=2 * ux.size)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    zs = np.where(fast, z, 0.0)[order]
+    Cs = C[order]
+    res = np.empty(n)
+    slow_mask = np.zeros(n, dtype=bool)
+    kk = np.arange(1, 401, dtype=np.float64)
+    for g in np.flatnonzero(counts):
+        lo, hi = int(starts[g]), int(starts[g + 1])
+        zg = zs[lo:hi]
+        zmax = float(zg.max())
+        Cg = float(Cs[lo])
+        # u_k / z^k for k = 1..400: A/C, then ratios (A+k)(B+k)/((C+k)(k+1))
+        ratios = (A + kk[:-1]) * (B + kk[:-1]) / ((Cg + kk[:-1]) * (kk[:-1] + 1.0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef = (A / Cg) * np.concatenate([[1.0], np.cumprod(ratios)])
+            size = np.abs(coef) * zmax ** (kk - 1.0)
+        tail_ok = size <= _EPS * max(abs(coef[0]), 1e-300)
+        if zmax == 0.0:
+            K = 1
+        elif tail_ok.any() and np.all(np.diff(size[np.argmax(tail_ok) :]) <= 0):
+            K = int(np.argmax(tail_ok)) + 1
+        else:
+            slow_mask[lo:hi] = True
+            continue
+        p = np.empty((K, hi - lo))
+        p[0] = zg
+        for j in range(1, K):
+            np.multiply(p[j - 1], zg, out=p[j])
+        res[lo:hi] = coef[:K] @ p
+    S = np.empty(n)
+    S[order] = res
+    slow = ~fast
+    slow[order[slow_mask]] = True
+    Y = np.log1p(-z) + S * log1p_ratio(B * S)
+    out = C * (-Y) * expm1_ratio(B * Y)
+    if slow.any():
+        idx = np.flatnonzero(slow)
+        out[idx] = bg_expectation_core(C[idx] - A, C[idx] - B, C[idx], z[idx])
+    result: FloatArray = np.maximum(out, 0.0)
+    return result
+
+
+def _unique_index(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    from ._fitting import unique_counts
+
+    return unique_counts(x)

@@ -22,7 +22,7 @@ from ._fitting import (
     validate_rfm,
     validate_weights,
 )
-from ._special import bg_expectation_core
+from ._special import bg_expectation_by_frequency, bg_expectation_core
 
 __all__ = ["BGNBD"]
 
@@ -247,7 +247,9 @@ class BGNBD(FittedModel):
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + T_ + tt)
-        core = bg_expectation_core(r + x, b + x, a + b + x - 1.0, z)
+        core = bg_expectation_by_frequency(
+            a + b - 1.0 - r, a - 1.0, (a + b - 1.0) + x.ravel(), x.ravel(), z.ravel()
+        ).reshape(z.shape)
         with np.errstate(over="ignore"):
             alive = special.expit(-self._log_odds_dropped(x, tx, T_))
         out: FloatArray = core * alive

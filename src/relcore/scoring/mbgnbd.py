@@ -22,7 +22,7 @@ from ._fitting import (
     validate_rfm,
     validate_weights,
 )
-from ._special import bg_expectation_core
+from ._special import bg_expectation_by_frequency, bg_expectation_core
 from .bgnbd import _simulate_rfm, _summary_from, _time_horizon
 
 __all__ = ["MBGNBD"]
@@ -165,7 +165,9 @@ class MBGNBD(FittedModel):
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = tt / (alpha + T_ + tt)
-        core = bg_expectation_core(r + x, b + x + 1.0, a + b + x, z)
+        core = bg_expectation_by_frequency(
+            a + b - r, a - 1.0, (a + b) + x.ravel(), x.ravel(), z.ravel()
+        ).reshape(z.shape)
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
 

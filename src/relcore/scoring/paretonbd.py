@@ -178,9 +178,16 @@ class ParetoNBD(FittedModel):
         return prediction_rfm(frequency, recency, T)
 
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        alive, total = _log_terms(list(self.params.values()), x, tx, T)
-        out: FloatArray = np.minimum(np.exp(alive - total), 1.0)
-        return out
+        shape = x.shape
+        x, tx, T = x.ravel(), tx.ravel(), T.ravel()
+        # the likelihood's two parts per row, computed per distinct frequency
+        obj = _ParetoObjective({"frequency": x, "recency": tx, "T": T}, np.ones(x.size))
+        params = self._param_values()
+        UF, UG, _, _ = obj.terms(params, derivatives=False)
+        out = np.empty(x.size)
+        out[obj.order] = np.minimum(np.exp(obj.log_alive - np.logaddexp(UF, UG)), 1.0)
+        result: FloatArray = out.reshape(shape)
+        return result
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Probability that the customer is still alive at ``T`` (note 008, eq. 18).
@@ -314,6 +321,7 @@ class _ParetoObjective:
     def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
         x = columns["frequency"]
         order, self.ux, self.starts = group_rows(x)
+        self.order = order
         self.x = x[order]
         self.tx = columns["recency"][order]
         self.T = columns["T"][order]
@@ -321,6 +329,7 @@ class _ParetoObjective:
         counts = np.diff(np.append(self.starts, x.size))
         self.gid = np.repeat(np.arange(self.ux.size), counts)
         self.Wx = np.bincount(self.gid, weights=self.w, minlength=self.ux.size)
+        self.log_alive = np.zeros(0)
 
     def terms(
         self, params: FloatArray, derivatives: bool
@@ -354,6 +363,10 @@ class _ParetoObjective:
             log_coef = np.log(s) if coef is not None else np.log(r + self.x)
             U = log_coef - np.log(a_row) - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
             out_U.append(U)
+            if which == "G":
+                # log of the alive-at-T term (α+T)^-(r+x) (β+T)^-s, for P(alive)
+                La, Lb = (LM, Lm) if alpha >= beta else (Lm, LM)
+                self.log_alive = -(r + self.x) * La - s * Lb
             if not derivatives:
                 continue
             cr, cs, br, bs = shapes[which]
