@@ -442,15 +442,21 @@ class FittedModel:
                     x0 = newton(make(sub_data, weights[sub]), x0, gtol=1e-6).x
         objective = make(data, weights)
         result = newton(objective, x0)
+        eig = np.linalg.eigvalsh(result.hess)
+        if not eig[0] > 1e-12 * max(float(eig[-1]), 1e-300):
+            values = np.exp(result.x + log_scale)
+            at = ", ".join(f"{k}={v:.4g}" for k, v in zip(cls._param_names, values, strict=True))
+            raise ConvergenceError(
+                "the maximum is not identified: the observed information matrix is "
+                f"singular at {at} (smallest eigenvalue {eig[0]:.3g}, largest "
+                f"{eig[-1]:.3g}); the data cannot separate the parameters: try a penalizer"
+            )
         theta = result.x
         p_eval = np.exp(result.x_eval)
         ll_total = -(result.fun - penalizer * float(p_eval @ p_eval)) * float(weights.sum())
         # observed information of the (penalised) log-likelihood, in log-parameters
         info = result.hess * n_customers
-        try:
-            cov_log = np.linalg.inv(info)
-        except np.linalg.LinAlgError:
-            cov_log = np.linalg.pinv(info)
+        cov_log = np.linalg.inv(info)
         natural = np.exp(theta + log_scale)
         cov = cov_log * np.outer(natural, natural)
         # The log-likelihood in rescaled time differs from the one in the data's unit by

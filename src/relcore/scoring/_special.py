@@ -193,7 +193,7 @@ def _bg_core_quadrature(n: float, q: float, C: float, z: float) -> float:
 def log_hyp2f1_shift1(
     a: FloatArray, b: FloatArray, z: FloatArray, *, derivatives: bool = False
 ) -> tuple[FloatArray, list[FloatArray] | None, list[list[FloatArray]] | None]:
-    """``log 2F1(a, b; a+1; z)`` for ``a, b > 0`` and ``0 <= z < 1``.
+    """``log 2F1(a, b; a+1; z)`` for ``0 < b < a + 1`` and ``0 <= z < 1``.
 
     Euler's transformation gives ``2F1(a, b; a+1; z) = (1-z)**(1-b) 2F1(1, c; d; z)`` with
     ``c = a + 1 - b`` and ``d = a + 1``, whose power series ``sum (c)_k / (d)_k z**k`` has

@@ -118,9 +118,21 @@ class GammaGamma(FittedModel):
 
         Examples
         --------
-        >>> gg = GammaGamma.fit(frequency=[1, 3, 2, 5], monetary_value=[20.0, 35.0, 18.5, 60.0])
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).integers(1, 10, 2000)
+        >>> spend = GammaGamma(p=6.0, q=4.0, v=15.0).simulate(x, rng=1)
+        >>> gg = GammaGamma.fit(frequency=x, monetary_value=spend)
         >>> sorted(gg.params)
         ['p', 'q', 'v']
+
+        Four customers cannot tell the spread within customers from the spread between
+        them, and the fit says so instead of returning arbitrary numbers:
+
+        >>> GammaGamma.fit(frequency=[1, 3, 2, 5], monetary_value=[20.0, 35.0, 18.5, 60.0])
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        relcore.errors.ConvergenceError: the maximum is not identified: ...
         """
         cols, w = gather_columns(
             ("frequency", "monetary_value"),

@@ -73,7 +73,8 @@ class MBGNBD(FittedModel):
 
         Examples
         --------
-        >>> m = MBGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
+        >>> data = MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).simulate(3000, 39.0, rng=4)
+        >>> m = MBGNBD.fit(data)
         >>> sorted(m.params)
         ['a', 'alpha', 'b', 'r']
         """

@@ -144,9 +144,9 @@ class ShiftedBetaGeometric(FittedModel):
     def discounted_expected_residual_lifetime(self, d: Any, renewals: Any = 0) -> FloatArray:
         """Discounted expected residual lifetime (Fader & Hardie 2010), in periods.
 
-        For a customer who has just made ``renewals`` renewals (0: just acquired, at the
-        start of period 1), the expected number of *future* periods they pay for,
-        discounted at rate ``d`` per period:
+        For a customer who has made ``renewals`` renewals so far (0: just acquired), the
+        expected number of further periods they pay for, discounted at rate ``d`` per
+        period, the next renewal being due now (undiscounted) as in Fader & Hardie:
         ``(β+n)/(α+β+n) · 2F1(1, β+n+1; α+β+n+1; 1/(1+d))`` with ``n = renewals``. Multiply
         by the margin per period for the residual value.
 
