@@ -314,7 +314,11 @@ class FittedModel:
 
     @property
     def standard_errors(self) -> dict[str, float] | None:
-        """Standard errors from the observed information matrix (None when not fitted)."""
+        """Standard errors from the observed information matrix (None when not fitted).
+
+        The information is the negative Hessian of the total log-likelihood at the
+        maximum (of the penalised one when a penalizer is set), computed exactly.
+        """
         if self.fit_info is None:
             return None
         se = np.sqrt(np.clip(np.diag(self.fit_info.covariance), 0.0, None))
@@ -325,6 +329,14 @@ class FittedModel:
 
         ``exp(log(estimate) ± z * se / estimate)``: the delta-method standard error of the
         log-parameter is ``se / estimate``. None when the model was not fitted.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> lo, hi = m.confidence_intervals(0.95)["alpha"]
+        >>> bool(lo < m.alpha < hi)
+        True
         """
         if not 0 < level < 1:
             raise ValueError(f"level must lie in (0, 1), got {level}")
@@ -339,7 +351,15 @@ class FittedModel:
         return out
 
     def summary(self, level: float = 0.95) -> str:
-        """A table of parameters with standard errors and confidence intervals."""
+        """A table of parameters with standard errors and confidence intervals.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> print(m.summary().splitlines()[1])
+        parameter  estimate       se  lower 95%  upper 95%
+        """
         rows = [("parameter", "estimate", "se", f"lower {level:.0%}", f"upper {level:.0%}")]
         se = self.standard_errors
         ci = self.confidence_intervals(level)
