@@ -346,6 +346,7 @@ class _BGNBDObjective:
         self.x1, self.tx1, self.T1, self.w1 = x[pos], tx[pos], T[pos], weights[pos]
         self.ix1 = inv[pos]
         self.has_zero = bool(self.ux.size and self.ux[0] == 0)
+        self.unit = bool(np.all(weights == 1.0))
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         r, alpha, a, b = np.exp(theta)
@@ -361,12 +362,14 @@ class _BGNBDObjective:
             + special.gammaln(a + b)
         )
         ll = float(Wx @ head)
-        LT0 = np.log(alpha + self.T0)
+        aT0 = alpha + self.T0
+        LT0 = np.log(aT0)
         ll -= r * float(self.w0 @ LT0)
         x1, w1 = self.x1, self.w1
         rx = r + x1
-        LT = np.log(alpha + self.T1)
-        LR = np.log(alpha + self.tx1)
+        aT, aR = alpha + self.T1, alpha + self.tx1
+        LT = np.log(aT)
+        LR = np.log(aR)
         fx = b / (b + np.maximum(ux, 1.0) - 1.0)  # per distinct x
         cx = np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0)
         DL = LR - LT
@@ -399,7 +402,7 @@ class _BGNBDObjective:
         H[2, 3] += a * b * float(Wx @ ta_)
 
         # rows with x = 0: ll = -r log(α+T)
-        iT0 = alpha / (alpha + self.T0)
+        iT0 = alpha / aT0
         S_L0 = float(self.w0 @ LT0)
         S_i0 = float(self.w0 @ iT0)
         S_q0 = float(self.w0 @ (iT0 * (1.0 - iT0)))
@@ -411,9 +414,9 @@ class _BGNBDObjective:
 
         # rows with x > 0: m = logaddexp(u, v), π = P(dropped | history) = sigmoid(d)
         pi = special.expit(d)
-        iT = alpha / (alpha + self.T1)
-        iR = alpha / (alpha + self.tx1)
-        P = w1 * pi
+        iT = alpha / aT
+        iR = alpha / aR
+        P = pi if self.unit else w1 * pi
         Q = P * (1.0 - pi)
         wa = w1 - P  # w (1-π)
         mixL = float(wa @ LT) + float(P @ LR)
