@@ -33,6 +33,39 @@ def _whole(v: Any, name: str) -> FloatArray:
     return arr
 
 
+def _on_distinct_rows(fn: Any, *columns: FloatArray) -> FloatArray:
+    """``fn`` evaluated once per distinct row of whole-number columns, then expanded.
+
+    Discrete-time histories repeat massively (6 opportunities allow 22 histories), so a
+    million customers cost as much as their few distinct rows plus one gather.
+    """
+    cols = broadcast_float(*columns)
+    shape = cols[0].shape
+    flat = [c.ravel() for c in cols]
+    if flat[0].size < 1024:
+        out: FloatArray = fn(*flat).reshape(shape)
+        return out
+    sizes = [int(c.max()) + 1 for c in flat]
+    if float(np.prod(np.array(sizes, dtype=float))) > 2**62:
+        return np.asarray(fn(*flat), dtype=np.float64).reshape(shape)
+    key = np.zeros(flat[0].size, dtype=np.int64)
+    for c, size in zip(flat, sizes, strict=True):
+        key = key * size + c.astype(np.int64)
+    if int(np.prod(np.array(sizes, dtype=float))) <= 4 * key.size:
+        present = np.bincount(key) > 0
+        distinct = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[key]
+    else:
+        distinct, inverse = np.unique(key, return_inverse=True)
+    parts = []
+    for size in reversed(sizes):
+        parts.append((distinct % size).astype(np.float64))
+        distinct = distinct // size
+    values = np.asarray(fn(*reversed(parts)), dtype=np.float64)
+    result: FloatArray = values[inverse].reshape(shape)
+    return result
+
+
 @attrs.frozen(repr=False)
 class BGBB(FittedModel):
     """Beta-geometric / beta-Bernoulli model: one transaction opportunity per period.
@@ -167,7 +200,9 @@ class BGBB(FittedModel):
         """
         x, tx, n = self._validate(frequency, recency, n_periods)
         m = _whole(periods_ahead, "periods_ahead")
-        x, tx, n, m = broadcast_float(x, tx, n, m)
+        return _on_distinct_rows(self._p_alive, x, tx, n, m)
+
+    def _p_alive(self, x: FloatArray, tx: FloatArray, n: FloatArray, m: FloatArray) -> FloatArray:
         a, b, g, d = self.alpha, self.beta, self.gamma, self.delta
         lp = (
             special.betaln(a + x, b + n - x)
@@ -192,7 +227,9 @@ class BGBB(FittedModel):
         """
         x, tx, n = self._validate(frequency, recency, n_periods)
         mm = _whole(m_periods, "m_periods")
-        x, tx, n, mm = broadcast_float(x, tx, n, mm)
+        return _on_distinct_rows(self._expected, x, tx, n, mm)
+
+    def _expected(self, x: FloatArray, tx: FloatArray, n: FloatArray, mm: FloatArray) -> FloatArray:
         a, b = self.alpha, self.beta
         log_p = (
             special.betaln(a + x + 1.0, b + n - x) - special.betaln(a, b) - self._loglik(x, tx, n)
