@@ -263,3 +263,21 @@ def test_clv_takes_the_period_from_a_weekly_summary(cdnow):
         days_per_month=30.0,
     )
     np.testing.assert_array_equal(from_summary, explicit)
+
+
+def test_gammagamma_fit_matches_lifetimes_on_synthetic_data():
+    rng = np.random.default_rng(21)
+    x = rng.integers(1, 12, 3000).astype(float)
+    spend = GammaGamma(p=4.0, q=5.0, v=30.0).simulate(x, rng=rng)
+    gg = GammaGamma.fit(frequency=x, monetary_value=spend)
+    # lifetimes stops with a precision-loss "failure" below its default tolerance here
+    f = lifetimes.GammaGammaFitter().fit(x, spend, tol=1e-7)
+    _assert_params(gg.params, f.params_, ["p", "q", "v"])
+
+
+def test_bgbb_fit_matches_lifetimes_on_synthetic_data():
+    s = BGBB(alpha=0.8, beta=1.5, gamma=0.9, delta=4.0).simulate(5000, 8, rng=8)
+    m = BGBB.fit(s)
+    # lifetimes stops with a precision-loss "failure" below tol=1e-7 here
+    f = lifetimes.BetaGeoBetaBinomFitter().fit(s.frequency, s.recency, s.T, tol=1e-7)
+    _assert_params(m.params, f.params_, ["alpha", "beta", "gamma", "delta"])

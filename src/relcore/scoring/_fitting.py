@@ -1,6 +1,7 @@
 """The one fitting routine shared by every purchase, retention and spend model.
 
-``fit_model`` takes the model class and its data and does, in order:
+``FittedModel._from_fit`` (called by every model's ``fit``, after ``gather_columns`` and
+the model's own validation) does, in order:
 
 1. **coercion** of an :class:`~relcore.scoring.RFMSummary`, a mapping / pandas DataFrame
    with the named columns, or keyword arrays, plus optional ``weights``, into validated
@@ -9,8 +10,10 @@
 3. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
    conditions the optimisation and makes the penalty independent of the time unit;
 4. **damped Newton optimisation** of the unconstrained log-parameters with the exact
-   gradient and Hessian of the log-likelihood (from the model's own derivatives);
-5. **observed-information** standard errors.
+   gradient and Hessian of the log-likelihood (from the model's own derivatives), started
+   from fits to nested random subsets when there are many distinct rows;
+5. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
+   whose information matrix is singular, i.e. parameters the data do not identify.
 
 The objective is ``-log_likelihood / n + penalizer * sum(params**2)`` with ``n`` the number
 of customers and the time-rate parameters measured in rescaled time: the penalty of
@@ -44,7 +47,6 @@ _MIN_DUPLICATE_SHARE = 0.01
 # Above this many distinct rows, the optimiser starts from a fit to a random subset, so
 # that the full data need only two or three Newton steps.
 _WARM_START_ROWS = 60_000
-_TRACE = False
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,8 +233,6 @@ def newton(
         w = np.maximum(np.abs(w), floor)
         step = -v @ ((v.T @ g) / w)
         norm = float(np.max(np.abs(step)))
-        if _TRACE:
-            print(f"newton it={it} f={f!r} |g|={np.max(np.abs(g)):.2e} |step|={norm:.2e}")
         if norm < 1e-4 and bool(np.all(np.linalg.eigvalsh(h) > 0)):
             # quadratic convergence: after this Newton step the error is of order
             # step**2 (1e-8 in log-parameters, 1e-5 standard errors at most for any
