@@ -394,3 +394,14 @@ def test_rfm_summary_simulations_fit_back_through_the_summary():
     s = BGNBD(r=0.5, alpha=3.0, a=1.0, b=3.0).simulate(2000, 30.0, rng=9)
     assert isinstance(s, RFMSummary)
     BGNBD.fit(s)
+
+
+def test_bgbb_dert_equals_the_discounted_sum_of_expected_transactions():
+    m = BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    x, tx, n, d = 3, 5, 6, 0.1
+    ep = (m.alpha + x) / (m.alpha + m.beta + n)  # E[p | history]
+    brute = sum(
+        float(m.p_alive(x, tx, n, periods_ahead=k)) * ep / (1 + d) ** k for k in range(1, 3000)
+    )
+    got = m.discounted_expected_transactions(d, x, tx, n)
+    assert float(got) == pytest.approx(brute, rel=1e-9)
