@@ -23,6 +23,7 @@ lifetimes' ``penalizer_coef``, so equal coefficients give equal estimates.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -553,13 +554,28 @@ def jet_objective(
     rows: Callable[[list[Any], dict[str, FloatArray]], Any],
     data: dict[str, FloatArray],
     weights: FloatArray,
+    chunk: int = 32_768,
 ) -> Callable[[FloatArray, int], Objective]:
-    """An objective from a per-row log-likelihood written with the :mod:`._jet` helpers."""
+    """An objective from a per-row log-likelihood written with the :mod:`._jet` helpers.
+
+    Rows are processed ``chunk`` at a time so that the per-row Hessians (``m * m`` values
+    per row) never need more than a few tens of megabytes.
+    """
     from ._jet import Jet, weighted_sum
 
+    n = weights.size
+    bounds = [*range(0, n, chunk), n]
+
     def objective(theta: FloatArray, order: int) -> Objective:
-        if order == 0:
-            return weighted_sum(rows(np.exp(theta).tolist(), data), weights)
-        return weighted_sum(rows(Jet.parameters(theta), data), weights)
+        params: list[Any] = np.exp(theta).tolist() if order == 0 else Jet.parameters(theta)
+        total, grad, hess = 0.0, None, None
+        for lo, hi in itertools.pairwise(bounds):
+            part = {k: v[lo:hi] for k, v in data.items()}
+            v, g, h = weighted_sum(rows(params, part), weights[lo:hi])
+            total += v
+            if g is not None and h is not None:
+                grad = g if grad is None else grad + g
+                hess = h if hess is None else hess + h
+        return total, grad, hess
 
     return objective
