@@ -246,7 +246,9 @@ def newton(
         full_step = pd and norm <= max_step
         if norm > max_step:
             step *= max_step / norm
+        halved = -1
         for _ in range(60):
+            halved += 1
             xn = x + step
             fn, gn, hn = objective(xn, 2)
             if (
@@ -264,7 +266,7 @@ def newton(
             )
         taken = float(np.max(np.abs(xn - x)))
         # the quadratic-convergence estimate needs an undamped Newton step
-        prev_norm = norm if full_step and taken == norm else 0.0
+        prev_norm = norm if full_step and halved == 0 else 0.0
         small_step = taken < 1e-12
         x, f, g, h = xn, fn, gn, hn
         if g is None or h is None:
@@ -471,7 +473,7 @@ class FittedModel:
             # start from fits to nested random subsets (a few thousand rows, then a fifth
             # of the rows) so that the full data need only two or three Newton steps
             rng = np.random.default_rng(12345)
-            for size in (5_000, max(20_000, weights.size // 10)):
+            for size in (5_000, max(20_000, weights.size // 5)):
                 sub = rng.integers(0, weights.size, size)  # duplicates are harmless here
                 sub_data = {k: v[sub] for k, v in data.items()}
                 with contextlib.suppress(ConvergenceError):
