@@ -339,14 +339,23 @@ class _BGNBDObjective:
     def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
         x, tx, T = columns["frequency"], columns["recency"], columns["T"]
         self.ux, inv = unique_counts(x)
-        self.Wx = np.bincount(inv, weights=weights, minlength=self.ux.size)
-        zero = x == 0
-        self.T0, self.w0 = T[zero], weights[zero]
-        pos = ~zero
-        self.x1, self.tx1, self.T1, self.w1 = x[pos], tx[pos], T[pos], weights[pos]
-        self.ix1 = inv[pos]
-        self.has_zero = bool(self.ux.size and self.ux[0] == 0)
         self.unit = bool(np.all(weights == 1.0))
+        per_x = (
+            np.bincount(inv, minlength=self.ux.size)
+            if self.unit
+            else np.bincount(inv, weights=weights, minlength=self.ux.size)
+        )
+        self.Wx = np.asarray(per_x, dtype=np.float64)
+        # integer indices gather faster than boolean masks
+        zero = x == 0
+        i0, i1 = np.flatnonzero(zero), np.flatnonzero(~zero)
+        self.T0 = T.take(i0)
+        self.x1, self.tx1, self.T1 = x.take(i1), tx.take(i1), T.take(i1)
+        self.ix1 = inv.take(i1)
+        # unit weights (the usual uncompressed case) need not be gathered
+        self.w0 = np.ones(i0.size) if self.unit else weights.take(i0)
+        self.w1 = np.ones(i1.size) if self.unit else weights.take(i1)
+        self.has_zero = bool(self.ux.size and self.ux[0] == 0)
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         r, alpha, a, b = np.exp(theta)
