@@ -181,7 +181,7 @@ class ParetoNBD(FittedModel):
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
         # the likelihood's two parts per row, computed per distinct frequency
-        obj = _ParetoObjective({"frequency": x, "recency": tx, "T": T}, np.ones(x.size))
+        obj = _ParetoObjective({"frequency": x, "recency": tx, "T": T}, None)
         params = self._param_values()
         UF, UG, _, _ = obj.terms(params, derivatives=False)
         out = np.empty(x.size)
@@ -318,17 +318,22 @@ class _ParetoObjective:
     that :func:`psi_grouped` evaluates the series per distinct frequency.
     """
 
-    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray | None) -> None:
         x = columns["frequency"]
         order, self.ux, self.starts = group_rows(x)
         self.order = order
-        self.x = x[order]
-        self.tx = columns["recency"][order]
-        self.T = columns["T"][order]
-        self.w = weights[order]
+        self.x = x.take(order)
+        self.tx = columns["recency"].take(order)
+        self.T = columns["T"].take(order)
         counts = np.diff(np.append(self.starts, x.size))
         self.gid = np.repeat(np.arange(self.ux.size), counts)
-        self.Wx = np.bincount(self.gid, weights=self.w, minlength=self.ux.size)
+        # predictions pass no weights: only the fit needs them
+        self.w = np.ones(0) if weights is None else weights.take(order)
+        self.Wx = (
+            counts.astype(np.float64)
+            if weights is None
+            else np.bincount(self.gid, weights=self.w, minlength=self.ux.size)
+        )
         self.log_alive = np.zeros(0)
 
     def terms(
