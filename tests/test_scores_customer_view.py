@@ -7,9 +7,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-import relcore.scoring
 from relcore.models import EventLog
-from relcore.scoring import customer_view, customer_views, engagement, fatigue
+from relcore.scoring import (
+    BGNBD,
+    GammaGamma,
+    customer_lifetime_value,
+    customer_view,
+    customer_views,
+    engagement,
+    fatigue,
+    summarize,
+)
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -162,26 +170,28 @@ def test_weekly_models_get_the_horizon_in_weeks():
     assert model.calls[1] == ("expected", 13.0)
 
 
-def test_clv_is_computed_by_customer_lifetime_value_with_the_period_in_days(monkeypatch):
-    seen = {}
-
-    def stub_clv(purchase, spend, frequency, recency, T, monetary_value, **kw):
-        seen.update(kw, monetary_value=np.asarray(monetary_value), purchase=purchase)
-        return np.asarray(monetary_value) * 10
-
-    monkeypatch.setattr(relcore.scoring, "customer_lifetime_value", stub_clv, raising=False)
-    purchase = StubPurchaseModel()
+def test_views_with_real_models_equal_the_models_applied_to_the_summary():
+    # Published CDNOW estimates (weekly), used as known parameters.
+    purchase = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    spend = GammaGamma(p=6.25, q=3.74, v=15.44)
+    log = make_log(ROWS)
     views = customer_views(
-        make_log(ROWS), AT, models={"purchase": purchase, "spend": StubSpendModel()},
+        log, AT, models={"purchase": purchase, "spend": spend},
         period="W", clv_months=6, monthly_discount_rate=0.02,
     )  # fmt: skip
-    assert (seen["months"], seen["monthly_discount_rate"]) == (6, 0.02)
-    assert seen["period_days"] == 7.0
-    assert seen["purchase"] is purchase
+    summary = summarize(log.filter(end=AT), period="W", observation_end=AT)
+    rows = np.searchsorted(views.customer_id, summary.customer_id)
+    f, r, T = summary.frequency, summary.recency, summary.T
+    np.testing.assert_allclose(views.p_alive[rows], purchase.p_alive(f, r, T), rtol=1e-12)
+    expected_clv = customer_lifetime_value(
+        purchase, spend, summary, months=6, monthly_discount_rate=0.02
+    )
+    np.testing.assert_allclose(views.clv[rows], expected_clv, rtol=1e-12)
     # "a" bought on Tuesday 2026-05-12 and Wednesday 2026-05-20, in two different weeks
     # (Monday to Sunday): one repeat period worth $20.
-    assert seen["monetary_value"].tolist() == [20.0, 0.0]
-    np.testing.assert_allclose(views.clv, [200.0, 0.0, np.nan])
+    assert summary.monetary_value.tolist()[0] == 20.0
+    no_purchase = np.setdiff1d(np.arange(len(views.customer_id)), rows)
+    assert np.isnan(views.clv[no_purchase]).all()
 
 
 @pytest.mark.parametrize(

@@ -283,9 +283,7 @@ def _model_columns(
     expected[rows] = np.asarray(purchase.expected_purchases(t, f, r, T), dtype=np.float64)
     if spend is not None:
         assert clv is not None
-        # Imported here: the CLV function lives with the purchase models (another module),
-        # and only this optional branch needs it.
-        from . import customer_lifetime_value  # type: ignore[attr-defined]
+        from .clv import customer_lifetime_value
 
         clv[rows] = np.asarray(
             customer_lifetime_value(
