@@ -246,3 +246,12 @@ def test_clv_refuses_mixed_summary_and_columns():
     bg, gg = BGNBD(r=1, alpha=1, a=1, b=1), GammaGamma(p=6, q=3, v=15)
     with pytest.raises(TypeError):
         customer_lifetime_value(bg, gg, s, s.recency)
+
+
+def test_expected_spend_of_a_repeat_buyer_with_free_purchases_shrinks_towards_zero():
+    # note 025: E = (q - 1)/(p x + q - 1) * (p v/(q - 1)) + p x/(p x + q - 1) * mean
+    gg = GammaGamma(p=6.25, q=3.74, v=15.44)
+    got = float(gg.expected_average_value([2], [0.0])[0])
+    assert got == pytest.approx(6.25 * 15.44 / (6.25 * 2 + 3.74 - 1))
+    with pytest.raises(DataError, match="negative"):
+        gg.expected_average_value([2], [-1.0])

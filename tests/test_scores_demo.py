@@ -8,7 +8,7 @@ import numpy as np
 
 from relcore._demo import CALIBRATION_END, OBSERVATION_END, run_demo
 from relcore.datasets import load_cdnow
-from relcore.scoring import summarize
+from relcore.scoring import MBGNBD, summarize
 
 
 def _table(text: str, heading: str) -> dict[str, int]:
@@ -32,10 +32,11 @@ def test_demo_prints_lifecycle_stages_rfm_segments_and_an_also_bought_example():
     segments = _table(text, "RFM segments at")
     assert sum(stages.values()) == 23_570
     assert sum(segments.values()) == 23_570
-    # Independently: customers whose last calibration purchase is at most 90 days
-    # (12 whole weeks and a bit: weekly periods) before the calibration end.
+    # Independently: the customers MBG/NBD gives a P(alive) of at least 0.7.
     cal = summarize(load_cdnow(), period="W", observation_end=OBSERVATION_END,
                     calibration_end=CALIBRATION_END)  # fmt: skip
-    assert stages["active"] == int(np.sum((cal.T - cal.recency) * 7 <= 90))
+    p_alive = MBGNBD.fit(cal).p_alive(cal.frequency, cal.recency, cal.T)
+    assert stages["active"] == int(np.sum(p_alive >= 0.7))
+    assert stages["lapsed"] == int(np.sum(p_alive < 0.3))
     assert "SYNTHETIC" in text
     assert "customers who bought 'jazz: Kind of Blue' also bought:" in text

@@ -13,7 +13,17 @@ import numpy as np
 
 from .datasets import load_cdnow
 from .models import Categorical, EventLog
-from .scoring import RFMSummary, also_bought, lifecycle_stage, rfm_segments, summarize
+from .scoring import (
+    BGNBD,
+    MBGNBD,
+    GammaGamma,
+    RFMSummary,
+    also_bought,
+    customer_lifetime_value,
+    lifecycle_stage,
+    rfm_segments,
+    summarize,
+)
 
 CALIBRATION_END = "1997-09-30"
 OBSERVATION_END = "1998-06-30"
@@ -83,21 +93,69 @@ def _synthetic_baskets(seed: int = 7) -> EventLog:
     return EventLog.from_arrays(customer, at, timezone="UTC", item=Categorical(item, items))
 
 
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def section_models(out: TextIO, cal: RFMSummary) -> None:
+    """Fit BG/NBD and Gamma-Gamma on the calibration period; test on the holdout."""
+    assert cal.holdout_frequency is not None
+    assert cal.holdout_duration is not None
+    model = BGNBD.fit(cal)
+    _heading(out, "Purchase model: BG/NBD fitted on the calibration period (weeks)")
+    print(_indent(model.summary()), file=out)
+
+    predicted = model.expected_purchases(cal.holdout_duration, cal.frequency, cal.recency, cal.T)
+    actual = cal.holdout_frequency
+    print(f"\n  holdout ({cal.holdout_duration[0]:.0f} weeks): repeat purchase-weeks", file=out)
+    _row(out, "predicted", f"{predicted.sum():,.0f}")
+    _row(out, "actual", f"{actual.sum():,.0f}")
+    _row(out, "error of the total", f"{predicted.sum() / actual.sum() - 1:+.1%}")
+    _row(out, "mean absolute error per customer", f"{np.abs(predicted - actual).mean():.3f}")
+    naive = cal.frequency * cal.holdout_duration / np.maximum(cal.T, 1.0)
+    _row(out, "  (same rate as in calibration: MAE)", f"{np.abs(naive - actual).mean():.3f}")
+
+    repeat = (cal.frequency > 0) & (cal.monetary_value > 0)
+    spend = GammaGamma.fit(
+        frequency=cal.frequency[repeat], monetary_value=cal.monetary_value[repeat]
+    )
+    _heading(out, "Spend model: Gamma-Gamma on the repeat buyers")
+    print(_indent(spend.summary()), file=out)
+    corr = spend.frequency_monetary_correlation
+    if corr is not None:
+        print(f"  frequency/spend correlation {corr:+.3f} (the model assumes ~0)", file=out)
+
+    clv = customer_lifetime_value(model, spend, cal, months=12, monthly_discount_rate=0.01)
+    _heading(out, "Top 10 customers by 12-month lifetime value (1% monthly discount)")
+    print(f"  {'customer':<10}{'repeat weeks':>13}{'mean spend':>12}{'P(alive)':>10}"
+          f"{'CLV':>12}{'actual next 39 wk':>19}", file=out)  # fmt: skip
+    alive = model.p_alive(cal.frequency, cal.recency, cal.T)
+    for i in np.argsort(-clv, kind="stable")[:10]:
+        print(
+            f"  {cal.customer_id[i]!s:<10}{cal.frequency[i]:>13.0f}"
+            f"{cal.monetary_value[i]:>12.2f}{alive[i]:>10.2f}{clv[i]:>12,.2f}"
+            f"{actual[i]:>13.0f} weeks",
+            file=out,
+        )
+    print(
+        "  a high value is a reason to serve these customers well, not to contact them more",
+        file=out,
+    )
+
+
 def section_relationship(out: TextIO, log: EventLog, cal: RFMSummary) -> None:
     """Lifecycle stages and RFM segments of the CDNOW cohort; an also-bought example."""
     assert cal.holdout_frequency is not None
     bought_later = cal.holdout_frequency > 0
-    # HOOK(lead): once BG/NBD is on main, classify with the fitted model's p_alive:
-    #     model = BGNBD.fit(cal)
-    #     p_alive = model.p_alive(cal.frequency, cal.recency, cal.T)
-    # Until then the stages come from the recency rule alone.
-    p_alive = None
+    # BG/NBD's P(alive) is 1 for every customer without a repeat purchase (they can only
+    # drop out after one), which would call 14,000 one-time buyers "active". MBG/NBD lets
+    # them drop out too, so its P(alive) is the one to stage customers by.
+    staging = MBGNBD.fit(cal)
+    p_alive = staging.p_alive(cal.frequency, cal.recency, cal.T)
     stages = lifecycle_stage(cal, p_alive)
-    basis = "p_alive" if p_alive is not None else "time since last purchase"
-    _heading(out, f"Lifecycle stage at {CALIBRATION_END} (by {basis})")
-    if p_alive is None:
-        print("  active: last purchase within 90 days; at-risk: within 365; new: first", file=out)
-        print("  purchase within 90 days (lifecycle_stage defaults)", file=out)
+    _heading(out, f"Lifecycle stage at {CALIBRATION_END} (by MBG/NBD P(alive))")
+    print("  active: P(alive) >= 0.7; lapsed: < 0.3; new: first purchase within 90 days", file=out)
+    print("  (MBG/NBD, because BG/NBD calls every one-time buyer alive)", file=out)
     print(f"  {'stage':<16}{'customers':>12}{'share':>9}{'bought again in holdout':>27}", file=out)
     for stage, count in stages.counts().items():
         mask = stages.lifecycle_stage == stage
@@ -137,4 +195,5 @@ def run_demo(out: TextIO) -> None:
         file=out,
     )
     section_customer_base(out, log, cal)
+    section_models(out, cal)
     section_relationship(out, log, cal)

@@ -184,7 +184,7 @@ class GammaGamma(FittedModel):
         A weighted average of the population mean ``p v / (q - 1)`` and the customer's own
         mean, with weight ``p x / (p x + q - 1)`` on the latter: customers with frequency
         0 get the population mean. Infinite where the expectation does not exist
-        (``p x + q <= 1``).
+        (``p x + q <= 1``). Mean values must not be negative; zero is allowed.
 
         Examples
         --------
@@ -193,7 +193,9 @@ class GammaGamma(FittedModel):
         35.22
         """
         x, m = _spend_columns(frequency, monetary_value)
-        check_mask("monetary_value", (x > 0) & (m <= 0), "values that are not positive")
+        # A repeat buyer whose purchases were free has a mean of 0: unusual, but a history
+        # the formula handles (the fit, which takes logarithms, needs positive values).
+        check_mask("monetary_value", m < 0, "negative values")
         p, q, v = self.p, self.q, self.v
         denom = p * x + q - 1.0
         with np.errstate(divide="ignore", invalid="ignore"):
