@@ -3,7 +3,8 @@
 Subcommands:
 
 * ``relcore demo`` — the CDNOW walk-through;
-* ``relcore summarize FILE ...`` — a customer-base summary of your own transactions.
+* ``relcore summarize FILE ...`` — a customer-base summary of your own transactions;
+* ``relcore score SUMMARY ...`` — P(alive), expected purchases and lifetime value;
 * ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
 * ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
 
@@ -88,8 +89,40 @@ def _parser() -> argparse.ArgumentParser:
     summ.add_argument("--delimiter", default=",")
     summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
     summ.set_defaults(run=_run_summarize)
+    _add_score_parser(sub)
     _add_policy_parser(sub)
     return parser
+
+
+_MODELS = ("bgnbd", "mbgnbd", "paretonbd")
+
+
+def _add_score_parser(sub: Any) -> None:
+    score = sub.add_parser(
+        "score",
+        help="fit a purchase model to a summary and score every customer",
+        description=(
+            "Fit a purchase model (and, when the summary has monetary_value, a Gamma-Gamma "
+            "spend model) and write P(alive), expected purchases and lifetime value per "
+            "customer. SUMMARY is a CSV with customer_id, frequency, recency, T and "
+            "optionally monetary_value, as `relcore summarize` writes it."
+        ),
+    )
+    score.add_argument("input", metavar="summary", help="summary CSV with a header row")
+    score.add_argument("--model", choices=_MODELS, default="bgnbd", help="purchase model")
+    score.add_argument(
+        "--period", default="D", help="the summary's period: D, W, or a length such as 3d"
+    )
+    score.add_argument(
+        "--horizon", type=float, default=52.0, help="periods ahead for expected purchases"
+    )
+    score.add_argument("--months", type=int, default=12, help="lifetime-value horizon, months")
+    score.add_argument(
+        "--discount", type=float, default=0.01, help="monthly discount rate for lifetime value"
+    )
+    score.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty of the fits")
+    score.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    score.set_defaults(run=_run_score)
 
 
 def _add_policy_parser(sub: Any) -> None:
@@ -206,6 +239,108 @@ def _run_summarize(args: argparse.Namespace, out: TextIO) -> int:
         advance("written")
     if args.output != "-":
         print(f"{len(summary):,} customers summarised to {args.output}", file=out)
+    return 0
+
+
+def _read_summary(path: str) -> dict[str, Any]:
+    import csv
+
+    import numpy as np
+
+    from ._validation import as_float
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        rows = list(reader)
+    required = ("customer_id", "frequency", "recency", "T")
+    for name in required:
+        if name not in header:
+            raise DataError(name, f"is required (the file has {', '.join(header) or 'no header'})")
+    columns: dict[str, Any] = {}
+    for name in (*required, "monetary_value"):
+        if name not in header:
+            continue
+        j = header.index(name)
+        short = [i for i, row in enumerate(rows) if len(row) <= j]
+        if short:
+            raise DataError(name, "missing cells", short)
+        values = np.array([row[j] for row in rows], dtype=object)
+        if name == "customer_id":
+            columns[name] = values.astype(str)
+            continue
+        blank = [i for i, v in enumerate(values) if not v.strip()]
+        if blank:
+            raise DataError(name, "empty cells", blank)
+        try:
+            columns[name] = as_float(values, name)
+        except DataError as exc:
+            if "numeric" not in exc.problem:
+                raise
+            bad = [i for i, v in enumerate(values) if not _is_number(v)]
+            raise DataError(name, "values that are not numbers", bad) from None
+    return columns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _run_score(args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
+    from .scoring import (
+        BGNBD,
+        MBGNBD,
+        GammaGamma,
+        ParetoNBD,
+        RFMSummary,
+        customer_lifetime_value,
+    )
+
+    model_class: Any = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "paretonbd": ParetoNBD}[args.model]
+    columns = _read_summary(args.input)
+    has_value = "monetary_value" in columns
+    summary = RFMSummary(
+        customer_id=columns["customer_id"],
+        frequency=columns["frequency"],
+        recency=columns["recency"],
+        T=columns["T"],
+        monetary_value=columns.get("monetary_value", np.zeros(len(columns["frequency"]))),
+        period=_parse_period(args.period),
+    )
+    report = sys.stderr if args.output == "-" else out
+    model = model_class.fit(summary, penalizer=args.penalizer)
+    print(model.summary(), file=report)
+    f, r, T = summary.frequency, summary.recency, summary.T
+    result: dict[str, Any] = {
+        "customer_id": summary.customer_id,
+        "p_alive": model.p_alive(f, r, T),
+        "expected_purchases": model.expected_purchases(args.horizon, f, r, T),
+    }
+    if has_value:
+        repeat = (f > 0) & (summary.monetary_value > 0)
+        spend = GammaGamma.fit(
+            frequency=f[repeat],
+            monetary_value=summary.monetary_value[repeat],
+            penalizer=args.penalizer,
+        )
+        print(spend.summary(), file=report)
+        result["clv"] = customer_lifetime_value(
+            model, spend, summary, months=args.months, monthly_discount_rate=args.discount
+        )
+    else:
+        print("no monetary_value column: lifetime value not computed", file=report)
+    if args.output == "-":
+        _write_csv(result, out)
+    else:
+        with open(args.output, "w", newline="") as fh:
+            _write_csv(result, fh)
+        print(f"{len(summary):,} customers scored to {args.output}", file=out)
     return 0
 
 
