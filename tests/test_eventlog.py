@@ -310,3 +310,20 @@ def test_integer_ids_of_any_spread_are_tabled_in_sorted_order(ids):
     log = EventLog.from_arrays(np.array(ids, dtype=np.int64), [day(1)] * len(ids))
     assert log.customers.tolist() == sorted(set(ids))
     assert sorted(log.customers[log.customer_codes].tolist()) == sorted(ids)
+
+
+@pytest.mark.parametrize("time_range", [10**12, 2**52])  # the key holds time whole / cut
+def test_large_logs_sort_bucket_by_bucket_to_the_same_order(time_range):
+    # Above 2**20 rows the sort groups rows into buckets of customers first.
+    rng = np.random.default_rng(3)
+    n = (1 << 20) + 12_345
+    ids = rng.integers(0, 300_000, n)
+    at = rng.integers(0, time_range, n)
+    at[:5000] = at[5000:10_000]  # ties on time, some on customer too
+    ids[:2000] = ids[5000:7000]
+    log = EventLog.from_arrays(
+        ids, at.view("datetime64[us]"), value=np.arange(n, dtype=float), timezone="UTC"
+    )
+    reference = np.lexsort((np.arange(n), at, ids))
+    assert np.array_equal(log.value, np.arange(n, dtype=float)[reference])
+    assert np.array_equal(log.at, at[reference])
