@@ -23,8 +23,11 @@ lifetimes' ``penalizer_coef``, so equal coefficients give equal estimates.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -48,6 +51,9 @@ _MIN_DUPLICATE_SHARE = 0.01
 # Above this many distinct rows, the optimiser starts from a fit to a random subset, so
 # that the full data need only two or three Newton steps.
 _WARM_START_ROWS = 60_000
+# From this many rows, models whose objective runs without BLAS evaluate it in one chunk
+# of rows per CPU, in threads (numpy releases the GIL inside its loops).
+_PARALLEL_ROWS = 200_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -279,6 +285,58 @@ def newton(
     )
 
 
+def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
+    """``a @ b`` for vectors, without BLAS.
+
+    OpenBLAS runs its own threads for long vectors and keeps them spinning afterwards,
+    which starves the threads of a chunked objective; numpy's own loop does not.
+    """
+    return float(np.einsum("i,i->", a, b))
+
+
+def _workers() -> int:
+    """Threads for objective evaluation: ``RELCORE_NUM_THREADS``, else the usable CPUs
+    (at most 4)."""
+    env = os.environ.get("RELCORE_NUM_THREADS", "").strip()
+    if env:
+        return max(1, int(env))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, usable or 1))
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relcore-fit")
+
+
+def chunked_objective(
+    factory: Callable[[dict[str, FloatArray], FloatArray], Callable[[FloatArray, int], Objective]],
+    data: dict[str, FloatArray],
+    weights: FloatArray,
+) -> Callable[[FloatArray, int], Objective]:
+    """The objective over all rows as the sum of objectives over chunks of rows, evaluated
+    in parallel threads (a log-likelihood, its gradient and Hessian are sums over rows)."""
+    workers = _workers()
+    if workers < 2 or weights.size < _PARALLEL_ROWS:
+        return factory(data, weights)
+    bounds = np.linspace(0, weights.size, workers + 1).astype(np.int64).tolist()
+    parts = [
+        factory({k: v[lo:hi] for k, v in data.items()}, weights[lo:hi])
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+
+    def objective(theta: FloatArray, order: int) -> Objective:
+        results = list(_pool(workers).map(lambda part: part(theta, order), parts))
+        ll = sum(r[0] for r in results)
+        if order < 2:
+            return ll, None, None
+        grads = [r[1] for r in results if r[1] is not None]
+        hessians = [r[2] for r in results if r[2] is not None]
+        return ll, np.sum(grads, axis=0), np.sum(hessians, axis=0)
+
+    return objective
+
+
 # ---------------------------------------------------------------------------------------
 # fitted-model base class
 # ---------------------------------------------------------------------------------------
@@ -314,6 +372,9 @@ class FittedModel:
     # parameters that carry a time unit (scale parameters of rates); the penalty applies
     # to them in rescaled time
     _time_params: ClassVar[tuple[str, ...]] = ()
+    # whether the objective may be evaluated in threaded chunks (it must avoid BLAS: see
+    # ``dot``)
+    _chunked_objective: ClassVar[bool] = False
 
     fit_info: FitInfo | None = attrs.field(default=None, kw_only=True, eq=False, alias="fit_info")
 
@@ -452,7 +513,10 @@ class FittedModel:
         log_scale = np.where(time_idx, np.log(scale), 0.0)
 
         def make(d: dict[str, FloatArray], w: FloatArray) -> Callable[[FloatArray, int], Objective]:
-            loglik = cls._objective_factory(d, w)
+            if cls._chunked_objective:
+                loglik = chunked_objective(cls._objective_factory, d, w)
+            else:
+                loglik = cls._objective_factory(d, w)
             total = float(w.sum())
 
             def objective(theta: FloatArray, order: int) -> Objective:

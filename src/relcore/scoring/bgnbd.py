@@ -15,6 +15,7 @@ from ._fitting import (
     FloatArray,
     Objective,
     broadcast_float,
+    dot,
     gather_columns,
     param_field,
     prediction_rfm,
@@ -103,6 +104,7 @@ class BGNBD(FittedModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
+    _chunked_objective: ClassVar[bool] = True
 
     r: float = param_field()
     alpha: float = param_field()
@@ -370,10 +372,10 @@ class _BGNBDObjective:
             - special.gammaln(b)
             + special.gammaln(a + b)
         )
-        ll = float(Wx @ head)
+        ll = dot(Wx, head)
         aT0 = alpha + self.T0
         LT0 = np.log(aT0)
-        ll -= r * float(self.w0 @ LT0)
+        ll -= r * dot(self.w0, LT0)
         x1, w1 = self.x1, self.w1
         rx = r + x1
         aT, aR = alpha + self.T1, alpha + self.tx1
@@ -386,7 +388,7 @@ class _BGNBDObjective:
         u = -rx * LT
         # log(e^u + e^v) = u + softplus(d)
         sp = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
-        ll += float(w1 @ (u + sp))
+        ll += dot(w1, (u + sp))
         if order < 2:
             return ll, None, None
 
@@ -395,8 +397,8 @@ class _BGNBDObjective:
         # head derivatives
         dr = special.digamma(r + ux) - special.digamma(r) + np.log(alpha)
         tr = special.polygamma(1, r + ux) - special.polygamma(1, r)
-        g[0] += r * float(Wx @ dr)
-        H[0, 0] += r * float(Wx @ dr) + r * r * float(Wx @ tr)
+        g[0] += r * dot(Wx, dr)
+        H[0, 0] += r * dot(Wx, dr) + r * r * dot(Wx, tr)
         Wtot = float(Wx.sum())
         g[1] += r * Wtot
         H[0, 1] += r * Wtot
@@ -404,17 +406,17 @@ class _BGNBDObjective:
         ta_ = special.polygamma(1, a + b) - special.polygamma(1, a + b + ux)
         db_ = special.digamma(b + ux) - special.digamma(b) + da_
         tb_ = special.polygamma(1, b + ux) - special.polygamma(1, b) + ta_
-        g[2] += a * float(Wx @ da_)
-        H[2, 2] += a * float(Wx @ da_) + a * a * float(Wx @ ta_)
-        g[3] += b * float(Wx @ db_)
-        H[3, 3] += b * float(Wx @ db_) + b * b * float(Wx @ tb_)
-        H[2, 3] += a * b * float(Wx @ ta_)
+        g[2] += a * dot(Wx, da_)
+        H[2, 2] += a * dot(Wx, da_) + a * a * dot(Wx, ta_)
+        g[3] += b * dot(Wx, db_)
+        H[3, 3] += b * dot(Wx, db_) + b * b * dot(Wx, tb_)
+        H[2, 3] += a * b * dot(Wx, ta_)
 
         # rows with x = 0: ll = -r log(α+T)
         iT0 = alpha / aT0
-        S_L0 = float(self.w0 @ LT0)
-        S_i0 = float(self.w0 @ iT0)
-        S_q0 = float(self.w0 @ (iT0 * (1.0 - iT0)))
+        S_L0 = dot(self.w0, LT0)
+        S_i0 = dot(self.w0, iT0)
+        S_q0 = dot(self.w0, iT0 * (1.0 - iT0))
         g[0] -= r * S_L0
         g[1] -= r * S_i0
         H[0, 0] -= r * S_L0
@@ -428,20 +430,20 @@ class _BGNBDObjective:
         P = pi if self.unit else w1 * pi
         Q = P * (1.0 - pi)
         wa = w1 - P  # w (1-π)
-        mixL = float(wa @ LT) + float(P @ LR)
+        mixL = dot(wa, LT) + dot(P, LR)
         mixI_r = wa * iT + P * iR  # w[(1-π) iT + π iR]
         g[0] -= r * mixL
-        g[1] -= float(rx @ mixI_r)
+        g[1] -= dot(rx, mixI_r)
         g[2] += float(P.sum())
         Dr = -r * DL
         Dk = -rx * (iR - iT)
         QDr = Q * Dr
         QDk = Q * Dk
-        H[0, 0] += -r * mixL + float(QDr @ Dr)
-        H[0, 1] += -r * float(mixI_r.sum()) + float(QDr @ Dk)
+        H[0, 0] += -r * mixL + dot(QDr, Dr)
+        H[0, 1] += -r * float(mixI_r.sum()) + dot(QDr, Dk)
         qT = iT * (1.0 - iT)
         qR = iR * (1.0 - iR)
-        H[1, 1] += -float(rx @ (wa * qT + P * qR)) + float(QDk @ Dk)
+        H[1, 1] += -dot(rx, (wa * qT + P * qR)) + dot(QDk, Dk)
         H[2, 2] += float(Q.sum())
         H[0, 2] += float(QDr.sum())
         H[1, 2] += float(QDk.sum())
@@ -452,10 +454,10 @@ class _BGNBDObjective:
         QDrx = np.bincount(self.ix1, weights=QDr, minlength=n_ux)
         QDkx = np.bincount(self.ix1, weights=QDk, minlength=n_ux)
         gx = b * (np.maximum(ux, 1.0) - 1.0) / (b + np.maximum(ux, 1.0) - 1.0) ** 2
-        g[3] -= float(fx @ Px)
-        H[3, 3] += -float(gx @ Px) + float((fx * fx) @ Qx)
-        H[0, 3] -= float(fx @ QDrx)
-        H[1, 3] -= float(fx @ QDkx)
-        H[2, 3] -= float(fx @ Qx)
+        g[3] -= dot(fx, Px)
+        H[3, 3] += -dot(gx, Px) + float((fx * fx) @ Qx)
+        H[0, 3] -= dot(fx, QDrx)
+        H[1, 3] -= dot(fx, QDkx)
+        H[2, 3] -= dot(fx, Qx)
         H = np.triu(H) + np.triu(H, 1).T
         return ll, g, H
