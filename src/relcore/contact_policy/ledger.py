@@ -38,6 +38,7 @@ import numpy.typing as npt
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
+from ..models._columns import factorize_ids, sort_rows
 from ._context import Rows
 from .history import Entry, History, gather_index
 
@@ -201,8 +202,7 @@ class MemoryLedger:
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
         ledger = cls()
-        table, codes = np.unique(ids, return_inverse=True)
-        codes = codes.reshape(-1).astype(np.int32)
+        codes, table = factorize_ids(ids, "customer_id")
         ledger._id_list = [str(x) for x in table.tolist()]
         ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
         ch, cat, camp, knd = (
@@ -215,8 +215,9 @@ class MemoryLedger:
             )
         )
         company = _initiator_column(initiator, n)
-        order = np.lexsort((times, codes))
-        ledger._set_main(_Columns(codes, times, ch, cat, camp, knd, company)._take(order))
+        columns = _Columns(codes, times, ch, cat, camp, knd, company)
+        order, _, _ = sort_rows(codes, times, table.size)  # by customer, time, position
+        ledger._set_main(columns if order is None else columns._take(order))
         return ledger
 
     @classmethod
