@@ -653,3 +653,75 @@ def jet_objective(
         return total, grad, hess
 
     return objective
+
+
+@attrs.frozen(repr=False)
+class RFMModel(FittedModel):
+    """A continuous-time purchase model fitted on frequency, recency and T (BG/NBD,
+    MBG/NBD, Pareto/NBD): the ``fit`` they share."""
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+    ) -> Self:
+        """Maximum-likelihood fit.
+
+        Parameters
+        ----------
+        data
+            An :class:`~relcore.scoring.RFMSummary`, or a mapping / pandas DataFrame with
+            columns ``frequency``, ``recency``, ``T`` (and optionally ``weights``).
+        frequency, recency, T
+            Arrays, instead of ``data``.
+        weights
+            How many customers share each row (default 1 each).
+        penalizer
+            L2 penalty on the parameters (time parameters in time rescaled so that the
+            longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
+            likelihood.
+
+        Returns
+        -------
+        Self
+            The fitted model; ``fit_info`` holds log-likelihood and covariance.
+
+        Raises
+        ------
+        DataError
+            Invalid data (negative or fractional frequency, recency outside ``[0, T]``…).
+        ConvergenceError
+            The optimiser failed; the message says how.
+
+        Examples
+        --------
+        >>> from relcore.scoring import BGNBD
+        >>> m = BGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
+        >>> sorted(m.params)
+        ['a', 'alpha', 'b', 'r']
+        """
+        cols, w = gather_columns(
+            ("frequency", "recency", "T"),
+            data,
+            {"frequency": frequency, "recency": recency, "T": T},
+            weights,
+        )
+        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
+        wt = validate_weights(w, x.size)
+        return cls._from_fit(
+            {"frequency": x, "recency": tx, "T": t},
+            wt,
+            time_columns=("recency", "T"),
+            penalizer=penalizer,
+        )
+
+    @classmethod
+    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
+        # each purchase's density carries one power of the time unit
+        return float(weights @ data["frequency"])

@@ -11,17 +11,14 @@ from scipy import special
 
 from . import _jet as jet
 from ._fitting import (
-    FittedModel,
     FloatArray,
     Objective,
+    RFMModel,
     broadcast_float,
     dot,
-    gather_columns,
     param_field,
     prediction_rfm,
     unique_counts,
-    validate_rfm,
-    validate_weights,
 )
 from ._special import bg_expectation_by_frequency, bg_expectation_core
 
@@ -65,7 +62,7 @@ def _summary_from(columns: dict[str, FloatArray]) -> Any:
 
 
 @attrs.frozen(repr=False)
-class BGNBD(FittedModel):
+class BGNBD(RFMModel):
     """Beta-geometric / negative binomial distribution model of repeat purchasing.
 
     While active, a customer buys at Poisson rate ``λ ~ Gamma(r, α)``; after each repeat
@@ -113,73 +110,9 @@ class BGNBD(FittedModel):
 
     # -- fitting --------------------------------------------------------------------------
     @classmethod
-    def fit(
-        cls,
-        data: Any = None,
-        *,
-        frequency: Any = None,
-        recency: Any = None,
-        T: Any = None,
-        weights: Any = None,
-        penalizer: float = 0.0,
-    ) -> BGNBD:
-        """Maximum-likelihood fit.
-
-        Parameters
-        ----------
-        data
-            An :class:`~relcore.scoring.RFMSummary`, or a mapping / pandas DataFrame with
-            columns ``frequency``, ``recency``, ``T`` (and optionally ``weights``).
-        frequency, recency, T
-            Arrays, instead of ``data``.
-        weights
-            How many customers share each row (default 1 each).
-        penalizer
-            L2 penalty on the parameters (time parameters in time rescaled so that the
-            longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
-            likelihood.
-
-        Returns
-        -------
-        BGNBD
-            The fitted model; ``fit_info`` holds log-likelihood and covariance.
-
-        Raises
-        ------
-        DataError
-            Invalid data (negative or fractional frequency, recency outside ``[0, T]``…).
-        ConvergenceError
-            The optimiser failed; the message says how.
-
-        Examples
-        --------
-        >>> m = BGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
-        >>> sorted(m.params)
-        ['a', 'alpha', 'b', 'r']
-        """
-        cols, w = gather_columns(
-            ("frequency", "recency", "T"),
-            data,
-            {"frequency": frequency, "recency": recency, "T": T},
-            weights,
-        )
-        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "T": t},
-            wt,
-            time_columns=("recency", "T"),
-            penalizer=penalizer,
-        )
-
-    @classmethod
     def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
         start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
         return start
-
-    @classmethod
-    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
-        return float(weights @ data["frequency"])
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:

@@ -11,16 +11,13 @@ from scipy import special
 
 from . import _jet as jet
 from ._fitting import (
-    FittedModel,
     FloatArray,
     Objective,
+    RFMModel,
     broadcast_float,
-    gather_columns,
     jet_objective,
     param_field,
     prediction_rfm,
-    validate_rfm,
-    validate_weights,
 )
 from ._special import bg_expectation_by_frequency, bg_expectation_core
 from .bgnbd import _simulate_rfm, _summary_from, _time_horizon
@@ -29,7 +26,7 @@ __all__ = ["MBGNBD"]
 
 
 @attrs.frozen(repr=False)
-class MBGNBD(FittedModel):
+class MBGNBD(RFMModel):
     """Modified BG/NBD: as :class:`BGNBD`, but a customer may also drop out right after
     the first purchase, so customers without repeat purchases can be inactive too.
 
@@ -59,48 +56,9 @@ class MBGNBD(FittedModel):
     b: float = param_field()
 
     @classmethod
-    def fit(
-        cls,
-        data: Any = None,
-        *,
-        frequency: Any = None,
-        recency: Any = None,
-        T: Any = None,
-        weights: Any = None,
-        penalizer: float = 0.0,
-    ) -> MBGNBD:
-        """Maximum-likelihood fit; arguments as :meth:`BGNBD.fit`.
-
-        Examples
-        --------
-        >>> data = MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).simulate(3000, 39.0, rng=4)
-        >>> m = MBGNBD.fit(data)
-        >>> sorted(m.params)
-        ['a', 'alpha', 'b', 'r']
-        """
-        cols, w = gather_columns(
-            ("frequency", "recency", "T"),
-            data,
-            {"frequency": frequency, "recency": recency, "T": T},
-            weights,
-        )
-        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "T": t},
-            wt,
-            time_columns=("recency", "T"),
-            penalizer=penalizer,
-        )
-
-    @classmethod
     def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
         start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
         return start
-
-    @classmethod
-    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
-        return float(weights @ data["frequency"])
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:

@@ -11,16 +11,13 @@ from scipy import special
 
 from . import _jet as jet
 from ._fitting import (
-    FittedModel,
     FloatArray,
     Objective,
+    RFMModel,
     broadcast_float,
     expm1_ratio,
-    gather_columns,
     param_field,
     prediction_rfm,
-    validate_rfm,
-    validate_weights,
 )
 from ._special import group_rows, log_hyp2f1_shift1, psi_grouped
 from .bgnbd import _summary_from, _time_horizon
@@ -76,7 +73,7 @@ def _log_terms(params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray) 
 
 
 @attrs.frozen(repr=False)
-class ParetoNBD(FittedModel):
+class ParetoNBD(RFMModel):
     """Pareto/NBD: Poisson purchases at rate ``λ ~ Gamma(r, α)`` during an exponential
     lifetime of rate ``μ ~ Gamma(s, β)``.
 
@@ -117,48 +114,9 @@ class ParetoNBD(FittedModel):
     beta: float = param_field()
 
     @classmethod
-    def fit(
-        cls,
-        data: Any = None,
-        *,
-        frequency: Any = None,
-        recency: Any = None,
-        T: Any = None,
-        weights: Any = None,
-        penalizer: float = 0.0,
-    ) -> ParetoNBD:
-        """Maximum-likelihood fit; arguments as :meth:`BGNBD.fit`.
-
-        Examples
-        --------
-        >>> data = ParetoNBD(r=0.55, alpha=10.6, s=0.6, beta=11.7).simulate(5000, 39.0, rng=7)
-        >>> m = ParetoNBD.fit(data)
-        >>> sorted(m.params)
-        ['alpha', 'beta', 'r', 's']
-        """
-        cols, w = gather_columns(
-            ("frequency", "recency", "T"),
-            data,
-            {"frequency": frequency, "recency": recency, "T": T},
-            weights,
-        )
-        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "T": t},
-            wt,
-            time_columns=("recency", "T"),
-            penalizer=penalizer,
-        )
-
-    @classmethod
     def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
         start: FloatArray = np.log(np.array([0.5, 0.5, 0.5, 0.5]))
         return start
-
-    @classmethod
-    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
-        return float(weights @ data["frequency"])
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
