@@ -24,6 +24,7 @@ Examples
 2026-11-27 13:00:00+00:00
 """
 
+from ._simulate import SimulationResult, simulate
 from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
@@ -43,7 +44,6 @@ from .rules import (
     Rule,
     Snooze,
 )
-from .simulate import SimulationResult, simulate
 from .sqlite import SQLiteLedger
 
 __all__ = [

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from .._time import to_micros
-from ..models._validators import aware, non_empty_str, optional_non_empty_str
+from .._validators import aware, non_empty_str, optional_non_empty_str
 
 __all__ = ["Contact", "Reserve"]
 

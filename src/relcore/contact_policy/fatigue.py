@@ -159,7 +159,7 @@ class ContactFatigue:
         return float(self.score_many(history, np.array([at], dtype=np.int64))[0])
 
     def score_many(self, history: History, at: Micros) -> FloatArray:
-        from ..scoring.fatigue import fatigue_scores
+        from ..scoring.scores._fatigue import fatigue_scores
 
         at = np.asarray(at, dtype=np.int64)
         h = history if history.is_compact() else history.take()

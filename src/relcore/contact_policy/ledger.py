@@ -35,10 +35,10 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from .._columns import factorize_ids, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
-from ..models._columns import factorize_ids, sort_rows
 from ._context import Rows
 from .history import Entry, History, gather_index
 

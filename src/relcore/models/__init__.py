@@ -3,7 +3,7 @@
 This layer imports nothing from the rest of relcore.
 """
 
-from ._columns import Categorical
+from .._columns import Categorical
 from .entities import Customer, Initiator, Touchpoint, ValueExchange
 from .eventlog import EventLog
 from .preferences import CALENDAR_WINDOWS, ContactLimit, ContactPreferences, Window

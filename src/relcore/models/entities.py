@@ -13,7 +13,7 @@ from typing import Literal
 
 import attrs
 
-from ._validators import (
+from .._validators import (
     aware,
     finite,
     frozen_mapping,

@@ -10,16 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .._time import (
-    UTC,
-    datetimes_to_micros,
-    format_instant,
-    micros_to_datetime64,
-    parse_instant,
-)
-from .._validation import as_float, readonly
-from ..errors import DataError
-from ._columns import (
+from .._columns import (
     Categorical,
     constant,
     factorize_ids,
@@ -28,7 +19,16 @@ from ._columns import (
     sort_rows,
     take,
 )
-from ._validators import INITIATORS
+from .._time import (
+    UTC,
+    datetimes_to_micros,
+    format_instant,
+    micros_to_datetime64,
+    parse_instant,
+)
+from .._validation import as_float, readonly
+from .._validators import INITIATORS
+from ..errors import DataError
 from .entities import Touchpoint, ValueExchange
 
 if TYPE_CHECKING:

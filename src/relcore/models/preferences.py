@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._validators import optional_aware, optional_non_empty_str, valid_zone
+from .._validators import optional_aware, optional_non_empty_str, valid_zone
 
 __all__ = ["CALENDAR_WINDOWS", "ContactLimit", "ContactPreferences", "Window"]
 

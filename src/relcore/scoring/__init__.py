@@ -1,65 +1,61 @@
-"""Estimators over the domain: the customer-base summary, purchase and retention models,
-lifetime value, and relationship scores."""
+"""Estimators over the domain, in three parts:
 
-from .affinity import AlsoBought, also_bought
-from .bgbb import BGBB
-from .bgnbd import BGNBD
-from .clv import customer_lifetime_value
-from .customer_view import CustomerView, CustomerViews, customer_view, customer_views
-from .engagement import EngagementScores, engagement
-from .fatigue import SATURATION_LEVELS, FatigueScores, ResponseCurve, fatigue, fatigue_scores
-from .gammagamma import GammaGamma, frequency_monetary_correlation
-from .lifecycle import (
-    LIFECYCLE_STAGES,
-    LifecycleStages,
-    RepeatCustomers,
-    lifecycle_stage,
-    repeat_customers,
-)
-from .mbgnbd import MBGNBD
-from .paretonbd import ParetoNBD
-from .rfm import RFM_SEGMENTS, RFMSegments, rfm_segments
-from .sbg import ShiftedBetaGeometric
-from .score_plots import plot_score_distribution, plot_segment_sizes
-from .summary import Period, RFMSummary, summarize
-from .value_balance import BALANCE_CLASSES, ValueBalance, value_balance
+* :mod:`relcore.scoring.summary` — the customer-base summary (:func:`summarize`,
+  :class:`RFMSummary`): frequency, recency, age and spend per customer;
+* :mod:`relcore.scoring.purchase` — purchase, retention and spend models
+  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`BGBB`,
+  :class:`ShiftedBetaGeometric`, :class:`GammaGamma`), lifetime value and diagnostics;
+* :mod:`relcore.scoring.scores` — relationship scores (engagement, fatigue, value
+  balance, the customer view, RFM segments, lifecycle stages, also-bought).
 
-__all__ = [
-    "BALANCE_CLASSES",
+Everything is re-exported here. The purchase models are imported on first use, so that
+``import relcore`` (and the contact policy, which uses the fatigue score) does not pay for
+scipy's special functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import scores
+from .scores import *  # noqa: F403
+from .summary import Period as Period
+from .summary import RFMSummary as RFMSummary
+from .summary import summarize as summarize
+
+if TYPE_CHECKING:
+    from . import purchase as purchase
+    from .purchase import *  # noqa: F403
+
+# The public names of ``.purchase``, loaded on first access (a test checks that this list
+# equals ``purchase.__all__``).
+_PURCHASE = (
     "BGBB",
     "BGNBD",
-    "LIFECYCLE_STAGES",
     "MBGNBD",
-    "RFM_SEGMENTS",
-    "SATURATION_LEVELS",
-    "AlsoBought",
-    "CustomerView",
-    "CustomerViews",
-    "EngagementScores",
-    "FatigueScores",
     "GammaGamma",
-    "LifecycleStages",
     "ParetoNBD",
-    "Period",
-    "RFMSegments",
-    "RFMSummary",
-    "RepeatCustomers",
-    "ResponseCurve",
     "ShiftedBetaGeometric",
-    "ValueBalance",
-    "also_bought",
     "customer_lifetime_value",
-    "customer_view",
-    "customer_views",
-    "engagement",
-    "fatigue",
-    "fatigue_scores",
+    "diagnostics",
     "frequency_monetary_correlation",
-    "lifecycle_stage",
-    "plot_score_distribution",
-    "plot_segment_sizes",
-    "repeat_customers",
-    "rfm_segments",
-    "summarize",
-    "value_balance",
-]
+)
+
+__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize"]
+__all__ += scores.__all__
+__all__ += _PURCHASE
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PURCHASE or name == "purchase":
+        # not ``from . import purchase``: its hasattr check would call this function again
+        module = importlib.import_module(".purchase", __name__)
+        value = module if name == "purchase" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

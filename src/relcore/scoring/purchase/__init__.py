@@ -1,0 +1,27 @@
+"""Purchase, retention and spend models, and customer lifetime value.
+
+Each model lives in a module of its own name (:mod:`.bgnbd` holds :class:`BGNBD`) and
+shares one fitting routine (``_base``): validated inputs (``_inputs``), compression of
+identical rows, the optimiser (``_optimize``) and the observed information.
+"""
+
+from . import diagnostics
+from .bgbb import BGBB
+from .bgnbd import BGNBD
+from .clv import customer_lifetime_value
+from .gammagamma import GammaGamma, frequency_monetary_correlation
+from .mbgnbd import MBGNBD
+from .paretonbd import ParetoNBD
+from .sbg import ShiftedBetaGeometric
+
+__all__ = [
+    "BGBB",
+    "BGNBD",
+    "MBGNBD",
+    "GammaGamma",
+    "ParetoNBD",
+    "ShiftedBetaGeometric",
+    "customer_lifetime_value",
+    "diagnostics",
+    "frequency_monetary_correlation",
+]

@@ -1,0 +1,284 @@
+"""The one fitting routine shared by every purchase, retention and spend model.
+
+``FittedModel._from_fit`` (called by every model's ``fit``, after ``gather_columns`` and
+the model's own validation) does, in order:
+
+1. **coercion** of an :class:`~relcore.scoring.RFMSummary`, a mapping / pandas DataFrame
+   with the named columns, or keyword arrays, plus optional ``weights``, into validated
+   float columns (bad rows raise :class:`~relcore.DataError` naming them);
+2. **compression** of identical rows into weights (real data collapse 10-1000x);
+3. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
+   conditions the optimisation and makes the penalty independent of the time unit;
+4. **damped Newton optimisation** of the unconstrained log-parameters with the exact
+   gradient and Hessian of the log-likelihood (from the model's own derivatives), started
+   from fits to nested random subsets when there are many distinct rows;
+5. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
+   whose information matrix is singular, i.e. parameters the data do not identify.
+
+The objective is ``-log_likelihood / n + penalizer * sum(params**2)`` with ``n`` the number
+of customers and the time-rate parameters measured in rescaled time: the penalty of
+lifetimes' ``penalizer_coef``, so equal coefficients give equal estimates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import numpy as np
+from scipy import stats
+
+from ...errors import ConvergenceError
+from ._inputs import compress
+from ._optimize import chunked_objective, newton
+from ._types import FloatArray, Objective
+
+if TYPE_CHECKING:
+    from typing import Self
+
+# Above this many distinct rows, the optimiser starts from a fit to a random subset, so
+# that the full data need only two or three Newton steps.
+_WARM_START_ROWS = 60_000
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a positive finite number, got {value!r}")
+
+
+def param_field() -> Any:
+    """An attrs field for a model parameter: a positive finite float."""
+    return attrs.field(converter=float, validator=_positive)
+
+
+@attrs.frozen
+class FitInfo:
+    """What a fit leaves behind besides the parameters."""
+
+    log_likelihood: float
+    covariance: FloatArray
+    n_customers: float
+    n_rows: int
+    penalizer: float
+    iterations: int
+
+
+@attrs.frozen(repr=False)
+class FittedModel:
+    """Parameters, fit statistics and the shared fitting entry point of every model."""
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    # parameters that carry a time unit (scale parameters of rates); the penalty applies
+    # to them in rescaled time
+    _time_params: ClassVar[tuple[str, ...]] = ()
+    # whether the objective may be evaluated in threaded chunks (it must avoid BLAS: see
+    # ``dot``)
+    _chunked_objective: ClassVar[bool] = False
+
+    fit_info: FitInfo | None = attrs.field(default=None, kw_only=True, eq=False, alias="fit_info")
+
+    # -- parameters -----------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, float]:
+        """Parameter values by name."""
+        return {name: getattr(self, name) for name in self._param_names}
+
+    def _param_values(self) -> FloatArray:
+        return np.array([getattr(self, n) for n in self._param_names], dtype=np.float64)
+
+    @property
+    def log_likelihood(self) -> float | None:
+        """Total log-likelihood at the fit (None when built from known parameters)."""
+        return None if self.fit_info is None else self.fit_info.log_likelihood
+
+    @property
+    def standard_errors(self) -> dict[str, float] | None:
+        """Standard errors from the observed information matrix (None when not fitted).
+
+        The information is the negative Hessian of the total log-likelihood at the
+        maximum (of the penalised one when a penalizer is set), computed exactly.
+        """
+        if self.fit_info is None:
+            return None
+        se = np.sqrt(np.clip(np.diag(self.fit_info.covariance), 0.0, None))
+        return dict(zip(self._param_names, se.tolist(), strict=True))
+
+    def confidence_intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]] | None:
+        """Wald intervals computed on the log scale (so they stay positive).
+
+        ``exp(log(estimate) ± z * se / estimate)``: the delta-method standard error of the
+        log-parameter is ``se / estimate``. None when the model was not fitted.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> lo, hi = m.confidence_intervals(0.95)["alpha"]
+        >>> bool(lo < m.alpha < hi)
+        True
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie in (0, 1), got {level}")
+        se = self.standard_errors
+        if se is None:
+            return None
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        out = {}
+        for name, value in self.params.items():
+            half = z * se[name] / value
+            out[name] = (value * float(np.exp(-half)), value * float(np.exp(half)))
+        return out
+
+    def summary(self, level: float = 0.95) -> str:
+        """A table of parameters with standard errors and confidence intervals.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> print(m.summary().splitlines()[1])
+        parameter  estimate       se  lower 95%  upper 95%
+        """
+        rows = [("parameter", "estimate", "se", f"lower {level:.0%}", f"upper {level:.0%}")]
+        se = self.standard_errors
+        ci = self.confidence_intervals(level)
+        for name, value in self.params.items():
+            if se is None or ci is None:
+                rows.append((name, f"{value:.6g}", "", "", ""))
+            else:
+                lo, hi = ci[name]
+                rows.append((name, f"{value:.6g}", f"{se[name]:.4g}", f"{lo:.6g}", f"{hi:.6g}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        info = self.fit_info
+        if info is None:
+            head = f"{type(self).__name__} with known parameters"
+        else:
+            pen = f", penalizer {info.penalizer:g}" if info.penalizer else ""
+            head = (
+                f"{type(self).__name__} fitted to {info.n_customers:,.0f} customers "
+                f"({info.n_rows:,} distinct rows), log-likelihood "
+                f"{info.log_likelihood:,.2f}{pen}"
+            )
+        return "\n".join([head, *lines])
+
+    def __repr__(self) -> str:
+        if self.fit_info is None:
+            args = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+            return f"{type(self).__name__}({args})"
+        return f"<{self.summary()}>"
+
+    # -- fitting ------------------------------------------------------------------------
+    @classmethod
+    def _objective_factory(
+        cls, columns: dict[str, FloatArray], weights: FloatArray
+    ) -> Callable[[FloatArray, int], Objective]:
+        """``(log_params, order) -> (loglik, grad, hess)`` totals over the rows."""
+        raise NotImplementedError
+
+    @classmethod
+    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
+        return np.zeros(len(cls._param_names))
+
+    @classmethod
+    def _from_fit(
+        cls,
+        columns: dict[str, FloatArray],
+        weights: FloatArray,
+        *,
+        time_columns: tuple[str, ...] = (),
+        penalizer: float = 0.0,
+        compress_rows: bool = True,
+        start: FloatArray | None = None,
+    ) -> Self:
+        if not (np.isfinite(penalizer) and penalizer >= 0):
+            raise ValueError(f"penalizer must be a finite number >= 0, got {penalizer!r}")
+        names = list(columns)
+        n_customers = float(weights.sum())
+        cols = [columns[k] for k in names]
+        if compress_rows:
+            cols, weights = compress(cols, weights)
+        keep = weights > 0
+        if not keep.all():
+            cols, weights = [c[keep] for c in cols], weights[keep]
+        scale = 1.0
+        if time_columns:
+            scale = float(max(np.max(columns[k]) for k in time_columns))
+            scale = scale if scale > 0 else 1.0
+        data = {
+            k: (c / scale if k in time_columns else c) for k, c in zip(names, cols, strict=True)
+        }
+        time_idx = np.array([n in cls._time_params for n in cls._param_names])
+        log_scale = np.where(time_idx, np.log(scale), 0.0)
+
+        def make(d: dict[str, FloatArray], w: FloatArray) -> Callable[[FloatArray, int], Objective]:
+            if cls._chunked_objective:
+                loglik = chunked_objective(cls._objective_factory, d, w)
+            else:
+                loglik = cls._objective_factory(d, w)
+            total = float(w.sum())
+
+            def objective(theta: FloatArray, order: int) -> Objective:
+                with np.errstate(all="ignore"):
+                    ll, g, h = loglik(theta, order)
+                p = np.exp(theta)
+                f = -ll / total + penalizer * float(p @ p)
+                if order < 2 or g is None or h is None:
+                    return f, None, None
+                gf = -g / total + 2.0 * penalizer * p * p
+                hf = -h / total + np.diag(4.0 * penalizer * p * p)
+                return f, gf, hf
+
+            return objective
+
+        x0 = cls._start(data, weights) if start is None else np.log(start) - log_scale
+        if weights.size > _WARM_START_ROWS:
+            # start from fits to nested random subsets (a few thousand rows, then a fifth
+            # of the rows) so that the full data need only two or three Newton steps
+            rng = np.random.default_rng(12345)
+            for size in (5_000, max(20_000, weights.size // 5)):
+                sub = rng.integers(0, weights.size, size)  # duplicates are harmless here
+                sub_data = {k: v[sub] for k, v in data.items()}
+                with contextlib.suppress(ConvergenceError):
+                    x0 = newton(make(sub_data, weights[sub]), x0, gtol=1e-6).x
+        objective = make(data, weights)
+        result = newton(objective, x0)
+        eig = np.linalg.eigvalsh(result.hess)
+        if not eig[0] > 1e-12 * max(float(eig[-1]), 1e-300):
+            values = np.exp(result.x + log_scale)
+            at = ", ".join(f"{k}={v:.4g}" for k, v in zip(cls._param_names, values, strict=True))
+            raise ConvergenceError(
+                "the maximum is not identified: the observed information matrix is "
+                f"singular at {at} (smallest eigenvalue {eig[0]:.3g}, largest "
+                f"{eig[-1]:.3g}); the data cannot separate the parameters: try a penalizer"
+            )
+        theta = result.x
+        p_eval = np.exp(result.x_eval)
+        ll_total = -(result.fun - penalizer * float(p_eval @ p_eval)) * float(weights.sum())
+        # observed information of the (penalised) log-likelihood, in log-parameters
+        info = result.hess * n_customers
+        cov_log = np.linalg.inv(info)
+        natural = np.exp(theta + log_scale)
+        cov = cov_log * np.outer(natural, natural)
+        # The log-likelihood in rescaled time differs from the one in the data's unit by
+        # the Jacobian of the time change: sum over rows of (density order) * log(scale).
+        ll = ll_total - cls._time_jacobian(data, weights) * np.log(scale)
+        params = dict(zip(cls._param_names, natural.tolist(), strict=True))
+        return cls(
+            **params,
+            fit_info=FitInfo(
+                log_likelihood=float(ll),
+                covariance=cov,
+                n_customers=n_customers,
+                n_rows=int(weights.size),
+                penalizer=float(penalizer),
+                iterations=result.iterations,
+            ),
+        )
+
+    @classmethod
+    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
+        """Sum of the powers of time in each row's density (0 for models without time)."""
+        return 0.0

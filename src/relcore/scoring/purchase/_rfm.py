@@ -1,0 +1,124 @@
+"""The continuous-time purchase models fitted on frequency, recency and T (BG/NBD,
+MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ._base import FittedModel
+from ._inputs import gather_columns, validate_rfm, validate_weights
+from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+def time_horizon(t: Any) -> FloatArray:
+    arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"t must be finite and >= 0, got {t!r}")
+    return arr
+
+
+def simulate_rfm(
+    lam: FloatArray, K: FloatArray, T: FloatArray, rng: np.random.Generator
+) -> dict[str, FloatArray]:
+    """Frequency and recency when purchases are Poisson(lam) and stop after ``K`` of them.
+
+    Given ``n`` purchases in ``(0, T]`` their times are uniform order statistics, so the
+    ``x``-th of them is ``T * Beta(x, n - x + 1)``.
+    """
+    n = rng.poisson(lam * T).astype(np.float64)
+    x = np.minimum(n, K)
+    rec = np.zeros_like(T)
+    pos = x > 0
+    rec[pos] = T[pos] * rng.beta(x[pos], n[pos] - x[pos] + 1.0)
+    return {"frequency": x, "recency": rec, "T": T}
+
+
+def summary_from(columns: dict[str, FloatArray]) -> Any:
+    from ..summary import RFMSummary
+
+    n = columns["frequency"].size
+    return RFMSummary(
+        customer_id=np.arange(n),
+        frequency=columns["frequency"],
+        recency=columns["recency"],
+        T=columns["T"],
+        monetary_value=np.zeros(n),
+    )
+
+
+@attrs.frozen(repr=False)
+class RFMModel(FittedModel):
+    """A continuous-time purchase model fitted on frequency, recency and T (BG/NBD,
+    MBG/NBD, Pareto/NBD): the ``fit`` they share."""
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+    ) -> Self:
+        """Maximum-likelihood fit.
+
+        Parameters
+        ----------
+        data
+            An :class:`~relcore.scoring.RFMSummary`, or a mapping / pandas DataFrame with
+            columns ``frequency``, ``recency``, ``T`` (and optionally ``weights``).
+        frequency, recency, T
+            Arrays, instead of ``data``.
+        weights
+            How many customers share each row (default 1 each).
+        penalizer
+            L2 penalty on the parameters (time parameters in time rescaled so that the
+            longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
+            likelihood.
+
+        Returns
+        -------
+        Self
+            The fitted model; ``fit_info`` holds log-likelihood and covariance.
+
+        Raises
+        ------
+        DataError
+            Invalid data (negative or fractional frequency, recency outside ``[0, T]``…).
+        ConvergenceError
+            The optimiser failed; the message says how.
+
+        Examples
+        --------
+        >>> from relcore.scoring import BGNBD
+        >>> m = BGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
+        >>> sorted(m.params)
+        ['a', 'alpha', 'b', 'r']
+        """
+        cols, w = gather_columns(
+            ("frequency", "recency", "T"),
+            data,
+            {"frequency": frequency, "recency": recency, "T": T},
+            weights,
+        )
+        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
+        wt = validate_weights(w, x.size)
+        return cls._from_fit(
+            {"frequency": x, "recency": tx, "T": t},
+            wt,
+            time_columns=("recency", "T"),
+            penalizer=penalizer,
+        )
+
+    @classmethod
+    def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:
+        # each purchase's density carries one power of the time unit
+        return float(weights @ data["frequency"])

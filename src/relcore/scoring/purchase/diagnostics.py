@@ -1,0 +1,386 @@
+"""How well does a purchase model describe the customer base? Tables and plots.
+
+The checks of Fader, Hardie & Lee (2005) and of every careful analysis since:
+
+* :func:`calibration_vs_holdout` — customers grouped by their calibration-period
+  frequency: mean purchases in the holdout period, actual and as the model expected;
+* :func:`purchase_tracking` — repeat purchases period by period, actual and expected for
+  the whole cohort, through calibration and holdout (cumulative and incremental);
+* the matrices behind :func:`plot_frequency_recency_matrix` and
+  :func:`plot_probability_alive_matrix`, whose memory is bounded by the grid, not by
+  the number of customers;
+* :func:`plot_period_transactions` — how many customers made 0, 1, 2… repeat
+  purchases, actual against customers simulated from the model.
+
+They work with the continuous-time models (:class:`~relcore.scoring.BGNBD`,
+:class:`~relcore.scoring.MBGNBD`, :class:`~relcore.scoring.ParetoNBD`), or any object with
+their ``expected_purchases``, ``expected_purchases_new``, ``p_alive`` and ``simulate``.
+Plots need the ``plot`` extra and return the matplotlib ``Axes``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ..._optional import require
+from ..._plotting import axes
+from ..._validation import readonly
+from ...errors import DataError
+from ...models import EventLog
+from ..summary import Period, RFMSummary, _end_instant, _period_grid, _period_starts
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "CalibrationHoldout",
+    "PurchaseTracking",
+    "calibration_vs_holdout",
+    "plot_calibration_vs_holdout",
+    "plot_cumulative_transactions",
+    "plot_frequency_recency_matrix",
+    "plot_incremental_transactions",
+    "plot_period_transactions",
+    "plot_probability_alive_matrix",
+    "purchase_tracking",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class PurchaseModel(Protocol):
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray: ...
+
+    def expected_purchases_new(self, t: Any) -> FloatArray: ...
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray: ...
+
+    def simulate(self, n_customers: int, T: Any, rng: Any = None) -> Any: ...
+
+
+def _ro(values: Any) -> FloatArray:
+    return readonly(np.asarray(values, dtype=np.float64))
+
+
+# --------------------------------------------------------------------- calibration/holdout
+
+
+@attrs.frozen(eq=False)
+class CalibrationHoldout:
+    """Mean holdout purchases by calibration frequency, actual and expected.
+
+    Row ``i`` holds the customers with ``frequency == i`` in calibration; the last row
+    holds every customer at or above ``max_frequency``.
+
+    Attributes
+    ----------
+    frequency
+        Calibration frequency of each row (the last meaning "this many or more").
+    customers
+        Customers in each row.
+    actual, expected
+        Mean holdout purchases per customer in each row: observed, and the model's
+        conditional expectation over the holdout duration.
+    """
+
+    frequency: FloatArray = attrs.field(converter=_ro)
+    customers: FloatArray = attrs.field(converter=_ro)
+    actual: FloatArray = attrs.field(converter=_ro)
+    expected: FloatArray = attrs.field(converter=_ro)
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """Actual and expected holdout purchases against calibration frequency."""
+        ax = axes(ax, (6, 4))
+        labels = [f"{int(f)}" for f in self.frequency]
+        labels[-1] += "+"
+        x = np.arange(len(labels))
+        ax.plot(x, self.actual, "o-", color="tab:blue", label="actual")
+        ax.plot(x, self.expected, "s--", color="tab:orange", label="model")
+        ax.set_xticks(x, labels)
+        ax.set_xlabel("repeat purchases in the calibration period")
+        ax.set_ylabel("mean purchases in the holdout period")
+        ax.set_title("Conditional expectations: calibration vs holdout")
+        ax.legend()
+        return ax
+
+
+def calibration_vs_holdout(
+    model: PurchaseModel, summary: RFMSummary, *, max_frequency: int = 7
+) -> CalibrationHoldout:
+    """Mean holdout purchases by calibration frequency, actual and expected by ``model``.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    summary
+        A summary with holdout columns (``summarize(..., calibration_end=...)``).
+    max_frequency
+        Customers at or above this frequency share the last row.
+
+    Returns
+    -------
+    CalibrationHoldout
+    """
+    if summary.holdout_frequency is None or summary.holdout_duration is None:
+        raise DataError(
+            "holdout_frequency", "missing: summarise with calibration_end to get a holdout"
+        )
+    if max_frequency < 1:
+        raise ValueError(f"max_frequency must be at least 1, got {max_frequency}")
+    expected = model.expected_purchases(
+        summary.holdout_duration, summary.frequency, summary.recency, summary.T
+    )
+    row = np.minimum(summary.frequency, max_frequency).astype(np.int64)
+    n = np.bincount(row, minlength=max_frequency + 1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        actual = np.bincount(row, weights=summary.holdout_frequency, minlength=n.size) / n
+        predicted = np.bincount(row, weights=expected, minlength=n.size) / n
+    return CalibrationHoldout(np.arange(n.size), n, actual, predicted)
+
+
+def plot_calibration_vs_holdout(
+    model: PurchaseModel, summary: RFMSummary, *, max_frequency: int = 7, ax: Axes | None = None
+) -> Axes:
+    """Plot :func:`calibration_vs_holdout` (``plot`` extra)."""
+    return calibration_vs_holdout(model, summary, max_frequency=max_frequency).plot(ax=ax)
+
+
+# --------------------------------------------------------------------- tracking
+
+
+@attrs.frozen(eq=False)
+class PurchaseTracking:
+    """Repeat purchases of a cohort per period: actual and expected by the model.
+
+    Attributes
+    ----------
+    period_start
+        Start of each period (``datetime64[us]``, UTC).
+    actual, expected
+        Repeat purchases in each period (several purchases by one customer in one period
+        count once, as in the summary).
+    calibration_periods
+        How many of the periods belong to the calibration period.
+    """
+
+    period_start: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
+    actual: FloatArray = attrs.field(converter=_ro)
+    expected: FloatArray = attrs.field(converter=_ro)
+    calibration_periods: int
+
+    @property
+    def actual_cumulative(self) -> FloatArray:
+        return np.cumsum(self.actual)
+
+    @property
+    def expected_cumulative(self) -> FloatArray:
+        return np.cumsum(self.expected)
+
+    def plot(self, *, cumulative: bool = True, ax: Axes | None = None) -> Axes:
+        """Tracking plot: cumulative (default) or incremental repeat purchases."""
+        ax = axes(ax, (7, 4))
+        x = self.period_start.astype("datetime64[D]").astype(object)
+        actual = self.actual_cumulative if cumulative else self.actual
+        expected = self.expected_cumulative if cumulative else self.expected
+        ax.plot(x, actual, color="tab:blue", label="actual")
+        ax.plot(x, expected, "--", color="tab:orange", label="model")
+        if 0 < self.calibration_periods < len(x):
+            ax.axvline(x[self.calibration_periods], color="grey", linestyle=":", linewidth=1)
+            ax.annotate(
+                " holdout",
+                (x[self.calibration_periods], 0.95),
+                xycoords=("data", "axes fraction"),
+                color="grey",
+                va="top",
+            )
+        kind = "Cumulative" if cumulative else "Incremental"
+        ax.set_title(f"{kind} repeat purchases")
+        ax.set_ylabel("repeat purchases" + (" to date" if cumulative else " per period"))
+        ax.legend()
+        ax.figure.autofmt_xdate()
+        return ax
+
+
+def purchase_tracking(
+    model: PurchaseModel,
+    log: EventLog,
+    *,
+    period: Period,
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str,
+    kind: str = "purchase",
+) -> PurchaseTracking:
+    """Repeat purchases per period of the calibration cohort, actual and expected.
+
+    The cohort is the customers whose first purchase falls in the calibration period
+    (those a model fitted on ``summarize(..., calibration_end=...)`` describes). A customer
+    born in period ``b`` is expected to have made ``E[X(k - b)]`` repeat purchases by the
+    end of period ``k`` (``expected_purchases_new``, with ages counted in whole periods as
+    the summary counts ``T``), so the cohort's expected total is a convolution of the
+    births per period with the model's unconditional curve. Periods are whole: purchases
+    are counted in the period they fall in, so the last calibration period runs to its
+    end, past ``calibration_end`` when that falls mid-period, and a last period cut short
+    by ``observation_end`` shows fewer purchases than the model expects of a full one.
+
+    Parameters
+    ----------
+    model
+        A purchase model fitted in the same periods.
+    log
+        The event log.
+    period, observation_end, calibration_end, kind
+        As in :func:`~relcore.scoring.summarize`.
+
+    Returns
+    -------
+    PurchaseTracking
+    """
+    length, anchor = _period_grid(period)
+    events = log.filter(kind=kind)
+    if len(events) == 0:
+        raise DataError("kind", f"no events of kind {kind!r} in the log")
+    obs_period = (_end_instant(observation_end, "observation_end") - anchor) // length
+    cal_period = (_end_instant(calibration_end, "calibration_end") - anchor) // length
+    periods = (events.at - anchor) // length
+    codes = events.customer_codes
+    starts = np.flatnonzero(_period_starts(codes, periods))
+    g_code, g_period = codes[starts], periods[starts]
+    first = np.ones(g_code.size, dtype=bool)
+    first[1:] = g_code[1:] != g_code[:-1]
+    birth = np.full(log.n_customers, np.iinfo(np.int64).max)
+    birth[g_code[first]] = g_period[first]
+    in_cohort = birth[g_code] <= cal_period
+    p0 = int(birth[g_code[first]].min())
+    n_periods = int(obs_period) - p0 + 1
+    repeat = ~first & in_cohort & (g_period <= obs_period)
+    actual = np.bincount(g_period[repeat] - p0, minlength=n_periods)[:n_periods]
+    births = np.bincount(g_period[first & in_cohort] - p0, minlength=n_periods)[:n_periods]
+    curve = model.expected_purchases_new(np.arange(n_periods, dtype=np.float64))
+    cumulative = np.convolve(births.astype(np.float64), curve)[:n_periods]
+    expected = np.diff(cumulative, prepend=0.0)
+    start_us = anchor + (p0 + np.arange(n_periods, dtype=np.int64)) * length
+    return PurchaseTracking(
+        period_start=start_us.view("datetime64[us]"),
+        actual=actual.astype(np.float64),
+        expected=expected,
+        calibration_periods=int(cal_period) - p0 + 1,
+    )
+
+
+def plot_cumulative_transactions(tracking: PurchaseTracking, *, ax: Axes | None = None) -> Axes:
+    """Cumulative repeat purchases, actual against expected (``plot`` extra)."""
+    return tracking.plot(cumulative=True, ax=ax)
+
+
+def plot_incremental_transactions(tracking: PurchaseTracking, *, ax: Axes | None = None) -> Axes:
+    """Repeat purchases per period, actual against expected (``plot`` extra)."""
+    return tracking.plot(cumulative=False, ax=ax)
+
+
+# --------------------------------------------------------------------- matrices
+
+
+def _grid(
+    T: float, max_frequency: int, max_recency: float | None, score: Any
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``score(f, r, T)`` on the grid of whole frequencies and recencies of a customer of
+    age ``T``; cells no customer can occupy (repeat-free customers with recency > 0) are
+    NaN."""
+    if max_frequency < 0 or not np.isfinite(T) or T <= 0:
+        raise ValueError("need max_frequency >= 0 and a positive T")
+    top = T if max_recency is None else min(float(max_recency), T)
+    f = np.arange(max_frequency + 1, dtype=np.float64)
+    r = np.arange(int(np.floor(top)) + 1, dtype=np.float64)
+    F, R = np.meshgrid(f, r, indexing="ij")
+    possible = (F > 0) | (R == 0)
+    values = np.full(F.shape, np.nan)
+    values[possible] = score(F[possible], R[possible], np.full(int(possible.sum()), T))
+    return f, r, values
+
+
+def _matrix(
+    values: FloatArray, f: FloatArray, r: FloatArray, title: str, label: str, ax: Axes | None
+) -> Axes:
+    ax = axes(ax, (6, 5))
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis",
+                      extent=(r[0] - 0.5, r[-1] + 0.5, f[0] - 0.5, f[-1] + 0.5))  # fmt: skip
+    ax.figure.colorbar(image, ax=ax, label=label)
+    ax.yaxis.set_major_locator(require("matplotlib.ticker", "plot").MaxNLocator(integer=True))
+    ax.set_xlabel("recency (age at last purchase, periods)")
+    ax.set_ylabel("frequency (repeat purchases)")
+    ax.set_title(title)
+    return ax
+
+
+def plot_frequency_recency_matrix(
+    model: PurchaseModel,
+    *,
+    T: float,
+    t: float = 1.0,
+    max_frequency: int = 20,
+    max_recency: float | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Expected purchases in the next ``t`` periods for each (frequency, recency) of a
+    customer of age ``T`` (``plot`` extra).
+
+    The grid has ``(max_frequency + 1) x (T + 1)`` cells; memory does not grow with the
+    number of customers.
+    """
+    f, r, values = _grid(
+        T, max_frequency, max_recency, lambda f, r, T: model.expected_purchases(t, f, r, T)
+    )
+    title = f"Expected purchases in the next {t:g} periods (age {T:g})"
+    return _matrix(values, f, r, title, "expected purchases", ax)
+
+
+def plot_probability_alive_matrix(
+    model: PurchaseModel,
+    *,
+    T: float,
+    max_frequency: int = 20,
+    max_recency: float | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """P(alive) for each (frequency, recency) of a customer of age ``T`` (``plot`` extra)."""
+    f, r, values = _grid(T, max_frequency, max_recency, model.p_alive)
+    return _matrix(values, f, r, f"P(alive) at age {T:g}", "P(alive)", ax)
+
+
+# --------------------------------------------------------------------- period transactions
+
+
+def plot_period_transactions(
+    model: PurchaseModel,
+    summary: RFMSummary,
+    *,
+    max_frequency: int = 7,
+    rng: np.random.Generator | int | None = 0,
+    ax: Axes | None = None,
+) -> Axes:
+    """Customers by number of repeat purchases: actual, and simulated from the model with
+    each customer's own age ``T`` (``plot`` extra)."""
+    simulated = model.simulate(len(summary), summary.T, rng=rng)
+    ax = axes(ax, (6, 4))
+    x = np.arange(max_frequency + 1)
+    for offset, freq, label, color in (
+        (-0.2, summary.frequency, "actual", "tab:blue"),
+        (0.2, np.asarray(simulated.frequency), "model (simulated)", "tab:orange"),
+    ):
+        counts = np.bincount(np.minimum(freq, max_frequency).astype(np.int64),
+                             minlength=max_frequency + 1)  # fmt: skip
+        ax.bar(x + offset, counts, width=0.4, label=label, color=color)
+    labels = [str(i) for i in x]
+    labels[-1] += "+"
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("repeat purchases")
+    ax.set_ylabel("customers")
+    ax.set_title("Frequency of repeat purchases")
+    ax.legend()
+    return ax

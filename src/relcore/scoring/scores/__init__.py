@@ -1,0 +1,52 @@
+"""Relationship scores: how a customer relates to the company, computed from an event log
+(engagement, contact fatigue, value balance, the customer view) or from the customer-base
+summary (RFM segments, lifecycle stages), and "customers who bought this also bought".
+
+The implementation modules are private (``_fatigue.py`` holds :func:`fatigue`), so that a
+function and its module never share a name; import from here or from
+:mod:`relcore.scoring`.
+"""
+
+from ._affinity import AlsoBought, also_bought
+from ._customer_view import CustomerView, CustomerViews, customer_view, customer_views
+from ._engagement import EngagementScores, engagement
+from ._fatigue import SATURATION_LEVELS, FatigueScores, ResponseCurve, fatigue, fatigue_scores
+from ._lifecycle import (
+    LIFECYCLE_STAGES,
+    LifecycleStages,
+    RepeatCustomers,
+    lifecycle_stage,
+    repeat_customers,
+)
+from ._plots import plot_score_distribution, plot_segment_sizes
+from ._rfm import RFM_SEGMENTS, RFMSegments, rfm_segments
+from ._value_balance import BALANCE_CLASSES, ValueBalance, value_balance
+
+__all__ = [
+    "BALANCE_CLASSES",
+    "LIFECYCLE_STAGES",
+    "RFM_SEGMENTS",
+    "SATURATION_LEVELS",
+    "AlsoBought",
+    "CustomerView",
+    "CustomerViews",
+    "EngagementScores",
+    "FatigueScores",
+    "LifecycleStages",
+    "RFMSegments",
+    "RepeatCustomers",
+    "ResponseCurve",
+    "ValueBalance",
+    "also_bought",
+    "customer_view",
+    "customer_views",
+    "engagement",
+    "fatigue",
+    "fatigue_scores",
+    "lifecycle_stage",
+    "plot_score_distribution",
+    "plot_segment_sizes",
+    "repeat_customers",
+    "rfm_segments",
+    "value_balance",
+]

@@ -1,0 +1,193 @@
+"""RFM segmentation: quantile recency, frequency and monetary scores, and named segments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ..._result import column, frame, label_counts
+from ..summary import RFMSummary
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+__all__ = ["RFM_SEGMENTS", "RFMSegments", "rfm_segments"]
+
+#: Segment names, in the order the rules are tried.
+RFM_SEGMENTS: tuple[str, ...] = (
+    "champions",
+    "loyal",
+    "new",
+    "promising",
+    "cannot lose",
+    "at risk",
+    "hibernating",
+    "lost",
+)
+
+
+@attrs.frozen(eq=False)
+class RFMSegments:
+    """RFM scores and segments of the customers of a summary.
+
+    Attributes
+    ----------
+    customer_id : numpy.ndarray
+    recency_score, frequency_score, monetary_score : numpy.ndarray
+        Integer scores from 1 (worst) to ``bins`` (best).
+    segment : numpy.ndarray
+        Segment name per customer (one of :data:`RFM_SEGMENTS`).
+    bins : int
+    """
+
+    customer_id: npt.NDArray[Any] = attrs.field(converter=column)
+    recency_score: npt.NDArray[np.int8] = attrs.field(converter=column)
+    frequency_score: npt.NDArray[np.int8] = attrs.field(converter=column)
+    monetary_score: npt.NDArray[np.int8] = attrs.field(converter=column)
+    segment: npt.NDArray[np.str_] = attrs.field(converter=column)
+    bins: int
+
+    def __len__(self) -> int:
+        return int(self.segment.shape[0])
+
+    def counts(self) -> dict[str, int]:
+        """Customers per segment, in :data:`RFM_SEGMENTS` order."""
+        return label_counts(self.segment, RFM_SEGMENTS)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Scores and ``segment`` (categorical) indexed by customer id."""
+        from ..._optional import require
+
+        pandas_ = require("pandas", "pandas")
+        return frame(
+            self.customer_id,
+            {
+                "recency_score": self.recency_score,
+                "frequency_score": self.frequency_score,
+                "monetary_score": self.monetary_score,
+                "segment": pandas_.Categorical(self.segment, categories=list(RFM_SEGMENTS)),
+            },
+        )
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """Segment sizes as a bar chart (``plot`` extra)."""
+        from ._plots import plot_segment_sizes
+
+        return plot_segment_sizes(self.segment, ax=ax, order=RFM_SEGMENTS, title="RFM segments")
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.counts().items() if v)
+        return f"RFMSegments({len(self):,} customers, bins={self.bins}; {counts})"
+
+
+def _quantile_scores(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.int8]:
+    """``1 + `` the number of the ``bins - 1`` inner quantiles strictly below each value.
+
+    Equal values share a score, so heavily tied data (most customers with no repeat
+    purchase) leave some scores empty rather than splitting a tie arbitrarily.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    edges = np.quantile(values, np.arange(1, bins) / bins)
+    out: npt.NDArray[np.int8] = (1 + np.searchsorted(edges, values, side="left")).astype(np.int8)
+    return out
+
+
+def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
+    """Quantile R, F and M scores and a named segment for every customer of a summary.
+
+    **Scores.** Each of three measures is cut at its ``bins - 1`` inner quantiles (the
+    20th, 40th, 60th and 80th percentiles for ``bins=5``); a customer's score is 1 plus
+    the number of cut points strictly below their value, so 1 is the lowest fifth and
+    ``bins`` the highest, and tied values share a score:
+
+    * recency: periods since the last purchase, ``T - recency`` — *fewer* is better, so
+      the score is computed on its negative;
+    * frequency: repeat purchases (``frequency``);
+    * monetary: mean value of the repeat purchases (``monetary_value``; 0 without one).
+
+    **Segments** use R and F, scaled to ``u = (score - 1) / (bins - 1)`` in [0, 1] so
+    the rules hold for any ``bins``; the first rule that matches names the segment:
+
+    ==============  ==========================================  ======================
+    segment         rule                                        for ``bins=5``
+    ==============  ==========================================  ======================
+    champions       u_R ≥ 0.75 and u_F ≥ 0.75                   R ≥ 4, F ≥ 4
+    loyal           u_R ≥ 0.5 and u_F ≥ 0.5                     R ≥ 3, F ≥ 3
+    new             u_R ≥ 0.75 and no repeat purchase           R ≥ 4, frequency 0
+    promising       u_R ≥ 0.5                                   R ≥ 3
+    cannot lose     u_R < 0.25 and u_F ≥ 0.75                   R = 1, F ≥ 4
+    at risk         u_R < 0.5 and u_F ≥ 0.5                     R ≤ 2, F ≥ 3
+    hibernating     u_R ≥ 0.25                                  R = 2
+    lost            otherwise                                   R = 1, F ≤ 2
+    ==============  ==========================================  ======================
+
+    M does not enter the segment: it ranks customers within one (the champions worth
+    most). Intended use: a quick, explainable map of a customer base for analysts and
+    campaign selection. Limits: quantiles are relative to this base at this time (a
+    "champion" of a dying base may buy rarely), scores are coarse, and recency in
+    periods ignores how often a customer usually buys — the purchase models'
+    ``p_alive`` does not.
+
+    Parameters
+    ----------
+    summary
+        From :func:`~relcore.scoring.summarize`.
+    bins
+        Number of score levels (at least 2).
+
+    Returns
+    -------
+    RFMSegments
+
+    Examples
+    --------
+    Five customers, one per fifth of each measure:
+
+    >>> import numpy as np
+    >>> s = RFMSummary(customer_id=["a", "b", "c", "d", "e"],
+    ...                frequency=np.array([4.0, 3, 2, 0, 1]),
+    ...                recency=np.array([20.0, 5, 9, 0, 1]),
+    ...                T=np.array([20.0, 45, 30, 2, 40]),
+    ...                monetary_value=np.array([50.0, 40, 30, 0, 10]))
+    >>> seg = rfm_segments(s)
+    >>> seg.recency_score.tolist(), seg.frequency_score.tolist()
+    ([5, 1, 3, 4, 2], [5, 4, 3, 1, 2])
+    >>> seg.segment.tolist()
+    ['champions', 'cannot lose', 'loyal', 'new', 'hibernating']
+    """
+    if not isinstance(summary, RFMSummary):
+        raise TypeError(f"summary must be an RFMSummary, got {type(summary).__name__}")
+    if not isinstance(bins, int | np.integer) or bins < 2 or bins > 100:
+        raise ValueError(f"bins must be an integer from 2 to 100, got {bins!r}")
+    bins = int(bins)
+    frequency = np.asarray(summary.frequency, dtype=np.float64)
+    recency = np.asarray(summary.recency, dtype=np.float64)
+    since_last = np.asarray(summary.T, dtype=np.float64) - recency
+    r = _quantile_scores(-since_last, bins)
+    f = _quantile_scores(frequency, bins)
+    m = _quantile_scores(np.asarray(summary.monetary_value, dtype=np.float64), bins)
+    u_r = (r - 1) / (bins - 1)
+    u_f = (f - 1) / (bins - 1)
+    rules = [
+        (u_r >= 0.75) & (u_f >= 0.75),
+        (u_r >= 0.5) & (u_f >= 0.5),
+        (u_r >= 0.75) & (frequency == 0),
+        u_r >= 0.5,
+        (u_r < 0.25) & (u_f >= 0.75),
+        (u_r < 0.5) & (u_f >= 0.5),
+        u_r >= 0.25,
+    ]
+    code = np.select(rules, list(range(len(rules))), default=len(rules))
+    return RFMSegments(
+        customer_id=summary.customer_id,
+        recency_score=r,
+        frequency_score=f,
+        monetary_score=m,
+        segment=np.array(RFM_SEGMENTS)[code],
+        bins=bins,
+    )
