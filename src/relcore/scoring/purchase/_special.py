@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -162,25 +163,38 @@ def _bg_core_scipy(p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -
         out = C * (-np.expm1(log_s)) / b_
     out = np.asarray(out, dtype=np.float64)
     lost = np.flatnonzero(~np.isfinite(out) | (out < -1e-12 * np.abs(C)))
-    for i in lost:
-        out[i] = _bg_core_quadrature(float(p[i]), float(q[i]), float(C[i]), float(z[i]))
+    if lost.size:
+        out[lost] = _bg_core_quadrature(p[lost], q[lost], C[lost], z[lost])
     return out
 
 
-def _bg_core_quadrature(n: float, q: float, C: float, z: float) -> float:
+@functools.cache
+def _gauss_legendre(n: int) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights of ``n``-point Gauss-Legendre quadrature on [0, 1] (computing
+    them costs far more than using them, so they are computed once)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    nodes, weights = (x + 1.0) / 2.0, w / 2.0
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
+
+
+def _bg_core_quadrature(n: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
     """Last resort for parameters where every series and scipy fail (very large shape
     parameters near z = 1): the quantity is ``E[(1 - (1 + P u)**-n) / P]`` for
     ``P ~ Beta(a, q)``, ``a = C - q + 1`` and ``u = z / (1 - z)`` (the expected purchases
     of an active customer with dropout probability P and a gamma-mixed Poisson rate),
     integrated over the beta quantile ``v`` (``P = I^-1_v(a, q)``) by 200-point
     Gauss-Legendre quadrature: the integrand is bounded and smooth in ``P``."""
-    a = C - q + 1.0
-    u = z / (1.0 - z)
-    x, w = np.polynomial.legendre.leggauss(200)
-    prob = special.betaincinv(a, q, (x + 1.0) / 2.0)
-    prob = np.clip(prob, 1e-300, 1.0)
-    f = np.where(prob * u > 1e-300, -np.expm1(-n * np.log1p(prob * u)) / prob, n * u)
-    return float(np.dot(w / 2.0, f))
+    nodes, weights = _gauss_legendre(200)
+    a = (C - q + 1.0)[:, None]
+    u = (z / (1.0 - z))[:, None]
+    prob = np.clip(special.betaincinv(a, q[:, None], nodes), 1e-300, 1.0)
+    with np.errstate(all="ignore"):
+        pu = prob * u
+        f = np.where(pu > 1e-300, -np.expm1(-n[:, None] * np.log1p(pu)) / prob, n[:, None] * u)
+    out: FloatArray = f @ weights
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -598,7 +612,7 @@ def bg_expectation_by_frequency(
         return bg_expectation_core(C - A, C - B, C, z)
     band = z > 0.15
     fast = z <= 0.6
-    ux, inv = _unique_index(x)
+    ux, inv = unique_counts(x)
     key = inv * 2 + band
     order = np.argsort(key.astype(np.int16) if 2 * ux.size < 32_000 else key, kind="stable")
     counts = np.bincount(key, minlength=2 * ux.size)
@@ -642,10 +656,6 @@ def bg_expectation_by_frequency(
         out[idx] = bg_expectation_core(C[idx] - A, C[idx] - B, C[idx], z[idx])
     result: FloatArray = np.maximum(out, 0.0)
     return result
-
-
-def _unique_index(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    return unique_counts(x)
 
 
 def unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
