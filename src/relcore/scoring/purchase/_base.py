@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ...errors import ConvergenceError
 from ._inputs import compress
@@ -124,7 +124,7 @@ class FittedModel:
         se = self.standard_errors
         if se is None:
             return None
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = float(special.ndtri(0.5 + level / 2))
         out = {}
         for name, value in self.params.items():
             half = z * se[name] / value

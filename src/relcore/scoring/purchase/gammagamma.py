@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from scipy import stats
 
 from ..._validation import as_float, check_mask
 from . import _jet as jet
@@ -36,7 +35,15 @@ def frequency_monetary_correlation(frequency: Any, monetary_value: Any) -> float
     rep = x > 0
     if rep.sum() < 3:
         raise ValueError("the correlation needs at least 3 customers with frequency > 0")
-    return float(stats.pearsonr(x[rep], m[rep]).statistic)
+    return _pearson(x[rep], m[rep])
+
+
+def _pearson(x: FloatArray, y: FloatArray) -> float:
+    """Pearson's correlation coefficient (NaN when a column is constant), computed here
+    rather than with ``scipy.stats``, whose import costs half a second."""
+    dx, dy = x - x.mean(), y - y.mean()
+    denom = float(np.sqrt((dx @ dx) * (dy @ dy)))
+    return float(dx @ dy) / denom if denom > 0 else float("nan")
 
 
 @attrs.frozen(repr=False)
