@@ -33,6 +33,7 @@ def histories(draw, n=8):
 
 
 def _check_purchase_model(m, x, tx, T, t):
+    # per-customer likelihoods have no public API: the model's one statement of it
     ll = m._rows(list(m.params.values()), {"frequency": x, "recency": tx, "T": T})
     assert np.all(np.isfinite(ll)), ll
     p = m.p_alive(x, tx, T)

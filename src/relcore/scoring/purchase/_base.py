@@ -1,18 +1,27 @@
 """The one fitting routine shared by every purchase, retention and spend model.
 
-``FittedModel._from_fit`` (called by every model's ``fit``, after ``gather_columns`` and
-the model's own validation) does, in order:
+A model declares what it fits on and states its likelihood once:
 
-1. **coercion** of an :class:`~relcore.scoring.RFMSummary`, a mapping / pandas DataFrame
-   with the named columns, or keyword arrays, plus optional ``weights``, into validated
-   float columns (bad rows raise :class:`~relcore.DataError` naming them);
-2. **compression** of identical rows into weights (real data collapse 10-1000x);
-3. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
+* ``_columns`` (and ``_time_columns``, those measured in time units), checked by
+  ``_validate``;
+* ``_rows(params, data)``: the log-likelihood of each row, written with the :mod:`._jet`
+  helpers so that its exact gradient and Hessian come for free (a model may supply a
+  faster hand-written ``_objective_factory`` with the same derivatives);
+* ``_initial``: where the optimiser starts.
+
+``FittedModel._fit`` (called by every model's public ``fit``) does the rest, in order:
+
+1. **gathering** the columns from an :class:`~relcore.scoring.RFMSummary`, a mapping /
+   pandas DataFrame or keyword arrays, plus optional ``weights``;
+2. **validation** by the model's ``_validate`` (bad rows raise :class:`~relcore.DataError`
+   naming them) and of the weights;
+3. **compression** of identical rows into weights (real data collapse 10-1000x);
+4. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
    conditions the optimisation and makes the penalty independent of the time unit;
-4. **damped Newton optimisation** of the unconstrained log-parameters with the exact
-   gradient and Hessian of the log-likelihood (from the model's own derivatives), started
-   from fits to nested random subsets when there are many distinct rows;
-5. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
+5. **damped Newton optimisation** of the unconstrained log-parameters with the exact
+   gradient and Hessian of the log-likelihood, started from fits to nested random subsets
+   when there are many distinct rows;
+6. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
    whose information matrix is singular, i.e. parameters the data do not identify.
 
 The objective is ``-log_likelihood / n + penalizer * sum(params**2)`` with ``n`` the number
@@ -31,8 +40,8 @@ import numpy as np
 from scipy import special
 
 from ...errors import ConvergenceError
-from ._inputs import compress
-from ._optimize import chunked_objective, newton
+from ._inputs import compress, gather_columns, validate_weights
+from ._optimize import chunked_objective, jet_objective, newton
 from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
@@ -73,6 +82,11 @@ class FittedModel:
     # parameters that carry a time unit (scale parameters of rates); the penalty applies
     # to them in rescaled time
     _time_params: ClassVar[tuple[str, ...]] = ()
+    # the data columns ``fit`` reads, and those of them measured in time units
+    _columns: ClassVar[tuple[str, ...]] = ()
+    _time_columns: ClassVar[tuple[str, ...]] = ()
+    # natural parameters where the optimiser starts (default: all 1)
+    _initial: ClassVar[tuple[float, ...]] = ()
     # whether the objective may be evaluated in threaded chunks (it must avoid BLAS: see
     # ``dot``)
     _chunked_objective: ClassVar[bool] = False
@@ -172,15 +186,42 @@ class FittedModel:
 
     # -- fitting ------------------------------------------------------------------------
     @classmethod
+    def _fit(
+        cls, data: Any, arrays: dict[str, Any], *, weights: Any = None, penalizer: float = 0.0
+    ) -> Self:
+        """The fitting path of every model: gather, validate, weigh, maximise."""
+        columns, raw_weights = gather_columns(cls._columns, data, arrays, weights)
+        rows = cls._validate(columns)
+        n = len(rows[cls._columns[0]])
+        return cls._from_fit(rows, validate_weights(raw_weights, n), penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        """The model's checks of its raw columns; validated float columns by name."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
+        """The log-likelihood of each row, from natural parameters (floats or jets)."""
+        raise NotImplementedError
+
+    @classmethod
     def _objective_factory(
         cls, columns: dict[str, FloatArray], weights: FloatArray
     ) -> Callable[[FloatArray, int], Objective]:
         """``(log_params, order) -> (loglik, grad, hess)`` totals over the rows."""
-        raise NotImplementedError
+        return jet_objective(cls._rows, columns, weights)
 
     @classmethod
     def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        return np.zeros(len(cls._param_names))
+        initial = cls._initial or (1.0,) * len(cls._param_names)
+        start: FloatArray = np.log(np.array(initial, dtype=np.float64))
+        return start
+
+    @classmethod
+    def _fit_attributes(cls, columns: dict[str, FloatArray], weights: FloatArray) -> dict[str, Any]:
+        """Attributes besides the parameters that a fit computes from its data."""
+        return {}
 
     @classmethod
     def _from_fit(
@@ -188,18 +229,15 @@ class FittedModel:
         columns: dict[str, FloatArray],
         weights: FloatArray,
         *,
-        time_columns: tuple[str, ...] = (),
         penalizer: float = 0.0,
-        compress_rows: bool = True,
-        start: FloatArray | None = None,
     ) -> Self:
         if not (np.isfinite(penalizer) and penalizer >= 0):
             raise ValueError(f"penalizer must be a finite number >= 0, got {penalizer!r}")
+        time_columns = cls._time_columns
+        extras = cls._fit_attributes(columns, weights)
         names = list(columns)
         n_customers = float(weights.sum())
-        cols = [columns[k] for k in names]
-        if compress_rows:
-            cols, weights = compress(cols, weights)
+        cols, weights = compress([columns[k] for k in names], weights)
         keep = weights > 0
         if not keep.all():
             cols, weights = [c[keep] for c in cols], weights[keep]
@@ -233,7 +271,7 @@ class FittedModel:
 
             return objective
 
-        x0 = cls._start(data, weights) if start is None else np.log(start) - log_scale
+        x0 = cls._start(data, weights)
         if weights.size > _WARM_START_ROWS:
             # start from fits to nested random subsets (a few thousand rows, then a fifth
             # of the rows) so that the full data need only two or three Newton steps
@@ -268,6 +306,7 @@ class FittedModel:
         params = dict(zip(cls._param_names, natural.tolist(), strict=True))
         return cls(
             **params,
+            **extras,
             fit_info=FitInfo(
                 log_likelihood=float(ll),
                 covariance=cov,

@@ -153,6 +153,22 @@ def compress(
     return [c[starts] for c in sorted_cols], np.add.reduceat(weights[order], starts)
 
 
+def whole_numbers(values: Any, name: str) -> FloatArray:
+    """An argument of whole numbers >= 0 (counts of purchases or periods) as floats."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
+        raise ValueError(f"{name} must hold whole numbers >= 0, got {values!r}")
+    return arr
+
+
+def time_horizon(t: Any) -> FloatArray:
+    """A prediction horizon: finite and >= 0."""
+    arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"t must be finite and >= 0, got {t!r}")
+    return arr
+
+
 def broadcast_float(*values: Any) -> list[FloatArray]:
     """Arrays of float64 broadcast to one shape (for vectorised predictions)."""
     arrays = [np.asarray(v, dtype=np.float64) for v in values]

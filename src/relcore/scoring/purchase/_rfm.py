@@ -3,24 +3,31 @@ MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
+from scipy import special
 
 from ._base import FittedModel
-from ._inputs import gather_columns, validate_rfm, validate_weights
+from ._inputs import prediction_rfm, validate_rfm
 from ._types import FloatArray
 
 if TYPE_CHECKING:
     from typing import Self
 
 
-def time_horizon(t: Any) -> FloatArray:
-    arr = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"t must be finite and >= 0, got {t!r}")
-    return arr
+def nbd_log_pmf(n: FloatArray, t: FloatArray, r: float, alpha: float) -> FloatArray:
+    """``log P(N(t) = n)`` of a gamma(r, α)-mixed Poisson count over ``(0, t]``: the
+    negative binomial distribution of purchases of a customer who never drops out."""
+    out: FloatArray = (
+        special.gammaln(r + n)
+        - special.gammaln(r)
+        - special.gammaln(n + 1.0)
+        + r * np.log(alpha / (alpha + t))
+        + special.xlogy(n, t / (alpha + t))
+    )
+    return out
 
 
 def simulate_rfm(
@@ -55,7 +62,10 @@ def summary_from(columns: dict[str, FloatArray]) -> Any:
 @attrs.frozen(repr=False)
 class RFMModel(FittedModel):
     """A continuous-time purchase model fitted on frequency, recency and T (BG/NBD,
-    MBG/NBD, Pareto/NBD): the ``fit`` they share."""
+    MBG/NBD, Pareto/NBD): the ``fit`` and input checks they share."""
+
+    _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+    _time_columns: ClassVar[tuple[str, ...]] = ("recency", "T")
 
     @classmethod
     def fit(
@@ -103,20 +113,18 @@ class RFMModel(FittedModel):
         >>> sorted(m.params)
         ['a', 'alpha', 'b', 'r']
         """
-        cols, w = gather_columns(
-            ("frequency", "recency", "T"),
-            data,
-            {"frequency": frequency, "recency": recency, "T": T},
-            weights,
-        )
-        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "T": t},
-            wt,
-            time_columns=("recency", "T"),
-            penalizer=penalizer,
-        )
+        arrays = {"frequency": frequency, "recency": recency, "T": T}
+        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        x, tx, t = validate_rfm(columns["frequency"], columns["recency"], columns["T"])
+        return {"frequency": x, "recency": tx, "T": t}
+
+    @staticmethod
+    def _history(frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
+        """Validated prediction inputs, broadcast to one shape."""
+        return prediction_rfm(frequency, recency, T)
 
     @classmethod
     def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -12,19 +11,14 @@ from scipy import special
 from ..._validation import check_mask
 from . import _jet as jet
 from ._base import FittedModel, param_field
-from ._inputs import broadcast_float, gather_columns, prediction_rfm, validate_weights
-from ._optimize import jet_objective
+from ._inputs import broadcast_float, prediction_rfm, whole_numbers
 from ._special import hyp2f1_one
-from ._types import FloatArray, Objective
+from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["BGBB"]
-
-
-def _whole(v: Any, name: str) -> FloatArray:
-    arr = np.asarray(v, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-        raise ValueError(f"{name} must hold whole numbers >= 0")
-    return arr
 
 
 def _on_distinct_rows(fn: Any, *columns: FloatArray) -> FloatArray:
@@ -92,6 +86,7 @@ class BGBB(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
+    _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
 
     alpha: float = param_field()
     beta: float = param_field()
@@ -108,7 +103,7 @@ class BGBB(FittedModel):
         n_periods: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> BGBB:
+    ) -> Self:
         """Maximum-likelihood fit.
 
         Parameters
@@ -130,23 +125,20 @@ class BGBB(FittedModel):
         >>> sorted(m.params)
         ['alpha', 'beta', 'delta', 'gamma']
         """
-        cols, w = gather_columns(
-            ("frequency", "recency", "n_periods"),
-            data,
-            {"frequency": frequency, "recency": recency, "n_periods": n_periods},
-            weights,
-        )
-        x, tx, n = cls._validate(cols["frequency"], cols["recency"], cols["n_periods"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "n_periods": n}, wt, penalizer=penalizer
-        )
+        arrays = {"frequency": frequency, "recency": recency, "n_periods": n_periods}
+        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        x, tx, n = cls._history(columns["frequency"], columns["recency"], columns["n_periods"])
+        return {"frequency": x, "recency": tx, "n_periods": n}
 
     @staticmethod
-    def _validate(frequency: Any, recency: Any, n_periods: Any) -> tuple[FloatArray, ...]:
+    def _history(frequency: Any, recency: Any, n_periods: Any) -> list[FloatArray]:
+        """Validated whole-number histories, broadcast to one shape."""
         x, tx, n = prediction_rfm(frequency, recency, n_periods, t_name="n_periods", discrete=True)
         check_mask("recency", (x > 0) & (tx == 0), "recency 0 where frequency is positive")
-        return x, tx, n
+        return [x, tx, n]
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -168,12 +160,6 @@ class BGBB(FittedModel):
             total = jet.where(gap > i, jet.logaddexp(total, term), total)
         return base + total
 
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
-
     def _loglik(self, x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
         out: FloatArray = self._rows(
             list(self.params.values()), {"frequency": x, "recency": tx, "n_periods": n}
@@ -192,8 +178,8 @@ class BGBB(FittedModel):
         >>> m.p_alive(6, 6, 6).item() > m.p_alive(1, 1, 6).item()
         True
         """
-        x, tx, n = self._validate(frequency, recency, n_periods)
-        m = _whole(periods_ahead, "periods_ahead")
+        x, tx, n = self._history(frequency, recency, n_periods)
+        m = whole_numbers(periods_ahead, "periods_ahead")
         return _on_distinct_rows(self._p_alive, x, tx, n, m)
 
     def _p_alive(self, x: FloatArray, tx: FloatArray, n: FloatArray, m: FloatArray) -> FloatArray:
@@ -219,8 +205,8 @@ class BGBB(FittedModel):
         >>> m.expected_purchases(0, 3, 5, 6).item()
         0.0
         """
-        x, tx, n = self._validate(frequency, recency, n_periods)
-        mm = _whole(m_periods, "m_periods")
+        x, tx, n = self._history(frequency, recency, n_periods)
+        mm = whole_numbers(m_periods, "m_periods")
         return _on_distinct_rows(self._expected, x, tx, n, mm)
 
     def _expected(self, x: FloatArray, tx: FloatArray, n: FloatArray, mm: FloatArray) -> FloatArray:
@@ -254,7 +240,7 @@ class BGBB(FittedModel):
         """
         if not (np.isfinite(d) and d > 0):
             raise ValueError(f"the discount rate d must be positive, got {d!r}")
-        x, tx, n = self._validate(frequency, recency, n_periods)
+        x, tx, n = self._history(frequency, recency, n_periods)
 
         def dert(x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
             a, b, g, de = self.alpha, self.beta, self.gamma, self.delta
@@ -284,7 +270,7 @@ class BGBB(FittedModel):
         >>> round(float(m.expected_purchases_new(6)), 6)
         3.0
         """
-        nn = _whole(n_periods, "n_periods")
+        nn = whole_numbers(n_periods, "n_periods")
         a, b = self.alpha, self.beta
         out: FloatArray = a / (a + b) * np.exp(self._log_survival_sum(np.zeros_like(nn), nn))
         return out

@@ -11,9 +11,9 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
+from ._inputs import broadcast_float, time_horizon, whole_numbers
 from ._optimize import dot
-from ._rfm import RFMModel, simulate_rfm, summary_from, time_horizon
+from ._rfm import RFMModel, nbd_log_pmf, simulate_rfm, summary_from
 from ._special import bg_expectation_by_frequency, bg_expectation_core, unique_counts
 from ._types import FloatArray, Objective
 
@@ -59,6 +59,7 @@ class BGNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
     _chunked_objective: ClassVar[bool] = True
 
@@ -68,11 +69,6 @@ class BGNBD(RFMModel):
     b: float = param_field()
 
     # -- fitting --------------------------------------------------------------------------
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
-        return start
-
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
         """Log-likelihood of each row (Fader, Hardie & Lee 2005, eq. 6)."""
@@ -99,9 +95,6 @@ class BGNBD(RFMModel):
         return _BGNBDObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
-
     def _log_odds_dropped(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         """log of P(dropped out) / P(alive) given the history (zero-frequency rows: -inf)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -121,7 +114,7 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).p_alive(0, 0, 30).item()
         1.0
         """
-        x, tx, t = self._checked(frequency, recency, T)
+        x, tx, t = self._history(frequency, recency, T)
         with np.errstate(over="ignore"):
             out: FloatArray = special.expit(-self._log_odds_dropped(x, tx, t))
         return out
@@ -136,7 +129,7 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).expected_purchases(0, 3, 20, 30).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
+        x, tx, T_ = self._history(frequency, recency, T)
         tt = time_horizon(t)
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -176,19 +169,11 @@ class BGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(2000), 52).sum()), 10)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
+        nn = whole_numbers(n, "n")
         tt = time_horizon(t)
         nn, tt = broadcast_float(nn, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        log_nb = (
-            special.gammaln(r + nn)
-            - special.gammaln(r)
-            - special.gammaln(nn + 1.0)
-            + r * np.log(alpha / (alpha + tt))
-            + special.xlogy(nn, tt / (alpha + tt))
-        )
+        log_nb = nbd_log_pmf(nn, tt, r, alpha)
         first = np.exp(special.betaln(a, b + nn) - special.betaln(a, b) + log_nb)
         # P(NB >= n) = I_{t/(α+t)}(n, r) for n >= 1
         pos = nn > 0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -11,9 +10,11 @@ import numpy as np
 from ..._validation import as_float, check_mask
 from . import _jet as jet
 from ._base import FittedModel, param_field
-from ._inputs import broadcast_columns, gather_columns, validate_weights
-from ._optimize import jet_objective
-from ._types import FloatArray, Objective
+from ._inputs import broadcast_columns
+from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["GammaGamma"]
 
@@ -82,6 +83,7 @@ class GammaGamma(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
+    _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
 
     p: float = param_field()
     q: float = param_field()
@@ -97,7 +99,7 @@ class GammaGamma(FittedModel):
         monetary_value: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> GammaGamma:
+    ) -> Self:
         """Maximum-likelihood fit on customers with ``frequency > 0``.
 
         Parameters
@@ -135,21 +137,23 @@ class GammaGamma(FittedModel):
         ...
         relcore.errors.ConvergenceError: the maximum is not identified: ...
         """
-        cols, w = gather_columns(
-            ("frequency", "monetary_value"),
-            data,
-            {"frequency": frequency, "monetary_value": monetary_value},
-            weights,
-        )
-        x, m = _spend_columns(cols["frequency"], cols["monetary_value"])
+        arrays = {"frequency": frequency, "monetary_value": monetary_value}
+        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        x, m = _spend_columns(columns["frequency"], columns["monetary_value"])
         check_mask(
             "frequency", x == 0, "frequency 0 (fit the spend model on repeat customers only)"
         )
         check_mask("monetary_value", m <= 0, "values that are not positive")
-        wt = validate_weights(w, x.size)
-        fitted = cls._from_fit({"frequency": x, "monetary_value": m}, wt, penalizer=penalizer)
+        return {"frequency": x, "monetary_value": m}
+
+    @classmethod
+    def _fit_attributes(cls, columns: dict[str, FloatArray], weights: FloatArray) -> dict[str, Any]:
+        x, m = columns["frequency"], columns["monetary_value"]
         corr = float(np.corrcoef(x, m)[0, 1]) if x.size > 2 and np.ptp(x) > 0 else None
-        return attrs.evolve(fitted, frequency_monetary_correlation=corr)
+        return {"frequency_monetary_correlation": corr}
 
     @classmethod
     def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
@@ -172,12 +176,6 @@ class GammaGamma(FittedModel):
             + px * np.log(x)
             - (px + q) * jet.log(v + m * x)
         )
-
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
 
     def expected_average_value(self, frequency: Any, monetary_value: Any) -> FloatArray:
         """Expected mean spend per transaction given the history (note 025, eq. 5).

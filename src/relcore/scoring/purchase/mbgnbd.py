@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -11,11 +10,10 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
-from ._optimize import jet_objective
-from ._rfm import RFMModel, simulate_rfm, summary_from, time_horizon
+from ._inputs import broadcast_float, time_horizon, whole_numbers
+from ._rfm import RFMModel, nbd_log_pmf, simulate_rfm, summary_from
 from ._special import bg_expectation_by_frequency, bg_expectation_core
-from ._types import FloatArray, Objective
+from ._types import FloatArray
 
 __all__ = ["MBGNBD"]
 
@@ -43,17 +41,13 @@ class MBGNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
 
     r: float = param_field()
     alpha: float = param_field()
     a: float = param_field()
     b: float = param_field()
-
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
-        return start
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -70,15 +64,6 @@ class MBGNBD(RFMModel):
         alive = -(r + x) * jet.log(alpha + T)
         dropped = jet.log(a) - jet.log(b + x) - (r + x) * jet.log(alpha + tx)
         return head + jet.logaddexp(alive, dropped)
-
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
-
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
 
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         lo = (
@@ -101,7 +86,7 @@ class MBGNBD(RFMModel):
         >>> round(MBGNBD(r=1.0, alpha=1.0, a=1.0, b=3.0).p_alive(0, 0, 1e-12).item(), 6)
         0.75
         """
-        return self._alive(*self._checked(frequency, recency, T))
+        return self._alive(*self._history(frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history.
@@ -114,7 +99,7 @@ class MBGNBD(RFMModel):
         >>> MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).expected_purchases(0, 2, 10, 20).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
+        x, tx, T_ = self._history(frequency, recency, T)
         tt = time_horizon(t)
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -148,19 +133,11 @@ class MBGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(3000), 52).sum()), 10)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
+        nn = whole_numbers(n, "n")
         tt = time_horizon(t)
         nn, tt = broadcast_float(nn, tt)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        log_nb = (
-            special.gammaln(r + nn)
-            - special.gammaln(r)
-            - special.gammaln(nn + 1.0)
-            + r * np.log(alpha / (alpha + tt))
-            + special.xlogy(nn, tt / (alpha + tt))
-        )
+        log_nb = nbd_log_pmf(nn, tt, r, alpha)
         first = np.exp(special.betaln(a, b + nn + 1.0) - special.betaln(a, b) + log_nb)
         # dropped out after the n-th purchase, which happened before t: P(NB >= n)
         tail = np.where(nn > 0, special.betainc(np.maximum(nn, 1.0), r, tt / (alpha + tt)), 1.0)

@@ -11,8 +11,8 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
-from ._rfm import RFMModel, summary_from, time_horizon
+from ._inputs import broadcast_float, time_horizon, whole_numbers
+from ._rfm import RFMModel, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
 
@@ -100,17 +100,13 @@ class ParetoNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
 
     r: float = param_field()
     alpha: float = param_field()
     s: float = param_field()
     beta: float = param_field()
-
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 0.5, 0.5]))
-        return start
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -126,9 +122,6 @@ class ParetoNBD(RFMModel):
         return _ParetoObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
-
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
@@ -152,7 +145,7 @@ class ParetoNBD(RFMModel):
         >>> bool(m.p_alive(0, 0, 10).item() > m.p_alive(0, 0, 40).item())
         True
         """
-        return self._alive(*self._checked(frequency, recency, T))
+        return self._alive(*self._history(frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history (note 008, eq. 22):
@@ -165,7 +158,7 @@ class ParetoNBD(RFMModel):
         ...     0, 2, 30, 39).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
+        x, tx, T_ = self._history(frequency, recency, T)
         tt = time_horizon(t)
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
@@ -203,9 +196,7 @@ class ParetoNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(500), 39).sum()), 8)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
+        nn = whole_numbers(n, "n")
         tt = time_horizon(t)
         nn, tt = broadcast_float(nn, tt)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
