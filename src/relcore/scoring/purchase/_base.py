@@ -18,9 +18,9 @@ A model declares what it fits on and states its likelihood once:
 3. **compression** of identical rows into weights (real data collapse 10-1000x);
 4. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
    conditions the optimisation and makes the penalty independent of the time unit;
-5. **damped Newton optimisation** of the unconstrained log-parameters with the exact
-   gradient and Hessian of the log-likelihood, started from fits to nested random subsets
-   when there are many distinct rows;
+5. **trust-region Newton optimisation** (scipy's ``trust-exact``) of the unconstrained
+   log-parameters with the exact gradient and Hessian of the log-likelihood, started from
+   fits to nested random subsets when there are many distinct rows;
 6. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
    whose information matrix is singular, i.e. parameters the data do not identify.
 
@@ -31,7 +31,6 @@ lifetimes' ``penalizer_coef``, so equal coefficients give equal estimates.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,7 +40,7 @@ from scipy import special
 
 from ...errors import ConvergenceError
 from ._inputs import compress, gather_columns, validate_weights
-from ._optimize import chunked_objective, jet_objective, newton
+from ._optimize import chunked_objective, jet_objective, minimize
 from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
@@ -279,10 +278,15 @@ class FittedModel:
             for size in (5_000, max(20_000, weights.size // 5)):
                 sub = rng.integers(0, weights.size, size)  # duplicates are harmless here
                 sub_data = {k: v[sub] for k, v in data.items()}
-                with contextlib.suppress(ConvergenceError):
-                    x0 = newton(make(sub_data, weights[sub]), x0, gtol=1e-6).x
-        objective = make(data, weights)
-        result = newton(objective, x0)
+                warm = minimize(make(sub_data, weights[sub]), x0, gtol=1e-6)
+                if warm.success:
+                    x0 = warm.x
+        result = minimize(make(data, weights), x0)
+        if not result.success:
+            raise ConvergenceError(
+                f"the optimiser did not converge: {result.message}; the data may not "
+                "identify the model: try a penalizer"
+            )
         eig = np.linalg.eigvalsh(result.hess)
         if not eig[0] > 1e-12 * max(float(eig[-1]), 1e-300):
             values = np.exp(result.x + log_scale)
@@ -293,8 +297,8 @@ class FittedModel:
                 f"{eig[-1]:.3g}); the data cannot separate the parameters: try a penalizer"
             )
         theta = result.x
-        p_eval = np.exp(result.x_eval)
-        ll_total = -(result.fun - penalizer * float(p_eval @ p_eval)) * float(weights.sum())
+        p_opt = np.exp(theta)
+        ll_total = -(result.fun - penalizer * float(p_opt @ p_opt)) * float(weights.sum())
         # observed information of the (penalised) log-likelihood, in log-parameters
         info = result.hess * n_customers
         cov_log = np.linalg.inv(info)

@@ -108,10 +108,15 @@ class RFMModel(FittedModel):
 
         Examples
         --------
+        The CDNOW sample's columns as arrays (Fader, Hardie & Lee 2005 publish r = 0.243,
+        α = 4.414, a = 0.793, b = 2.426):
+
+        >>> from relcore.datasets import load_cdnow_summary
         >>> from relcore.scoring import BGNBD
-        >>> m = BGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
-        >>> sorted(m.params)
-        ['a', 'alpha', 'b', 'r']
+        >>> s = load_cdnow_summary()
+        >>> m = BGNBD.fit(frequency=s.frequency, recency=s.recency, T=s.T)
+        >>> {k: round(v, 2) for k, v in m.params.items()}
+        {'r': 0.24, 'alpha': 4.41, 'a': 0.79, 'b': 2.43}
         """
         arrays = {"frequency": frequency, "recency": recency, "T": T}
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)

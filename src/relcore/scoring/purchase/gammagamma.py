@@ -121,21 +121,15 @@ class GammaGamma(FittedModel):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> x = np.random.default_rng(0).integers(1, 10, 2000)
-        >>> spend = GammaGamma(p=6.0, q=4.0, v=15.0).simulate(x, rng=1)
-        >>> gg = GammaGamma.fit(frequency=x, monetary_value=spend)
-        >>> sorted(gg.params)
-        ['p', 'q', 'v']
+        The repeat buyers of the CDNOW sample; a customer without repeat purchases is
+        expected to spend the population mean, 35.17 in Fader & Hardie's note 025:
 
-        Four customers cannot tell the spread within customers from the spread between
-        them, and the fit says so instead of returning arbitrary numbers:
-
-        >>> GammaGamma.fit(frequency=[1, 3, 2, 5], monetary_value=[20.0, 35.0, 18.5, 60.0])
-        ... # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        relcore.errors.ConvergenceError: the maximum is not identified: ...
+        >>> from relcore.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> rep = s.frequency > 0
+        >>> gg = GammaGamma.fit(frequency=s.frequency[rep], monetary_value=s.monetary_value[rep])
+        >>> round(float(gg.expected_average_value(0, 0.0)), 2)
+        35.17
         """
         arrays = {"frequency": frequency, "monetary_value": monetary_value}
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
