@@ -211,27 +211,6 @@ def test_standard_errors_are_the_inverse_observed_information():
     np.testing.assert_allclose(cov, np.linalg.inv(info_natural), rtol=1e-3)
 
 
-def test_confidence_intervals_cover_the_estimate_and_widen_with_level():
-    m = GammaGamma.fit(
-        frequency=[1, 2, 3, 4, 2, 5, 1, 3], monetary_value=[10, 12, 9, 15, 11, 14, 8, 10.5]
-    )
-    narrow, wide = m.confidence_intervals(0.5), m.confidence_intervals(0.99)
-    for name, value in m.params.items():
-        assert wide[name][0] < narrow[name][0] < value < narrow[name][1] < wide[name][1]
-
-
-def test_summary_and_repr_show_estimates_standard_errors_and_intervals():
-    m = BGNBD.fit(load_cdnow_summary())
-    text = m.summary()
-    assert "log-likelihood -9,582.43" in text
-    for word in ("parameter", "estimate", "se", "lower 95%", "upper 95%", "alpha"):
-        assert word in text
-    assert repr(m) == f"<{text}>"
-    assert repr(BGNBD(r=1, alpha=2, a=3, b=4)) == "BGNBD(r=1, alpha=2, a=3, b=4)"
-    assert BGNBD(r=1, alpha=2, a=3, b=4).log_likelihood is None
-    assert BGNBD(r=1, alpha=2, a=3, b=4).standard_errors is None
-
-
 def test_models_are_frozen_and_refuse_nonpositive_parameters():
     m = BGNBD(r=1, alpha=2, a=3, b=4)
     with pytest.raises(AttributeError):

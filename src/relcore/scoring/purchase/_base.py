@@ -39,6 +39,7 @@ import numpy as np
 from scipy import special
 
 from ...errors import ConvergenceError
+from ._fitsummary import FitSummary
 from ._inputs import compress, gather_columns, validate_weights
 from ._optimize import chunked_objective, jet_objective, minimize
 from ._types import FloatArray, Objective
@@ -59,6 +60,13 @@ def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) ->
 def param_field() -> Any:
     """An attrs field for a model parameter: a positive finite float."""
     return attrs.field(converter=float, validator=_positive)
+
+
+def _log_wald(values: FloatArray, se: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+    """Wald bounds on the log scale: ``exp(log(value) ± z * se / value)``."""
+    z = float(special.ndtri(0.5 + level / 2))
+    half = z * se / values
+    return values * np.exp(-half), values * np.exp(half)
 
 
 @attrs.frozen
@@ -132,56 +140,69 @@ class FittedModel:
         >>> bool(lo < m.alpha < hi)
         True
         """
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie in (0, 1), got {level}")
-        se = self.standard_errors
-        if se is None:
+        table = self.summary(level)
+        if self.fit_info is None:
             return None
-        z = float(special.ndtri(0.5 + level / 2))
-        out = {}
-        for name, value in self.params.items():
-            half = z * se[name] / value
-            out[name] = (value * float(np.exp(-half)), value * float(np.exp(half)))
-        return out
+        return {
+            name: (float(lo), float(hi))
+            for name, lo, hi in zip(table.parameter, table.lower, table.upper, strict=True)
+        }
 
-    def summary(self, level: float = 0.95) -> str:
+    def summary(self, level: float = 0.95) -> FitSummary:
         """A table of parameters with standard errors and confidence intervals.
+
+        ``print`` it, show it in a notebook, or convert it with ``to_pandas()``.
 
         Examples
         --------
         >>> from relcore.scoring import ShiftedBetaGeometric
         >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
-        >>> print(m.summary().splitlines()[1])
-        parameter  estimate       se  lower 95%  upper 95%
+        >>> print(m.summary())  # doctest: +ELLIPSIS
+        ShiftedBetaGeometric fitted to 1,000 customers (8 distinct rows), log-likelihood -1,680.27
+        parameter  estimate  ...
+            alpha  0.70...
         """
-        rows = [("parameter", "estimate", "se", f"lower {level:.0%}", f"upper {level:.0%}")]
-        se = self.standard_errors
-        ci = self.confidence_intervals(level)
-        for name, value in self.params.items():
-            if se is None or ci is None:
-                rows.append((name, f"{value:.6g}", "", "", ""))
-            else:
-                lo, hi = ci[name]
-                rows.append((name, f"{value:.6g}", f"{se[name]:.4g}", f"{lo:.6g}", f"{hi:.6g}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie in (0, 1), got {level}")
+        values = self._param_values()
+        nan = np.full(values.size, np.nan)
+        se, lower, upper = nan, nan, nan
+        if self.fit_info is not None:
+            se = np.sqrt(np.clip(np.diag(self.fit_info.covariance), 0.0, None))
+            lower, upper = _log_wald(values, se, level)
+        return FitSummary(
+            model=type(self).__name__,
+            title=self._describe(),
+            parameter=self._param_names,
+            estimate=values,
+            se=se,
+            lower=lower,
+            upper=upper,
+            level=level,
+        )
+
+    def _describe(self) -> str:
         info = self.fit_info
         if info is None:
-            head = f"{type(self).__name__} with known parameters"
-        else:
-            pen = f", penalizer {info.penalizer:g}" if info.penalizer else ""
-            head = (
-                f"{type(self).__name__} fitted to {info.n_customers:,.0f} customers "
-                f"({info.n_rows:,} distinct rows), log-likelihood "
-                f"{info.log_likelihood:,.2f}{pen}"
-            )
-        return "\n".join([head, *lines])
+            return f"{type(self).__name__} with known parameters"
+        pen = f", penalizer {info.penalizer:g}" if info.penalizer else ""
+        return (
+            f"{type(self).__name__} fitted to {info.n_customers:,.0f} customers "
+            f"({info.n_rows:,} distinct rows), log-likelihood {info.log_likelihood:,.2f}{pen}"
+        )
 
     def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         if self.fit_info is None:
-            args = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
             return f"{type(self).__name__}({args})"
-        return f"<{self.summary()}>"
+        info = self.fit_info
+        return (
+            f"{type(self).__name__}({args}, fit_info=<{info.n_customers:,.0f} customers, "
+            f"log-likelihood {info.log_likelihood:,.2f}>)"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
 
     # -- fitting ------------------------------------------------------------------------
     @classmethod
