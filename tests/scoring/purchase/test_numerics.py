@@ -7,6 +7,7 @@ import pytest
 from scipy import integrate, special
 from scipy.stats import beta as beta_dist
 
+from relcore.scoring import BGNBD, MBGNBD
 from relcore.scoring.purchase._special import hyp2f1_one, log_beta_ratio
 
 
@@ -79,3 +80,14 @@ def test_hyp2f1_one_at_z_within_a_hair_of_1_matches_closed_forms(w):
     atanh = 0.5 * (np.log1p(np.sqrt(z)) - np.log(w / (1 + np.sqrt(z))))
     assert float(hyp2f1_one(0.5, 1.5, z, w)) == pytest.approx(atanh / np.sqrt(z), rel=1e-9)
     assert float(hyp2f1_one(1.0, 2.0, z, w)) == pytest.approx(-np.log(w) / z, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD])
+def test_purchase_probabilities_approach_the_nbd_as_b_grows(model):
+    # without dropout the count over (0, t] is negative binomial; dropout is about a / b
+    r, alpha, a, t = 0.6, 5.0, 1.3, 30.0
+    n = np.arange(8)
+    nbd = model(r=r, alpha=alpha, a=a, b=np.inf).probability_of_purchases(n, t)
+    for b in (1e6, 1e9, 1e12):
+        near = model(r=r, alpha=alpha, a=a, b=b).probability_of_purchases(n, t)
+        assert np.all(np.abs(near / nbd - 1) <= 50 * a / b * (1 + n))

@@ -256,3 +256,20 @@ def test_expected_spend_of_a_repeat_buyer_with_free_purchases_shrinks_towards_ze
     assert got == pytest.approx(6.25 * 15.44 / (6.25 * 2 + 3.74 - 1))
     with pytest.raises(DataError, match="negative"):
         gg.expected_average_value([2], [-1.0])
+
+
+def test_gammagamma_without_repeat_buyers_says_there_is_nothing_to_fit():
+    from relcore.datasets import load_cdnow_summary
+
+    s = load_cdnow_summary()
+    repeat = (s.frequency > 0) & (s.monetary_value > 0) & (s.frequency > 1e9)  # nobody
+    with pytest.raises(DataError, match="no customers with repeat purchases") as err:
+        GammaGamma.fit(frequency=s.frequency[repeat], monetary_value=s.monetary_value[repeat])
+    assert err.value.column == "frequency"
+    with pytest.raises(DataError, match="no customers with repeat purchases"):
+        GammaGamma.fit(frequency=[], monetary_value=[])
+
+
+def test_an_empty_cohort_is_refused():
+    with pytest.raises(DataError, match="the cohort is empty"):
+        ShiftedBetaGeometric.fit([0, 0, 0])

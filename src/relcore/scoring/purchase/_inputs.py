@@ -83,15 +83,17 @@ def validate_rfm(
     """Checks common to the frequency / recency / age models.
 
     Frequency counts repeat purchases (whole numbers >= 0); recency lies in ``[0, T]`` and
-    is 0 exactly when frequency is 0 (a customer without repeat purchases has no last
-    repeat purchase); ``T`` is positive.
+    is 0 when frequency is 0 (a customer without repeat purchases has no last repeat
+    purchase); ``T`` is >= 0. ``T = 0`` is a customer first seen at the very end of
+    observation, who cannot have made a repeat purchase yet.
     """
     x = as_float(frequency, "frequency", nonnegative=True, integer=True)
     tx = as_float(recency, "recency", nonnegative=True, integer=discrete)
-    t = as_float(T, t_name, positive=True, integer=discrete)
+    t = as_float(T, t_name, nonnegative=True, integer=discrete)
     same_length(frequency=x, recency=tx, **{t_name: t})
     check_mask("recency", tx > t, f"recency greater than {t_name}")
     check_mask("recency", (x == 0) & (tx != 0), "nonzero recency where frequency is 0")
+    check_mask("frequency", (x > 0) & (t == 0), f"repeat purchases where {t_name} is 0")
     if discrete:
         check_mask("frequency", x > tx, "frequency greater than recency")
     return x, tx, t

@@ -1,5 +1,6 @@
 """The continuous-time purchase models fitted on frequency, recency and T (BG/NBD,
-MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers."""
+MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers, and their common limit without
+dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import attrs
 import numpy as np
 from scipy import special
 
-from ._base import FittedModel
+from ...errors import ConvergenceError, DataError
+from . import _jet as jet
+from ._base import FittedModel, Limit
 from ._inputs import prediction_rfm, validate_rfm
-from ._types import FloatArray
+from ._optimize import dot
+from ._special import unique_counts
+from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
@@ -27,6 +32,73 @@ def nbd_log_pmf(n: FloatArray, t: FloatArray, r: float, alpha: float) -> FloatAr
         + r * np.log(alpha / (alpha + t))
         + special.xlogy(n, t / (alpha + t))
     )
+    return out
+
+
+def nbd_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
+    """NBD log-likelihood of each row: ``Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))``, the BG/NBD,
+    MBG/NBD and Pareto/NBD likelihoods (Fader, Hardie & Lee 2005) without dropout (its
+    recency does not matter: nobody leaves)."""
+    r, alpha = params
+    x, T = data["frequency"], data["T"]
+    return jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) - (r + x) * jet.log(alpha + T)
+
+
+class NBDObjective:
+    """Total :func:`nbd_rows` log-likelihood with its gradient and Hessian in
+    log-parameters, written by hand (terms in ``x`` alone once per distinct frequency;
+    a test checks it against the jet version)."""
+
+    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+        x = columns["frequency"]
+        self.ux, inv = unique_counts(x)
+        self.Wx = np.bincount(inv, weights=weights, minlength=self.ux.size).astype(np.float64)
+        self.W = float(weights.sum())
+        self.T, self.w, self.wx = columns["T"], weights, weights * x
+
+    def __call__(self, theta: FloatArray, order: int) -> Objective:
+        r, alpha = np.exp(theta)
+        ux, Wx, W, w, wx = self.ux, self.Wx, self.W, self.w, self.wx
+        L = np.log(alpha + self.T)
+        SL, SxL = dot(w, L), dot(wx, L)
+        head = special.gammaln(r + ux) - special.gammaln(r)
+        ll = dot(Wx, head) + W * r * np.log(alpha) - r * SL - SxL
+        if order < 2:
+            return ll, None, None
+        inv = 1.0 / (alpha + self.T)
+        Si, Sxi = dot(w, inv), dot(wx, inv)
+        Si2, Sxi2 = dot(w, inv * inv), dot(wx, inv * inv)
+        g_r = dot(Wx, special.digamma(r + ux) - special.digamma(r)) + W * np.log(alpha) - SL
+        g_a = W * r / alpha - (r * Si + Sxi)
+        h_rr = dot(Wx, special.polygamma(1, r + ux) - special.polygamma(1, r))
+        h_ra = W / alpha - Si
+        h_aa = -W * r / alpha**2 + r * Si2 + Sxi2
+        p = np.array([r, alpha])
+        g = p * np.array([g_r, g_a])
+        H = np.array([[h_rr, h_ra], [h_ra, h_aa]]) * np.outer(p, p) + np.diag(g)
+        return ll, g, H
+
+
+def no_dropout(model: str, rate: str, fixed: dict[str, float]) -> Limit:
+    """The NBD limit of a purchase model, where ``fixed`` makes its dropout vanish."""
+    return Limit(
+        name="no dropout",
+        fixed=fixed,
+        not_identified=tuple(fixed),
+        objective=NBDObjective,
+        message=(
+            "no dropout detected: the data are best described with no customer ever "
+            f"dropping out (the {model}'s {rate} is 0 for everyone: the NBD model), as in a "
+            "young cohort whose customers all bought recently; every customer is predicted "
+            "to stay active"
+        ),
+    )
+
+
+def nbd_expected(t: FloatArray, x: FloatArray, T: FloatArray, r: float, alpha: float) -> FloatArray:
+    """Expected purchases in ``(T, T + t]`` of a customer who never drops out: the
+    posterior mean rate ``(r + x) / (α + T)`` times ``t``."""
+    out: FloatArray = (r + x) / (alpha + T) * t
     return out
 
 
@@ -125,6 +197,22 @@ class RFMModel(FittedModel):
     def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
         x, tx, t = validate_rfm(columns["frequency"], columns["recency"], columns["T"])
         return {"frequency": x, "recency": tx, "T": t}
+
+    @classmethod
+    def _check_fittable(cls, rows: dict[str, FloatArray], weights: FloatArray) -> None:
+        counted = weights > 0
+        # a customer first seen at the end of observation (T = 0) has likelihood 1
+        if not (counted & (rows["T"] > 0)).any():
+            raise DataError(
+                "T",
+                "every customer has T = 0 (first seen at the end of observation): there is "
+                "no purchase history to fit yet",
+            )
+        if not (counted & (rows["frequency"] > 0)).any():
+            raise ConvergenceError(
+                "no customer made a repeat purchase: the likelihood rises without bound as "
+                "the purchase rate goes to 0, so the model cannot be fitted to these data"
+            )
 
     @staticmethod
     def _history(frequency: Any, recency: Any, T: Any) -> list[FloatArray]:

@@ -9,16 +9,41 @@ import numpy as np
 from scipy import special
 
 from ..._validation import check_mask
+from ...errors import ConvergenceError, DataError
 from . import _jet as jet
-from ._base import FittedModel, param_field
+from ._base import FittedModel, Limit, param_field
 from ._inputs import broadcast_float, prediction_rfm, whole_numbers
-from ._special import hyp2f1_one
+from ._optimize import jet_objective
+from ._special import hyp2f1_one, log_beta_ratio
 from ._types import FloatArray
 
 if TYPE_CHECKING:
     from typing import Self
 
 __all__ = ["BGBB"]
+
+
+def _beta_binomial_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
+    """Log-likelihood of each row without dropout: ``B(α+x, β+n-x) / B(α, β)``, the
+    probability of one particular sequence of ``x`` transactions in ``n`` opportunities
+    (the BG/BB likelihood as ``δ -> inf``)."""
+    alpha, beta = params
+    x, n = data["frequency"], data["n_periods"]
+    return jet.betaln(alpha + x, beta + n - x) - jet.betaln(alpha, beta)
+
+
+_NO_DROPOUT = Limit(
+    name="no dropout",
+    fixed={"gamma": 1.0, "delta": np.inf},
+    not_identified=("gamma", "delta"),
+    objective=lambda columns, weights: jet_objective(_beta_binomial_rows, columns, weights),
+    message=(
+        "no dropout detected: the data are best described with no customer ever dropping "
+        "out (the BG/BB's dropout probability θ is 0 for everyone: the beta-binomial "
+        "model), as when every customer transacted at the latest opportunities; every "
+        "customer is predicted to stay active"
+    ),
+)
 
 
 def _on_distinct_rows(fn: Any, *columns: FloatArray) -> FloatArray:
@@ -69,7 +94,10 @@ class BGBB(FittedModel):
     alpha, beta
         Beta distribution of transaction probabilities.
     gamma, delta
-        Beta distribution of dropout probabilities.
+        Beta distribution of dropout probabilities. ``delta = inf`` is the limit without
+        dropout (``θ = 0`` for everyone, whatever ``gamma``): the beta-binomial model,
+        which a fit returns with a :class:`~relcore.FitWarning` when the data show no
+        sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -87,11 +115,12 @@ class BGBB(FittedModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    _limit = _NO_DROPOUT
 
     alpha: float = param_field()
     beta: float = param_field()
     gamma: float = param_field()
-    delta: float = param_field()
+    delta: float = param_field(limit=True)
 
     @classmethod
     def fit(
@@ -138,6 +167,22 @@ class BGBB(FittedModel):
         x, tx, n = cls._history(columns["frequency"], columns["recency"], columns["n_periods"])
         return {"frequency": x, "recency": tx, "n_periods": n}
 
+    @classmethod
+    def _check_fittable(cls, rows: dict[str, FloatArray], weights: FloatArray) -> None:
+        counted = weights > 0
+        if not (counted & (rows["n_periods"] > 0)).any():
+            raise DataError(
+                "n_periods",
+                "every customer has n_periods = 0 (no opportunity observed yet): there is "
+                "no history to fit",
+            )
+        if not (counted & (rows["frequency"] > 0)).any():
+            raise ConvergenceError(
+                "no customer transacted at any opportunity: the likelihood rises without "
+                "bound as the transaction probability goes to 0, so the model cannot be "
+                "fitted to these data"
+            )
+
     @staticmethod
     def _history(frequency: Any, recency: Any, n_periods: Any) -> list[FloatArray]:
         """Validated whole-number histories, broadcast to one shape."""
@@ -155,20 +200,24 @@ class BGBB(FittedModel):
         """
         alpha, beta, gamma, delta = params
         x, tx, n = data["frequency"], data["recency"], data["n_periods"]
-        base = -jet.betaln(alpha, beta) - jet.betaln(gamma, delta)
-        total = jet.betaln(alpha + x, beta + n - x) + jet.betaln(gamma, delta + n)
+        base = -jet.betaln(alpha, beta)
+        # survival terms as ratios B(γ, δ+k)/B(γ, δ), exact however large δ (no dropout)
+        total = jet.betaln(alpha + x, beta + n - x) + jet.log_beta_ratio(gamma, delta, n)
         gap = n - tx
         for i in range(int(gap.max()) if gap.size else 0):
-            term = jet.betaln(alpha + x, beta + tx - x + i) + jet.betaln(
-                gamma + 1.0, delta + tx + i
-            )
+            # B(γ+1, δ+k)/B(γ, δ) = γ/(γ+δ+k) · B(γ, δ+k)/B(γ, δ) with k = t_x + i
+            k = tx + i
+            dies = jet.log(gamma) - jet.log(gamma + delta + k) + jet.log_beta_ratio(gamma, delta, k)
+            term = jet.betaln(alpha + x, beta + tx - x + i) + dies
             total = jet.where(gap > i, jet.logaddexp(total, term), total)
         return base + total
 
     def _loglik(self, x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
-        out: FloatArray = self._rows(
-            list(self.params.values()), {"frequency": x, "recency": tx, "n_periods": n}
-        )
+        data = {"frequency": x, "recency": tx, "n_periods": n}
+        if self._in_limit:
+            limit: FloatArray = _beta_binomial_rows([self.alpha, self.beta], data)
+            return limit
+        out: FloatArray = self._rows(list(self.params.values()), data)
         return out
 
     def p_alive(
@@ -188,12 +237,13 @@ class BGBB(FittedModel):
         return _on_distinct_rows(self._p_alive, x, tx, n, m)
 
     def _p_alive(self, x: FloatArray, tx: FloatArray, n: FloatArray, m: FloatArray) -> FloatArray:
+        if self._in_limit:
+            return np.ones_like(x)
         a, b, g, d = self.alpha, self.beta, self.gamma, self.delta
         lp = (
             special.betaln(a + x, b + n - x)
             - special.betaln(a, b)
-            + special.betaln(g, d + n + m)
-            - special.betaln(g, d)
+            + log_beta_ratio(g, d, n + m)[0]
             - self._loglik(x, tx, n)
         )
         out: FloatArray = np.minimum(np.exp(lp), 1.0)
@@ -249,11 +299,14 @@ class BGBB(FittedModel):
 
         def dert(x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
             a, b, g, de = self.alpha, self.beta, self.gamma, self.delta
+            if self._in_limit:
+                # E[p | history] per opportunity, discounted: sum_k (1+d)^-k = 1/d
+                forever: FloatArray = (a + x) / (a + b + n) / d
+                return forever
             log_head = (
                 special.betaln(a + x + 1.0, b + n - x)
                 - special.betaln(a, b)
-                + special.betaln(g, de + n + 1.0)
-                - special.betaln(g, de)
+                + log_beta_ratio(g, de, n + 1.0)[0]
                 - np.log1p(d)
                 - self._loglik(x, tx, n)
             )
@@ -288,6 +341,10 @@ class BGBB(FittedModel):
         finite and accurate as ``γ -> 1``.
         """
         g, d = self.gamma, self.delta
+        if self._in_limit:  # every opportunity is survived
+            with np.errstate(divide="ignore"):
+                log_m: FloatArray = np.log(m) + 0.0 * n
+            return log_m
         X1 = special.gammaln(1.0 + d + n) - special.gammaln(g + d + n)
         X2 = special.gammaln(1.0 + d + n + m) - special.gammaln(g + d + n + m)
         D = X1 - X2
@@ -319,9 +376,12 @@ class BGBB(FittedModel):
 
         gen = np.random.default_rng(rng)
         p = gen.beta(self.alpha, self.beta, n_customers)
-        theta = np.clip(gen.beta(self.gamma, self.delta, n_customers), 1e-300, 1.0)
-        # opportunities survived: alive before opportunity t with probability (1-θ)^t
-        alive_for = np.minimum(gen.geometric(theta) - 1, n_periods)
+        if self._in_limit:
+            alive_for = np.full(n_customers, n_periods)
+        else:
+            theta = np.clip(gen.beta(self.gamma, self.delta, n_customers), 1e-300, 1.0)
+            # opportunities survived: alive before opportunity t with probability (1-θ)^t
+            alive_for = np.minimum(gen.geometric(theta) - 1, n_periods)
         t = np.arange(1, n_periods + 1)
         buys = (gen.random((n_customers, n_periods)) < p[:, None]) & (
             t[None, :] <= alive_for[:, None]

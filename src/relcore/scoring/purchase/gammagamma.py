@@ -84,6 +84,10 @@ class GammaGamma(FittedModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
+    _empty: ClassVar[str] = (
+        "no customers with repeat purchases and a positive spend: the spend model has "
+        "nothing to fit"
+    )
 
     p: float = param_field()
     q: float = param_field()

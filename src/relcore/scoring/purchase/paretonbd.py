@@ -12,7 +12,7 @@ from scipy import special
 from . import _jet as jet
 from ._base import param_field
 from ._inputs import broadcast_float, time_horizon, whole_numbers
-from ._rfm import RFMModel, summary_from
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
 
@@ -81,6 +81,9 @@ class ParetoNBD(RFMModel):
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     s, beta
         Shape and scale (in time units) of the gamma distribution of dropout rates.
+        ``beta = inf`` is the limit without dropout (``μ = 0`` for everyone, whatever
+        ``s``): the NBD model, which a fit returns with a :class:`~relcore.FitWarning`
+        when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -102,11 +105,12 @@ class ParetoNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    _limit = no_dropout("Pareto/NBD", "dropout rate μ", {"s": 1.0, "beta": np.inf})
 
     r: float = param_field()
     alpha: float = param_field()
     s: float = param_field()
-    beta: float = param_field()
+    beta: float = param_field(limit=True)
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -123,6 +127,8 @@ class ParetoNBD(RFMModel):
 
     # -- predictions ----------------------------------------------------------------------
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        if self._in_limit:
+            return np.ones_like(x)
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
         # the likelihood's two parts per row, computed per distinct frequency
@@ -131,6 +137,8 @@ class ParetoNBD(RFMModel):
         UF, UG, _, _ = obj.terms(params, derivatives=False)
         out = np.empty(x.size)
         out[obj.order] = np.minimum(np.exp(obj.log_alive - np.logaddexp(UF, UG)), 1.0)
+        # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
+        out[tx == T] = 1.0
         result: FloatArray = out.reshape(shape)
         return result
 
@@ -162,6 +170,8 @@ class ParetoNBD(RFMModel):
         tt = time_horizon(t)
         x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(tt, x, T_, r, alpha)
         ell = np.log1p(tt / (beta + T_))
         per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
         out: FloatArray = per_alive * self._alive(x, tx, T_)
@@ -178,6 +188,8 @@ class ParetoNBD(RFMModel):
         """
         tt = time_horizon(t)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(tt, np.zeros_like(tt), np.zeros_like(tt), r, alpha)
         ell = np.log1p(tt / beta)
         out: FloatArray = r * beta / alpha * ell * expm1_ratio(-(s - 1.0) * ell)
         return out
@@ -200,6 +212,9 @@ class ParetoNBD(RFMModel):
         tt = time_horizon(t)
         nn, tt = broadcast_float(nn, tt)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            nbd: FloatArray = np.exp(nbd_log_pmf(nn, tt, r, alpha))
+            return nbd
         log_cn = special.gammaln(r + nn) - special.gammaln(r) - special.gammaln(nn + 1.0)
         vt = tt / (alpha + tt)
         alive = np.exp(log_cn + r * np.log1p(-vt) + special.xlogy(nn, vt) - s * np.log1p(tt / beta))
@@ -235,7 +250,7 @@ class ParetoNBD(RFMModel):
         gen = np.random.default_rng(rng)
         Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
         lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        mu = gen.gamma(self.s, 1.0 / self.beta, n_customers)
+        mu = gen.gamma(self.s, 1.0 / self.beta, n_customers)  # 0 without dropout
         life = np.minimum(gen.exponential(1.0, n_customers) / np.maximum(mu, 1e-300), Tn)
         x = gen.poisson(lam * life).astype(np.float64)
         rec = np.zeros(n_customers)

@@ -79,6 +79,8 @@ class ShiftedBetaGeometric(FittedModel):
         s = as_float(survivors, "survivors", nonnegative=True, integer=True)
         if s.size < 2:
             raise DataError("survivors", "need counts for at least two periods")
+        if s[0] == 0:
+            raise DataError("survivors", "the cohort is empty (0 customers): nothing to fit")
         rises = np.zeros(s.size, dtype=bool)
         rises[1:] = s[1:] > s[:-1]
         check_mask("survivors", rises, "counts that rise from one period to the next")
