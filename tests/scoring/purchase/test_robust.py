@@ -87,6 +87,40 @@ def _pareto_p_alive_by_quadrature(r, alpha, s, beta, x, tx, T):
     return 1.0 / (1.0 + np.exp(log_i - log_a))
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},  # alpha < beta branch
+        {"r": 1.3, "alpha": 20.0, "s": 1.7, "beta": 6.0},  # alpha > beta branch
+        {"r": 0.8, "alpha": 5.0, "s": 1.0, "beta": 5.0},  # s = 1 and alpha = beta
+        {"r": 0.5, "alpha": 0.2, "s": 2.0, "beta": 3e4},  # beta >> alpha: 2F1 near z = 1
+    ],
+)
+def test_paretonbd_predictions_match_quadrature_of_the_likelihood(params):
+    m = ParetoNBD(**params)
+    r, alpha, s, beta = params.values()
+    rng = np.random.default_rng(5)  # any histories will do
+    x = rng.integers(0, 60, 40).astype(float)
+    T = rng.uniform(1, 80, 40)
+    tx = np.where(x > 0, rng.uniform(0, 1, 40) * T, 0.0)
+    expected_alive = np.array(
+        [
+            _pareto_p_alive_by_quadrature(r, alpha, s, beta, *row)
+            for row in zip(x, tx, T, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(m.p_alive(x, tx, T), expected_alive, rtol=1e-8)
+    # note 008 eq. 22 given P(alive): (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)]
+    t = 20.0
+    ell = np.log1p(t / (beta + T))
+    per_alive = (r + x) * (beta + T) / (alpha + T) * ell  # the s = 1 limit
+    if s != 1.0:
+        per_alive = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * -np.expm1(-(s - 1) * ell)
+    np.testing.assert_allclose(
+        m.expected_purchases(t, x, tx, T), per_alive * expected_alive, rtol=1e-8
+    )
+
+
 @pytest.mark.parametrize("x", [300.0, 1000.0, 5000.0, 10_000.0])
 def test_paretonbd_is_finite_and_exact_above_frequency_300_where_lifetimes_overflows(x):
     params = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
