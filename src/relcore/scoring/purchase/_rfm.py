@@ -13,7 +13,7 @@ from scipy import special
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import FittedModel, Limit
-from ._inputs import prediction_rfm, validate_rfm
+from ._inputs import broadcast_float, prediction_rfm, time_horizon, validate_rfm, whole_numbers
 from ._optimize import dot
 from ._special import unique_counts
 from ._types import FloatArray, Objective
@@ -102,20 +102,38 @@ def nbd_expected(t: FloatArray, x: FloatArray, T: FloatArray, r: float, alpha: f
     return out
 
 
-def simulate_rfm(
-    lam: FloatArray, K: FloatArray, T: FloatArray, rng: np.random.Generator
-) -> dict[str, FloatArray]:
-    """Frequency and recency when purchases are Poisson(lam) and stop after ``K`` of them.
+def simulate_beta_geometric(
+    params: tuple[float, float, float, float],
+    n_customers: int,
+    T: Any,
+    rng: np.random.Generator | int | None,
+    *,
+    first_chance: int,
+) -> Any:
+    """Customers of a BG/NBD-type model as an :class:`~relcore.scoring.RFMSummary`.
 
-    Given ``n`` purchases in ``(0, T]`` their times are uniform order statistics, so the
-    ``x``-th of them is ``T * Beta(x, n - x + 1)``.
+    Purchases are Poisson(λ), ``λ ~ Gamma(r, α)``; the customer drops out with
+    probability ``p ~ Beta(a, b)`` at each chance, the first being the ``first_chance``-th
+    repeat purchase (1 for BG/NBD, 0 for MBG/NBD: right at the first purchase), so the
+    number of repeat purchases made is capped by a geometric count. Given ``n`` purchases
+    in ``(0, T]`` their times are uniform order statistics, so the ``x``-th of them is
+    ``T * Beta(x, n - x + 1)``. ``b = inf`` means nobody drops out.
     """
-    n = rng.poisson(lam * T).astype(np.float64)
+    r, alpha, a, b = params
+    gen = np.random.default_rng(rng)
+    Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
+    lam = gen.gamma(r, 1.0 / alpha, n_customers)
+    if np.isinf(b):
+        K = np.full(n_customers, np.inf)
+    else:
+        p = np.clip(gen.beta(a, b, n_customers), 1e-300, 1.0)
+        K = gen.geometric(p).astype(np.float64) - 1.0 + first_chance
+    n = gen.poisson(lam * Tn).astype(np.float64)
     x = np.minimum(n, K)
-    rec = np.zeros_like(T)
+    rec = np.zeros_like(Tn)
     pos = x > 0
-    rec[pos] = T[pos] * rng.beta(x[pos], n[pos] - x[pos] + 1.0)
-    return {"frequency": x, "recency": rec, "T": T}
+    rec[pos] = Tn[pos] * gen.beta(x[pos], n[pos] - x[pos] + 1.0)
+    return summary_from({"frequency": x, "recency": rec, "T": Tn})
 
 
 def summary_from(columns: dict[str, FloatArray]) -> Any:
@@ -218,6 +236,21 @@ class RFMModel(FittedModel):
     def _history(frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
         """Validated prediction inputs, broadcast to one shape."""
         return prediction_rfm(frequency, recency, T)
+
+    @classmethod
+    def _history_ahead(
+        cls, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Validated history and horizon ``t``, broadcast to one shape."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        x, tx, T_, tt = broadcast_float(x, tx, T_, time_horizon(t))
+        return x, tx, T_, tt
+
+    @staticmethod
+    def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:
+        """Validated purchase counts ``n`` and horizons ``t``, broadcast to one shape."""
+        nn, tt = broadcast_float(whole_numbers(n, "n"), time_horizon(t))
+        return nn, tt
 
     @classmethod
     def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:

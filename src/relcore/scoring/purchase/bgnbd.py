@@ -11,9 +11,9 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, time_horizon, whole_numbers
+from ._inputs import time_horizon
 from ._optimize import dot
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_rfm, summary_from
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
 from ._special import (
     bg_expectation_by_frequency,
     bg_expectation_core,
@@ -134,9 +134,7 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).expected_purchases(0, 3, 20, 30).item()
         0.0
         """
-        x, tx, T_ = self._history(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if self._in_limit:
             return nbd_expected(tt, x, T_, r, alpha)
@@ -178,9 +176,7 @@ class BGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(2000), 52).sum()), 10)
         1.0
         """
-        nn = whole_numbers(n, "n")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         log_nb = nbd_log_pmf(nn, tt, r, alpha)
         if self._in_limit:
@@ -212,16 +208,8 @@ class BGNBD(RFMModel):
         >>> len(s), bool((s.recency <= s.T).all())
         (1000, True)
         """
-        gen = np.random.default_rng(rng)
-        Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
-        lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        if self._in_limit:
-            K = np.full(n_customers, np.inf)
-        else:
-            p = gen.beta(self.a, self.b, n_customers)
-            # repeat purchases made before dropping out: geometric on 1, 2, ...
-            K = gen.geometric(np.clip(p, 1e-300, 1.0)).astype(np.float64)
-        return summary_from(simulate_rfm(lam, K, Tn, gen))
+        params = (self.r, self.alpha, self.a, self.b)
+        return simulate_beta_geometric(params, n_customers, T, rng, first_chance=1)
 
 
 class _BGNBDObjective:

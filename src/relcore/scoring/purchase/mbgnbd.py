@@ -10,8 +10,8 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, time_horizon, whole_numbers
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_rfm, summary_from
+from ._inputs import time_horizon
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
 from ._special import bg_expectation_by_frequency, bg_expectation_core, log_beta_ratio
 from ._types import FloatArray
 
@@ -103,9 +103,7 @@ class MBGNBD(RFMModel):
         >>> MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).expected_purchases(0, 2, 10, 20).item()
         0.0
         """
-        x, tx, T_ = self._history(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if self._in_limit:
             return nbd_expected(tt, x, T_, r, alpha)
@@ -141,9 +139,7 @@ class MBGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(3000), 52).sum()), 10)
         1.0
         """
-        nn = whole_numbers(n, "n")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         log_nb = nbd_log_pmf(nn, tt, r, alpha)
         if self._in_limit:
@@ -169,13 +165,5 @@ class MBGNBD(RFMModel):
         >>> len(s)
         500
         """
-        gen = np.random.default_rng(rng)
-        Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
-        lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        if self._in_limit:
-            K = np.full(n_customers, np.inf)
-        else:
-            p = gen.beta(self.a, self.b, n_customers)
-            # may drop out right after the first purchase: geometric on 0, 1, ...
-            K = gen.geometric(np.clip(p, 1e-300, 1.0)).astype(np.float64) - 1.0
-        return summary_from(simulate_rfm(lam, K, Tn, gen))
+        params = (self.r, self.alpha, self.a, self.b)
+        return simulate_beta_geometric(params, n_customers, T, rng, first_chance=0)

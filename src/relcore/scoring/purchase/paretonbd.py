@@ -11,7 +11,7 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, time_horizon, whole_numbers
+from ._inputs import time_horizon
 from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
@@ -166,9 +166,7 @@ class ParetoNBD(RFMModel):
         ...     0, 2, 30, 39).item()
         0.0
         """
-        x, tx, T_ = self._history(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
         if self._in_limit:
             return nbd_expected(tt, x, T_, r, alpha)
@@ -208,9 +206,7 @@ class ParetoNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(500), 39).sum()), 8)
         1.0
         """
-        nn = whole_numbers(n, "n")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
         if self._in_limit:
             nbd: FloatArray = np.exp(nbd_log_pmf(nn, tt, r, alpha))
