@@ -350,7 +350,8 @@ class FittedModel:
             free_start = start[[names.index(n) for n in free]]
             at_limit = problem.maximise(limit.objective, free, free_start, cls._chunked_objective)
             # The limit is the supremum along the boundary; the interior wins only when it
-            # is higher by more than the tolerance (a finite value beats a failed start).
+            # is higher by more than the tolerance (NaN, a search that failed at its start,
+            # never wins and is refused below).
             better_inside = bool(inside.fun < at_limit.fun - _BOUNDARY_TOL / problem.total)
             if at_limit.success and _identified(at_limit.hess) and not better_inside:
                 if not np.isfinite(inside.fun):
@@ -408,8 +409,8 @@ class FittedModel:
         ll_inside = problem.log_likelihood(cls, inside, problem.natural(inside.x, names))
         fixed = ", ".join(f"{k} = {v:g}" for k, v in limit.fixed.items() if math.isinf(v))
         warnings.warn(
-            f"{limit.message} (log-likelihood {ll:,.2f}; the best fit found with dropout "
-            f"reaches {ll_inside:,.2f}). The fit returns this limit ({fixed}); "
+            f"{limit.message} (log-likelihood {ll:,.2f}; the best found away from this "
+            f"limit: {ll_inside:,.2f}). The fit returns this limit ({fixed}); "
             f"{' and '.join(limit.not_identified)} are not identified (infinite standard "
             "errors).",
             FitWarning,
