@@ -425,3 +425,13 @@ def test_bgbb_dert_equals_the_discounted_sum_of_expected_transactions():
     )
     got = m.discounted_expected_transactions(d, x, tx, n)
     assert float(got) == pytest.approx(brute, rel=1e-9)
+
+
+def test_gammagamma_correlation_counts_weighted_rows_as_repeated_customers():
+    s = load_cdnow_summary()
+    rep = s.frequency > 0
+    x, m = s.frequency[rep], s.monetary_value[rep]
+    w = 1 + np.arange(x.size) % 3
+    weighted = GammaGamma.fit(frequency=x, monetary_value=m, weights=w)
+    expected = np.corrcoef(np.repeat(x, w), np.repeat(m, w))[0, 1]
+    assert weighted.frequency_monetary_correlation == pytest.approx(expected, rel=1e-12)

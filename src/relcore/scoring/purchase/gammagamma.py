@@ -39,12 +39,14 @@ def frequency_monetary_correlation(frequency: Any, monetary_value: Any) -> float
     return _pearson(x[rep], m[rep])
 
 
-def _pearson(x: FloatArray, y: FloatArray) -> float:
-    """Pearson's correlation coefficient (NaN when a column is constant), computed here
-    rather than with ``scipy.stats``, whose import costs half a second."""
-    dx, dy = x - x.mean(), y - y.mean()
-    denom = float(np.sqrt((dx @ dx) * (dy @ dy)))
-    return float(dx @ dy) / denom if denom > 0 else float("nan")
+def _pearson(x: FloatArray, y: FloatArray, weights: FloatArray | None = None) -> float:
+    """Pearson's correlation coefficient, rows counted ``weights`` times (NaN when a column
+    is constant), computed here rather than with ``scipy.stats``, whose import costs half
+    a second."""
+    w = np.ones(x.size) if weights is None else weights
+    dx, dy = x - (w @ x) / w.sum(), y - (w @ y) / w.sum()
+    denom = float(np.sqrt((w @ (dx * dx)) * (w @ (dy * dy))))
+    return float(w @ (dx * dy)) / denom if denom > 0 else float("nan")
 
 
 @attrs.frozen(repr=False)
@@ -150,7 +152,8 @@ class GammaGamma(FittedModel):
     @classmethod
     def _fit_attributes(cls, columns: dict[str, FloatArray], weights: FloatArray) -> dict[str, Any]:
         x, m = columns["frequency"], columns["monetary_value"]
-        corr = float(np.corrcoef(x, m)[0, 1]) if x.size > 2 and np.ptp(x) > 0 else None
+        # weights count identical customers, so they count in the correlation too
+        corr = _pearson(x, m, weights) if x.size > 2 and np.ptp(x) > 0 else None
         return {"frequency_monetary_correlation": corr}
 
     @classmethod
