@@ -363,3 +363,17 @@ def test_read_csv_keeps_null_markers_as_ids(tmp_path):
     path = write(tmp_path, "id,at\nNA,2026-01-05T10:00Z\nNULL,2026-01-06T10:00Z\n")
     log = EventLog.read_csv(path, customer_id="id", at="at")
     assert log.customers.tolist() == ["NA", "NULL"]
+
+
+def test_whole_numbers_are_strict_and_bounded(tmp_path, engine):
+    cells = ["1", "", " -2 ", "1.0", "1_0", "99999999999999999999"]
+    table = read_table(column_file(tmp_path, cells), ["x"], engine=engine)
+    with pytest.raises(DataError, match="not whole numbers") as info:
+        table.integers("x", default=0)
+    assert info.value.rows == (3, 4)
+    table = read_table(column_file(tmp_path, [*cells[:3], cells[5]]), ["x"], engine=engine)
+    with pytest.raises(DataError, match="too large") as info:
+        table.integers("x", default=0)
+    assert info.value.rows == (3,)
+    table = read_table(column_file(tmp_path, cells[:3]), ["x"], engine=engine)
+    assert table.integers("x", default=7).tolist() == [1, 7, -2]

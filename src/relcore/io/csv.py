@@ -246,7 +246,12 @@ class Table:
         bad = [i for i, c in enumerate(cells) if c and not _INTEGER.fullmatch(c)]
         if bad:
             raise DataError(name, "values that are not whole numbers", bad)
-        return np.array([int(c) if c else default for c in cells], dtype=np.int64)
+        values = [int(c) if c else default for c in cells]
+        limit = np.iinfo(np.int64)
+        huge = [i for i, v in enumerate(values) if not limit.min <= v <= limit.max]
+        if huge:
+            raise DataError(name, "whole numbers too large (beyond ±2**63)", huge)
+        return np.array(values, dtype=np.int64)
 
     def instants(
         self,
