@@ -193,7 +193,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows defaults that mean something (not ``None`` or ``False``)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
         return super()._get_help_string(action)
 
@@ -545,8 +545,9 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except ValueError as exc:
             _fail("--timezone", str(exc))
     end_us = _inclusive_end(args.observation_end, "--observation-end")
-    if args.calibration_end is not None:
-        _inclusive_end(args.calibration_end, "--calibration-end")
+    calibration = args.calibration_end
+    if calibration is not None and _inclusive_end(calibration, "--calibration-end") >= end_us:
+        _fail("--calibration-end", "must be before --observation-end")
     _check_files(args, args.input)
     names = {"customer_id": args.customer, "at": args.at}
     if args.value is not None:
@@ -788,10 +789,18 @@ def _write_csv(columns: dict[str, Any], fh: TextIO) -> None:
 # --------------------------------------------------------------------------- policy
 
 
-def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _read_policy(path: str) -> Any:
     from .contact_policy import Policy
+    from .errors import PolicyError
 
-    policy = Policy.from_toml(Path(args.policy))
+    try:
+        return Policy.from_toml(Path(path))
+    except PolicyError as exc:  # say which file: simulate reads three
+        raise _RefusedError(f"{path}: {exc}") from None
+
+
+def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    policy = _read_policy(args.policy)
     n = len(policy.rules)
     print(f"{args.policy}: valid, {n} rule{'s' if n != 1 else ''}", file=out)
     print(policy.describe(), file=out)
@@ -799,11 +808,11 @@ def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
 
 def _run_policy_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .contact_policy import Policy, simulate
+    from .contact_policy import simulate
 
     _check_files(args)
     max_delay = None if args.max_delay is None else _duration(args.max_delay, "--max-delay")
-    policy = Policy.from_toml(Path(args.policy))
+    policy = _read_policy(args.policy)
     plan = _read_plan(args.input, args)
     history = None if args.history is None else _read_history(args.history, args)
     result = simulate(policy, plan, history, reschedule=args.reschedule, max_delay=max_delay)

@@ -20,6 +20,7 @@ def test_help_shows_the_defaults_that_mean_something(relcore_cli):
     score = " ".join(relcore_cli("score", "--help").out.split())
     assert "purchase model (default: bgnbd)" in score
     assert "(default: 52.0)" in score
+    assert "L2 penalty of the fits (default: 0.0)" in score
 
 
 def test_a_usage_error_is_one_line_pointing_to_help(relcore_cli):

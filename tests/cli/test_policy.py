@@ -46,8 +46,8 @@ def test_policy_check_reports_a_bad_file_in_one_line_with_status_2(tmp_path, rel
     done = relcore_cli("policy", "check", bad)
     assert done.status == 2
     assert done.errors == [
-        "relcore policy check: error: rules[0].per: must be a positive duration such as '7d', "
-        "'20h' or '1d12h', got '-1d'"
+        f"relcore policy check: error: {bad}: rules[0].per: must be a positive duration such "
+        "as '7d', '20h' or '1d12h', got '-1d'"
     ]
 
 

@@ -319,6 +319,7 @@ def test_header_only_and_empty_files_are_one_line(tmp_path, relcore_cli, engine,
       "--timezone: unknown time zone 'Mars/Base': expected an IANA name such as "
       "'America/New_York'"),
      (["--encoding", "klingon"], "--encoding: 'klingon' is not an encoding Python knows"),
+     (["--calibration-end", "2026-01-31"], "--calibration-end: must be before --observation-end"),
      (["--calibration-end", "2026-01-10T00:00"],
       "--calibration-end: '2026-01-10T00:00' has no UTC offset; give a date (the whole UTC "
       "day) or a datetime with an offset, such as 2026-06-30T18:00:00+02:00")],
@@ -353,3 +354,13 @@ def test_the_observation_end_date_is_the_whole_utc_day(tmp_path, relcore_cli):
     late = dt.datetime(2026, 1, 31, 23, 59, 59, tzinfo=dt.UTC).isoformat()
     src = write(tmp_path, "tx.csv", f"customer_id,at\na,{late}\n")
     assert summarize_to_stdout(relcore_cli, src).status == 0
+
+
+def test_a_header_name_with_spaces_is_pointed_out(tmp_path, relcore_cli, engine):
+    src = write(tmp_path, "tx.csv", "customer_id, at\na, 2026-01-05T10:00Z\n")
+    done = summarize_to_stdout(relcore_cli, src)
+    assert done.status == 2
+    assert done.errors == [
+        f"relcore summarize: error: column 'at': is not a column of {src} (its header: "
+        "'customer_id', ' at'); ' at' differs only in spaces"
+    ]

@@ -402,10 +402,13 @@ def _check_header(
     for name in columns:
         if name not in header:
             shown = ", ".join(map(repr, header))
-            raise DataError(
-                name,
-                f"is not a column of {path} (its header: {shown}){_delimiter_hint(fmt, header)}",
+            spaced = [h for h in header if h.strip() == name]
+            hint = (
+                f"; {spaced[0]!r} differs only in spaces"
+                if spaced
+                else _delimiter_hint(fmt, header)
             )
+            raise DataError(name, f"is not a column of {path} (its header: {shown}){hint}")
     return [c for c in dict.fromkeys([*columns, *optional]) if c in header]
 
 
