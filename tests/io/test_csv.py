@@ -377,3 +377,11 @@ def test_whole_numbers_are_strict_and_bounded(tmp_path, engine):
     assert info.value.rows == (3,)
     table = read_table(column_file(tmp_path, cells[:3]), ["x"], engine=engine)
     assert table.integers("x", default=7).tolist() == [1, 7, -2]
+
+
+@pytest.mark.parametrize("fmt", ["%s", "%Q", "%Y-%m-%d %"])
+def test_a_format_strptime_cannot_read_is_refused_before_any_cell(tmp_path, engine, fmt):
+    table = read_table(column_file(tmp_path, ["1767607200"]), ["x"], engine=engine)
+    with pytest.raises(DataError, match="which strptime cannot read") as info:
+        table.instants("x", timezone="UTC", at_format=fmt)
+    assert info.value.rows == ()

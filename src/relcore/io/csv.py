@@ -516,6 +516,14 @@ def _zone(timezone: str | _dt.tzinfo, column: str) -> _dt.tzinfo:
 
 
 def _check_format(at_format: str, column: str, has_zone: bool, zone_option: str | None) -> None:
+    # A format Python's strptime cannot read (%s, %Q...) would otherwise fail every cell.
+    sample = _dt.datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=_dt.UTC)
+    try:
+        _dt.datetime.strptime(sample.strftime(at_format), at_format)
+    except ValueError as exc:
+        raise DataError(
+            column, f"is read with the format {at_format!r}, which strptime cannot read: {exc}"
+        ) from None
     if "%Z" in at_format:
         raise DataError(
             column,
