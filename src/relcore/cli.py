@@ -473,6 +473,10 @@ def _inclusive_end(text: str, option: str) -> int:
             f"{text!r} has no UTC offset; give a date (the whole UTC day) or a datetime "
             "with an offset, such as 2026-06-30T18:00:00+02:00",
         )
+    try:
+        moment.astimezone(_dt.UTC)
+    except OverflowError:
+        _fail(option, f"{text!r} lies outside the years 1 to 9999 in UTC")
     return to_micros(moment)
 
 

@@ -112,12 +112,21 @@ def test_a_column_named_twice_is_an_error(tmp_path, policy, relcore_cli, engine)
     ]
 
 
-@pytest.mark.parametrize(
-    "cell", ["0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00Z"]
+PLACEHOLDER = (
+    "times before 1900 or after 2999, which are not contact times (placeholders such as "
+    "0001-01-01 or 9999-12-31?)"
 )
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [("0001-01-01T00:00:00+00:00", PLACEHOLDER),
+     ("9999-12-31T23:00:00Z", PLACEHOLDER),
+     ("0001-01-01T00:00:00+01:00", "times outside the years 1 to 9999 in UTC")],
+)  # fmt: skip
 @pytest.mark.parametrize("where", ["plan", "history"])
 def test_dates_at_the_ends_of_the_calendar_are_refused(
-    tmp_path, policy, relcore_cli, engine, cell, where
+    tmp_path, policy, relcore_cli, engine, cell, problem, where
 ):
     good = "customer_id,at,channel\na,2026-06-01T09:00:00Z,email\n"
     bad = f"customer_id,at,channel\na,2026-06-01T09:00:00Z,email\na,{cell},email\n"
@@ -127,9 +136,7 @@ def test_dates_at_the_ends_of_the_calendar_are_refused(
     assert done.status == 2
     source = plan if where == "plan" else history
     assert done.errors == [
-        f"relcore policy simulate: error: {source}: column 'at', 1 row: times before 1900 or "
-        "after 2999, which are not contact times (placeholders such as 0001-01-01 or "
-        "9999-12-31?)",
+        f"relcore policy simulate: error: {source}: column 'at', 1 row: {problem}",
         f"  line 3 (row 1): '{cell}'",
     ]
 

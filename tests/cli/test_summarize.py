@@ -320,6 +320,8 @@ def test_header_only_and_empty_files_are_one_line(tmp_path, relcore_cli, engine,
       "'America/New_York'"),
      (["--encoding", "klingon"], "--encoding: 'klingon' is not an encoding Python knows"),
      (["--calibration-end", "2026-01-31"], "--calibration-end: must be before --observation-end"),
+     (["--calibration-end", "0001-01-01T00:00:00+01:00"],
+      "--calibration-end: '0001-01-01T00:00:00+01:00' lies outside the years 1 to 9999 in UTC"),
      (["--calibration-end", "2026-01-10T00:00"],
       "--calibration-end: '2026-01-10T00:00' has no UTC offset; give a date (the whole UTC "
       "day) or a datetime with an offset, such as 2026-06-30T18:00:00+02:00")],
@@ -363,4 +365,17 @@ def test_a_header_name_with_spaces_is_pointed_out(tmp_path, relcore_cli, engine)
     assert done.errors == [
         f"relcore summarize: error: column 'at': is not a column of {src} (its header: "
         "'customer_id', ' at'); ' at' differs only in spaces"
+    ]
+
+
+def test_times_outside_the_calendar_in_utc_name_their_line(tmp_path, relcore_cli, engine):
+    src = write(
+        tmp_path, "tx.csv", "customer_id,at\na,2026-01-05T10:00Z\nb,0001-01-01T00:00+01:00\n"
+    )
+    done = summarize_to_stdout(relcore_cli, src)
+    assert done.status == 2
+    assert done.errors == [
+        f"relcore summarize: error: {src}: column 'at', 1 row: times outside the years 1 to 9999 "
+        "in UTC",
+        "  line 3 (row 1): '0001-01-01T00:00+01:00'",
     ]

@@ -205,14 +205,22 @@ def test_zone_names_in_a_format_are_refused(tmp_path, engine):
         table.instants("x", timezone="UTC", at_format="%Y-%m-%d %H:%M %Z")
 
 
-def test_instants_beyond_the_ends_of_the_calendar_in_utc_are_still_instants(tmp_path, engine):
-    cells = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+def test_instants_beyond_the_years_1_to_9999_in_utc_are_refused(tmp_path, engine):
+    cells = [
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:59:59.999999Z",
+    ]
     table = read_table(column_file(tmp_path, cells), ["x"], engine=engine)
-    hour = 3_600_000_000
-    first = micros(dt.datetime(1, 1, 1, tzinfo=UTC))
-    last = micros(dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
-    # both lie an hour outside the range of datetime in UTC
-    assert table.instants("x").tolist() == [first - hour, last + hour]
+    with pytest.raises(DataError, match="outside the years 1 to 9999 in UTC") as info:
+        table.instants("x")
+    assert info.value.rows == (1, 2)
+    table = read_table(column_file(tmp_path, [cells[0], cells[3]]), ["x"], engine=engine)
+    assert table.instants("x").tolist() == [
+        micros(dt.datetime(1, 1, 1, tzinfo=UTC)),
+        micros(dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+    ]
 
 
 # ------------------------------------------------------------------------- the file

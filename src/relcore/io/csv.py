@@ -16,7 +16,8 @@ same thing wherever it is read:
 * Timestamps are ISO 8601. One written with a UTC offset (``2026-11-27T10:00:00-05:00``,
   ``...Z``) is that instant; one written without needs the time zone it was recorded in,
   and is an error otherwise. A ``strptime`` format reads other layouts; with ``%z`` in it
-  the offset in the data wins, as it does for ISO timestamps.
+  the offset in the data wins, as it does for ISO timestamps. An instant must fall within
+  the years 1 to 9999 in UTC.
 
 Errors count data rows from 0 (the header is not a row), as everywhere in relcore;
 :meth:`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
@@ -61,6 +62,8 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE | re.ASCII
 )
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_FIRST_US = (_dt.datetime.min - _EPOCH) // _US
+_LAST_US = (_dt.datetime.max - _EPOCH) // _US
 _SPACES = " \t"
 
 
@@ -274,11 +277,15 @@ class Table:
         if at_format is not None:
             _check_format(at_format, name, zone is not None, zone_option)
         arrow = self._arrow(name)
-        if arrow is not None:
-            fast = _arrow_instants(arrow, name, zone, at_format)
-            if fast is not None:
-                return fast
-        return _parse_instants(self.text(name), name, zone, at_format, zone_option)
+        values = None if arrow is None else _arrow_instants(arrow, name, zone, at_format)
+        if values is None:
+            values = _parse_instants(self.text(name), name, zone, at_format, zone_option)
+        # relcore could count these microseconds, but no datetime can show them: every
+        # message or result that names such a time would fail.
+        beyond = (values < _FIRST_US) | (values > _LAST_US)
+        if beyond.any():
+            raise DataError.from_mask(name, beyond, "times outside the years 1 to 9999 in UTC")
+        return values
 
     # ------------------------------------------------------------------ locating rows
 
