@@ -424,8 +424,8 @@ def _parse_period(text: str) -> Any:
         return _parse_duration(text)
     except _TooLongError:
         raise
-    except ValueError:
-        raise ValueError(f"must be D, W or a duration such as 3d or 12h, got {text!r}") from None
+    except ValueError as exc:  # the duration parser's own words, whatever its rule was
+        raise ValueError(f"expected D, W or a duration: {exc}") from None
 
 
 def _duration(text: str, option: str) -> _dt.timedelta:
@@ -697,11 +697,10 @@ def _recorded_period(table: Any) -> Any:
         )  # fmt: skip
     try:
         return _parse_period(first)
-    except ValueError as exc:
+    except ValueError:
         rows = range(min(5, table.n_rows))
-        raise DataError(
-            "period", f"values that are not periods: {exc}", rows, table.n_rows
-        ) from None
+        problem = "values that are not D, W or a duration such as 3d"
+        raise DataError("period", problem, rows, table.n_rows) from None
 
 
 def _summary_period(recorded: Any, given: str | None, path: str) -> Any:
