@@ -172,7 +172,7 @@ def _objects_to_micros(arr: npt.NDArray[Any], column: str) -> Micros:
     return out
 
 
-def _transitions(zone: _dt.tzinfo, start_us: int, end_us: int) -> tuple[Micros, Micros]:
+def transitions(zone: _dt.tzinfo, start_us: int, end_us: int) -> tuple[Micros, Micros]:
     """UTC offsets of ``zone`` over ``[start_us, end_us]``.
 
     Returns ``(bounds, offsets)``: ``offsets[i]`` (µs) holds from ``bounds[i-1]`` to
@@ -215,7 +215,7 @@ def utc_offsets(us: Micros, zone: _dt.tzinfo) -> Micros:
     us = np.asarray(us, dtype=np.int64)
     if us.size == 0:
         return np.zeros(0, dtype=np.int64)
-    bounds, offsets = _transitions(zone, int(us.min()), int(us.max()))
+    bounds, offsets = transitions(zone, int(us.min()), int(us.max()))
     if bounds.size == 0:
         return np.full(us.shape, offsets[0], dtype=np.int64)
     return offsets[np.searchsorted(bounds, us, side="right")]
@@ -242,7 +242,7 @@ def wall_to_micros(values: npt.NDArray[Any], zone: _dt.tzinfo, *, column: str = 
     # each offset o the zone uses in range, and that u is genuine when o is in force at u.
     # None genuine: the time was skipped; two: it was repeated.
     lo, hi = int(wall.min()) - US_PER_DAY, int(wall.max()) + US_PER_DAY
-    bounds, offsets = _transitions(zone, lo, hi)
+    bounds, offsets = transitions(zone, lo, hi)
     result = np.empty_like(wall)
     n_valid = np.zeros(wall.shape, dtype=np.int8)
     for off in np.unique(offsets):

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from .._time import US_PER_DAY, US_PER_SECOND, _transitions, micros_to_wall, timedelta_micros
+from .._time import US_PER_DAY, US_PER_SECOND, micros_to_wall, timedelta_micros, transitions
 
 Micros = npt.NDArray[np.int64]
 
@@ -126,7 +126,7 @@ def transitions_between(lo: int, hi: int, zone: _dt.tzinfo) -> list[int]:
     """Instants in ``(lo, hi)`` at which ``zone`` changes its UTC offset."""
     if hi <= lo or isinstance(zone, _dt.timezone):
         return []
-    bounds, _ = _transitions(zone, lo, hi)
+    bounds, _ = transitions(zone, lo, hi)
     return [int(b) for b in bounds.tolist() if lo < b < hi]
 
 
@@ -138,7 +138,7 @@ def first_instant(wall: Micros, zone: _dt.tzinfo) -> Micros:
     wall = np.asarray(wall, dtype=np.int64)
     if wall.size == 0:
         return wall.copy()
-    bounds, offsets = _transitions(zone, int(wall.min()) - _MARGIN, int(wall.max()) + _MARGIN)
+    bounds, offsets = transitions(zone, int(wall.min()) - _MARGIN, int(wall.max()) + _MARGIN)
     best = np.full(wall.shape, np.iinfo(np.int64).max, dtype=np.int64)
     for off in np.unique(offsets).tolist():
         cand = wall - off

@@ -32,11 +32,11 @@ import numpy.typing as npt
 from .._durations import describe_duration, parse_duration
 from .._time import (
     US_PER_DAY,
-    _transitions,
     format_instant,
     micros_to_wall,
     timedelta_micros,
     to_micros,
+    transitions,
     zone_name,
 )
 from ..errors import PolicyError
@@ -652,7 +652,7 @@ class QuietHours(Rule):
         crossing = np.int64(US_PER_DAY) if a > b else np.int64(0)
         end = first_instant(w - t + b + np.where(t >= a, crossing, 0), zone)
         sf = s[fails]
-        bounds, _ = _transitions(zone, int(sf.min()), int(end.max()))
+        bounds, _ = transitions(zone, int(sf.min()), int(end.max()))
         for tr in sorted(bounds.tolist(), reverse=True):
             if not self._quiet(wall_one(tr, zone) % US_PER_DAY):
                 end = np.where((sf < tr) & (tr < end), tr, end)
