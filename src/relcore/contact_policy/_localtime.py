@@ -19,19 +19,31 @@ that :mod:`relcore._time` finds, for a whole audience).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 
 from .._time import US_PER_DAY, US_PER_SECOND, micros_to_wall, timedelta_micros, transitions
+from ..models import CALENDAR_WINDOWS
 
 Micros = npt.NDArray[np.int64]
 
 _EPOCH_NAIVE = _dt.datetime(1970, 1, 1)
 _EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _MARGIN = 2 * US_PER_DAY  # no zone's offset reaches two days
-PERIODS: tuple[str, ...] = ("calendar_day", "calendar_week", "calendar_month")
+PERIODS: tuple[str, ...] = CALENDAR_WINDOWS
+PERIOD_REACH: Mapping[str, _dt.timedelta] = MappingProxyType(
+    {
+        # the longest such period plus the largest UTC offsets a zone can have
+        "calendar_day": _dt.timedelta(days=2),
+        "calendar_week": _dt.timedelta(days=8),
+        "calendar_month": _dt.timedelta(days=33),
+    }
+)
+"""How far back from an instant the calendar period holding it can start."""
 
 
 # --------------------------------------------------------------------------- one instant

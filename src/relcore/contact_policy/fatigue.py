@@ -38,6 +38,12 @@ import numpy.typing as npt
 from .._durations import describe_duration
 from .._time import timedelta_micros
 from ..errors import PolicyError
+from ..scoring.scores import (
+    FATIGUE_HALF_LIFE,
+    FATIGUE_NEGATIVE_KINDS,
+    FATIGUE_NEGATIVE_WEIGHT,
+    fatigue_scores,
+)
 from ._schema import (
     check_keys,
     read_duration,
@@ -51,6 +57,8 @@ __all__ = ["SCORERS", "ContactFatigue", "FatigueScorer"]
 
 FloatArray = npt.NDArray[np.float64]
 Micros = npt.NDArray[np.int64]
+
+_HORIZON_HALF_LIVES = 20  # an event this many half-lives old weighs under one millionth
 
 
 @runtime_checkable
@@ -102,7 +110,7 @@ class ContactFatigue:
     response at or before ``t`` and ``h`` the half-life. A contact just sent adds 1, one a
     half-life old adds 0.5, a response wipes the slate; a complaint adds ``w`` (5 by
     default) and is not wiped by responses. The arithmetic is
-    :func:`relcore.scoring.fatigue.fatigue_scores`, the kernel behind the relationship
+    :func:`relcore.scoring.fatigue_scores`, the kernel behind the relationship
     score, so a policy's limit and an analyst's fatigue scores are the same number.
     Events older than ``horizon`` (20 half-lives unless given, where an event weighs less
     than one millionth) are not read.
@@ -133,14 +141,12 @@ class ContactFatigue:
     1.5
     """
 
-    half_life: _dt.timedelta = attrs.field(default=_dt.timedelta(days=14), validator=_positive)
-    negative_weight: float = attrs.field(default=5.0, converter=float)
+    half_life: _dt.timedelta = attrs.field(default=FATIGUE_HALF_LIFE, validator=_positive)
+    negative_weight: float = attrs.field(default=FATIGUE_NEGATIVE_WEIGHT, converter=float)
     response_kinds: tuple[str, ...] | None = attrs.field(
         default=None, converter=attrs.converters.optional(_kinds)
     )
-    negative_kinds: tuple[str, ...] = attrs.field(
-        default=("complaint", "unsubscribe"), converter=_kinds
-    )
+    negative_kinds: tuple[str, ...] = attrs.field(default=FATIGUE_NEGATIVE_KINDS, converter=_kinds)
     horizon: _dt.timedelta | None = attrs.field(default=None)
 
     name = "contact_fatigue"
@@ -153,14 +159,12 @@ class ContactFatigue:
 
     @property
     def lookback(self) -> _dt.timedelta:
-        return self.horizon if self.horizon is not None else 20 * self.half_life
+        return self.horizon if self.horizon is not None else _HORIZON_HALF_LIVES * self.half_life
 
     def score(self, history: History, at: int) -> float:
         return float(self.score_many(history, np.array([at], dtype=np.int64))[0])
 
     def score_many(self, history: History, at: Micros) -> FloatArray:
-        from ..scoring.scores._fatigue import fatigue_scores
-
         at = np.asarray(at, dtype=np.int64)
         h = history if history.is_compact() else history.take()
         n = len(h)
@@ -197,11 +201,11 @@ class ContactFatigue:
             "name": self.name,
             "half_life": write_value("duration", self.half_life),
         }
-        if self.negative_weight != 5.0:
+        if self.negative_weight != FATIGUE_NEGATIVE_WEIGHT:
             out["negative_weight"] = self.negative_weight
         if self.response_kinds is not None:
             out["response_kinds"] = list(self.response_kinds)
-        if self.negative_kinds != ("complaint", "unsubscribe"):
+        if self.negative_kinds != FATIGUE_NEGATIVE_KINDS:
             out["negative_kinds"] = list(self.negative_kinds)
         if self.horizon is not None:
             out["horizon"] = write_value("duration", self.horizon)

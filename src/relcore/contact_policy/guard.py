@@ -30,7 +30,7 @@ from .._time import (
 from ..errors import DataError
 from ..models import ContactPreferences
 from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
-from ._localtime import time_of_day
+from ._localtime import PERIOD_REACH, time_of_day
 from .contact import Contact, Reserve
 from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
 from .history import Entry
@@ -43,8 +43,12 @@ __all__ = ["ContactGuard"]
 Micros = npt.NDArray[np.int64]
 Preferences = Mapping[str, ContactPreferences | None] | Sequence[ContactPreferences | None]
 _Plan = tuple[tuple[Rule, Targets], ...]
-_MAX_ROUNDS = 10_000
+_MAX_ROUNDS = 10_000  # fixed-point iterations before giving up on next_allowed_at
 _UNBOUNDED = -1
+_PREFERENCES_CACHED = 10_000  # distinct ContactPreferences whose rules are kept built
+# Pruning keeps at least this much history, so customers' own calendar limits (which the
+# policy's retention does not know of) still see their whole period.
+_MIN_RETENTION = max(PERIOD_REACH.values())
 
 
 def _lookback_us(rules: Iterable[Rule]) -> int:
@@ -157,7 +161,7 @@ class ContactGuard:
         if found is None:
             if not isinstance(prefs, ContactPreferences):
                 raise TypeError(f"preferences must be ContactPreferences, got {prefs!r}")
-            if len(self._customer_rules) > 10_000:
+            if len(self._customer_rules) > _PREFERENCES_CACHED:
                 self._customer_rules.clear()
             found = self._customer_rules[prefs] = _CustomerRules(prefs)
         return found
@@ -585,9 +589,7 @@ class ContactGuard:
         retention = self.policy.retention
         if retention is None and keep is None:
             return 0
-        horizon = max(
-            retention or _dt.timedelta(0), keep or _dt.timedelta(0), _dt.timedelta(days=33)
-        )
+        horizon = max(retention or _dt.timedelta(0), keep or _dt.timedelta(0), _MIN_RETENTION)
         return self.ledger.prune(now - timedelta_micros(horizon))
 
 

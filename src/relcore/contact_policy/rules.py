@@ -42,6 +42,7 @@ from .._time import (
 from ..errors import PolicyError
 from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, Targets
 from ._localtime import (
+    PERIOD_REACH,
     PERIODS,
     first_instant,
     first_instant_one,
@@ -386,10 +387,7 @@ class FrequencyCap(Rule):
     def lookback(self) -> _dt.timedelta:
         if isinstance(self.per, _dt.timedelta):
             return self.per
-        # the longest period plus the largest UTC offset a zone can have
-        return {"calendar_day": 2, "calendar_week": 8, "calendar_month": 33}[
-            self.per
-        ] * _dt.timedelta(days=1)
+        return PERIOD_REACH[self.per]
 
     def describe(self) -> str:
         noun = self._noun(plural=self.count != 1)
