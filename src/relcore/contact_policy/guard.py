@@ -27,7 +27,7 @@ from .._time import (
     timedelta_micros,
     to_micros,
 )
-from ..errors import DataError
+from ..errors import ConvergenceError, DataError
 from ..models import ContactPreferences
 from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
 from ._localtime import PERIOD_REACH, time_of_day
@@ -433,7 +433,7 @@ class ContactGuard:
                 still[pick] = fail_any
             todo = todo[still & (nxt[todo] < NEVER)]
         else:
-            raise RuntimeError("next_allowed_at did not converge; please report this policy")
+            raise ConvergenceError("next_allowed_at did not converge; please report this policy")
         times = nxt.view("datetime64[us]").copy()
         times[nxt >= NEVER] = np.datetime64("NaT")
         return BatchDecision(ids, allowed, bits, times, s0)
@@ -628,7 +628,7 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
         if latest is None:
             return t
         t = latest
-    raise RuntimeError("next_allowed_at did not converge; please report this policy")
+    raise ConvergenceError("next_allowed_at did not converge; please report this policy")
 
 
 def _entry(contact: Contact) -> Entry:
