@@ -29,7 +29,7 @@ from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
-from .history import Entry, History
+from .history import CustomerRows, Entry, History
 from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import (
@@ -54,6 +54,7 @@ __all__ = [
     "ContactFatigue",
     "ContactGuard",
     "Cooldown",
+    "CustomerRows",
     "Decision",
     "Entry",
     "FatigueLimit",

@@ -13,7 +13,7 @@ or one says never.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,12 +29,12 @@ from .._time import (
 )
 from ..errors import ConvergenceError, DataError
 from ..models import ContactPreferences
-from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
+from ._context import ANY, NEVER, BatchContext, OneContext, Targets
 from ._localtime import PERIOD_REACH, time_of_day
 from .contact import Contact, Reserve
 from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
-from .history import Entry
-from .ledger import Ledger, MemoryLedger
+from .history import CustomerRows, Entry, History
+from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import FrequencyCap, OptOut, QuietHours, Rule, Snooze
 
@@ -43,8 +43,15 @@ __all__ = ["ContactGuard"]
 Micros = npt.NDArray[np.int64]
 Preferences = Mapping[str, ContactPreferences | None] | Sequence[ContactPreferences | None]
 _Plan = tuple[tuple[Rule, Targets], ...]
+_Reader = Callable[[int | None], CustomerRows]  # since -> one customer's rows
 _MAX_ROUNDS = 10_000  # fixed-point iterations before giving up on next_allowed_at
 _UNBOUNDED = -1
+_LEDGER_METHODS = tuple(
+    name
+    for name, value in vars(Ledger).items()
+    if callable(value) and (not name.startswith("_") or name == "__len__")
+)
+_FOREVER_AGO = int(np.iinfo(np.int64).min)  # a snooze that ended before time began
 _PREFERENCES_CACHED = 10_000  # distinct ContactPreferences whose rules are kept built
 # Pruning keeps at least this much history, so customers' own calendar limits (which the
 # policy's retention does not know of) still see their whole period.
@@ -134,6 +141,8 @@ class ContactGuard:
     def __init__(self, policy: Policy, ledger: Ledger | None = None) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise _not_a_ledger(ledger)
         self.policy = policy
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
         self._zone = policy.zone
@@ -198,13 +207,7 @@ class ContactGuard:
         if not isinstance(contact, Contact):
             raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
         with self.ledger.exclusive(contact.customer_id) as session:
-            reader = getattr(session, "_rows", None)
-            if reader is None:
-
-                def reader(since: int | None) -> Rows:
-                    return Rows.from_history(session.customer_history(since=since))
-
-            decision = self._decide(contact, preferences, reader, None)
+            decision = self._decide(contact, preferences, _session_reader(session), None)
             if decision.allowed:
                 session.append([_entry(contact)])
         return decision
@@ -234,22 +237,19 @@ class ContactGuard:
             [Entry(customer_id, to_micros(at), channel, category, campaign, kind, False)]
         )
 
-    def _reader(self, customer_id: str) -> Any:
-        fast = getattr(self.ledger, "_rows", None)
-        if fast is not None:
-            return lambda since: fast(customer_id, since)
-        ledger = self.ledger
-        return lambda since: Rows.from_history(ledger.customer_history(customer_id, since=since))
+    def _reader(self, customer_id: str) -> _Reader:
+        rows = self.ledger.customer_rows
+        return lambda since: rows(customer_id, since=since)
 
     def _decide(
         self,
         contact: Contact,
         prefs: ContactPreferences | None,
-        read: Any,
+        read: _Reader,
         reserve: Reserve | None,
-        rows: Rows | None = None,
+        rows: CustomerRows | None = None,
     ) -> Decision:
-        s = contact._at_us
+        s = contact.at_micros
         key = (contact.channel, contact.category, contact.campaign)
         plan, lookback = self._plans.get(key) or self._plan(key)
         zone = self._zone
@@ -352,7 +352,7 @@ class ContactGuard:
 
         # Customers' preferences: hard stops per customer; limits and zones per variant.
         opted = np.zeros(n, dtype=bool)
-        snooze = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
         variant_of = np.zeros(n, dtype=np.int64)
         variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
         prefs_list = _align(ids, preferences)
@@ -373,7 +373,7 @@ class ContactGuard:
                         variants.append(vkey)
                         lookback = _combine(lookback, cr.lookback)
                     out = any(r is cr.opt_out for r, _ in hard)
-                    until = cr.snooze._u if cr.snooze is not None else np.iinfo(np.int64).min
+                    until = cr.snooze.until_micros if cr.snooze is not None else _FOREVER_AGO
                     found = by_object[id(p)] = (out, int(until), v)
                 opted[i], snooze[i], variant_of[i] = found
 
@@ -440,7 +440,7 @@ class ContactGuard:
 
     def _batch_context(
         self,
-        history: Any,
+        history: History,
         key: tuple[str, str | None, str | None],
         zone: _dt.tzinfo,
         reduction: int,
@@ -537,15 +537,10 @@ class ContactGuard:
         reserve: Reserve | None,
         per_customer: int,
         decisions: list[Decision | None],
-        session: Any,
+        session: LedgerSession | None,
     ) -> list[Contact]:
         cid = cands[order[0]].customer_id
-        if session is not None:
-            reader = getattr(session, "_rows", None) or (
-                lambda since: Rows.from_history(session.customer_history(since=since))
-            )
-        else:
-            reader = self._reader(cid)
+        reader = self._reader(cid) if session is None else _session_reader(session)
         base = reader(None)
         picked: list[Contact] = []
         for i in order:
@@ -631,10 +626,23 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
     raise ConvergenceError("next_allowed_at did not converge; please report this policy")
 
 
+def _not_a_ledger(value: object) -> TypeError:
+    missing = [m for m in _LEDGER_METHODS if not callable(getattr(value, m, None))]
+    return TypeError(
+        f"ledger must implement the Ledger protocol (missing {', '.join(missing)}); "
+        "subclass relcore.contact_policy.Ledger to inherit its defaults"
+    )
+
+
+def _session_reader(session: LedgerSession) -> _Reader:
+    rows = session.customer_rows
+    return lambda since: rows(since=since)
+
+
 def _entry(contact: Contact) -> Entry:
     return Entry(
         contact.customer_id,
-        contact._at_us,
+        contact.at_micros,
         contact.channel,
         contact.category,
         contact.campaign,

@@ -4,7 +4,7 @@
 everything in process memory, columnar; :class:`~relcore.contact_policy.SQLiteLedger`
 keeps it in a SQLite file shared by threads and processes. A server-backed ledger
 (PostgreSQL) implements the same few methods and passes the same contract tests
-(``tests/test_policy_ledger_contract.py``).
+(``tests/contact_policy/test_ledger_contract.py``).
 
 The contract:
 
@@ -12,13 +12,17 @@ The contract:
 * ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t``
   (all when ``since`` is ``None``), sorted by time, as a one-customer
   :class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
+  ``customer_rows(id, since=t)`` the same rows as
+  :class:`~relcore.contact_policy.CustomerRows` (the single-decision fast path; a ledger
+  that subclasses :class:`Ledger` inherits a default built from ``customer_history``);
   ``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
   (unknown ids have no rows; its columns may hold more rows than asked for, so read
   them through ``starts``/``ends``).
 * ``exclusive(id)`` is a context manager holding the ledger's write lock for a
   read-decide-write sequence: no other ``exclusive`` section (in any thread, or any
   process sharing the store) interleaves with it. Its session reads and appends; the
-  appends are committed when the block exits normally and discarded if it raises.
+  appends are committed when the block exits normally and discarded if it raises. A
+  session reads with ``customer_history(since=t)`` and ``customer_rows(since=t)``.
 * ``prune(before)`` deletes entries with ``at < before`` and returns how many.
 * ``len(ledger)`` counts entries; ``close()`` releases resources.
 """
@@ -26,7 +30,7 @@ The contract:
 from __future__ import annotations
 
 import threading
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
@@ -39,8 +43,7 @@ from .._columns import factorize_ids, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
-from ._context import Rows
-from .history import Entry, History, gather_index
+from .history import CustomerRows, Entry, History, gather_index
 
 __all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
 
@@ -54,6 +57,10 @@ class LedgerSession(Protocol):
     def customer_history(self, *, since: int | None = None) -> History:
         """The customer's entries with ``at >= since``, sorted by time."""
         ...
+
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        return CustomerRows.from_history(self.customer_history(since=since))
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Store entries (committed when the exclusive block ends normally)."""
@@ -71,6 +78,10 @@ class Ledger(Protocol):
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
         """One customer's entries with ``at >= since``, sorted by time."""
         ...
+
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        return CustomerRows.from_history(self.customer_history(customer_id, since=since))
 
     def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
         """Many customers' entries with ``at >= since``, aligned with ``customer_ids``."""
@@ -130,7 +141,7 @@ class _Columns(NamedTuple):
         return _Columns(*(c[index] for c in self))
 
 
-class MemoryLedger:
+class MemoryLedger(Ledger):
     """A ledger in process memory, stored as sorted numpy columns.
 
     History lives in columns sorted by (customer, time) with a small append buffer that
@@ -343,16 +354,16 @@ class MemoryLedger:
             )
         )
 
-    def _rows(self, customer_id: str, since: int | None) -> Rows:
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
         """One customer's rows as lists (the single-decision fast path)."""
         with self._lock:
             code = self._ids.get(customer_id)
             if code is None:
-                return Rows([], [], [], [], [], [], self._code, self._label_list)
+                return CustomerRows([], [], [], [], [], [], self._code, self._label_list)
             if code < self._offsets.size - 1:
                 a, b = int(self._offsets[code]), int(self._offsets[code + 1])
-                # Rules bound every read by time, so older rows only cost the copy: skip
-                # them when there are many.
+                # A long history is cut by numpy before the copy to lists; a short one
+                # after it (numpy's call overhead is the larger cost there).
                 if since is not None and b - a > 64:
                     a += int(np.searchsorted(self._at[a:b], since, "left"))
             else:
@@ -369,7 +380,11 @@ class MemoryLedger:
                     [*zip(at, ch, cat, camp, kind, comp, strict=True), *buf], key=lambda r: r[0]
                 )
                 at, ch, cat, camp, kind, comp = (list(c) for c in zip(*merged, strict=True))
-            return Rows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
+            if since is not None and at and at[0] < since:
+                j = bisect_left(at, since)
+                at, ch, cat, camp = at[j:], ch[j:], cat[j:], camp[j:]
+                kind, comp = kind[j:], comp[j:]
+            return CustomerRows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
 
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
         return self.histories([customer_id], since=since).take()
@@ -438,7 +453,7 @@ class MemoryLedger:
         """Nothing to release."""
 
 
-class _MemorySession:
+class _MemorySession(LedgerSession):
     """Reads through to the ledger; appends are held until the block ends normally."""
 
     def __init__(self, ledger: MemoryLedger, customer_id: str) -> None:
@@ -454,10 +469,10 @@ class _MemorySession:
             since if since is not None else np.iinfo(np.int64).min
         )
 
-    def _rows(self, since: int | None) -> Rows:
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
         if self.pending:
-            return Rows.from_history(self.customer_history(since=since))
-        return self._ledger._rows(self._customer_id, since)
+            return CustomerRows.from_history(self.customer_history(since=since))
+        return self._ledger.customer_rows(self._customer_id, since=since)
 
     def append(self, entries: Sequence[Entry]) -> None:
         self.pending.extend(check_entry(e) for e in entries)

@@ -1138,6 +1138,11 @@ class Snooze(Rule):
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_u", to_micros(self.until, "until"))
 
+    @property
+    def until_micros(self) -> int:
+        """``until`` as microseconds since the epoch, UTC."""
+        return self._u
+
     def describe(self) -> str:
         return f"the customer snoozed all contact until {format_instant(self._u)}"
 

@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ._context import Rows
-from .history import Entry, History
-from .ledger import LedgerSession, check_entry
+from .history import CustomerRows, Entry, History
+from .ledger import Ledger, LedgerSession, check_entry
 
 __all__ = ["SQLiteLedger"]
 
@@ -52,11 +51,7 @@ _MIN = -(2**63)
 _CHUNK = 500  # ids per IN (...) query, under SQLite's bound-parameter limit
 
 
-def _same(label: str | None) -> str | None:
-    return label
-
-
-class SQLiteLedger:
+class SQLiteLedger(Ledger):
     """A ledger stored in a SQLite database file.
 
     Each thread (and each process) gets its own connection, opened on first use; the
@@ -161,7 +156,7 @@ class SQLiteLedger:
             (customer_id, _MIN if since is None else since),
         ).fetchall()
 
-    def _rows(self, customer_id: str, since: int | None) -> Rows:
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
         return _to_rows(self._fetch(self._connect(), customer_id, since))
 
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
@@ -215,7 +210,7 @@ class SQLiteLedger:
         return str(self._connect().execute("PRAGMA integrity_check").fetchone()[0])
 
 
-class _SQLiteSession:
+class _SQLiteSession(LedgerSession):
     """Reads and writes on the connection holding the BEGIN IMMEDIATE transaction."""
 
     def __init__(self, ledger: SQLiteLedger, conn: sqlite3.Connection, customer_id: str) -> None:
@@ -227,7 +222,7 @@ class _SQLiteSession:
         rows = self._ledger._fetch(self._conn, self._customer_id, since)
         return _to_history([self._customer_id], {self._customer_id: rows})
 
-    def _rows(self, since: int | None) -> Rows:
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
         return _to_rows(self._ledger._fetch(self._conn, self._customer_id, since))
 
     def append(self, entries: Sequence[Entry]) -> None:
@@ -238,11 +233,11 @@ def _params(e: Entry) -> tuple[Any, ...]:
     return (e.customer_id, int(e.at), e.channel, e.category, e.campaign, e.kind, int(e.company))
 
 
-def _to_rows(rows: list[Any]) -> Rows:
+def _to_rows(rows: list[Any]) -> CustomerRows:
     if not rows:
-        return Rows([], [], [], [], [], [], _same)
+        return CustomerRows([], [], [], [], [], [])
     at, ch, cat, camp, kind, comp = (list(c) for c in zip(*rows, strict=True))
-    return Rows(at, ch, cat, camp, kind, [bool(c) for c in comp], _same)
+    return CustomerRows(at, ch, cat, camp, kind, [bool(c) for c in comp])
 
 
 def _to_history(ids: list[str], found: dict[str, list[Any]]) -> History:
