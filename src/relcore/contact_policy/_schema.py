@@ -15,12 +15,17 @@ import datetime as _dt
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
+
+import attrs
 
 from .._durations import format_duration, parse_duration
 from ..errors import PolicyError
 from ._localtime import PERIODS
+
+Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 def parse_time(text: str) -> _dt.time:
@@ -152,29 +157,127 @@ def read_zone(value: Any, path: str) -> str:
     return label
 
 
-READERS: dict[str, Callable[[Any, str], Any]] = {
-    "count": read_count,
-    "positive_int": read_positive_int,
-    "int": read_int,
-    "number": read_number,
-    "duration": read_duration,
-    "window": read_window,
-    "time": read_time,
-    "label": read_label,
-    "labels": read_labels,
-    "zone": read_zone,
-}
+# ------------------------------------------------------------------ values from Python
+# A rule parameter given in Python is converted and checked by attrs: these are the
+# converters and validators, one pair per kind. Their messages name the parameter.
+
+
+def _duration(value: Any) -> Any:
+    """Accept ``"20h"`` as well as ``timedelta(hours=20)``."""
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _window(value: Any) -> Any:
+    return value if isinstance(value, str) and value in PERIODS else _duration(value)
+
+
+def _time(value: Any) -> Any:
+    return parse_time(value) if isinstance(value, str) else value
+
+
+def _positive_duration(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
+        raise ValueError(f"{attribute.name} must be a positive duration, got {value!r}")
+
+
+def _valid_window(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not (isinstance(value, str) and value in PERIODS):
+        if isinstance(value, str):
+            raise ValueError(
+                f"{attribute.name} must be a duration or one of {', '.join(PERIODS)}, got {value!r}"
+            )
+        _positive_duration(inst, attribute, value)
+
+
+def _whole(minimum: int) -> Check:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{attribute.name} must be a whole number >= {minimum}, got {value!r}")
+
+    return check
+
+
+def _non_negative_number(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
+    if value == float("inf"):
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+
+
+def _local_time(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _dt.time) or value.tzinfo is not None:
+        raise ValueError(f"{attribute.name} must be a local time of day (no zone), got {value!r}")
+
+
+def _label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{attribute.name} must be a non-empty string, got {value!r}")
+
+
+def _optional_label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{attribute.name} must be a non-empty string or None, got {value!r}")
+
+
+# ------------------------------------------------------------------ values written back
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _write_duration(value: Any) -> Any:
+    return format_duration(value) if isinstance(value, _dt.timedelta) else value
+
+
+def _write_labels(value: Any) -> list[str]:
+    return sorted(value) if isinstance(value, frozenset) else list(value)
+
+
+# ------------------------------------------------------------------------- kinds
+
+
+@attrs.frozen
+class Kind:
+    """One type of rule parameter: how a policy file spells it and Python gives it.
+
+    ``read(value, path)`` reads the file's value (a :class:`~relcore.PolicyError` naming
+    ``path`` when it does not fit) and ``write(value)`` spells it back. ``convert`` and
+    ``check`` are the attrs converter and validator of a value given in Python
+    (``check_optional`` when the parameter defaults to ``None``).
+    """
+
+    name: str
+    read: Callable[[Any, str], Any]
+    write: Callable[[Any], Any] = _same
+    convert: Callable[[Any], Any] | None = None
+    check: Check | None = None
+    check_optional: Check | None = None
+
+
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        kind.name: kind
+        for kind in (
+            Kind("count", read_count, check=_whole(0)),
+            Kind("positive_int", read_positive_int, check=_whole(1)),
+            Kind("int", read_int),
+            Kind("number", read_number, check=_non_negative_number),
+            Kind("duration", read_duration, _write_duration, _duration, _positive_duration),
+            Kind("window", read_window, _write_duration, _window, _valid_window),
+            Kind("time", read_time, format_time, _time, _local_time),
+            Kind("label", read_label, check=_label, check_optional=_optional_label),
+            Kind("labels", read_labels, _write_labels),
+            Kind("zone", read_zone),
+        )
+    }
+)
+"""The value types of a policy file, by name."""
 
 
 def write_value(kind: str, value: Any) -> Any:
     """The policy-file form of a value of ``kind``."""
-    if kind in ("duration", "window") and isinstance(value, _dt.timedelta):
-        return format_duration(value)
-    if kind == "time":
-        return format_time(value)
-    if kind == "labels":
-        return sorted(value) if isinstance(value, frozenset) else list(value)
-    return value
+    return KINDS[kind].write(value)
 
 
 def check_keys(data: Any, allowed: tuple[str, ...], path: str, what: str) -> None:

@@ -45,6 +45,7 @@ from ..scoring.scores import (
     fatigue_scores,
 )
 from ._schema import (
+    Kind,
     check_keys,
     read_duration,
     read_labels,
@@ -249,3 +250,19 @@ def read_scorer(value: Any, path: str) -> FatigueScorer:
             f"{path}.name", f"must be one of {', '.join(map(repr, SCORERS))}, got {name!r}"
         )
     return SCORERS[name](value, path)
+
+
+def _scorer(value: Any) -> Any:
+    if value is None:
+        return ContactFatigue()
+    if not isinstance(value, FatigueScorer):
+        raise TypeError(f"scorer must implement FatigueScorer, got {type(value).__name__}")
+    return value
+
+
+def _write_scorer(value: FatigueScorer) -> dict[str, Any]:
+    return value.to_dict()
+
+
+SCORER = Kind("scorer", read_scorer, _write_scorer, _scorer)
+"""The policy-file kind of a rule parameter holding a fatigue scorer."""

@@ -32,7 +32,7 @@ from ..models import ContactPreferences
 from ._context import ANY, NEVER, BatchContext, OneContext, Targets
 from ._localtime import PERIOD_REACH, time_of_day
 from .contact import Contact, Reserve
-from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
+from .decision import OUTRANKED, Arbitration, BatchDecision, Decision, Reason, reason_codes
 from .history import CustomerRows, Entry, History
 from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
@@ -146,6 +146,8 @@ class ContactGuard:
         self.policy = policy
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
         self._zone = policy.zone
+        self._codes = reason_codes(policy.rules)
+        self._bit = {code: np.uint64(1 << i) for i, code in enumerate(self._codes)}
         self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, int]] = {}
         self._customer_rules: dict[ContactPreferences, _CustomerRules] = {}
 
@@ -381,9 +383,9 @@ class ContactGuard:
         history = self.ledger.histories(ids.tolist(), since=since)
         bits = np.zeros(n, dtype=np.uint64)
         proposal = np.full(n, s0, dtype=np.int64)
-        bits[opted] |= np.uint64(1 << code_bit("opted_out"))
+        bits[opted] |= self._bit[OptOut.code]
         snoozed = snooze > s0
-        bits[snoozed] |= np.uint64(1 << code_bit("snoozed"))
+        bits[snoozed] |= self._bit[Snooze.code]
         proposal = np.where(snoozed, snooze, proposal)
         proposal[opted] = NEVER
 
@@ -403,7 +405,7 @@ class ContactGuard:
                 fails, props = rule._eval_many(ctx, targets, s)
                 if fails.any():
                     hit = idx[fails]
-                    bits[hit] |= np.uint64(1 << code_bit(rule.code))
+                    bits[hit] |= self._bit[rule.code]
                     proposal[hit] = np.maximum(proposal[hit], props[fails])
         allowed = bits == 0
 
@@ -436,7 +438,7 @@ class ContactGuard:
             raise ConvergenceError("next_allowed_at did not converge; please report this policy")
         times = nxt.view("datetime64[us]").copy()
         times[nxt >= NEVER] = np.datetime64("NaT")
-        return BatchDecision(ids, allowed, bits, times, s0)
+        return BatchDecision(ids, allowed, bits, times, s0, self._codes)
 
     def _batch_context(
         self,
@@ -556,7 +558,7 @@ class ContactGuard:
                     False,
                     (
                         Reason(
-                            "outranked",
+                            OUTRANKED,
                             None,
                             f"a message of higher priority ({winner.priority}, "
                             f"{winner.channel}"

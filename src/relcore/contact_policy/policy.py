@@ -17,8 +17,9 @@ The file format::
 
     [[rules]]
     type = "frequency_cap"                  # frequency_cap, minimum_gap, quiet_hours,
-    count = 3                               # cooldown, outcome_suppression, fatigue_limit
-    per = "7d"                              # or "calendar_day" / "calendar_week" / "calendar_month"
+    count = 3                               # cooldown, outcome_suppression, fatigue_limit,
+    per = "7d"                              # global_control (or your own: rule_types=)
+                                            # per: or "calendar_day" / "_week" / "_month"
     channel = "email"                       # optional scope: channel, category, campaign,
     category = "promotional"                # each = ["channel"]
 """
@@ -53,12 +54,28 @@ _TOP_KEYS = ("name", "timezone", "exempt_categories", "reserve", "rules")
 def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
     out = tuple(values)
     for i, rule in enumerate(out):
-        if not isinstance(rule, Rule) or not type(rule).type_name:
+        if not isinstance(rule, Rule) or not type(rule).type_name or not type(rule).code:
+            known = ", ".join(cls.__name__ for cls in RULE_TYPES.values())
             raise TypeError(
-                f"rules[{i}] must be a policy rule (FrequencyCap, MinimumGap, QuietHours, "
-                f"Cooldown, OutcomeSuppression, FatigueLimit), got {rule!r}"
+                f"rules[{i}] must be a policy rule ({known}, or a Rule of your own with a "
+                f"type_name and a code), got {rule!r}"
             )
     return out
+
+
+def _known_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
+    """relcore's rule types and ``extra`` ones, by their policy-file ``type``."""
+    extra = tuple(extra)
+    if not extra:
+        return RULE_TYPES
+    types = dict(RULE_TYPES)
+    for rule_type in extra:
+        if not (isinstance(rule_type, type) and issubclass(rule_type, Rule)):
+            raise TypeError(f"rule_types must hold Rule subclasses, got {rule_type!r}")
+        if not rule_type.type_name:
+            raise TypeError(f"{rule_type.__name__} has no type_name to name it in a policy file")
+        types[rule_type.type_name] = rule_type
+    return types
 
 
 def _str_set(values: Iterable[str] | str | None) -> frozenset[str]:
@@ -143,14 +160,23 @@ class Policy:
     # ------------------------------------------------------------------ reading
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+    def from_dict(cls, data: Mapping[str, Any], *, rule_types: Iterable[type[Rule]] = ()) -> Policy:
         """Read a policy from a mapping shaped like the policy file.
+
+        Parameters
+        ----------
+        data
+            The policy, as :meth:`to_dict` writes it.
+        rule_types
+            Rule classes of your own that the file may name by their ``type_name``,
+            besides relcore's.
 
         Raises
         ------
         PolicyError
             Naming the key path of the first problem.
         """
+        types = _known_types(rule_types)
         data = dict(data)
         check_keys(data, _TOP_KEYS, "", "a policy")
         kwargs: dict[str, Any] = {}
@@ -181,23 +207,26 @@ class Policy:
             if not isinstance(item, dict):
                 raise PolicyError(path, f"must be a table, got {_type_name(item)}")
             if "type" not in item:
-                raise PolicyError(f"{path}.type", f"is required: one of {', '.join(RULE_TYPES)}")
+                raise PolicyError(f"{path}.type", f"is required: one of {', '.join(types)}")
             kind = item["type"]
-            if kind not in RULE_TYPES:
+            if kind not in types:
                 raise PolicyError(
-                    f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(RULE_TYPES)}"
+                    f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(types)}"
                 )
-            rules.append(RULE_TYPES[kind].from_dict(item, path))
+            rules.append(types[kind].from_dict(item, path))
         try:
             return cls(rules, **kwargs)
         except (ValueError, TypeError) as exc:
             raise PolicyError("", str(exc)) from None
 
     @classmethod
-    def from_toml(cls, source: str | os.PathLike[str]) -> Policy:
+    def from_toml(
+        cls, source: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
+    ) -> Policy:
         """Read a policy file, given its text or its path.
 
-        A string with no newline and no ``=`` is taken as a path.
+        A string with no newline and no ``=`` is taken as a path. ``rule_types`` are rule
+        classes of your own that the file may name (see :meth:`from_dict`).
 
         Examples
         --------
@@ -223,7 +252,7 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError("", f"not valid TOML: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, rule_types=rule_types)
 
     # ------------------------------------------------------------------ writing
 
