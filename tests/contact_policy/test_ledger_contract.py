@@ -12,6 +12,7 @@ defining ``make_ledger``::
 from __future__ import annotations
 
 import pickle
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -238,8 +239,9 @@ class TestSQLiteLedger(LedgerContract):
     def make_ledger(self, tmp_path):
         return SQLiteLedger(tmp_path / "ledger.db")
 
-    def test_the_database_is_in_wal_mode_with_the_customer_time_index(self, ledger):
-        conn = ledger._connect()
+    def test_the_database_is_in_wal_mode_with_the_customer_time_index(self, ledger, tmp_path):
+        # read the file the ledger made with SQLite itself (WAL mode is kept in the file)
+        conn = sqlite3.connect(tmp_path / "ledger.db")
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         plan = " ".join(
             str(r)
@@ -248,6 +250,7 @@ class TestSQLiteLedger(LedgerContract):
                 ("a", 0),
             )
         )
+        conn.close()
         assert "ledger_customer_at" in plan
 
     def test_a_pickled_ledger_reopens_the_same_file(self, ledger):
