@@ -2,6 +2,11 @@
 
 Units ``w``, ``d``, ``h``, ``m``, ``s``, ``ms``, ``us``. Used by policy files, the command
 line and reprs, so a duration reads the same everywhere.
+
+A duration is at most :data:`MAX_DURATION` (1000 years): longer ones mean nothing in a
+contact policy, and bounding them keeps every instant relcore computes from one (a window
+before a contact, a fatigue horizon of 20 half-lives) inside 64-bit microseconds, which
+is what numpy and SQLite hold.
 """
 
 from __future__ import annotations
@@ -11,7 +16,13 @@ import re
 
 from ._time import timedelta_micros
 
-__all__ = ["describe_duration", "format_duration", "parse_duration"]
+__all__ = [
+    "MAX_DURATION",
+    "check_duration",
+    "describe_duration",
+    "format_duration",
+    "parse_duration",
+]
 
 _UNITS = {
     "w": 7 * 86_400_000_000,
@@ -22,7 +33,11 @@ _UNITS = {
     "ms": 1_000,
     "us": 1,
 }
+MAX_DURATION = _dt.timedelta(days=365_250)
+"""The longest duration relcore accepts: 1000 years of 365.25 days."""
+_TOO_LONG = "at most 365250 days (1000 years)"
 _PART = re.compile(r"(\d+)(ms|us|w|d|h|m|s)")
+_MAX_US = timedelta_micros(MAX_DURATION)
 _NAMES = {
     "w": ("week", "weeks"),
     "d": ("day", "days"),
@@ -45,6 +60,10 @@ def parse_duration(text: str) -> _dt.timedelta:
     Traceback (most recent call last):
     ...
     ValueError: must be a positive duration such as '7d', '20h' or '1d12h', got '-1d'
+    >>> parse_duration("99999999999w")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a duration of at most 365250 days (1000 years), got '99999999999w'
     """
     compact = text.replace(" ", "")
     pos, total = 0, 0
@@ -57,7 +76,15 @@ def parse_duration(text: str) -> _dt.timedelta:
         raise ValueError(
             f"must be a positive duration such as '7d', '20h' or '1d12h', got {text!r}"
         )
+    if total > _MAX_US:
+        raise ValueError(f"must be a duration of {_TOO_LONG}, got {text!r}")
     return _dt.timedelta(microseconds=total)
+
+
+def check_duration(value: _dt.timedelta, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` when ``value`` is longer than :data:`MAX_DURATION`."""
+    if value > MAX_DURATION:
+        raise ValueError(f"{name} must be {_TOO_LONG}, got {describe_duration(value)}")
 
 
 def format_duration(value: _dt.timedelta) -> str:

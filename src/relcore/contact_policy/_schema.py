@@ -21,11 +21,12 @@ from typing import Any
 
 import attrs
 
-from .._durations import format_duration, parse_duration
+from .._durations import check_duration, format_duration, parse_duration
 from ..errors import PolicyError
 from ._localtime import PERIODS
 
 Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+INT64_MAX = 2**63 - 1
 
 
 def parse_time(text: str) -> _dt.time:
@@ -73,30 +74,32 @@ def _show(value: Any) -> str:
 
 
 def read_count(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(path, f"must be an integer, got {_show(value)}")
-    if value < 0:
-        raise PolicyError(path, f"must be >= 0, got {value}")
-    return value
+    return _read_integer(value, path, 0)
 
 
 def read_positive_int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(path, f"must be an integer, got {_show(value)}")
-    if value < 1:
-        raise PolicyError(path, f"must be >= 1, got {value}")
-    return value
+    return _read_integer(value, path, 1)
 
 
 def read_int(value: Any, path: str) -> int:
+    return _read_integer(value, path, -INT64_MAX)
+
+
+def _read_integer(value: Any, path: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise PolicyError(path, f"must be an integer, got {_show(value)}")
+    if value < minimum and minimum > -INT64_MAX:
+        raise PolicyError(path, f"must be >= {minimum}, got {value}")
+    if abs(value) > INT64_MAX:  # TOML's integers are 64-bit, and so are the ledger's
+        raise PolicyError(path, f"must be a 64-bit integer (at most {INT64_MAX:_}), got {value}")
     return value
 
 
 def read_number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(path, f"must be a number, got {_show(value)}")
+    if isinstance(value, int) and abs(value) > INT64_MAX:
+        raise PolicyError(path, f"must be a finite number >= 0 (a float), got {value}")
     if not math.isfinite(value) or value < 0:
         raise PolicyError(path, f"must be a finite number >= 0, got {value!r}")
     return float(value)
@@ -178,6 +181,7 @@ def _time(value: Any) -> Any:
 def _positive_duration(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
         raise ValueError(f"{attribute.name} must be a positive duration, got {value!r}")
+    check_duration(value, attribute.name)
 
 
 def _valid_window(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -193,6 +197,8 @@ def _whole(minimum: int) -> Check:
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"{attribute.name} must be a whole number >= {minimum}, got {value!r}")
+        if value > INT64_MAX:
+            raise ValueError(f"{attribute.name} must be at most {INT64_MAX:_}, got {value}")
 
     return check
 
@@ -200,7 +206,7 @@ def _whole(minimum: int) -> Check:
 def _non_negative_number(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
-    if value == float("inf"):
+    if value == float("inf") or value > INT64_MAX:
         raise ValueError(f"{attribute.name} must be finite, got {value!r}")
 
 

@@ -35,7 +35,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._durations import describe_duration
+from .._durations import check_duration, describe_duration
 from .._time import timedelta_micros
 from ..errors import PolicyError
 from ..scoring.scores import (
@@ -91,6 +91,7 @@ class FatigueScorer(Protocol):
 def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
         raise ValueError(f"{attribute.name} must be a positive timedelta, got {value!r}")
+    check_duration(value, attribute.name)
 
 
 def _kinds(value: str | Sequence[str]) -> tuple[str, ...]:

@@ -25,6 +25,13 @@ __all__ = ["CustomerRows", "Entry", "History"]
 Codes = npt.NDArray[np.int32]
 Micros = npt.NDArray[np.int64]
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def clamp_micros(t: int) -> int:
+    """``t`` moved into int64: an instant beyond it lies before or after every entry."""
+    return min(max(int(t), _INT64_MIN), _INT64_MAX)
+
 
 class Entry(NamedTuple):
     """One row of a ledger.
@@ -319,7 +326,7 @@ class History:
 
     def since(self, t: int) -> History:
         """Only the rows with ``at >= t`` (each customer keeps its contiguous range)."""
-        keep = self.at >= t
+        keep = self.at >= clamp_micros(t)
         if keep.all():
             return self
         csum = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))

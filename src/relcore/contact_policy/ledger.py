@@ -43,7 +43,7 @@ from .._columns import factorize_ids, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
-from .history import CustomerRows, Entry, History, gather_index
+from .history import CustomerRows, Entry, History, clamp_micros, gather_index
 
 __all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
 
@@ -356,6 +356,7 @@ class MemoryLedger(Ledger):
 
     def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
         """One customer's rows as lists (the single-decision fast path)."""
+        since = None if since is None else clamp_micros(since)
         with self._lock:
             code = self._ids.get(customer_id)
             if code is None:
@@ -443,7 +444,7 @@ class MemoryLedger(Ledger):
     def prune(self, before: int) -> int:
         with self._lock:
             self._flush()
-            keep = self._at >= before
+            keep = self._at >= clamp_micros(before)
             removed = int(keep.size - keep.sum())
             if removed:
                 self._set_main(self._main._take(keep))

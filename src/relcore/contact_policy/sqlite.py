@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .history import CustomerRows, Entry, History
+from .history import CustomerRows, Entry, History, clamp_micros
 from .ledger import Ledger, LedgerSession, check_entry
 
 __all__ = ["SQLiteLedger"]
@@ -153,7 +153,7 @@ class SQLiteLedger(Ledger):
     def _fetch(self, conn: sqlite3.Connection, customer_id: str, since: int | None) -> list[Any]:
         return conn.execute(
             f"{_SELECT} WHERE customer_id = ? AND at >= ? ORDER BY at, id",
-            (customer_id, _MIN if since is None else since),
+            (customer_id, _MIN if since is None else clamp_micros(since)),
         ).fetchall()
 
     def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
@@ -168,7 +168,7 @@ class SQLiteLedger(Ledger):
         distinct = list(dict.fromkeys(ids))
         found: dict[str, list[Any]] = {c: [] for c in distinct}
         conn = self._connect()
-        lower = _MIN if since is None else since
+        lower = _MIN if since is None else clamp_micros(since)
         for k in range(0, len(distinct), _CHUNK):
             chunk = distinct[k : k + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -198,7 +198,9 @@ class SQLiteLedger(Ledger):
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            removed = conn.execute("DELETE FROM ledger WHERE at < ?", (int(before),)).rowcount
+            removed = conn.execute(
+                "DELETE FROM ledger WHERE at < ?", (clamp_micros(before),)
+            ).rowcount
         except BaseException:
             conn.execute("ROLLBACK")
             raise
