@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import reprlib
 
 from ._time import timedelta_micros
 
@@ -36,6 +37,8 @@ _UNITS = {
 MAX_DURATION = _dt.timedelta(days=365_250)
 """The longest duration relcore accepts: 1000 years of 365.25 days."""
 _TOO_LONG = "at most 365250 days (1000 years)"
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60  # error messages quote what was given, but not a megabyte of it
 _PART = re.compile(r"(\d+)(ms|us|w|d|h|m|s)")
 _MAX_US = timedelta_micros(MAX_DURATION)
 _NAMES = {
@@ -70,14 +73,17 @@ def parse_duration(text: str) -> _dt.timedelta:
     for m in _PART.finditer(compact):
         if m.start() != pos:
             break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
+        digits = m.group(1).lstrip("0")
+        # more digits than any duration of at most MAX_DURATION has: too long, whatever
+        # the unit (and int() refuses very long digit strings)
+        total += int(digits or "0") * _UNITS[m.group(2)] if len(digits) <= 18 else _MAX_US + 1
         pos = m.end()
     if pos != len(compact) or not compact or total <= 0:
         raise ValueError(
-            f"must be a positive duration such as '7d', '20h' or '1d12h', got {text!r}"
+            f"must be a positive duration such as '7d', '20h' or '1d12h', got {_SHORT.repr(text)}"
         )
     if total > _MAX_US:
-        raise ValueError(f"must be a duration of {_TOO_LONG}, got {text!r}")
+        raise ValueError(f"must be a duration of {_TOO_LONG}, got {_SHORT.repr(text)}")
     return _dt.timedelta(microseconds=total)
 
 

@@ -51,7 +51,7 @@ def resolve_zone(zone: str | _dt.tzinfo) -> _dt.tzinfo:
 def _zoneinfo(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise ValueError(
             f"unknown time zone {name!r}: expected an IANA name such as 'America/New_York'"
         ) from exc

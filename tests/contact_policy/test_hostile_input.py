@@ -118,3 +118,73 @@ def test_ledgers_take_instants_beyond_64_bits_as_before_or_after_everything(make
     assert guard.prune(NOW, keep=timedelta.max) == 0
     assert len(ledger) == 1
     ledger.close()
+
+
+# ------------------------------------------------------------------------- policy files
+
+
+@pytest.mark.parametrize("value", ['["frequency_cap"]', '{ name = "frequency_cap" }', "3"])
+def test_a_rule_type_that_is_not_a_string_names_the_key(value):
+    with pytest.raises(PolicyError) as info:
+        Policy.from_toml(f"[[rules]]\ntype = {value}\ncount = 1\nper = '7d'")
+    assert info.value.path == "rules[0].type"
+    assert "must be a string naming a rule type (one of frequency_cap" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name = " + "[" * 50_000 + "]" * 50_000,
+        "name = " + "{ a = " * 5_000 + "1" + " }" * 5_000,
+        '[[rules]]\ntype = "minimum_gap"\ngap = ' + "[" * 5_000 + "]" * 5_000,
+    ],
+)
+def test_deeply_nested_toml_is_a_policy_error_not_a_recursion_error(text):
+    with pytest.raises(PolicyError, match="nested too deeply"):
+        Policy.from_toml(text)
+
+
+def test_a_deeply_nested_value_given_as_a_mapping_is_reported_in_a_short_line():
+    deep: list = []
+    for _ in range(100_000):  # far deeper than repr() can go
+        deep = [deep]
+    with pytest.raises(PolicyError) as info:
+        Policy.from_dict({"rules": [{"type": "minimum_gap", "gap": deep}]})
+    assert info.value.path == "rules[0].gap"
+    assert len(str(info.value)) < 200
+
+
+def test_a_scorer_name_that_is_not_a_string_names_the_key():
+    text = '[[rules]]\ntype = "fatigue_limit"\nmax_score = 1\nscorer = { name = ["os"] }'
+    with pytest.raises(PolicyError) as info:
+        Policy.from_toml(text)
+    assert info.value.path == "rules[0].scorer.name"
+
+
+def test_a_policy_that_is_not_a_mapping_is_a_type_error_saying_so():
+    for bad in (None, 3, "rules", []):
+        with pytest.raises(TypeError, match="a policy must be a mapping shaped like the policy"):
+            Policy.from_dict(bad)
+    with pytest.raises(TypeError, match="the policy file's text or path, got NoneType"):
+        Policy.from_toml(None)
+
+
+def test_a_policy_file_that_cannot_be_read_is_a_policy_error_naming_it(tmp_path):
+    with pytest.raises(PolicyError, match=r"cannot read the policy file .*nowhere\.toml"):
+        Policy.from_toml(tmp_path / "nowhere.toml")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(PolicyError, match="cannot read the policy file"):
+        Policy.from_toml(binary)
+
+
+def test_huge_values_are_quoted_short_in_the_error():
+    with pytest.raises(PolicyError, match=r"rules\[0\]\.per: .*at most") as info:
+        Policy.from_toml(cap("1" * 100_000 + "w"))
+    assert len(str(info.value)) < 200
+    with pytest.raises(PolicyError) as info:
+        Policy.from_toml(f'timezone = "{"a" * 5000}"')  # longer than a file name may be
+    assert info.value.path == "timezone"
+    assert len(str(info.value)) < 200
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Policy([], timezone="a" * 5000)

@@ -15,6 +15,7 @@ import datetime as _dt
 import json
 import math
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -66,8 +67,18 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+
+
+def show(value: Any) -> str:
+    """A value read from a file, for an error message: short, whatever its size or depth."""
+    return _SHORT.repr(value)
+
+
 def _show(value: Any) -> str:
-    return f"{type_name(value)} {value!r}"
+    return f"{type_name(value)} {show(value)}"
 
 
 # ------------------------------------------------------------------------- readers
@@ -155,8 +166,10 @@ def read_zone(value: Any, path: str) -> str:
     label = read_label(value, path)
     try:
         resolve_zone(label)
-    except ValueError as exc:
-        raise PolicyError(path, str(exc)) from None
+    except ValueError:
+        raise PolicyError(
+            path, f"unknown time zone {show(label)}: expected an IANA name such as 'Europe/Paris'"
+        ) from None
     return label
 
 

@@ -50,6 +50,7 @@ from ._schema import (
     read_duration,
     read_labels,
     read_number,
+    show,
     write_value,
 )
 from .history import History
@@ -246,9 +247,9 @@ def read_scorer(value: Any, path: str) -> FatigueScorer:
     if not isinstance(value, dict):
         raise PolicyError(path, 'must be a table such as { name = "contact_fatigue" }')
     name = value.get("name")
-    if name not in SCORERS:
+    if not isinstance(name, str) or name not in SCORERS:
         raise PolicyError(
-            f"{path}.name", f"must be one of {', '.join(map(repr, SCORERS))}, got {name!r}"
+            f"{path}.name", f"must be one of {', '.join(map(repr, SCORERS))}, got {show(name)}"
         )
     return SCORERS[name](value, path)
 

@@ -177,6 +177,11 @@ class Policy:
             Naming the key path of the first problem.
         """
         types = _known_types(rule_types)
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                "a policy must be a mapping shaped like the policy file (as Policy.to_dict "
+                f"writes it), got {type(data).__name__}"
+            )
         data = dict(data)
         check_keys(data, _TOP_KEYS, "", "a policy")
         kwargs: dict[str, Any] = {}
@@ -209,6 +214,12 @@ class Policy:
             if "type" not in item:
                 raise PolicyError(f"{path}.type", f"is required: one of {', '.join(types)}")
             kind = item["type"]
+            if not isinstance(kind, str):
+                raise PolicyError(
+                    f"{path}.type",
+                    f"must be a string naming a rule type (one of {', '.join(types)}), "
+                    f"got {_type_name(kind)}",
+                )
             if kind not in types:
                 raise PolicyError(
                     f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(types)}"
@@ -244,14 +255,26 @@ class Policy:
         ...
         relcore.errors.PolicyError: rules[0].per: must be a positive duration such as '7d', '20h' or '1d12h', got '-7d'
         """  # noqa: E501
+        if not isinstance(source, str | os.PathLike):
+            raise TypeError(
+                f"source must be the policy file's text or path, got {type(source).__name__}"
+            )
         if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
-            text = Path(source).read_text(encoding="utf-8")
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise PolicyError(
+                    "", f"cannot read the policy file {str(source)!r}: {why}"
+                ) from None
         else:
             text = source
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError("", f"not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays and tables recursively
+            raise PolicyError("", "not valid TOML: arrays or tables nested too deeply") from None
         return cls.from_dict(data, rule_types=rule_types)
 
     # ------------------------------------------------------------------ writing
