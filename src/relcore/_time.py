@@ -292,9 +292,19 @@ def parse_instant(value: _dt.datetime | _dt.date | str, name: str = "at") -> int
 
 
 def format_instant(us: int, zone: _dt.tzinfo = UTC) -> str:
-    """``2026-11-30 10:00 America/New_York``: an instant the way messages show it."""
-    local = from_micros(us, zone)
-    text = local.strftime("%Y-%m-%d %H:%M")
+    """``2026-11-30 10:00 America/New_York``: an instant the way messages show it.
+
+    An instant whose local date a datetime cannot hold (a few hours from year 1 or 9999)
+    is shown in UTC; one beyond that range as the end of the range it passed.
+    """
+    try:
+        local = from_micros(us, zone)
+    except (OverflowError, ValueError):
+        if zone is not UTC:
+            return format_instant(us, UTC)
+        return "before 0001-01-01 00:00 UTC" if us < 0 else "after 9999-12-31 23:59 UTC"
+    # not strftime: it drops the leading zeros of years before 1000 on some platforms
+    text = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
     if local.second or local.microsecond:
-        text = local.strftime("%Y-%m-%d %H:%M:%S")
+        text += f":{local.second:02d}"
     return f"{text} {zone_name(zone)}"

@@ -6,23 +6,28 @@ an int64 that wrapped around or a silently merged id.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
-from relcore import PolicyError
+from relcore import DataError, PolicyError
 from relcore.contact_policy import (
     Contact,
     ContactFatigue,
     ContactGuard,
+    Cooldown,
     Entry,
     FrequencyCap,
     MemoryLedger,
     MinimumGap,
     Policy,
+    QuietHours,
     SQLiteLedger,
+    simulate,
 )
-from relcore.models import ContactLimit
+from relcore.models import ContactLimit, ContactPreferences
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
@@ -188,3 +193,119 @@ def test_huge_values_are_quoted_short_in_the_error():
     assert len(str(info.value)) < 200
     with pytest.raises(ValueError, match="unknown time zone"):
         Policy([], timezone="a" * 5000)
+
+
+# ------------------------------------------------------------------------- extreme dates
+
+FIRST_DAY = datetime(1, 1, 1, tzinfo=UTC)
+LAST_DAY = datetime(9999, 12, 31, tzinfo=UTC)
+TOKYO = ZoneInfo("Asia/Tokyo")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def calendar_policy(zone: str = "America/New_York") -> Policy:
+    return Policy(
+        [
+            FrequencyCap(1, per="calendar_month"),
+            QuietHours(start=time(21), end=time(9)),
+            MinimumGap("20h"),
+            Cooldown(after="complaint", duration="30d"),
+        ],
+        timezone=zone,
+    )
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        FIRST_DAY,
+        datetime(1, 1, 1, tzinfo=TOKYO),  # before 0001-01-01 in UTC
+        LAST_DAY,
+        datetime(9999, 12, 31, 23, tzinfo=NEW_YORK),  # after 9999-12-31 in UTC
+    ],
+)
+def test_a_contact_at_the_ends_of_the_calendar_is_a_data_error_naming_at(at):
+    guard = ContactGuard(calendar_policy(), MemoryLedger())
+    contact = Contact("a", channel="email", at=at)
+    for decide in (
+        guard.check,
+        guard.request,
+        lambda c: guard.check_many(["a"], channel="email", at=c.at),
+        lambda c: guard.arbitrate([c]),
+    ):
+        with pytest.raises(DataError) as info:
+            decide(contact)
+        assert info.value.column == "at"
+        assert "0002-01-01 to 9998-12-31" in str(info.value)
+
+
+def test_simulate_names_the_planned_contacts_at_the_ends_of_the_calendar():
+    plan = [Contact("a", channel="email", at=t) for t in (NOW, FIRST_DAY, NOW, LAST_DAY)]
+    with pytest.raises(DataError) as info:
+        simulate(calendar_policy(), plan)
+    assert (info.value.column, info.value.rows) == ("at", (1, 3))
+
+
+def test_decisions_at_the_first_decidable_instant_read_history_from_year_one():
+    first = datetime(2, 1, 1, tzinfo=UTC)  # 0001-12-31 19:00 in New York
+    guard = ContactGuard(calendar_policy(), MemoryLedger())
+    guard.record(Contact("a", channel="email", at=datetime(1, 1, 1, 12, tzinfo=UTC)))
+    guard.record_response("a", first - timedelta(days=1), "complaint")
+    d = guard.check(Contact("a", channel="email", at=first))
+    assert set(d.codes) == {"cooldown"}
+    assert d.next_allowed_at == first - timedelta(days=1) + timedelta(days=30)
+    # the complaint, on the customer's clock (New York's local mean time then): a year
+    # before 1000 still reads as a date
+    assert d.reasons[0].message.startswith("complaint at 0001-12-30 19:")
+    batch = guard.check_many(["a"], channel="email", at=first)
+    assert batch.next_allowed_at[0] == np.datetime64("0002-01-30T00:00", "us")
+
+
+def test_a_next_allowed_time_beyond_the_calendar_is_none_in_check_and_nat_in_check_many():
+    last = datetime(9998, 12, 31, 23, 59, tzinfo=UTC)  # 08:59 on 9999-01-01 in Tokyo
+    guard = ContactGuard(calendar_policy("Asia/Tokyo"), MemoryLedger())
+    d = guard.check(Contact("a", channel="email", at=last))
+    assert d.codes == ("quiet_hours",)
+    assert d.next_allowed_at is None  # 09:00 in Tokyo is past 9998-12-31 in UTC
+    batch = guard.check_many(["a"], channel="email", at=last)
+    assert not batch.allowed[0]
+    assert np.isnat(batch.next_allowed_at[0])
+    assert simulate(guard.policy, [Contact("a", channel="email", at=last)]).outcomes == (
+        "suppressed",
+    )
+
+
+def test_a_snooze_to_the_end_of_time_refuses_and_explains_in_utc():
+    prefs = ContactPreferences(
+        snoozed_until=datetime.max.replace(tzinfo=UTC), timezone="Pacific/Kiritimati"
+    )
+    guard = ContactGuard(Policy([]), MemoryLedger())
+    d = guard.check(Contact("a", channel="email", at=NOW), prefs)
+    assert d.codes == ("snoozed",)
+    assert d.next_allowed_at is None
+    assert d.reasons[0].message.endswith("until 9999-12-31 23:59:59 UTC")  # +14h won't fit
+    batch = guard.check_many(["a"], channel="email", at=NOW, preferences={"a": prefs})
+    assert np.isnat(batch.next_allowed_at[0])
+
+
+@pytest.mark.parametrize("make", [MemoryLedger, lambda p: SQLiteLedger(p / "l.db")])
+def test_ledger_entries_beyond_what_a_datetime_holds_are_refused(make, tmp_path):
+    ledger = make(tmp_path) if make is not MemoryLedger else MemoryLedger()
+    too_late = 253_402_300_800_000_000  # 10000-01-01 in microseconds
+    with pytest.raises(DataError, match="between 0001-01-01 and 9999-12-31") as info:
+        ledger.append([Entry("a", too_late, "email", None, None, "message", True)])
+    assert info.value.column == "at"
+    guard = ContactGuard(Policy([]), ledger)
+    with pytest.raises(DataError, match="column 'at'"):
+        guard.record(Contact("a", channel="email", at=datetime(1, 1, 1, tzinfo=TOKYO)))
+    assert len(ledger) == 0
+    ledger.close()
+
+
+def test_memory_ledger_from_arrays_names_the_rows_outside_the_calendar():
+    with pytest.raises(DataError) as info:
+        MemoryLedger.from_arrays(["a", "b", "c"], np.array([0, 2**62, -(2**62)]))
+    assert (info.value.column, info.value.rows) == ("at", (1, 2))
+    with pytest.raises(DataError) as info:  # unsigned values that would wrap in int64
+        MemoryLedger.from_arrays(["a", "b"], np.array([0, 2**64 - 1], dtype=np.uint64))
+    assert info.value.rows == (1,)

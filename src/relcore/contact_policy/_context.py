@@ -19,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from .._time import to_micros
 from ._localtime import wall_one
 from .history import CustomerRows, History
 
@@ -27,6 +28,13 @@ Mask = npt.NDArray[np.bool_]
 
 NEVER: Final = int(np.iinfo(np.int64).max)
 """A proposal meaning "this rule never passes" (an opt-out, a cap of zero)."""
+
+FIRST_DECIDABLE: Final = to_micros(_dt.datetime(2, 1, 1, tzinfo=_dt.UTC))
+LAST_DECIDABLE: Final = to_micros(_dt.datetime(9999, 1, 1, tzinfo=_dt.UTC)) - 1
+"""Contacts are decided from 0002-01-01 to 9998-12-31 (UTC): a year inside what a datetime
+holds on each side, so that the customer's calendar month around a contact and every
+``next_allowed_at`` short of that can be written as one. An answer later than that is no
+answer: the contact is not allowed within the calendar relcore handles."""
 
 
 class _AnyLabel:

@@ -17,7 +17,9 @@ import attrs
 import numpy as np
 
 from .._time import timedelta_micros
+from ..errors import DataError
 from ..models import ContactPreferences, EventLog
+from ._context import FIRST_DECIDABLE, LAST_DECIDABLE
 from .contact import Contact
 from .decision import Decision
 from .guard import ContactGuard
@@ -139,6 +141,15 @@ def simulate(
     for c in plan:
         if not isinstance(c, Contact):
             raise TypeError(f"planned_contacts must be Contact values, got {type(c).__name__}")
+    undecidable = [
+        i for i, c in enumerate(plan) if not FIRST_DECIDABLE <= c.at_micros <= LAST_DECIDABLE
+    ]
+    if undecidable:
+        raise DataError(
+            "at",
+            "instants outside those the contact policy decides, 0002-01-01 to 9998-12-31 (UTC)",
+            undecidable,
+        )
     guard = ContactGuard(policy, _private_ledger(history, {c.customer_id for c in plan}))
     prefs = preferences or {}
     delay = None if max_delay is None else timedelta_micros(max_delay)

@@ -107,7 +107,8 @@ class Decision:
     next_allowed_at
         The earliest instant at which the same contact passes all rules together, as an
         aware datetime in UTC (the messages show it on the customer's clock): the
-        contact's own time when allowed, ``None`` when it never will (an opt-out).
+        contact's own time when allowed, ``None`` when it never will (an opt-out), or not
+        before the end of 9998-12-31, the last day contacts are decided for.
     contact
         The contact decided on.
 

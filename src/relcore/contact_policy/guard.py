@@ -29,7 +29,15 @@ from .._time import (
 )
 from ..errors import ConvergenceError, DataError
 from ..models import ContactPreferences
-from ._context import ANY, NEVER, BatchContext, OneContext, Targets
+from ._context import (
+    ANY,
+    FIRST_DECIDABLE,
+    LAST_DECIDABLE,
+    NEVER,
+    BatchContext,
+    OneContext,
+    Targets,
+)
 from ._localtime import PERIOD_REACH, time_of_day
 from .contact import Contact, Reserve
 from .decision import OUTRANKED, Arbitration, BatchDecision, Decision, Reason, reason_codes
@@ -252,6 +260,8 @@ class ContactGuard:
         rows: CustomerRows | None = None,
     ) -> Decision:
         s = contact.at_micros
+        if not FIRST_DECIDABLE <= s <= LAST_DECIDABLE:
+            raise _undecidable(contact.at)
         key = (contact.channel, contact.category, contact.campaign)
         plan, lookback = self._plans.get(key) or self._plan(key)
         zone = self._zone
@@ -338,6 +348,8 @@ class ContactGuard:
             ``allowed``, ``reason_bits``/``reason_codes`` and ``next_allowed_at`` arrays.
         """
         s0 = to_micros(at)
+        if not FIRST_DECIDABLE <= s0 <= LAST_DECIDABLE:
+            raise _undecidable(at)
         raw = np.asarray(customer_ids)
         if raw.dtype.kind not in "UO":
             raise DataError(
@@ -411,6 +423,7 @@ class ContactGuard:
 
         # next_allowed_at: iterate the refused to the fixed point, all at once.
         nxt = np.where(allowed, s0, proposal)
+        nxt[nxt > LAST_DECIDABLE] = NEVER
         for v, (_, own) in enumerate(variants):
             if _always_quiet((*own, *plan)):
                 nxt[~allowed & (variant_of == v)] = NEVER
@@ -431,7 +444,7 @@ class ContactGuard:
                     fails, props = rule._eval_many(ctx, targets, t)
                     fail_any |= fails
                     best = np.where(fails, np.maximum(best, props), best)
-                nxt[idx] = np.where(fail_any, best, t)
+                nxt[idx] = np.where(fail_any, np.where(best > LAST_DECIDABLE, NEVER, best), t)
                 still[pick] = fail_any
             todo = todo[still & (nxt[todo] < NEVER)]
         else:
@@ -615,7 +628,7 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
     if _always_quiet(rules):
         return None
     for _ in range(_MAX_ROUNDS):
-        if t >= NEVER:
+        if t > LAST_DECIDABLE:
             return None
         latest = None
         for rule, targets in rules:
@@ -626,6 +639,14 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
             return t
         t = latest
     raise ConvergenceError("next_allowed_at did not converge; please report this policy")
+
+
+def _undecidable(at: _dt.datetime) -> DataError:
+    return DataError(
+        "at",
+        f"{at.isoformat()} is outside the instants the contact policy decides, from "
+        "0002-01-01 to 9998-12-31 (UTC)",
+    )
 
 
 def _not_a_ledger(value: object) -> TypeError:

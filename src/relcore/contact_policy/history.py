@@ -11,13 +11,14 @@ can decide for a million customers with a few numpy operations.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .._time import micros_to_datetime64
+from .._time import micros_to_datetime64, to_micros
 from .._validation import readonly
 
 __all__ = ["CustomerRows", "Entry", "History"]
@@ -26,6 +27,9 @@ Codes = npt.NDArray[np.int32]
 Micros = npt.NDArray[np.int64]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+FIRST_ENTRY: Final = to_micros(_dt.datetime.min.replace(tzinfo=_dt.UTC))
+LAST_ENTRY: Final = to_micros(_dt.datetime.max.replace(tzinfo=_dt.UTC))
+"""Entries lie between 0001-01-01 and 9999-12-31 (UTC), where a datetime can show them."""
 
 
 def clamp_micros(t: int) -> int:

@@ -43,11 +43,20 @@ from .._columns import factorize_ids, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
-from .history import CustomerRows, Entry, History, clamp_micros, gather_index
+from .history import (
+    FIRST_ENTRY,
+    LAST_ENTRY,
+    CustomerRows,
+    Entry,
+    History,
+    clamp_micros,
+    gather_index,
+)
 
 __all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
 
 Micros = npt.NDArray[np.int64]
+_OUTSIDE = "must lie between 0001-01-01 and 9999-12-31 (UTC)"
 
 
 @runtime_checkable
@@ -109,6 +118,8 @@ def check_entry(e: Any) -> Entry:
         raise DataError("customer_id", f"must be a non-empty string, got {entry.customer_id!r}")
     if isinstance(entry.at, bool) or not isinstance(entry.at, int | np.integer):
         raise DataError("at", f"must be int microseconds since the epoch, got {entry.at!r}")
+    if not FIRST_ENTRY <= entry.at <= LAST_ENTRY:
+        raise DataError("at", f"{_OUTSIDE}, got {entry.at}")
     for name in ("channel", "category", "campaign"):
         v = getattr(entry, name)
         if v is not None and (not isinstance(v, str) or not v):
@@ -207,11 +218,16 @@ class MemoryLedger(Ledger):
         n = ids.size
         arr = np.asarray(at)
         if arr.dtype.kind in "iu":
-            times = arr.astype(np.int64).reshape(-1)
+            arr = arr.reshape(-1)
+            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)  # before a cast could wrap
+            times = arr.astype(np.int64)
         else:
             times = datetimes_to_micros(arr, column="at", timezone=timezone)
+            outside = (times < FIRST_ENTRY) | (times > LAST_ENTRY)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
+        if outside.any():
+            raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
         codes, table = factorize_ids(ids, "customer_id")
         ledger._id_list = [str(x) for x in table.tolist()]
