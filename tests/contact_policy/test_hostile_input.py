@@ -309,3 +309,22 @@ def test_memory_ledger_from_arrays_names_the_rows_outside_the_calendar():
     with pytest.raises(DataError) as info:  # unsigned values that would wrap in int64
         MemoryLedger.from_arrays(["a", "b"], np.array([0, 2**64 - 1], dtype=np.uint64))
     assert info.value.rows == (1,)
+
+
+# ------------------------------------------------------------------------- preferences
+
+
+def test_preferences_given_as_a_dict_are_a_type_error_saying_what_to_pass():
+    guard = ContactGuard(Policy([]), MemoryLedger())
+    contact = Contact("a", channel="sms", at=NOW)
+    fields = {"opted_out_channels": {"sms"}}
+    for decide in (guard.check, guard.request):
+        with pytest.raises(TypeError, match=r"must be ContactPreferences .*got dict; build one"):
+            decide(contact, preferences=fields)
+    with pytest.raises(TypeError, match="must be ContactPreferences"):
+        guard.check_many(["a"], channel="sms", at=NOW, preferences={"a": fields})
+    with pytest.raises(TypeError, match="must be ContactPreferences"):
+        guard.arbitrate([contact], preferences={"a": fields})
+    assert len(guard.ledger) == 0
+    # the same settings as ContactPreferences are honoured
+    assert not guard.request(contact, ContactPreferences(**fields)).allowed

@@ -176,10 +176,10 @@ class ContactGuard:
         return plan
 
     def _for_customer(self, prefs: ContactPreferences) -> _CustomerRules:
+        if not isinstance(prefs, ContactPreferences):
+            raise _not_preferences(prefs)
         found = self._customer_rules.get(prefs)
         if found is None:
-            if not isinstance(prefs, ContactPreferences):
-                raise TypeError(f"preferences must be ContactPreferences, got {prefs!r}")
             if len(self._customer_rules) > _PREFERENCES_CACHED:
                 self._customer_rules.clear()
             found = self._customer_rules[prefs] = _CustomerRules(prefs)
@@ -639,6 +639,16 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
             return t
         t = latest
     raise ConvergenceError("next_allowed_at did not converge; please report this policy")
+
+
+def _not_preferences(value: object) -> TypeError:
+    # A mapping is refused rather than read: in check_many a mapping means "by customer
+    # id", and one spelling for both would misread either.
+    hint = "; build one with ContactPreferences(**fields)" if isinstance(value, Mapping) else ""
+    return TypeError(
+        "preferences must be ContactPreferences (or None), e.g. "
+        f"ContactPreferences(opted_out_channels={{'sms'}}), got {type(value).__name__}{hint}"
+    )
 
 
 def _undecidable(at: _dt.datetime) -> DataError:
