@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from ._validation import check_mask
 from .errors import DataError
 
 UTC = _dt.UTC
@@ -31,6 +32,7 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 Micros = npt.NDArray[np.int64]
+_COARSER_THAN_US = frozenset({"Y", "M", "W", "D", "h", "m", "s", "ms"})
 
 
 def resolve_zone(zone: str | _dt.tzinfo) -> _dt.tzinfo:
@@ -232,7 +234,16 @@ def wall_to_micros(values: npt.NDArray[Any], zone: _dt.tzinfo, *, column: str = 
     nat = np.isnat(values)
     if nat.any():
         raise DataError.from_mask(column, nat, "missing values (NaT)")
-    wall = values.astype("datetime64[us]", copy=False).view(np.int64)
+    as_us = values.astype("datetime64[us]", copy=False)
+    if np.datetime_data(values.dtype)[0] in _COARSER_THAN_US:
+        # numpy wraps around silently where microseconds overflow int64 (beyond about
+        # 292,000 years from 1970): such values do not come back unchanged
+        check_mask(
+            column,
+            as_us.astype(values.dtype) != values,
+            "datetime64 values too far from 1970 to count in microseconds (±292,000 years)",
+        )
+    wall = as_us.view(np.int64)
     if wall.size == 0:
         return wall.copy()
     if isinstance(zone, _dt.timezone):  # a fixed offset, UTC included: no transitions

@@ -27,7 +27,7 @@ from relcore.contact_policy import (
     SQLiteLedger,
     simulate,
 )
-from relcore.models import ContactLimit, ContactPreferences
+from relcore.models import ContactLimit, ContactPreferences, EventLog
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
@@ -328,3 +328,64 @@ def test_preferences_given_as_a_dict_are_a_type_error_saying_what_to_pass():
     assert len(guard.ledger) == 0
     # the same settings as ContactPreferences are honoured
     assert not guard.request(contact, ContactPreferences(**fields)).allowed
+
+
+# ------------------------------------------------------------------------- ids and times
+
+
+@pytest.mark.parametrize("ids", [["a", None, "b", None], np.array(["a", None, "b", None])])
+def test_memory_ledger_from_arrays_refuses_missing_ids_instead_of_storing_none(ids):
+    with pytest.raises(DataError) as info:
+        MemoryLedger.from_arrays(ids, np.arange(4))
+    assert (info.value.column, info.value.rows) == ("customer_id", (1, 3))
+    assert "missing" in str(info.value)
+
+
+def test_datetime64_values_that_wrap_around_in_microseconds_are_refused_naming_rows():
+    at = np.array(["2026-06-01", "300000-01-01", "2026-06-02", "-300000-01-01"], "datetime64[D]")
+    ids = ["a", "b", "c", "d"]
+    for build in (
+        lambda: MemoryLedger.from_arrays(ids, at, timezone="UTC"),
+        lambda: EventLog.from_arrays(ids, at, timezone="UTC"),
+    ):
+        with pytest.raises(DataError) as info:
+            build()
+        assert (info.value.column, info.value.rows) == ("at", (1, 3))
+    # in range, coarse units convert exactly
+    ledger = MemoryLedger.from_arrays(ids[:1], at[:1], timezone="UTC")
+    assert ledger.customer_history("a").times()[0] == np.datetime64("2026-06-01", "us")
+
+
+@pytest.mark.parametrize(
+    "ids", [["a", "a\0", "b"], ("a", "a\0", "b"), np.array(["a", "a\0", "b"], dtype=object)]
+)
+def test_an_id_ending_in_nul_is_refused_rather_than_merged_with_the_id_without_it(ids):
+    at = [NOW, NOW + timedelta(hours=1), NOW]
+    for build in (
+        lambda: MemoryLedger.from_arrays(ids, at),
+        lambda: EventLog.from_arrays(ids, at),
+    ):
+        with pytest.raises(DataError) as info:
+            build()
+        assert (info.value.column, info.value.rows) == ("customer_id", (1,))
+        assert "NUL" in str(info.value)
+
+
+def test_ids_that_numpy_would_turn_into_the_same_text_are_refused():
+    with pytest.raises(DataError) as info:  # 1 and "1" would both become "1"
+        MemoryLedger.from_arrays(["1", 1, "b"], [0, 1, 2])
+    assert (info.value.column, info.value.rows) == ("customer_id", (1,))
+
+
+def test_distinct_ids_stay_distinct_and_integer_ids_are_kept_as_their_text():
+    ledger = MemoryLedger.from_arrays(["a\0b", "ab", "a"], [1, 2, 3])
+    assert [ledger.customer_history(c).at.tolist() for c in ("a\0b", "ab", "a")] == [[1], [2], [3]]
+    numbered = MemoryLedger.from_arrays(np.array([7, 42, 7]), [1, 2, 3])
+    assert numbered.customer_history("7").at.tolist() == [1, 3]
+    assert numbered.customer_history("42").at.tolist() == [2]
+
+
+def test_a_label_ending_in_nul_is_refused_rather_than_merged():
+    with pytest.raises(DataError) as info:
+        MemoryLedger.from_arrays(["a", "b"], [1, 2], channel=["email", "email\0"])
+    assert (info.value.column, info.value.rows) == ("channel", (1,))

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids, sort_rows
+from .._columns import factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
@@ -205,7 +205,8 @@ class MemoryLedger(Ledger):
         Parameters
         ----------
         customer_id
-            Customer ids (strings).
+            Customer ids: strings (a missing one is an error), or integers, which the
+            ledger keeps as their decimal text.
         at
             Aware datetimes, ISO 8601 strings with an offset, ``datetime64`` values with
             ``timezone=``, or int64 microseconds since the epoch (UTC).
@@ -214,8 +215,8 @@ class MemoryLedger(Ledger):
         initiator
             ``"company"`` for contacts, ``"customer"`` for customer events; one or per row.
         """
-        ids = as_1d(customer_id, "customer_id").astype(str)
-        n = ids.size
+        codes, table = factorize_ids(customer_id, "customer_id")
+        n = codes.size
         arr = np.asarray(at)
         if arr.dtype.kind in "iu":
             arr = arr.reshape(-1)
@@ -229,7 +230,6 @@ class MemoryLedger(Ledger):
         if outside.any():
             raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
-        codes, table = factorize_ids(ids, "customer_id")
         ledger._id_list = [str(x) for x in table.tolist()]
         ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
         ch, cat, camp, knd = (
@@ -271,23 +271,10 @@ class MemoryLedger(Ledger):
     def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
-        arr = as_1d(values, name)
-        if arr.size != n:
-            raise DataError(name, f"has {arr.size} values for {n} entries")
-        obj = arr.astype(object)
-        present = np.fromiter((v is not None for v in obj.tolist()), dtype=bool, count=n)
-        bad = np.fromiter(
-            (v is not None and (not isinstance(v, str) or not v) for v in obj.tolist()),
-            dtype=bool,
-            count=n,
-        )
-        if bad.any():
-            raise DataError.from_mask(name, bad, "values that are not non-empty strings")
-        out = np.full(n, -1, dtype=np.int32)
-        if present.any():
-            distinct, inverse = np.unique(obj[present].astype(str), return_inverse=True)
-            codes = np.array([self._code_for(str(v)) for v in distinct.tolist()], np.int32)
-            out[present] = codes[inverse.reshape(-1)]
+        column = factorize_labels(values, n, name)
+        # the column's codes index its categories, -1 (missing) the last entry of the table
+        table = np.array([*map(self._code_for, column.categories), -1], dtype=np.int32)
+        out: npt.NDArray[np.int32] = table[column.codes]
         return out
 
     def _code_for(self, label: str | None) -> int:
