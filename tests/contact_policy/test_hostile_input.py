@@ -54,13 +54,26 @@ def test_a_duration_too_large_in_a_policy_file_names_the_key(per):
     assert "at most 365250 days (1000 years)" in str(info.value)
 
 
-def test_the_longest_duration_is_accepted_and_decides_on_every_ledger(tmp_path):
-    policy = Policy.from_toml(cap("365250d"))
+def test_the_longest_durations_are_accepted_and_decide_on_every_ledger(tmp_path):
+    longest = "365250d"
+    policy = Policy.from_toml(
+        cap(longest)
+        + f'[[rules]]\ntype = "outcome_suppression"\nignored = 5\nwithin = "{longest}"\n'
+        f'suppress_for = "{longest}"\n'
+        '[[rules]]\ntype = "fatigue_limit"\nmax_score = 3\n'
+        f'scorer = {{ name = "contact_fatigue", half_life = "{longest}" }}\n'
+    )
+    # the fatigue score reads 20 half-lives back: 20,000 years, still inside int64
+    assert policy.retention == timedelta(days=20 * 365_250)
     for ledger in (MemoryLedger(), SQLiteLedger(tmp_path / "l.db")):
         guard = ContactGuard(policy, ledger)
         assert guard.request(Contact("a", channel="email", at=NOW)).allowed
         d = guard.check(Contact("a", channel="email", at=NOW + timedelta(days=1)))
+        assert d.codes == ("frequency_cap",)
         assert d.next_allowed_at == NOW + timedelta(days=365_250)
+        batch = guard.check_many(["a", "b"], channel="email", at=NOW + timedelta(days=1))
+        assert batch.allowed.tolist() == [False, True]
+        assert guard.prune(NOW) == 0
         ledger.close()
 
 
