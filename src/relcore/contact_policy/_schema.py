@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from .._durations import check_duration, format_duration, parse_duration
+from .._time import resolve_zone
 from ..errors import PolicyError
 from ._localtime import PERIODS
 
@@ -161,8 +162,6 @@ def read_labels(value: Any, path: str) -> tuple[str, ...]:
 
 
 def read_zone(value: Any, path: str) -> str:
-    from .._time import resolve_zone
-
     label = read_label(value, path)
     try:
         resolve_zone(label)

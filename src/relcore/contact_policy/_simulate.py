@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._time import timedelta_micros
+from .._time import timedelta_micros, to_micros
 from ..errors import DataError
 from ..models import ContactPreferences, EventLog
 from ._context import FIRST_DECIDABLE, LAST_DECIDABLE
@@ -169,7 +169,7 @@ def simulate(
             continue
         nxt = d.next_allowed_at
         late = nxt is not None and delay is not None
-        if nxt is None or (late and _micros(nxt) - plan[i].at_micros > delay):  # type: ignore[operator]
+        if nxt is None or (late and to_micros(nxt) - plan[i].at_micros > delay):  # type: ignore[operator]
             outcome[i] = "suppressed"
         elif reschedule and tries < _MAX_RETRIES:
             retry = contact.at_time(nxt)
@@ -177,12 +177,6 @@ def simulate(
         else:
             outcome[i] = "deferred" if tries < _MAX_RETRIES else "suppressed"
     return SimulationResult(tuple(outcome), tuple(d for d in first if d is not None), tuple(sent))
-
-
-def _micros(at: _dt.datetime) -> int:
-    from .._time import to_micros
-
-    return to_micros(at)
 
 
 def _private_ledger(history: Any, customers: set[str]) -> MemoryLedger:

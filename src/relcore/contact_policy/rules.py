@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._durations import describe_duration
+from .._hashing import in_fraction
 from .._time import (
     US_PER_DAY,
     format_instant,
@@ -978,8 +979,6 @@ class GlobalControl(Rule):
 
     def held_out(self, customer_ids: Any) -> npt.NDArray[np.bool_]:
         """Which of ``customer_ids`` are in the control group."""
-        from .._hashing import in_fraction
-
         return in_fraction(np.asarray(customer_ids, dtype=str), self.fraction, self.salt)
 
     def describe(self) -> str:
