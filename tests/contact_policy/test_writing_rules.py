@@ -233,3 +233,13 @@ def test_a_built_in_rule_is_still_read_from_its_own_class():
     assert FrequencyCap.from_dict({"count": 2, "per": "calendar_day"}, "r") == FrequencyCap(
         2, per="calendar_day"
     )
+
+
+def test_the_reserve_note_in_describe_is_for_frequency_caps_only():
+    policy = Policy(
+        [LifetimeCap(1), FrequencyCap(1, per="calendar_day")],
+        reserve=cp.Reserve(slots=1, min_priority=10),
+    )
+    first, second = (line for line in policy.describe().splitlines() if line[:2] in ("1.", "2."))
+    assert "reserve" not in first
+    assert "nothing below priority 10" in second

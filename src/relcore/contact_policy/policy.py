@@ -44,7 +44,7 @@ from ._schema import read_zone as _read_zone
 from ._schema import to_toml as _to_toml
 from ._schema import type_name as _type_name
 from .contact import Reserve
-from .rules import RULE_TYPES, Rule
+from .rules import RULE_TYPES, FrequencyCap, Rule
 
 __all__ = ["Policy"]
 
@@ -321,11 +321,13 @@ class Policy:
         for i, rule in enumerate(self.rules, 1):
             line = f"{i}. {rule.describe()}"
             reserve = self.reserve
+            # the reserve holds back slots of frequency caps only (a rule of your own may
+            # have a "count" that means something else)
             if (
                 reserve is not None
                 and reserve.slots
-                and isinstance(getattr(rule, "count", None), int)
-                and getattr(rule, "count", 0) <= reserve.slots
+                and isinstance(rule, FrequencyCap)
+                and rule.count <= reserve.slots
             ):
                 line += f" [with the reserve: nothing below priority {reserve.min_priority}]"
             lines.append(line)
