@@ -206,6 +206,10 @@ def test_huge_values_are_quoted_short_in_the_error():
     assert len(str(info.value)) < 200
     with pytest.raises(ValueError, match="unknown time zone"):
         Policy([], timezone="a" * 5000)
+    quiet = '[[rules]]\ntype = "quiet_hours"\nstart = "{}"\nend = "08:00"'
+    with pytest.raises(PolicyError, match=r"rules\[0\]\.start: must be a time of day") as info:
+        Policy.from_toml(quiet.format("9" * 100_000))
+    assert len(str(info.value)) < 200
 
 
 # ------------------------------------------------------------------------- extreme dates

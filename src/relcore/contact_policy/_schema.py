@@ -35,10 +35,10 @@ def parse_time(text: str) -> _dt.time:
     """``"21:00"`` or ``"21:00:30"`` -> a local time of day; raises ``ValueError``."""
     m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text.strip())
     if m is None:
-        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+        raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
     hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+        raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
     return _dt.time(hour, minute, second)
 
 
