@@ -9,7 +9,7 @@ models it in four layers:
 * :mod:`relcore.measurement` — holdout groups and lift.
 """
 
-from .errors import ConvergenceError, DataError, PolicyError, RelcoreError
+from .errors import ConvergenceError, DataError, LedgerError, PolicyError, RelcoreError
 from .models import (
     ContactLimit,
     ContactPreferences,
@@ -29,6 +29,7 @@ __all__ = [
     "Customer",
     "DataError",
     "EventLog",
+    "LedgerError",
     "PolicyError",
     "RFMSummary",
     "RelcoreError",
