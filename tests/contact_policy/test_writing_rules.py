@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import relcore.contact_policy as cp
-from relcore import ConvergenceError, PolicyError
+from relcore import PolicyError
 from relcore.contact_policy import (
     REASON_CODES,
     Contact,
@@ -117,9 +117,9 @@ def test_parameters_given_in_python_are_checked_like_the_built_in_ones():
 
 def test_a_rule_that_never_settles_raises_convergence_error():
     guard = ContactGuard(Policy([Restless()]), MemoryLedger())
-    with pytest.raises(ConvergenceError, match="did not converge"):
+    with pytest.raises(PolicyError, match="did not settle"):
         guard.check(welcome("a"))
-    with pytest.raises(ConvergenceError, match="did not converge"):
+    with pytest.raises(PolicyError, match="did not settle"):
         guard.check_many(["a"], channel="email", at=NOW)
 
 

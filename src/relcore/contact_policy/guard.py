@@ -27,7 +27,7 @@ from .._time import (
     timedelta_micros,
     to_micros,
 )
-from ..errors import ConvergenceError, DataError
+from ..errors import DataError, PolicyError
 from ..models import ContactPreferences
 from ._context import (
     ANY,
@@ -448,7 +448,11 @@ class ContactGuard:
                 still[pick] = fail_any
             todo = todo[still & (nxt[todo] < NEVER)]
         else:
-            raise ConvergenceError("next_allowed_at did not converge; please report this policy")
+            raise PolicyError(
+                "rules",
+                "next_allowed_at did not settle: a rule keeps proposing a later time than "
+                "it then allows; check the rules of your own (or report this policy)",
+            )
         times = nxt.view("datetime64[us]").copy()
         times[nxt >= NEVER] = np.datetime64("NaT")
         return BatchDecision(ids, allowed, bits, times, s0, self._codes)
@@ -638,7 +642,11 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
         if latest is None:
             return t
         t = latest
-    raise ConvergenceError("next_allowed_at did not converge; please report this policy")
+    raise PolicyError(
+        "rules",
+        "next_allowed_at did not settle: a rule keeps proposing a later time than "
+        "it then allows; check the rules of your own (or report this policy)",
+    )
 
 
 def _not_preferences(value: object) -> TypeError:
