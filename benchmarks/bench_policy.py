@@ -5,7 +5,8 @@
 
 Targets (issue 5): ``check_many`` over 1M customers with 5 rules against a MemoryLedger
 of 10M past contacts at >= 1M decisions/s; a single ``check`` p50 <= 20 µs on a
-MemoryLedger; ``request`` on SQLite p50 <= 300 µs with the database on disk.
+MemoryLedger; ``request`` on SQLite p50 <= 300 µs with the database on disk. Issue 9:
+``import relcore.contact_policy`` within 0.2 s of ``import numpy`` (``-X importtime``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -167,6 +170,32 @@ def bench_sqlite(directory: str, n_customers: int, n_history: int, n: int) -> No
             ledger.close()
 
 
+def import_seconds(module: str, repeats: int = 5) -> float:
+    """Best of ``repeats`` fresh interpreters: the cumulative ``-X importtime`` of ``module``."""
+    best = float("inf")
+    for _ in range(repeats):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        # the last line is the module asked for: "import time: self | cumulative | name"
+        cumulative = int(done.stderr.strip().splitlines()[-1].split("|")[1])
+        best = min(best, cumulative / 1e6)
+    return best
+
+
+def bench_import() -> None:
+    numpy_s = import_seconds("numpy")
+    policy_s = import_seconds("relcore.contact_policy")
+    print(
+        f"import numpy {numpy_s:.3f} s; import relcore.contact_policy {policy_s:.3f} s "
+        f"(+{policy_s - numpy_s:.3f} s; target <= +0.2 s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes")
@@ -174,6 +203,7 @@ def main() -> None:
         "--dir", default=tempfile.gettempdir(), help="directory for the SQLite file (on disk)"
     )
     args = parser.parse_args()
+    bench_import()
     n_customers, n_contacts = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
     t0 = time.perf_counter()
     ledger, ids = build_ledger(n_customers, n_contacts)

@@ -9,7 +9,14 @@ models it in four layers:
 * :mod:`relcore.measurement` — holdout groups and lift.
 """
 
-from .errors import ConvergenceError, DataError, FitWarning, PolicyError, RelcoreError
+from .errors import (
+    ConvergenceError,
+    DataError,
+    FitWarning,
+    LedgerError,
+    PolicyError,
+    RelcoreError,
+)
 from .models import (
     ContactLimit,
     ContactPreferences,
@@ -30,6 +37,7 @@ __all__ = [
     "DataError",
     "EventLog",
     "FitWarning",
+    "LedgerError",
     "PolicyError",
     "RFMSummary",
     "RelcoreError",

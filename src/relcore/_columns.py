@@ -97,24 +97,58 @@ class Categorical:
         return Categorical(self.codes[key], self.categories)
 
 
+_NUL_ENDING = (
+    "text ending in a NUL character ('\\x00'), which numpy's text arrays cannot keep apart "
+    "from the same text without it"
+)
+# What is wrong with one value of an object column of labels (0: nothing).
+_FINE, _MISSING, _NOT_TEXT, _EMPTY, _NUL = range(5)
+
+
+def _problem(v: Any) -> int:
+    if v is None:
+        return _MISSING
+    if not isinstance(v, str):
+        return _NOT_TEXT
+    return _EMPTY if not v else _NUL if v[-1] == "\0" else _FINE
+
+
+def _text(values: Any, column: str) -> npt.NDArray[Any]:
+    """``values`` as a 1-d array, refusing what numpy would silently change on the way.
+
+    From a list or tuple numpy makes fixed-width text, which cannot hold a trailing NUL
+    (``"a\\0"`` would become ``"a"``) and turns numbers into text (``1`` and ``"1"``
+    would meet): such values are refused, naming the rows.
+    """
+    arr = as_1d(values, column)
+    if arr.dtype.kind == "U" and isinstance(values, list | tuple):
+        try:
+            suspect = "\0" in "".join(values)  # one C-speed pass in the common case
+        except TypeError:  # not all text
+            suspect = True
+        if suspect:
+            _label_problems(np.asarray(values, dtype=object), column, allow_missing=False)
+    return arr
+
+
 def _label_problems(arr: npt.NDArray[Any], column: str, *, allow_missing: bool) -> None:
     if arr.dtype.kind in "US":
         check_mask(column, np.char.str_len(arr) == 0, "empty labels; use None for a missing one")
         return
     if arr.dtype != object:
         raise DataError(column, f"must hold strings, got dtype {arr.dtype}")
-    missing = np.fromiter((v is None for v in arr.tolist()), dtype=bool, count=arr.size)
+    problem = np.fromiter(
+        (_FINE if type(v) is str and v and v[-1] != "\0" else _problem(v) for v in arr.tolist()),
+        dtype=np.int8,
+        count=arr.size,
+    )
+    if not problem.any():
+        return
     if not allow_missing:
-        check_mask(column, missing, "missing values")
-    not_str = np.fromiter(
-        (v is not None and not isinstance(v, str) for v in arr.tolist()), dtype=bool, count=arr.size
-    )
-    check_mask(column, not_str, "values that are not strings")
-    check_mask(
-        column,
-        np.fromiter((v == "" for v in arr.tolist()), dtype=bool, count=arr.size),
-        "empty labels; use None for a missing one",
-    )
+        check_mask(column, problem == _MISSING, "missing values")
+    check_mask(column, problem == _NOT_TEXT, "values that are not strings")
+    check_mask(column, problem == _EMPTY, "empty labels; use None for a missing one")
+    check_mask(column, problem == _NUL, _NUL_ENDING)
 
 
 def factorize_labels(
@@ -139,7 +173,7 @@ def factorize_labels(
     if isinstance(values, str):
         arr = np.array([values], dtype=object)
     else:
-        arr = as_1d(values, column)
+        arr = _text(values, column)
         if arr.size != n:
             raise DataError(column, f"has {arr.size} values for {n} events")
     _label_problems(arr, column, allow_missing=allow_missing)
@@ -250,9 +284,10 @@ def factorize_ids(
     """Dense int32 codes for customer (or item) ids, and the sorted table of distinct ids.
 
     Integer ids keep their dtype (so results join back to the caller's integer keys);
-    anything else must be non-empty strings.
+    anything else must be non-empty strings (and none may end in a NUL character, which
+    numpy's text arrays would drop, merging ``"a\\0"`` with ``"a"``).
     """
-    arr = as_1d(values, column)
+    arr = _text(values, column)
     if arr.dtype.kind == "b" or arr.dtype.kind == "f":
         if arr.dtype.kind == "f":
             check_mask(column, np.isnan(arr), "missing ids (NaN)")

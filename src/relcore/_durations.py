@@ -2,16 +2,28 @@
 
 Units ``w``, ``d``, ``h``, ``m``, ``s``, ``ms``, ``us``. Used by policy files, the command
 line and reprs, so a duration reads the same everywhere.
+
+A duration is at most :data:`MAX_DURATION` (1000 years): longer ones mean nothing in a
+contact policy, and bounding them keeps every instant relcore computes from one (a window
+before a contact, a fatigue horizon of 20 half-lives) inside 64-bit microseconds, which
+is what numpy and SQLite hold.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
+import reprlib
 
 from ._time import timedelta_micros
 
-__all__ = ["describe_duration", "format_duration", "parse_duration"]
+__all__ = [
+    "MAX_DURATION",
+    "check_duration",
+    "describe_duration",
+    "format_duration",
+    "parse_duration",
+]
 
 _UNITS = {
     "w": 7 * 86_400_000_000,
@@ -22,7 +34,13 @@ _UNITS = {
     "ms": 1_000,
     "us": 1,
 }
+MAX_DURATION = _dt.timedelta(days=365_250)
+"""The longest duration relcore accepts: 1000 years of 365.25 days."""
+_TOO_LONG = "at most 365250 days (1000 years)"
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60  # error messages quote what was given, but not a megabyte of it
 _PART = re.compile(r"(\d+)(ms|us|w|d|h|m|s)")
+_MAX_US = timedelta_micros(MAX_DURATION)
 _NAMES = {
     "w": ("week", "weeks"),
     "d": ("day", "days"),
@@ -45,19 +63,34 @@ def parse_duration(text: str) -> _dt.timedelta:
     Traceback (most recent call last):
     ...
     ValueError: must be a positive duration such as '7d', '20h' or '1d12h', got '-1d'
+    >>> parse_duration("99999999999w")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a duration of at most 365250 days (1000 years), got '99999999999w'
     """
     compact = text.replace(" ", "")
     pos, total = 0, 0
     for m in _PART.finditer(compact):
         if m.start() != pos:
             break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
+        digits = m.group(1).lstrip("0")
+        # more digits than any duration of at most MAX_DURATION has: too long, whatever
+        # the unit (and int() refuses very long digit strings)
+        total += int(digits or "0") * _UNITS[m.group(2)] if len(digits) <= 18 else _MAX_US + 1
         pos = m.end()
     if pos != len(compact) or not compact or total <= 0:
         raise ValueError(
-            f"must be a positive duration such as '7d', '20h' or '1d12h', got {text!r}"
+            f"must be a positive duration such as '7d', '20h' or '1d12h', got {_SHORT.repr(text)}"
         )
+    if total > _MAX_US:
+        raise ValueError(f"must be a duration of {_TOO_LONG}, got {_SHORT.repr(text)}")
     return _dt.timedelta(microseconds=total)
+
+
+def check_duration(value: _dt.timedelta, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` when ``value`` is longer than :data:`MAX_DURATION`."""
+    if value > MAX_DURATION:
+        raise ValueError(f"{name} must be {_TOO_LONG}, got {describe_duration(value)}")
 
 
 def format_duration(value: _dt.timedelta) -> str:

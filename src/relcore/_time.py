@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from ._validation import check_mask
 from .errors import DataError
 
 UTC = _dt.UTC
@@ -31,6 +32,7 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 Micros = npt.NDArray[np.int64]
+_COARSER_THAN_US = frozenset({"Y", "M", "W", "D", "h", "m", "s", "ms"})
 
 
 def resolve_zone(zone: str | _dt.tzinfo) -> _dt.tzinfo:
@@ -51,7 +53,7 @@ def resolve_zone(zone: str | _dt.tzinfo) -> _dt.tzinfo:
 def _zoneinfo(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise ValueError(
             f"unknown time zone {name!r}: expected an IANA name such as 'America/New_York'"
         ) from exc
@@ -172,7 +174,7 @@ def _objects_to_micros(arr: npt.NDArray[Any], column: str) -> Micros:
     return out
 
 
-def _transitions(zone: _dt.tzinfo, start_us: int, end_us: int) -> tuple[Micros, Micros]:
+def transitions(zone: _dt.tzinfo, start_us: int, end_us: int) -> tuple[Micros, Micros]:
     """UTC offsets of ``zone`` over ``[start_us, end_us]``.
 
     Returns ``(bounds, offsets)``: ``offsets[i]`` (µs) holds from ``bounds[i-1]`` to
@@ -215,7 +217,7 @@ def utc_offsets(us: Micros, zone: _dt.tzinfo) -> Micros:
     us = np.asarray(us, dtype=np.int64)
     if us.size == 0:
         return np.zeros(0, dtype=np.int64)
-    bounds, offsets = _transitions(zone, int(us.min()), int(us.max()))
+    bounds, offsets = transitions(zone, int(us.min()), int(us.max()))
     if bounds.size == 0:
         return np.full(us.shape, offsets[0], dtype=np.int64)
     return offsets[np.searchsorted(bounds, us, side="right")]
@@ -232,7 +234,16 @@ def wall_to_micros(values: npt.NDArray[Any], zone: _dt.tzinfo, *, column: str = 
     nat = np.isnat(values)
     if nat.any():
         raise DataError.from_mask(column, nat, "missing values (NaT)")
-    wall = values.astype("datetime64[us]", copy=False).view(np.int64)
+    as_us = values.astype("datetime64[us]", copy=False)
+    if np.datetime_data(values.dtype)[0] in _COARSER_THAN_US:
+        # numpy wraps around silently where microseconds overflow int64 (beyond about
+        # 292,000 years from 1970): such values do not come back unchanged
+        check_mask(
+            column,
+            as_us.astype(values.dtype) != values,
+            "datetime64 values too far from 1970 to count in microseconds (±292,000 years)",
+        )
+    wall = as_us.view(np.int64)
     if wall.size == 0:
         return wall.copy()
     if isinstance(zone, _dt.timezone):  # a fixed offset, UTC included: no transitions
@@ -242,7 +253,7 @@ def wall_to_micros(values: npt.NDArray[Any], zone: _dt.tzinfo, *, column: str = 
     # each offset o the zone uses in range, and that u is genuine when o is in force at u.
     # None genuine: the time was skipped; two: it was repeated.
     lo, hi = int(wall.min()) - US_PER_DAY, int(wall.max()) + US_PER_DAY
-    bounds, offsets = _transitions(zone, lo, hi)
+    bounds, offsets = transitions(zone, lo, hi)
     result = np.empty_like(wall)
     n_valid = np.zeros(wall.shape, dtype=np.int8)
     for off in np.unique(offsets):
@@ -292,9 +303,19 @@ def parse_instant(value: _dt.datetime | _dt.date | str, name: str = "at") -> int
 
 
 def format_instant(us: int, zone: _dt.tzinfo = UTC) -> str:
-    """``2026-11-30 10:00 America/New_York``: an instant the way messages show it."""
-    local = from_micros(us, zone)
-    text = local.strftime("%Y-%m-%d %H:%M")
+    """``2026-11-30 10:00 America/New_York``: an instant the way messages show it.
+
+    An instant whose local date a datetime cannot hold (a few hours from year 1 or 9999)
+    is shown in UTC; one beyond that range as the end of the range it passed.
+    """
+    try:
+        local = from_micros(us, zone)
+    except (OverflowError, ValueError):
+        if zone is not UTC:
+            return format_instant(us, UTC)
+        return "before 0001-01-01 00:00 UTC" if us < 0 else "after 9999-12-31 23:59 UTC"
+    # not strftime: it drops the leading zeros of years before 1000 on some platforms
+    text = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
     if local.second or local.microsecond:
-        text = local.strftime("%Y-%m-%d %H:%M:%S")
+        text += f":{local.second:02d}"
     return f"{text} {zone_name(zone)}"

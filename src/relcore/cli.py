@@ -8,93 +8,261 @@ Subcommands:
 * ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
 * ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
 
-Errors in the data are reported as one line per offending row, without a traceback, and
-the command exits with status 2.
+Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike. A
+problem in the input is reported in one line naming the file, the column and, for bad
+cells, the file's own line of each (blank lines and line breaks inside quotes counted), and
+the command exits with status 2. Nothing is dropped or changed silently: rows left out (of
+another kind than ``purchase``) are counted on stderr. An error relcore did not foresee is
+reported in one line too, as an internal error, with exit status 70.
+
+A summary written by ``relcore summarize`` has a ``period`` column (``D``, ``W`` or a
+duration such as ``3d``, the same in every row), so ``relcore score`` knows the length of
+its periods; pandas and polars read it as an ordinary text column.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as _dt
 import os
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+import numpy as np
+import numpy.typing as npt
 
 from .errors import DataError, RelcoreError
 
 __all__ = ["main"]
 
 _LARGE_INPUT_BYTES = 20_000_000
+# The purchase models `relcore score` offers, by class name in relcore.scoring; the
+# command-line name is the class name in lower case.
+_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD")
+# relcore keeps instants and durations as int64 microseconds.
+_LONGEST_US = np.iinfo(np.int64).max
+_PLAN_COLUMNS = ("customer_id", "at", "channel", "category", "campaign", "priority")
+_HISTORY_COLUMNS = ("customer_id", "at", "channel", "category", "campaign", "kind", "initiator")
+# Contact plans and histories: times outside these years are placeholders (0001-01-01,
+# 9999-12-31) rather than contacts, and leave the policy's windows no room in the calendar.
+_CONTACT_YEARS = (1900, 2999)
+# How the reader's messages name its arguments: as the options that set them.
+_ARG_NAMES = {"encoding": "--encoding", "delimiter": "--delimiter", "timezone": "--timezone"}
+_EXIT_DATA = 2
+_EXIT_INTERNAL = 70  # EX_SOFTWARE
+_EXIT_PIPE = 141  # 128 + SIGPIPE, as a tool killed by a closed pipe reports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
     try:
-        return int(args.run(args, sys.stdout) or 0)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already reported
+        return exc.code if isinstance(exc.code, int) else _EXIT_DATA
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return _EXIT_DATA
+    command = f"relcore {args.command}" + (f" {args.verb}" if getattr(args, "verb", None) else "")
+    args.command_name = command
+    err = sys.stderr
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(command, err)
+        try:
+            return int(args.run(args, sys.stdout, err) or 0)
+        except BrokenPipeError:
+            _silence_stdout()
+            return _EXIT_PIPE
+        except _InFileError as exc:
+            _report_in_file(command, exc, err)
+        except (_RefusedError, RelcoreError, ValueError, ImportError) as exc:
+            print(f"{command}: error: {exc}", file=err)
+        except OSError as exc:
+            print(f"{command}: error: {_os_error(exc)}", file=err)
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:  # the last resort: one line, not a traceback
+            print(f"{command}: internal error: {_where(exc)}; please report it", file=err)
+            return _EXIT_INTERNAL
+    return _EXIT_DATA
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class _RefusedError(Exception):
+    """An argument or a whole input refused, with a message that names it."""
+
+
+def _fail(what: str, message: str) -> NoReturn:
+    raise _RefusedError(f"{what}: {message}")
+
+
+class _InFileError(Exception):
+    """A :class:`DataError` whose rows are rows of a file that is still at hand."""
+
+    def __init__(self, error: DataError, table: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.table = table
+
+
+@contextlib.contextmanager
+def _rows_of(table: Any, index: npt.NDArray[np.intp] | None = None) -> Iterator[None]:
+    """Errors raised inside name rows of ``table`` (``index[row]`` when given)."""
+    try:
+        yield
     except DataError as exc:
-        _report_data_error(exc, args, sys.stderr)
-        return 2
-    except (RelcoreError, ValueError, ImportError, OSError) as exc:
-        print(f"relcore {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        if not exc.rows:
+            raise
+        if index is not None:
+            exc = DataError(exc.column, exc.problem, index[list(exc.rows)].tolist(), exc.count)
+        raise _InFileError(exc, table) from None
 
 
-def _report_data_error(exc: DataError, args: argparse.Namespace, err: TextIO) -> None:
-    source = getattr(args, "input", None)
-    where = f"{source}: " if source else ""
-    print(f"relcore {args.command}: error: {where}{exc}", file=err)
-    # One line per offending row, with its line in the file (header = line 1).
-    for row in exc.rows:
-        line = f" (line {row + 2} of {source})" if source else ""
-        print(f"  row {row}{line}: {exc.column}: {exc.problem}", file=err)
-    if exc.count > len(exc.rows):
-        print(f"  … and {exc.count - len(exc.rows)} more rows", file=err)
+def _report_in_file(command: str, exc: _InFileError, err: TextIO) -> None:
+    error, table = exc.error, exc.table
+    noun = "row" if error.count == 1 else "rows"
+    print(
+        f"{command}: error: {table.path}: column {error.column!r}, {error.count:,} {noun}: "
+        f"{error.problem}",
+        file=err,
+    )
+    for row, line, cell in table.locate(error.rows, error.column):
+        shown = "" if cell is None else f": {_shorten(cell)}"
+        print(f"  line {line} (row {row}){shown}", file=err)
+    if error.count > len(error.rows):
+        print(f"  … and {error.count - len(error.rows):,} more", file=err)
+
+
+def _shorten(cell: str, width: int = 60) -> str:
+    # Bytes that were not text were kept as lone surrogates: show them as the bytes.
+    text = re.sub(r"\\udc([89a-f][0-9a-f])", r"\\x\1", repr(cell))
+    return text if len(text) <= width else text[: width - 2] + "…'"
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def _where(exc: BaseException) -> str:
+    frame = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame, tb = tb, tb.tb_next
+    place = ""
+    if frame is not None:
+        code = frame.tb_frame.f_code
+        place = f" at {Path(code.co_filename).name}:{frame.tb_lineno} in {code.co_name}"
+    return f"{type(exc).__name__}: {exc}{place}"
+
+
+def _one_line_warnings(command: str, err: TextIO) -> Callable[..., None]:
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        print(f"{command}: warning: {message}", file=err)
+
+    return show
+
+
+def _silence_stdout() -> None:
+    # The reader went away (`relcore ... | head`): point stdout at /dev/null so the flush
+    # at exit does not fail a second time.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage error in one line, pointing to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(_EXIT_DATA, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults that mean something (not ``None`` or ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="relcore",
         description="Customer relationships as the customer lives them.",
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=_version())
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="walk through relcore on the bundled CDNOW data")
     demo.set_defaults(run=_run_demo)
-
-    summ = sub.add_parser(
-        "summarize",
-        help="summarise a transactions CSV as frequency/recency/T/monetary value",
-        description="Summarise a transactions CSV, one row per customer.",
-    )
-    summ.add_argument("input", help="CSV file with a header row")
-    summ.add_argument("--customer", default="customer_id", help="customer id column")
-    summ.add_argument("--at", default="at", help="timestamp column")
-    summ.add_argument("--value", help="value column (optional)")
-    summ.add_argument("--kind", help="event kind column; only 'purchase' rows are used")
-    summ.add_argument("--period", default="D", help="D, W, or a length such as 3d or 12h")
-    summ.add_argument("--observation-end", required=True, help="date or ISO datetime")
-    summ.add_argument("--calibration-end", help="date or ISO datetime; adds holdout columns")
-    summ.add_argument("--at-format", help="strptime format of the timestamps, e.g. %%Y%%m%%d")
-    summ.add_argument("--timezone", help="IANA zone of timestamps written without an offset")
-    summ.add_argument("--delimiter", default=",")
-    summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
-    summ.set_defaults(run=_run_summarize)
+    _add_summarize_parser(sub)
     _add_score_parser(sub)
     _add_policy_parser(sub)
     return parser
 
 
-_MODELS = ("bgnbd", "mbgnbd", "paretonbd")
+def _add_file_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--delimiter",
+        default=",",
+        type=_delimiter,
+        help=r"the character between cells; \t or 'tab' for a tab",
+    )
+    parser.add_argument(
+        "--encoding", default="utf-8", help="text encoding of the CSV files, e.g. latin-1"
+    )
+
+
+def _add_summarize_parser(sub: Any) -> None:
+    summ = sub.add_parser(
+        "summarize",
+        help="summarise a transactions CSV as frequency/recency/T/monetary value",
+        description=(
+            "Summarise a transactions CSV, one row per customer, in periods of --period. "
+            "The summary records its period in a 'period' column, which `relcore score` "
+            "reads."
+        ),
+        formatter_class=_Formatter,
+    )
+    summ.add_argument("input", help="CSV file with a header row")
+    summ.add_argument("--customer", default="customer_id", help="customer id column")
+    summ.add_argument("--at", default="at", help="timestamp column")
+    summ.add_argument("--value", help="value column (optional)")
+    summ.add_argument(
+        "--kind",
+        help="event kind column; only rows whose kind is exactly 'purchase' are summarised, "
+        "and the others are counted on stderr",
+    )
+    summ.add_argument("--period", default="D", help="D (days), W (weeks) or a length such as 3d")
+    summ.add_argument(
+        "--observation-end",
+        required=True,
+        help="a date (the whole UTC day) or an ISO datetime with an offset",
+    )
+    summ.add_argument("--calibration-end", help="as --observation-end; adds holdout columns")
+    summ.add_argument(
+        "--at-format",
+        help="strptime format of the timestamps, e.g. %%Y%%m%%d; with %%z the offset in "
+        "the data is used",
+    )
+    summ.add_argument("--timezone", help="IANA zone of the timestamps written without an offset")
+    _add_file_options(summ)
+    summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    summ.set_defaults(run=_run_summarize)
 
 
 def _add_score_parser(sub: Any) -> None:
@@ -105,22 +273,38 @@ def _add_score_parser(sub: Any) -> None:
             "Fit a purchase model (and, when the summary has monetary_value, a Gamma-Gamma "
             "spend model) and write P(alive), expected purchases and lifetime value per "
             "customer. SUMMARY is a CSV with customer_id, frequency, recency, T and "
-            "optionally monetary_value, as `relcore summarize` writes it."
+            "optionally monetary_value and period, as `relcore summarize` writes it."
         ),
+        formatter_class=_Formatter,
     )
     score.add_argument("input", metavar="summary", help="summary CSV with a header row")
-    score.add_argument("--model", choices=_MODELS, default="bgnbd", help="purchase model")
     score.add_argument(
-        "--period", default="D", help="the summary's period: D, W, or a length such as 3d"
+        "--model", choices=[m.lower() for m in _MODELS], default="bgnbd", help="purchase model"
     )
     score.add_argument(
-        "--horizon", type=float, default=52.0, help="periods ahead for expected purchases"
+        "--period",
+        help="the summary's period: D, W or a length such as 3d; needed when the summary "
+        "has no period column, and must agree with it when it has one",
     )
-    score.add_argument("--months", type=int, default=12, help="lifetime-value horizon, months")
     score.add_argument(
-        "--discount", type=float, default=0.01, help="monthly discount rate for lifetime value"
+        "--horizon",
+        type=_positive_float,
+        default=52.0,
+        help="periods ahead for expected purchases",
     )
-    score.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty of the fits")
+    score.add_argument(
+        "--months", type=_positive_int, default=12, help="lifetime-value horizon, months"
+    )
+    score.add_argument(
+        "--discount",
+        type=_nonnegative_float,
+        default=0.01,
+        help="monthly discount rate for lifetime value",
+    )
+    score.add_argument(
+        "--penalizer", type=_nonnegative_float, default=0.0, help="L2 penalty of the fits"
+    )
+    _add_file_options(score)
     score.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
     score.set_defaults(run=_run_score)
 
@@ -131,7 +315,7 @@ def _add_policy_parser(sub: Any) -> None:
         help="check a contact policy file, or simulate it on a contact plan",
         description="Contact policies: validate one, or see its effect before rolling it out.",
     )
-    verbs = policy.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs = policy.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_Parser)
     check = verbs.add_parser(
         "check",
         help="validate a policy file and print its rules in plain words",
@@ -147,13 +331,15 @@ def _add_policy_parser(sub: Any) -> None:
             "or suppressed, by reason. CONTACTS columns: customer_id, at (ISO 8601 with an "
             "offset), channel, and optionally category, campaign, priority."
         ),
+        formatter_class=_Formatter,
     )
     sim.add_argument("policy", help="policy file (TOML)")
     sim.add_argument("input", metavar="contacts", help="contact plan CSV with a header row")
     sim.add_argument(
         "--history",
         help="CSV of past contacts and customer events: customer_id, at, and optionally "
-        "channel, category, campaign, kind, initiator (company/customer)",
+        "channel, category, campaign, kind (default message), initiator (company, the "
+        "default, or customer)",
     )
     sim.add_argument(
         "--reschedule",
@@ -163,6 +349,7 @@ def _add_policy_parser(sub: Any) -> None:
     sim.add_argument(
         "--max-delay", help="a contact deferred longer than this (e.g. 2d) is suppressed"
     )
+    _add_file_options(sim)
     sim.set_defaults(run=_run_policy_simulate)
 
 
@@ -172,16 +359,147 @@ def _version() -> str:
     return f"relcore {__version__}"
 
 
-def _parse_period(text: str) -> Any:
-    """``D``/``W`` or a duration such as ``3d``, ``12h``, ``1d12h``."""
+def _delimiter(text: str) -> str:
+    # A shell passes '\t' as backslash and t; a tab itself is awkward to type.
+    value = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"must be one character (or \\t for a tab), not a quote or line break: {text!r}"
+        )
+    return value
+
+
+def _number(text: str, ok: Callable[[float], bool], what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not (np.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, lambda v: v > 0, "a positive number")
+
+
+def _nonnegative_float(text: str) -> float:
+    return _number(text, lambda v: v >= 0, "a number >= 0")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _parse_duration(text: str) -> _dt.timedelta:
+    """A duration (``2d``, ``1d12h``) that relcore's int64 microseconds hold; raises
+    ``ValueError`` saying what is wrong."""
     from ._durations import parse_duration
 
+    try:
+        value: _dt.timedelta | None = parse_duration(text)
+    except OverflowError:  # beyond what a timedelta holds
+        value = None
+    if value is None or value // _dt.timedelta(microseconds=1) > _LONGEST_US:
+        longest = _LONGEST_US // 86_400_000_000
+        raise _TooLongError(f"{text!r} is longer than relcore can count ({longest:,} days at most)")
+    return value
+
+
+class _TooLongError(ValueError):
+    pass
+
+
+def _parse_period(text: str) -> Any:
+    """``D``, ``W`` or a duration; raises ``ValueError``."""
     if text in ("D", "W"):
         return text
     try:
-        return parse_duration(text)
+        return _parse_duration(text)
+    except _TooLongError:
+        raise
+    except ValueError as exc:  # the duration parser's own words, whatever its rule was
+        raise ValueError(f"expected D, W or a duration: {exc}") from None
+
+
+def _duration(text: str, option: str) -> _dt.timedelta:
+    try:
+        return _parse_duration(text)
     except ValueError as exc:
-        raise ValueError(f"--period must be D, W or a duration: {exc}") from None
+        _fail(option, str(exc))
+
+
+def _period(text: str, option: str) -> Any:
+    try:
+        return _parse_period(text)
+    except ValueError as exc:
+        _fail(option, str(exc))
+
+
+def _period_text(period: Any) -> str:
+    from ._durations import format_duration
+
+    return period if isinstance(period, str) else format_duration(period)
+
+
+def _period_days(period: Any) -> float:
+    if isinstance(period, str):
+        return {"D": 1.0, "W": 7.0}[period]
+    return float(period / _dt.timedelta(days=1))
+
+
+def _inclusive_end(text: str, option: str) -> int:
+    """An end given on the command line, as ``summarize`` reads it: a date is the whole
+    UTC day, a datetime needs its offset. Microseconds since the epoch."""
+    from ._time import US_PER_DAY, to_micros
+
+    try:
+        if len(text) == 10:
+            day = _dt.date.fromisoformat(text)
+            start = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)
+            return to_micros(start) + US_PER_DAY - 1
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        _fail(option, f"{text!r} is not a date (2026-06-30) or an ISO datetime")
+    if moment.utcoffset() is None:
+        _fail(
+            option,
+            f"{text!r} has no UTC offset; give a date (the whole UTC day) or a datetime "
+            "with an offset, such as 2026-06-30T18:00:00+02:00",
+        )
+    try:
+        moment.astimezone(_dt.UTC)
+    except OverflowError:
+        _fail(option, f"{text!r} lies outside the years 1 to 9999 in UTC")
+    return to_micros(moment)
+
+
+def _check_files(args: argparse.Namespace, *inputs: str | None) -> None:
+    """Options every command that reads CSV files shares, checked before any work."""
+    import codecs
+
+    try:
+        codecs.lookup(args.encoding)
+    except LookupError:
+        _fail("--encoding", f"{args.encoding!r} is not an encoding Python knows")
+    output = getattr(args, "output", "-")
+    if output == "-":
+        return
+    if os.path.isdir(output):
+        _fail("--output", f"{output} is a directory; name a file")
+    for path in inputs:
+        exists = path is not None and os.path.exists(output) and os.path.exists(path)
+        if exists and os.path.samefile(str(path), output):
+            _fail("--output", f"{output} is an input file; it would be overwritten")
+
+
+# --------------------------------------------------------------------------- progress
 
 
 @contextlib.contextmanager
@@ -206,184 +524,300 @@ def _stages(total: int, enabled: bool, desc: str) -> Iterator[Callable[[str], No
             bar.close()
 
 
-def _run_summarize(args: argparse.Namespace, out: TextIO) -> int:
+# --------------------------------------------------------------------------- summarize
+
+
+def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._time import UTC, format_instant
+    from .io.csv import event_columns, read_table
     from .models import EventLog
     from .scoring import summarize
 
+    roles = {"--customer": args.customer, "--at": args.at, "--value": args.value,
+             "--kind": args.kind}  # fmt: skip
+    given = {option: column for option, column in roles.items() if column is not None}
+    for option, column in given.items():
+        others = [o for o, c in given.items() if c == column and o != option]
+        if others:
+            _fail(option, f"column {column!r} is also given to {others[0]}; each needs its own")
+    period = _period(args.period, "--period")
+    if args.timezone is not None:
+        from ._time import resolve_zone
+
+        try:
+            resolve_zone(args.timezone)
+        except ValueError as exc:
+            _fail("--timezone", str(exc))
+    end_us = _inclusive_end(args.observation_end, "--observation-end")
+    calibration = args.calibration_end
+    if calibration is not None and _inclusive_end(calibration, "--calibration-end") >= end_us:
+        _fail("--calibration-end", "must be before --observation-end")
+    _check_files(args, args.input)
+    names = {"customer_id": args.customer, "at": args.at}
+    if args.value is not None:
+        names["value"] = args.value
+    if args.kind is not None:
+        names["kind"] = args.kind
+
     large = os.path.getsize(args.input) > _LARGE_INPUT_BYTES
     with _stages(3, large, "summarize") as advance:
-        log = EventLog.read_csv(
+        table = read_table(
             args.input,
-            customer_id=args.customer,
-            at=args.at,
-            value=args.value,
-            kind=args.kind,
-            at_format=args.at_format,
-            timezone=args.timezone,
+            list(names.values()),
             delimiter=args.delimiter,
+            encoding=args.encoding,
+            arg_names=_ARG_NAMES,
         )
+        if table.n_rows == 0:
+            _fail(table.path, "has a header but no rows: there is nothing to summarise")
+        with _rows_of(table):
+            columns = event_columns(
+                table,
+                names,
+                at_format=args.at_format,
+                timezone=args.timezone,
+            )
+            late = columns["at"] > end_us
+            if late.any():
+                raise DataError.from_mask(
+                    args.at,
+                    late,
+                    f"events after --observation-end ({format_instant(end_us, UTC)}); "
+                    "choose a later end, or leave them out of the file",
+                )
+        kinds = columns.pop("kind", None)
+        if kinds is not None:
+            _report_other_kinds(kinds, args, "purchase", err)
         advance("read")
+        log = EventLog.from_arrays(
+            columns.pop("customer_id"),
+            columns.pop("at").view("datetime64[us]"),
+            kind="purchase" if kinds is None else kinds,
+            timezone="UTC",
+            **columns,
+        )
         summary = summarize(
             log,
-            period=_parse_period(args.period),
+            period=period,
             observation_end=args.observation_end,
             calibration_end=args.calibration_end,
         )
         advance("summarised")
-        columns = summary.to_dict()
-        if args.output == "-":
-            _write_csv(columns, out)
-        else:
-            with open(args.output, "w", newline="") as fh:
-                _write_csv(columns, fh)
+        result: dict[str, Any] = dict(summary.to_dict())
+        result["period"] = np.full(len(summary), _period_text(period), dtype=object)
+        _write(result, args.output, out)
         advance("written")
     if args.output != "-":
-        print(f"{len(summary):,} customers summarised to {args.output}", file=out)
+        print(
+            f"{len(summary):,} customers summarised to {args.output} "
+            f"(period {_period_text(period)})",
+            file=out,
+        )
     return 0
 
 
-def _read_summary(path: str) -> dict[str, Any]:
-    import csv
-
-    import numpy as np
-
-    from ._validation import as_float
-
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        rows = list(reader)
-    required = ("customer_id", "frequency", "recency", "T")
-    for name in required:
-        if name not in header:
-            raise DataError(name, f"is required (the file has {', '.join(header) or 'no header'})")
-    columns: dict[str, Any] = {}
-    for name in (*required, "monetary_value"):
-        if name not in header:
-            continue
-        j = header.index(name)
-        short = [i for i, row in enumerate(rows) if len(row) <= j]
-        if short:
-            raise DataError(name, "missing cells", short)
-        values = np.array([row[j] for row in rows], dtype=object)
-        if name == "customer_id":
-            columns[name] = values.astype(str)
-            continue
-        blank = [i for i, v in enumerate(values) if not v.strip()]
-        if blank:
-            raise DataError(name, "empty cells", blank)
-        try:
-            columns[name] = as_float(values, name)
-        except DataError as exc:
-            if "numeric" not in exc.problem:
-                raise
-            bad = [i for i, v in enumerate(values) if not _is_number(v)]
-            raise DataError(name, "values that are not numbers", bad) from None
-    return columns
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _run_score(args: argparse.Namespace, out: TextIO) -> int:
-    import numpy as np
-
-    from .scoring import (
-        BGNBD,
-        MBGNBD,
-        GammaGamma,
-        ParetoNBD,
-        RFMSummary,
-        customer_lifetime_value,
+def _report_other_kinds(
+    kinds: npt.NDArray[np.object_], args: argparse.Namespace, wanted: str, err: TextIO
+) -> None:
+    """Count, on stderr, the rows the kind filter leaves out, by kind."""
+    other = kinds != wanted
+    if not other.any():
+        return
+    labels, counts = np.unique(kinds[other].astype(str), return_counts=True)
+    kinds_left = [str(k) for k in labels.tolist()]
+    listed = ", ".join(
+        f"{k!r} ({n:,} row{'s' if n != 1 else ''})"
+        for k, n in zip(kinds_left, counts.tolist(), strict=True)
     )
+    near = [k for k in kinds_left if k.strip().lower() == wanted]
+    hint = (
+        f"; kinds are matched exactly as written, so {' and '.join(map(repr, near))} "
+        f"{'is' if len(near) == 1 else 'are'} not {wanted!r}"
+        if near
+        else ""
+    )
+    n = int(other.sum())
+    print(
+        f"{args.command_name}: note: {n:,} of {len(kinds):,} rows left out, whose "
+        f"{args.kind} is not {wanted!r}: {listed}{hint}",
+        file=err,
+    )
+    if n == len(kinds):
+        _fail(
+            args.input,
+            f"no row has the {args.kind} {wanted!r}: there is nothing to summarise",
+        )
 
-    model_class: Any = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "paretonbd": ParetoNBD}[args.model]
-    columns = _read_summary(args.input)
-    has_value = "monetary_value" in columns
+
+# --------------------------------------------------------------------------- score
+
+
+def _read_summary(args: argparse.Namespace) -> tuple[Any, Any, bool]:
+    """The summary file as an RFMSummary (period resolved), its table, and whether it
+    has monetary values."""
+    from .io.csv import read_table
+    from .scoring import RFMSummary
+
+    table = read_table(
+        args.input,
+        ["customer_id", "frequency", "recency", "T"],
+        optional=["monetary_value", "period"],
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        arg_names=_ARG_NAMES,
+    )
+    if table.n_rows == 0:
+        _fail(table.path, "has a header but no rows: there is no customer to score")
+    with _rows_of(table):
+        ids = table.ids("customer_id")
+        numbers = {c: table.numbers(c) for c in ("frequency", "recency", "T")}
+        has_value = "monetary_value" in table
+        value = table.numbers("monetary_value") if has_value else np.zeros(table.n_rows)
+        recorded = _recorded_period(table) if "period" in table else None
+    period = _summary_period(recorded, args.period, table.path)
     summary = RFMSummary(
-        customer_id=columns["customer_id"],
-        frequency=columns["frequency"],
-        recency=columns["recency"],
-        T=columns["T"],
-        monetary_value=columns.get("monetary_value", np.zeros(len(columns["frequency"]))),
-        period=_parse_period(args.period),
+        customer_id=ids,
+        frequency=numbers["frequency"],
+        recency=numbers["recency"],
+        T=numbers["T"],
+        monetary_value=value,
+        period=period,
     )
-    report = sys.stderr if args.output == "-" else out
-    model = model_class.fit(summary, penalizer=args.penalizer)
-    print(model.summary(), file=report)
+    return summary, table, has_value
+
+
+def _recorded_period(table: Any) -> Any:
+    cells = table.labels("period", required=True)
+    first = cells[0]
+    differ = cells != first
+    if differ.any():
+        raise DataError.from_mask(
+            "period", differ, f"periods other than the first row's ({first!r}): one summary "
+            "has one period"
+        )  # fmt: skip
+    try:
+        return _parse_period(first)
+    except ValueError:
+        rows = range(min(5, table.n_rows))
+        problem = "values that are not D, W or a duration such as 3d"
+        raise DataError("period", problem, rows, table.n_rows) from None
+
+
+def _summary_period(recorded: Any, given: str | None, path: str) -> Any:
+    if recorded is None and given is None:
+        raise _RefusedError(
+            f"--period is needed: {path} has no period column (relcore summarize writes one); "
+            "pass the period the summary was made with: D, W or a length such as 3d"
+        )
+    if given is None:
+        return recorded
+    period = _period(given, "--period")
+    if recorded is not None and _period_days(period) != _period_days(recorded):
+        _fail(
+            "--period",
+            f"{given} contradicts the summary's period column ({_period_text(recorded)}); "
+            "drop --period to use the summary's",
+        )
+    return period if recorded is None else recorded
+
+
+def _run_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import scoring
+
+    _check_files(args, args.input)
+    name = next(m for m in _MODELS if m.lower() == args.model)
+    model_class: Any = getattr(scoring, name)
+    summary, table, has_value = _read_summary(args)
+    report = err if args.output == "-" else out
     f, r, T = summary.frequency, summary.recency, summary.T
-    result: dict[str, Any] = {
-        "customer_id": summary.customer_id,
-        "p_alive": model.p_alive(f, r, T),
-        "expected_purchases": model.expected_purchases(args.horizon, f, r, T),
-    }
+    with _rows_of(table):
+        model = model_class.fit(summary, penalizer=args.penalizer)
+        print(model.summary(), file=report)
+        result: dict[str, Any] = {
+            "customer_id": summary.customer_id,
+            "p_alive": model.p_alive(f, r, T),
+            "expected_purchases": model.expected_purchases(args.horizon, f, r, T),
+        }
     if has_value:
-        repeat = (f > 0) & (summary.monetary_value > 0)
-        spend = GammaGamma.fit(
-            frequency=f[repeat],
-            monetary_value=summary.monetary_value[repeat],
-            penalizer=args.penalizer,
-        )
+        repeat = np.flatnonzero((f > 0) & (summary.monetary_value > 0))
+        with _rows_of(table, repeat):
+            spend = scoring.GammaGamma.fit(
+                frequency=f[repeat],
+                monetary_value=summary.monetary_value[repeat],
+                penalizer=args.penalizer,
+            )
         print(spend.summary(), file=report)
-        result["clv"] = customer_lifetime_value(
-            model, spend, summary, months=args.months, monthly_discount_rate=args.discount
-        )
+        with _rows_of(table):
+            result["clv"] = scoring.customer_lifetime_value(
+                model, spend, summary, months=args.months, monthly_discount_rate=args.discount
+            )
     else:
         print("no monetary_value column: lifetime value not computed", file=report)
-    if args.output == "-":
-        _write_csv(result, out)
-    else:
-        with open(args.output, "w", newline="") as fh:
-            _write_csv(result, fh)
-        print(f"{len(summary):,} customers scored to {args.output}", file=out)
+    _write(result, args.output, out)
+    if args.output != "-":
+        print(
+            f"{len(summary):,} customers scored to {args.output} "
+            f"(period {_period_text(summary.period)})",
+            file=out,
+        )
     return 0
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _write(columns: dict[str, Any], output: str, out: TextIO) -> None:
+    if output == "-":
+        _write_csv(columns, out)
+        out.flush()
+        return
+    try:
+        with open(output, "w", newline="", encoding="utf-8") as fh:
+            _write_csv(columns, fh)
+    except BaseException:
+        with contextlib.suppress(OSError):  # no half-written output left behind
+            os.remove(output)
+        raise
 
 
 def _write_csv(columns: dict[str, Any], fh: TextIO) -> None:
     import csv
 
-    writer = csv.writer(fh)
+    writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(list(columns))
     lists = [col.tolist() for col in columns.values()]
     writer.writerows(zip(*lists, strict=True))
 
 
-def _run_policy_check(args: argparse.Namespace, out: TextIO) -> int:
-    from .contact_policy import Policy
+# --------------------------------------------------------------------------- policy
 
-    policy = Policy.from_toml(Path(args.policy))
+
+def _read_policy(path: str) -> Any:
+    from .contact_policy import Policy
+    from .errors import PolicyError
+
+    try:
+        return Policy.from_toml(Path(path))
+    except PolicyError as exc:  # say which file: simulate reads three
+        raise _RefusedError(f"{path}: {exc}") from None
+
+
+def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    policy = _read_policy(args.policy)
     n = len(policy.rules)
     print(f"{args.policy}: valid, {n} rule{'s' if n != 1 else ''}", file=out)
     print(policy.describe(), file=out)
     return 0
 
 
-def _run_policy_simulate(args: argparse.Namespace, out: TextIO) -> int:
-    from ._durations import parse_duration
-    from .contact_policy import Policy, simulate
-    from .contact_policy._csv import read_history, read_plan
+def _run_policy_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .contact_policy import simulate
 
-    policy = Policy.from_toml(Path(args.policy))
-    max_delay = None
-    if args.max_delay is not None:
-        try:
-            max_delay = parse_duration(args.max_delay)
-        except ValueError as exc:
-            raise ValueError(f"--max-delay {exc}") from None
-    plan = read_plan(args.input)
-    history = None
-    if args.history is not None:
-        try:
-            history = read_history(args.history)
-        except DataError as exc:
-            raise DataError(
-                exc.column, f"{exc.problem} (in {args.history})", exc.rows, exc.count
-            ) from None
+    _check_files(args)
+    max_delay = None if args.max_delay is None else _duration(args.max_delay, "--max-delay")
+    policy = _read_policy(args.policy)
+    plan = _read_plan(args.input, args)
+    history = None if args.history is None else _read_history(args.history, args)
     result = simulate(policy, plan, history, reschedule=args.reschedule, max_delay=max_delay)
     customers = len({c.customer_id for c in plan})
     print(f"{args.input}: {customers:,} customers, policy {args.policy}", file=out)
@@ -391,7 +825,123 @@ def _run_policy_simulate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _run_demo(args: argparse.Namespace, out: TextIO) -> int:
+def _contact_columns(table: Any, labels: Sequence[str]) -> dict[str, Any]:
+    """Ids, times and labels of a plan or history, exactly as written.
+
+    A label or id with spaces at either end is refused: the policy would not match
+    ``"email "`` to its ``email`` rules, nor ``" c42"`` to c42's history.
+    """
+    from ._time import to_micros
+
+    ids = table.ids("customer_id")
+    cols: dict[str, Any] = {"customer_id": ids}
+    at = table.instants("at", zone_allowed=False)
+    first, last = _CONTACT_YEARS
+    lo = to_micros(_dt.datetime(first, 1, 1, tzinfo=_dt.UTC))
+    hi = to_micros(_dt.datetime(last + 1, 1, 1, tzinfo=_dt.UTC))
+    far = (at < lo) | (at >= hi)
+    if far.any():
+        raise DataError.from_mask(
+            "at",
+            far,
+            f"times before {first} or after {last}, which are not "
+            "contact times (placeholders such as 0001-01-01 or 9999-12-31?)",
+        )
+    cols["at"] = at
+    for name in labels:
+        if name in table:
+            cols[name] = table.labels(name, required=name == "channel")
+        else:
+            cols[name] = np.full(table.n_rows, None, dtype=object)
+    for name, values in cols.items():
+        if values.dtype != object:
+            continue
+        spaced = np.fromiter(
+            (v is not None and v != v.strip() for v in values.tolist()), dtype=bool
+        )
+        if spaced.any():
+            raise DataError.from_mask(
+                name, spaced, "values with spaces at either end, which the policy would "
+                "not match; remove the spaces"
+            )  # fmt: skip
+    return cols
+
+
+def _read_plan(path: str, args: argparse.Namespace) -> list[Any]:
+    from ._time import from_micros
+    from .contact_policy import Contact
+    from .io.csv import read_table
+
+    table = read_table(
+        path,
+        ["customer_id", "at", "channel"],
+        optional=_PLAN_COLUMNS,
+        known=_PLAN_COLUMNS,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        arg_names=_ARG_NAMES,
+    )
+    if table.n_rows == 0:
+        _fail(table.path, "has a header but no contacts: there is nothing to simulate")
+    with _rows_of(table):
+        cols = _contact_columns(table, ("channel", "category", "campaign"))
+        priority = (
+            table.integers("priority", default=0)
+            if "priority" in table
+            else np.zeros(table.n_rows, dtype=np.int64)
+        )
+    return [
+        Contact(c, channel=ch, at=from_micros(t), category=cat, campaign=camp, priority=p)
+        for c, t, ch, cat, camp, p in zip(
+            cols["customer_id"].tolist(),
+            cols["at"].tolist(),
+            cols["channel"].tolist(),
+            cols["category"].tolist(),
+            cols["campaign"].tolist(),
+            priority.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _read_history(path: str, args: argparse.Namespace) -> list[Any]:
+    from .contact_policy import Entry
+    from .io.csv import read_table
+
+    table = read_table(
+        path,
+        ["customer_id", "at"],
+        optional=_HISTORY_COLUMNS,
+        known=_HISTORY_COLUMNS,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        arg_names=_ARG_NAMES,
+    )
+    with _rows_of(table):
+        cols = _contact_columns(table, ("channel", "category", "campaign", "kind", "initiator"))
+        kinds = np.where(cols["kind"] == None, "message", cols["kind"])  # noqa: E711
+        initiators = np.where(cols["initiator"] == None, "company", cols["initiator"])  # noqa: E711
+        unknown = ~np.isin(initiators.astype(str), ["company", "customer"])
+        if unknown.any():
+            raise DataError.from_mask(
+                "initiator", unknown, "values other than 'company' or 'customer'"
+            )
+    return [
+        Entry(c, int(t), ch, cat, camp, str(k), i == "company")
+        for c, t, ch, cat, camp, k, i in zip(
+            cols["customer_id"].tolist(),
+            cols["at"].tolist(),
+            cols["channel"].tolist(),
+            cols["category"].tolist(),
+            cols["campaign"].tolist(),
+            kinds.tolist(),
+            initiators.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._demo import run_demo
 
     run_demo(out)

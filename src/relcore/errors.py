@@ -5,7 +5,8 @@ The hierarchy is small on purpose::
     RelcoreError
     ├── DataError (also a ValueError)     bad input data: names column, rows and count
     ├── ConvergenceError                  an optimiser did not converge
-    └── PolicyError (also a ValueError)   a contact policy that does not validate
+    ├── PolicyError (also a ValueError)   a contact policy that does not validate
+    └── LedgerError                       a contact ledger's store failed (names the store)
 
 Catch :class:`RelcoreError` to handle anything relcore raises, or ``ValueError`` to
 handle bad input the way the rest of the scientific Python stack reports it.
@@ -20,7 +21,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "DataError", "FitWarning", "PolicyError", "RelcoreError"]
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "FitWarning",
+    "LedgerError",
+    "PolicyError",
+    "RelcoreError",
+]
 
 _MAX_ROWS_SHOWN = 5
 
@@ -134,3 +142,17 @@ class PolicyError(RelcoreError, ValueError):
 
     def __reduce__(self) -> tuple[type[PolicyError], tuple[str, str]]:
         return (type(self), (self.path, self.detail))
+
+
+class LedgerError(RelcoreError):
+    """A contact ledger could not read or write its store.
+
+    A SQLite file that is read-only, locked by another writer for longer than the
+    ledger's timeout, or corrupted; or a ledger used after :meth:`close`. The message
+    names the store (the file's path), so a service with several ledgers knows which.
+
+    Examples
+    --------
+    >>> print(LedgerError("SQLite ledger /var/lib/contacts.db: database is locked"))
+    SQLite ledger /var/lib/contacts.db: database is locked
+    """

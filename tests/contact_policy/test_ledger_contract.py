@@ -12,6 +12,7 @@ defining ``make_ledger``::
 from __future__ import annotations
 
 import pickle
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,26 @@ class LedgerContract:
             one = ledger.customer_history(cid, since=300_000)
             assert many.entries(i) == one.entries(0)
 
+    def test_customer_rows_are_the_customer_history_as_lists(self, ledger):
+        entries = [
+            Entry("a", 1, "email", "promotional", "spring", "message", True),
+            Entry("a", 2, None, None, None, "complaint", False),
+            Entry("b", 2, "sms", None, None, "message", True),
+            Entry("a", 3, "sms", None, "spring", "message", True),
+        ]
+        ledger.append(entries)
+        for since in (None, 2, 4):
+            history = ledger.customer_history("a", since=since)
+            for rows in (
+                ledger.customer_rows("a", since=since),
+                _session_rows(ledger, "a", since),
+            ):
+                assert rows.at == history.at.tolist()
+                assert rows.company == history.company.tolist()
+                assert rows.kind == [rows.code(k) for k in history.decode(history.kind)]
+                assert rows.channel == [rows.code(c) for c in history.decode(history.channel)]
+        assert ledger.customer_rows("nobody").at == []
+
     def test_prune_deletes_only_older_entries_and_counts_them(self, ledger):
         ledger.append([contact("a", t) for t in (5, 10, 15)] + [contact("b", 7)])
         assert ledger.prune(10) == 2
@@ -195,6 +216,11 @@ class LedgerContract:
             assert np.array_equal(mine, np.sort(times[times % 7 == i]))
 
 
+def _session_rows(ledger, customer_id, since):
+    with ledger.exclusive(customer_id) as session:
+        return session.customer_rows(since=since)
+
+
 class TestMemoryLedger(LedgerContract):
     def make_ledger(self, tmp_path):
         return MemoryLedger()
@@ -213,8 +239,9 @@ class TestSQLiteLedger(LedgerContract):
     def make_ledger(self, tmp_path):
         return SQLiteLedger(tmp_path / "ledger.db")
 
-    def test_the_database_is_in_wal_mode_with_the_customer_time_index(self, ledger):
-        conn = ledger._connect()
+    def test_the_database_is_in_wal_mode_with_the_customer_time_index(self, ledger, tmp_path):
+        # read the file the ledger made with SQLite itself (WAL mode is kept in the file)
+        conn = sqlite3.connect(tmp_path / "ledger.db")
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         plan = " ".join(
             str(r)
@@ -223,6 +250,7 @@ class TestSQLiteLedger(LedgerContract):
                 ("a", 0),
             )
         )
+        conn.close()
         assert "ledger_customer_at" in plan
 
     def test_a_pickled_ledger_reopens_the_same_file(self, ledger):
@@ -258,3 +286,48 @@ def test_memory_ledger_from_arrays_matches_appending_the_same_entries():
         assert sorted(bulk.customer_history(c).entries(0)) == sorted(
             one_by_one.customer_history(c).entries(0)
         )
+
+
+class _PlainLedger(Ledger):
+    """A third-party ledger: the protocol's methods only, delegating to a MemoryLedger.
+
+    It does not write ``customer_rows``: subclassing :class:`Ledger` provides it.
+    """
+
+    def __init__(self):
+        self._inner = MemoryLedger()
+
+    def append(self, entries):
+        self._inner.append(entries)
+
+    def customer_history(self, customer_id, *, since=None):
+        return self._inner.customer_history(customer_id, since=since)
+
+    def histories(self, customer_ids, *, since=None):
+        return self._inner.histories(customer_ids, since=since)
+
+    def exclusive(self, customer_id):
+        return self._inner.exclusive(customer_id)
+
+    def prune(self, before):
+        return self._inner.prune(before)
+
+    def __len__(self):
+        return len(self._inner)
+
+    def close(self):
+        self._inner.close()
+
+
+class TestLedgerWithTheProtocolDefaults(LedgerContract):
+    def make_ledger(self, tmp_path):
+        return _PlainLedger()
+
+
+def test_a_store_without_the_ledger_methods_is_refused_naming_what_is_missing():
+    class Incomplete:
+        def append(self, entries):
+            pass
+
+    with pytest.raises(TypeError, match="missing customer_history, customer_rows"):
+        ContactGuard(Policy([]), Incomplete())

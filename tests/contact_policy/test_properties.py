@@ -89,7 +89,7 @@ class Oracle:
             self._passes(r, entries, channel, category, t) for r in [*self.own, *self.policy.rules]
         )
 
-    def _scoped(self, rule, entries, channel, category) -> list[int]:
+    def scoped(self, rule, entries, channel, category) -> list[int]:
         want_channel = rule.channel or (channel if "channel" in rule.each else None)
         want_category = rule.category or (category if "category" in rule.each else None)
         return sorted(
@@ -107,16 +107,16 @@ class Oracle:
         if rule.category is not None and rule.category != category:
             return True
         if isinstance(rule, FrequencyCap):
-            times = self._scoped(rule, entries, channel, category)
+            times = self.scoped(rule, entries, channel, category)
             if isinstance(rule.per, dt.timedelta):
                 w = rule.per // dt.timedelta(microseconds=1)
                 ends = [t] + [h for h in times if t < h < t + w]
                 return all(sum(e - w < h <= e for h in times) + 1 <= rule.count for e in ends)
-            key = self._period_key(rule.per)
+            key = self.period_key(rule.per)
             return sum(key(h) == key(t) for h in times) + 1 <= rule.count
         if isinstance(rule, MinimumGap):
             g = rule.gap // dt.timedelta(microseconds=1)
-            return all(abs(h - t) >= g for h in self._scoped(rule, entries, channel, category))
+            return all(abs(h - t) >= g for h in self.scoped(rule, entries, channel, category))
         if isinstance(rule, QuietHours):
             tod = local(t, self.zone).time()
             a, b = rule.start, rule.end
@@ -129,7 +129,7 @@ class Oracle:
             # them less than `suppress_for` ago, and no response since the first of them
             n, unit = rule.ignored, dt.timedelta(microseconds=1)
             within, hold = rule.within // unit, rule.suppress_for // unit
-            times = [h for h in self._scoped(rule, entries, channel, category) if h <= t]
+            times = [h for h in self.scoped(rule, entries, channel, category) if h <= t]
             answers = [
                 at
                 for at, _, _, kind, company in entries
@@ -146,7 +146,7 @@ class Oracle:
             return True
         raise AssertionError(rule)
 
-    def _period_key(self, per: str):
+    def period_key(self, per: str):
         zone = self.zone
         if per == "calendar_day":
             return lambda us: local(us, zone).date()
@@ -300,12 +300,12 @@ def test_decisions_match_the_written_semantics_and_caps_hold_in_every_window(
         for channel in ("email", "sms"):
             if rule.channel not in (None, channel):
                 continue
-            times = oracle._scoped(rule, entries, channel, "promotional")
+            times = oracle.scoped(rule, entries, channel, "promotional")
             if isinstance(rule, FrequencyCap) and isinstance(rule.per, dt.timedelta):
                 w = rule.per // dt.timedelta(microseconds=1)
                 assert all(sum(e - w < h <= e for h in times) <= rule.count for e in times)
             elif isinstance(rule, FrequencyCap):
-                key = oracle._period_key(rule.per)
+                key = oracle.period_key(rule.per)
                 keys = [key(h) for h in times]
                 assert all(keys.count(k) <= rule.count for k in keys)
             elif isinstance(rule, MinimumGap):

@@ -2,10 +2,12 @@
 
 A :class:`Policy` holds the company's rules (:class:`FrequencyCap`, :class:`MinimumGap`,
 :class:`QuietHours`, :class:`Cooldown`, :class:`OutcomeSuppression`,
-:class:`FatigueLimit`); a :class:`ContactGuard` applies it, together with each customer's
-own :class:`~relcore.models.ContactPreferences`, to contacts and remembers them in a
-ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which rules
-failed and when the same contact would be allowed.
+:class:`FatigueLimit`, :class:`GlobalControl`, or a :class:`Rule` of your own); a
+:class:`ContactGuard` applies it, together with each customer's own
+:class:`~relcore.models.ContactPreferences` (which the guard turns into the hard stops
+:class:`OptOut` and :class:`Snooze`, and limits of its own), to contacts and remembers
+them in a ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which
+rules failed and when the same contact would be allowed.
 
 Examples
 --------
@@ -29,7 +31,7 @@ from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
-from .history import Entry, History
+from .history import CustomerRows, Entry, History
 from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import (
@@ -43,6 +45,7 @@ from .rules import (
     QuietHours,
     Rule,
     Snooze,
+    parameter,
 )
 from .sqlite import SQLiteLedger
 
@@ -54,6 +57,7 @@ __all__ = [
     "ContactFatigue",
     "ContactGuard",
     "Cooldown",
+    "CustomerRows",
     "Decision",
     "Entry",
     "FatigueLimit",
@@ -75,5 +79,6 @@ __all__ = [
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "parameter",
     "simulate",
 ]

@@ -1,7 +1,7 @@
 """What a rule sees when it decides: one customer's rows, or an audience's columns.
 
 A single decision (``ContactGuard.check``) must take microseconds, so rules read one
-customer's few rows as Python lists (:class:`Rows`, inside :class:`OneContext`); numpy's
+customer's few rows as Python lists (:class:`CustomerRows`, inside :class:`OneContext`); numpy's
 per-call overhead would dominate at that size. An audience decision
 (``ContactGuard.check_many``) reads columns for every customer at once
 (:class:`BatchContext`), one numpy operation per step. Both contexts carry the same
@@ -13,20 +13,28 @@ from __future__ import annotations
 
 import datetime as _dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from .._time import to_micros
 from ._localtime import wall_one
-from .history import History
+from .history import CustomerRows, History
 
 Micros = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 NEVER: Final = int(np.iinfo(np.int64).max)
 """A proposal meaning "this rule never passes" (an opt-out, a cap of zero)."""
+
+FIRST_DECIDABLE: Final = to_micros(_dt.datetime(2, 1, 1, tzinfo=_dt.UTC))
+LAST_DECIDABLE: Final = to_micros(_dt.datetime(9999, 1, 1, tzinfo=_dt.UTC)) - 1
+"""Contacts are decided from 0002-01-01 to 9998-12-31 (UTC): a year inside what a datetime
+holds on each side, so that the customer's calendar month around a contact and every
+``next_allowed_at`` short of that can be written as one. An answer later than that is no
+answer: the contact is not allowed within the calendar relcore handles."""
 
 
 class _AnyLabel:
@@ -40,115 +48,6 @@ class _AnyLabel:
 
 ANY: Final = _AnyLabel()
 Targets = tuple[Any, Any, Any]  # channel, category, campaign: a label, None, or ANY
-
-
-class Rows:
-    """One customer's ledger rows as parallel lists, sorted by time.
-
-    Label values are whatever the ledger stores (codes or strings); ``code(label)`` maps
-    a label to that representation.
-    """
-
-    __slots__ = ("at", "campaign", "category", "channel", "code", "company", "kind", "labels")
-
-    def __init__(
-        self,
-        at: list[int],
-        channel: list[Any],
-        category: list[Any],
-        campaign: list[Any],
-        kind: list[Any],
-        company: list[bool],
-        code: Callable[[str | None], Any],
-        labels: Sequence[str] | None = None,
-    ) -> None:
-        self.at = at
-        self.channel = channel
-        self.category = category
-        self.campaign = campaign
-        self.kind = kind
-        self.company = company
-        self.code = code
-        self.labels = labels  # the code table when labels are stored as int codes
-
-    @classmethod
-    def from_history(cls, h: History, i: int = 0) -> Rows:
-        a, b = int(h.starts[i]), int(h.ends[i])
-        return cls(
-            h.at[a:b].tolist(),
-            h.channel[a:b].tolist(),
-            h.category[a:b].tolist(),
-            h.campaign[a:b].tolist(),
-            h.kind[a:b].tolist(),
-            h.company[a:b].tolist(),
-            h.code,
-            h.labels,
-        )
-
-    def with_entries(self, entries: Sequence[Any]) -> Rows:
-        """These rows and ``entries`` (not yet stored), with labels as plain strings."""
-        rows = [
-            (t, self._label(ch), self._label(ca), self._label(cp), self._label(k), co)
-            for t, ch, ca, cp, k, co in zip(
-                self.at,
-                self.channel,
-                self.category,
-                self.campaign,
-                self.kind,
-                self.company,
-                strict=True,
-            )
-        ]
-        rows.extend((e.at, e.channel, e.category, e.campaign, e.kind, e.company) for e in entries)
-        rows.sort(key=lambda r: r[0])
-        if not rows:
-            return Rows([], [], [], [], [], [], _identity)
-        at, ch, ca, cp, kind, co = (list(c) for c in zip(*rows, strict=True))
-        return Rows(at, ch, ca, cp, kind, co, _identity)
-
-    def to_history(self, customer_id: str) -> History:
-        """These rows as a one-customer :class:`History` (for fatigue scorers)."""
-        table: dict[str, int] = {}
-        labels: list[str] = []
-
-        def recode(values: list[Any]) -> npt.NDArray[np.int32]:
-            out = np.empty(len(values), dtype=np.int32)
-            for j, v in enumerate(values):
-                lab = self._label(v)
-                if lab is None:
-                    out[j] = -1
-                else:
-                    if lab not in table:
-                        table[lab] = len(labels)
-                        labels.append(lab)
-                    out[j] = table[lab]
-            return out
-
-        n = len(self.at)
-        return History(
-            np.array([customer_id], dtype=object),
-            at=np.array(self.at, dtype=np.int64),
-            channel=recode(self.channel),
-            category=recode(self.category),
-            campaign=recode(self.campaign),
-            kind=recode(self.kind),
-            company=np.array(self.company, dtype=bool),
-            labels=tuple(labels),
-            starts=np.zeros(1, dtype=np.int64),
-            ends=np.full(1, n, dtype=np.int64),
-            label_codes=table,
-        )
-
-    def _label(self, value: Any) -> str | None:
-        if value is None or isinstance(value, str):
-            return value
-        if self.labels is None or value < 0:
-            return None
-        return str(self.labels[value])
-
-
-def _identity(label: str | None) -> str | None:
-    return label
 
 
 class OneContext:
@@ -169,7 +68,7 @@ class OneContext:
 
     def __init__(
         self,
-        rows: Rows,
+        rows: CustomerRows,
         *,
         customer_id: str,
         channel: str,
@@ -374,7 +273,7 @@ class BatchContext:
         h = self.history
         excluded = frozenset(h.code(c) for c in self.exempt)
         return OneContext(
-            Rows.from_history(h, i),
+            CustomerRows.from_history(h, i),
             customer_id=str(h.customer_ids[i]),
             channel=self.channel,
             category=self.category,

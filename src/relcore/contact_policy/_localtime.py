@@ -19,19 +19,31 @@ that :mod:`relcore._time` finds, for a whole audience).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 
-from .._time import US_PER_DAY, US_PER_SECOND, _transitions, micros_to_wall, timedelta_micros
+from .._time import US_PER_DAY, US_PER_SECOND, micros_to_wall, timedelta_micros, transitions
+from ..models import CALENDAR_WINDOWS
 
 Micros = npt.NDArray[np.int64]
 
 _EPOCH_NAIVE = _dt.datetime(1970, 1, 1)
 _EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _MARGIN = 2 * US_PER_DAY  # no zone's offset reaches two days
-PERIODS: tuple[str, ...] = ("calendar_day", "calendar_week", "calendar_month")
+PERIODS: tuple[str, ...] = CALENDAR_WINDOWS
+PERIOD_REACH: Mapping[str, _dt.timedelta] = MappingProxyType(
+    {
+        # the longest such period plus the largest UTC offsets a zone can have
+        "calendar_day": _dt.timedelta(days=2),
+        "calendar_week": _dt.timedelta(days=8),
+        "calendar_month": _dt.timedelta(days=33),
+    }
+)
+"""How far back from an instant the calendar period holding it can start."""
 
 
 # --------------------------------------------------------------------------- one instant
@@ -126,7 +138,7 @@ def transitions_between(lo: int, hi: int, zone: _dt.tzinfo) -> list[int]:
     """Instants in ``(lo, hi)`` at which ``zone`` changes its UTC offset."""
     if hi <= lo or isinstance(zone, _dt.timezone):
         return []
-    bounds, _ = _transitions(zone, lo, hi)
+    bounds, _ = transitions(zone, lo, hi)
     return [int(b) for b in bounds.tolist() if lo < b < hi]
 
 
@@ -138,7 +150,7 @@ def first_instant(wall: Micros, zone: _dt.tzinfo) -> Micros:
     wall = np.asarray(wall, dtype=np.int64)
     if wall.size == 0:
         return wall.copy()
-    bounds, offsets = _transitions(zone, int(wall.min()) - _MARGIN, int(wall.max()) + _MARGIN)
+    bounds, offsets = transitions(zone, int(wall.min()) - _MARGIN, int(wall.max()) + _MARGIN)
     best = np.full(wall.shape, np.iinfo(np.int64).max, dtype=np.int64)
     for off in np.unique(offsets).tolist():
         cand = wall - off

@@ -15,22 +15,30 @@ import datetime as _dt
 import json
 import math
 import re
-from collections.abc import Callable
+import reprlib
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
-from .._durations import format_duration, parse_duration
+import attrs
+
+from .._durations import check_duration, format_duration, parse_duration
+from .._time import resolve_zone
 from ..errors import PolicyError
 from ._localtime import PERIODS
+
+Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+INT64_MAX = 2**63 - 1
 
 
 def parse_time(text: str) -> _dt.time:
     """``"21:00"`` or ``"21:00:30"`` -> a local time of day; raises ``ValueError``."""
     m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text.strip())
     if m is None:
-        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+        raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
     hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise ValueError(f"must be a time of day such as '21:00', got {text!r}")
+        raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
     return _dt.time(hour, minute, second)
 
 
@@ -60,38 +68,50 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+
+
+def show(value: Any) -> str:
+    """A value read from a file, for an error message: short, whatever its size or depth."""
+    return _SHORT.repr(value)
+
+
 def _show(value: Any) -> str:
-    return f"{type_name(value)} {value!r}"
+    return f"{type_name(value)} {show(value)}"
 
 
 # ------------------------------------------------------------------------- readers
 
 
 def read_count(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(path, f"must be an integer, got {_show(value)}")
-    if value < 0:
-        raise PolicyError(path, f"must be >= 0, got {value}")
-    return value
+    return _read_integer(value, path, 0)
 
 
 def read_positive_int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(path, f"must be an integer, got {_show(value)}")
-    if value < 1:
-        raise PolicyError(path, f"must be >= 1, got {value}")
-    return value
+    return _read_integer(value, path, 1)
 
 
 def read_int(value: Any, path: str) -> int:
+    return _read_integer(value, path, -INT64_MAX)
+
+
+def _read_integer(value: Any, path: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise PolicyError(path, f"must be an integer, got {_show(value)}")
+    if value < minimum and minimum > -INT64_MAX:
+        raise PolicyError(path, f"must be >= {minimum}, got {value}")
+    if abs(value) > INT64_MAX:  # TOML's integers are 64-bit, and so are the ledger's
+        raise PolicyError(path, f"must be a 64-bit integer (at most {INT64_MAX:_}), got {value}")
     return value
 
 
 def read_number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(path, f"must be a number, got {_show(value)}")
+    if isinstance(value, int) and abs(value) > INT64_MAX:
+        raise PolicyError(path, f"must be a finite number >= 0 (a float), got {value}")
     if not math.isfinite(value) or value < 0:
         raise PolicyError(path, f"must be a finite number >= 0, got {value!r}")
     return float(value)
@@ -142,39 +162,140 @@ def read_labels(value: Any, path: str) -> tuple[str, ...]:
 
 
 def read_zone(value: Any, path: str) -> str:
-    from .._time import resolve_zone
-
     label = read_label(value, path)
     try:
         resolve_zone(label)
-    except ValueError as exc:
-        raise PolicyError(path, str(exc)) from None
+    except ValueError:
+        raise PolicyError(
+            path, f"unknown time zone {show(label)}: expected an IANA name such as 'Europe/Paris'"
+        ) from None
     return label
 
 
-READERS: dict[str, Callable[[Any, str], Any]] = {
-    "count": read_count,
-    "positive_int": read_positive_int,
-    "int": read_int,
-    "number": read_number,
-    "duration": read_duration,
-    "window": read_window,
-    "time": read_time,
-    "label": read_label,
-    "labels": read_labels,
-    "zone": read_zone,
-}
+# ------------------------------------------------------------------ values from Python
+# A rule parameter given in Python is converted and checked by attrs: these are the
+# converters and validators, one pair per kind. Their messages name the parameter.
+
+
+def _duration(value: Any) -> Any:
+    """Accept ``"20h"`` as well as ``timedelta(hours=20)``."""
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _window(value: Any) -> Any:
+    return value if isinstance(value, str) and value in PERIODS else _duration(value)
+
+
+def _time(value: Any) -> Any:
+    return parse_time(value) if isinstance(value, str) else value
+
+
+def _positive_duration(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
+        raise ValueError(f"{attribute.name} must be a positive duration, got {value!r}")
+    check_duration(value, attribute.name)
+
+
+def _valid_window(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not (isinstance(value, str) and value in PERIODS):
+        if isinstance(value, str):
+            raise ValueError(
+                f"{attribute.name} must be a duration or one of {', '.join(PERIODS)}, got {value!r}"
+            )
+        _positive_duration(inst, attribute, value)
+
+
+def _whole(minimum: int) -> Check:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{attribute.name} must be a whole number >= {minimum}, got {value!r}")
+        if value > INT64_MAX:
+            raise ValueError(f"{attribute.name} must be at most {INT64_MAX:_}, got {value}")
+
+    return check
+
+
+def _non_negative_number(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
+    if value == float("inf") or value > INT64_MAX:
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+
+
+def _local_time(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _dt.time) or value.tzinfo is not None:
+        raise ValueError(f"{attribute.name} must be a local time of day (no zone), got {value!r}")
+
+
+def _label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{attribute.name} must be a non-empty string, got {value!r}")
+
+
+def _optional_label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{attribute.name} must be a non-empty string or None, got {value!r}")
+
+
+# ------------------------------------------------------------------ values written back
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _write_duration(value: Any) -> Any:
+    return format_duration(value) if isinstance(value, _dt.timedelta) else value
+
+
+def _write_labels(value: Any) -> list[str]:
+    return sorted(value) if isinstance(value, frozenset) else list(value)
+
+
+# ------------------------------------------------------------------------- kinds
+
+
+@attrs.frozen
+class Kind:
+    """One type of rule parameter: how a policy file spells it and Python gives it.
+
+    ``read(value, path)`` reads the file's value (a :class:`~relcore.PolicyError` naming
+    ``path`` when it does not fit) and ``write(value)`` spells it back. ``convert`` and
+    ``check`` are the attrs converter and validator of a value given in Python
+    (``check_optional`` when the parameter defaults to ``None``).
+    """
+
+    name: str
+    read: Callable[[Any, str], Any]
+    write: Callable[[Any], Any] = _same
+    convert: Callable[[Any], Any] | None = None
+    check: Check | None = None
+    check_optional: Check | None = None
+
+
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        kind.name: kind
+        for kind in (
+            Kind("count", read_count, check=_whole(0)),
+            Kind("positive_int", read_positive_int, check=_whole(1)),
+            Kind("int", read_int),
+            Kind("number", read_number, check=_non_negative_number),
+            Kind("duration", read_duration, _write_duration, _duration, _positive_duration),
+            Kind("window", read_window, _write_duration, _window, _valid_window),
+            Kind("time", read_time, format_time, _time, _local_time),
+            Kind("label", read_label, check=_label, check_optional=_optional_label),
+            Kind("labels", read_labels, _write_labels),
+            Kind("zone", read_zone),
+        )
+    }
+)
+"""The value types of a policy file, by name."""
 
 
 def write_value(kind: str, value: Any) -> Any:
     """The policy-file form of a value of ``kind``."""
-    if kind in ("duration", "window") and isinstance(value, _dt.timedelta):
-        return format_duration(value)
-    if kind == "time":
-        return format_time(value)
-    if kind == "labels":
-        return sorted(value) if isinstance(value, frozenset) else list(value)
-    return value
+    return KINDS[kind].write(value)
 
 
 def check_keys(data: Any, allowed: tuple[str, ...], path: str, what: str) -> None:

@@ -16,8 +16,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._time import timedelta_micros
+from .._time import timedelta_micros, to_micros
+from ..errors import DataError
 from ..models import ContactPreferences, EventLog
+from ._context import FIRST_DECIDABLE, LAST_DECIDABLE
 from .contact import Contact
 from .decision import Decision
 from .guard import ContactGuard
@@ -139,6 +141,15 @@ def simulate(
     for c in plan:
         if not isinstance(c, Contact):
             raise TypeError(f"planned_contacts must be Contact values, got {type(c).__name__}")
+    undecidable = [
+        i for i, c in enumerate(plan) if not FIRST_DECIDABLE <= c.at_micros <= LAST_DECIDABLE
+    ]
+    if undecidable:
+        raise DataError(
+            "at",
+            "instants outside those the contact policy decides, 0002-01-01 to 9998-12-31 (UTC)",
+            undecidable,
+        )
     guard = ContactGuard(policy, _private_ledger(history, {c.customer_id for c in plan}))
     prefs = preferences or {}
     delay = None if max_delay is None else timedelta_micros(max_delay)
@@ -158,7 +169,7 @@ def simulate(
             continue
         nxt = d.next_allowed_at
         late = nxt is not None and delay is not None
-        if nxt is None or (late and _micros(nxt) - plan[i].at_micros > delay):  # type: ignore[operator]
+        if nxt is None or (late and to_micros(nxt) - plan[i].at_micros > delay):  # type: ignore[operator]
             outcome[i] = "suppressed"
         elif reschedule and tries < _MAX_RETRIES:
             retry = contact.at_time(nxt)
@@ -166,12 +177,6 @@ def simulate(
         else:
             outcome[i] = "deferred" if tries < _MAX_RETRIES else "suppressed"
     return SimulationResult(tuple(outcome), tuple(d for d in first if d is not None), tuple(sent))
-
-
-def _micros(at: _dt.datetime) -> int:
-    from .._time import to_micros
-
-    return to_micros(at)
 
 
 def _private_ledger(history: Any, customers: set[str]) -> MemoryLedger:

@@ -7,23 +7,26 @@ audience, as arrays; an :class:`Arbitration` for competing messages.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import PolicyError
 from .contact import Contact
-
-if TYPE_CHECKING:
-    from .rules import Rule
+from .rules import BUILTIN_RULES, Rule
 
 __all__ = ["REASON_CODES", "Arbitration", "BatchDecision", "Decision", "Reason"]
 
-# Stable reason codes. Each has a bit in BatchDecision.reason_bits; a new rule class
-# registers its code (see rules.Rule.__init_subclass__) and gets the next bit.
-REASON_CODES: list[str] = [
+OUTRANKED = "outranked"
+"""The code of a candidate that passed every rule but lost to a better one."""
+
+# The bit of a code in BatchDecision.reason_bits is its position in REASON_CODES, a stored
+# format: these are the codes of released versions, in their order, and any new rule's
+# code is appended after them.
+_RELEASED_CODES = (
     "opted_out",
     "snoozed",
     "frequency_cap",
@@ -32,20 +35,28 @@ REASON_CODES: list[str] = [
     "cooldown",
     "outcome_suppression",
     "fatigue",
-    "outranked",
+    OUTRANKED,
     "holdout",
-]
+)
+REASON_CODES: tuple[str, ...] = tuple(
+    dict.fromkeys([*_RELEASED_CODES, *(rule.code for rule in BUILTIN_RULES)])
+)
+"""Every reason code relcore's rules give, in the order of their bits in ``reason_bits``."""
+_MAX_CODES = 64  # bits of reason_bits
 
 
-def code_bit(code: str) -> int:
-    """The bit of ``code`` in ``reason_bits`` (registering a new code)."""
-    try:
-        return REASON_CODES.index(code)
-    except ValueError:
-        if len(REASON_CODES) >= 64:
-            raise ValueError("at most 64 reason codes") from None
-        REASON_CODES.append(code)
-        return len(REASON_CODES) - 1
+def reason_codes(rules: Iterable[Rule]) -> tuple[str, ...]:
+    """:data:`REASON_CODES`, then the codes of ``rules`` not among them (rules of your own).
+
+    Raises
+    ------
+    PolicyError
+        When there would be more than 64 codes (the bits of ``reason_bits``).
+    """
+    codes = tuple(dict.fromkeys([*REASON_CODES, *(rule.code for rule in rules)]))
+    if len(codes) > _MAX_CODES:
+        raise PolicyError("rules", f"at most {_MAX_CODES} distinct reason codes, got {len(codes)}")
+    return codes
 
 
 @attrs.frozen
@@ -57,7 +68,8 @@ class Reason:
     code
         Stable machine-readable code: ``"frequency_cap"``, ``"minimum_gap"``,
         ``"quiet_hours"``, ``"cooldown"``, ``"outcome_suppression"``, ``"fatigue"``,
-        ``"opted_out"``, ``"snoozed"`` or ``"outranked"``.
+        ``"holdout"``, ``"opted_out"``, ``"snoozed"`` or ``"outranked"`` (or the code of a
+        rule of your own).
     rule
         The rule that failed (a customer's preferences appear as the equivalent rule;
         ``None`` for ``"outranked"``, where no rule failed but a better message won).
@@ -95,7 +107,8 @@ class Decision:
     next_allowed_at
         The earliest instant at which the same contact passes all rules together, as an
         aware datetime in UTC (the messages show it on the customer's clock): the
-        contact's own time when allowed, ``None`` when it never will (an opt-out).
+        contact's own time when allowed, ``None`` when it never will (an opt-out), or not
+        before the end of 9998-12-31, the last day contacts are decided for.
     contact
         The contact decided on.
 
@@ -137,12 +150,15 @@ class BatchDecision:
     allowed
         Boolean array.
     reason_bits
-        uint64 array: bit ``REASON_CODES.index(code)`` is set for every failing code.
+        uint64 array: bit ``codes.index(code)`` is set for every failing code.
     next_allowed_at
         ``datetime64[us]`` array (UTC): the earliest instant the same contact passes all
         rules; the decision time where allowed; ``NaT`` where never (opted out).
     at
         The instant decided for.
+    codes
+        The code of each bit: :data:`REASON_CODES`, followed by the codes of any rules of
+        your own in the policy.
 
     Examples
     --------
@@ -156,7 +172,15 @@ class BatchDecision:
     {'frequency_cap': 1}
     """
 
-    __slots__ = ("_codes", "allowed", "at", "customer_ids", "next_allowed_at", "reason_bits")
+    __slots__ = (
+        "_by_customer",
+        "allowed",
+        "at",
+        "codes",
+        "customer_ids",
+        "next_allowed_at",
+        "reason_bits",
+    )
 
     def __init__(
         self,
@@ -165,13 +189,15 @@ class BatchDecision:
         reason_bits: npt.NDArray[np.uint64],
         next_allowed_at: npt.NDArray[np.datetime64],
         at: int,
+        codes: tuple[str, ...] = REASON_CODES,
     ) -> None:
         self.customer_ids = customer_ids
         self.allowed = allowed
         self.reason_bits = reason_bits
         self.next_allowed_at = next_allowed_at
         self.at = at
-        self._codes: npt.NDArray[np.object_] | None = None
+        self.codes = codes
+        self._by_customer: npt.NDArray[np.object_] | None = None
 
     def __len__(self) -> int:
         return int(self.allowed.shape[0])
@@ -182,26 +208,26 @@ class BatchDecision:
 
     def refused_by(self, code: str) -> npt.NDArray[np.bool_]:
         """Boolean array: where ``code`` is among the reasons."""
-        if code not in REASON_CODES:
-            raise ValueError(f"unknown reason code {code!r}; known: {', '.join(REASON_CODES)}")
-        bit = np.uint64(1 << REASON_CODES.index(code))
+        if code not in self.codes:
+            raise ValueError(f"unknown reason code {code!r}; known: {', '.join(self.codes)}")
+        bit = np.uint64(1 << self.codes.index(code))
         return np.asarray((self.reason_bits & bit) != 0)
 
     @property
     def reason_codes(self) -> npt.NDArray[np.object_]:
         """Object array of tuples: the failing codes of each customer (``()`` if allowed)."""
-        if self._codes is None:
+        if self._by_customer is None:
             distinct, inverse = np.unique(self.reason_bits, return_inverse=True)
             table = np.empty(distinct.size, dtype=object)
             for j, bits in enumerate(distinct.tolist()):
-                table[j] = tuple(c for i, c in enumerate(REASON_CODES) if bits >> i & 1)
-            self._codes = table[inverse.reshape(-1)]
-        return self._codes
+                table[j] = tuple(c for i, c in enumerate(self.codes) if bits >> i & 1)
+            self._by_customer = table[inverse.reshape(-1)]
+        return self._by_customer
 
     def counts(self) -> dict[str, int]:
         """How many customers each code refused (a customer counts once per code)."""
         out: dict[str, int] = {}
-        for i, code in enumerate(REASON_CODES):
+        for i, code in enumerate(self.codes):
             n = int(np.count_nonzero(self.reason_bits & np.uint64(1 << i)))
             if n:
                 out[code] = n

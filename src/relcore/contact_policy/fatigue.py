@@ -35,14 +35,22 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._durations import describe_duration
+from .._durations import check_duration, describe_duration
 from .._time import timedelta_micros
 from ..errors import PolicyError
+from ..scoring.scores import (
+    FATIGUE_HALF_LIFE,
+    FATIGUE_NEGATIVE_KINDS,
+    FATIGUE_NEGATIVE_WEIGHT,
+    fatigue_scores,
+)
 from ._schema import (
+    Kind,
     check_keys,
     read_duration,
     read_labels,
     read_number,
+    show,
     write_value,
 )
 from .history import History
@@ -51,6 +59,8 @@ __all__ = ["SCORERS", "ContactFatigue", "FatigueScorer"]
 
 FloatArray = npt.NDArray[np.float64]
 Micros = npt.NDArray[np.int64]
+
+_HORIZON_HALF_LIVES = 20  # an event this many half-lives old weighs under one millionth
 
 
 @runtime_checkable
@@ -82,6 +92,7 @@ class FatigueScorer(Protocol):
 def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
         raise ValueError(f"{attribute.name} must be a positive timedelta, got {value!r}")
+    check_duration(value, attribute.name)
 
 
 def _kinds(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -102,7 +113,7 @@ class ContactFatigue:
     response at or before ``t`` and ``h`` the half-life. A contact just sent adds 1, one a
     half-life old adds 0.5, a response wipes the slate; a complaint adds ``w`` (5 by
     default) and is not wiped by responses. The arithmetic is
-    :func:`relcore.scoring.fatigue.fatigue_scores`, the kernel behind the relationship
+    :func:`relcore.scoring.fatigue_scores`, the kernel behind the relationship
     score, so a policy's limit and an analyst's fatigue scores are the same number.
     Events older than ``horizon`` (20 half-lives unless given, where an event weighs less
     than one millionth) are not read.
@@ -133,14 +144,12 @@ class ContactFatigue:
     1.5
     """
 
-    half_life: _dt.timedelta = attrs.field(default=_dt.timedelta(days=14), validator=_positive)
-    negative_weight: float = attrs.field(default=5.0, converter=float)
+    half_life: _dt.timedelta = attrs.field(default=FATIGUE_HALF_LIFE, validator=_positive)
+    negative_weight: float = attrs.field(default=FATIGUE_NEGATIVE_WEIGHT, converter=float)
     response_kinds: tuple[str, ...] | None = attrs.field(
         default=None, converter=attrs.converters.optional(_kinds)
     )
-    negative_kinds: tuple[str, ...] = attrs.field(
-        default=("complaint", "unsubscribe"), converter=_kinds
-    )
+    negative_kinds: tuple[str, ...] = attrs.field(default=FATIGUE_NEGATIVE_KINDS, converter=_kinds)
     horizon: _dt.timedelta | None = attrs.field(default=None)
 
     name = "contact_fatigue"
@@ -153,14 +162,12 @@ class ContactFatigue:
 
     @property
     def lookback(self) -> _dt.timedelta:
-        return self.horizon if self.horizon is not None else 20 * self.half_life
+        return self.horizon if self.horizon is not None else _HORIZON_HALF_LIVES * self.half_life
 
     def score(self, history: History, at: int) -> float:
         return float(self.score_many(history, np.array([at], dtype=np.int64))[0])
 
     def score_many(self, history: History, at: Micros) -> FloatArray:
-        from ..scoring.scores._fatigue import fatigue_scores
-
         at = np.asarray(at, dtype=np.int64)
         h = history if history.is_compact() else history.take()
         n = len(h)
@@ -197,11 +204,11 @@ class ContactFatigue:
             "name": self.name,
             "half_life": write_value("duration", self.half_life),
         }
-        if self.negative_weight != 5.0:
+        if self.negative_weight != FATIGUE_NEGATIVE_WEIGHT:
             out["negative_weight"] = self.negative_weight
         if self.response_kinds is not None:
             out["response_kinds"] = list(self.response_kinds)
-        if self.negative_kinds != ("complaint", "unsubscribe"):
+        if self.negative_kinds != FATIGUE_NEGATIVE_KINDS:
             out["negative_kinds"] = list(self.negative_kinds)
         if self.horizon is not None:
             out["horizon"] = write_value("duration", self.horizon)
@@ -240,8 +247,24 @@ def read_scorer(value: Any, path: str) -> FatigueScorer:
     if not isinstance(value, dict):
         raise PolicyError(path, 'must be a table such as { name = "contact_fatigue" }')
     name = value.get("name")
-    if name not in SCORERS:
+    if not isinstance(name, str) or name not in SCORERS:
         raise PolicyError(
-            f"{path}.name", f"must be one of {', '.join(map(repr, SCORERS))}, got {name!r}"
+            f"{path}.name", f"must be one of {', '.join(map(repr, SCORERS))}, got {show(name)}"
         )
     return SCORERS[name](value, path)
+
+
+def _scorer(value: Any) -> Any:
+    if value is None:
+        return ContactFatigue()
+    if not isinstance(value, FatigueScorer):
+        raise TypeError(f"scorer must implement FatigueScorer, got {type(value).__name__}")
+    return value
+
+
+def _write_scorer(value: FatigueScorer) -> dict[str, Any]:
+    return value.to_dict()
+
+
+SCORER = Kind("scorer", read_scorer, _write_scorer, _scorer)
+"""The policy-file kind of a rule parameter holding a fatigue scorer."""

@@ -13,7 +13,7 @@ or one says never.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,14 +27,22 @@ from .._time import (
     timedelta_micros,
     to_micros,
 )
-from ..errors import DataError
+from ..errors import DataError, PolicyError
 from ..models import ContactPreferences
-from ._context import ANY, NEVER, BatchContext, OneContext, Rows, Targets
-from ._localtime import time_of_day
+from ._context import (
+    ANY,
+    FIRST_DECIDABLE,
+    LAST_DECIDABLE,
+    NEVER,
+    BatchContext,
+    OneContext,
+    Targets,
+)
+from ._localtime import PERIOD_REACH, time_of_day
 from .contact import Contact, Reserve
-from .decision import Arbitration, BatchDecision, Decision, Reason, code_bit
-from .history import Entry
-from .ledger import Ledger, MemoryLedger
+from .decision import OUTRANKED, Arbitration, BatchDecision, Decision, Reason, reason_codes
+from .history import CustomerRows, Entry, History
+from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import FrequencyCap, OptOut, QuietHours, Rule, Snooze
 
@@ -43,8 +51,19 @@ __all__ = ["ContactGuard"]
 Micros = npt.NDArray[np.int64]
 Preferences = Mapping[str, ContactPreferences | None] | Sequence[ContactPreferences | None]
 _Plan = tuple[tuple[Rule, Targets], ...]
-_MAX_ROUNDS = 10_000
+_Reader = Callable[[int | None], CustomerRows]  # since -> one customer's rows
+_MAX_ROUNDS = 10_000  # fixed-point iterations before giving up on next_allowed_at
 _UNBOUNDED = -1
+_LEDGER_METHODS = tuple(
+    name
+    for name, value in vars(Ledger).items()
+    if callable(value) and (not name.startswith("_") or name == "__len__")
+)
+_FOREVER_AGO = int(np.iinfo(np.int64).min)  # a snooze that ended before time began
+_PREFERENCES_CACHED = 10_000  # distinct ContactPreferences whose rules are kept built
+# Pruning keeps at least this much history, so customers' own calendar limits (which the
+# policy's retention does not know of) still see their whole period.
+_MIN_RETENTION = max(PERIOD_REACH.values())
 
 
 def _lookback_us(rules: Iterable[Rule]) -> int:
@@ -130,9 +149,13 @@ class ContactGuard:
     def __init__(self, policy: Policy, ledger: Ledger | None = None) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise _not_a_ledger(ledger)
         self.policy = policy
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
         self._zone = policy.zone
+        self._codes = reason_codes(policy.rules)
+        self._bit = {code: np.uint64(1 << i) for i, code in enumerate(self._codes)}
         self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, int]] = {}
         self._customer_rules: dict[ContactPreferences, _CustomerRules] = {}
 
@@ -153,11 +176,11 @@ class ContactGuard:
         return plan
 
     def _for_customer(self, prefs: ContactPreferences) -> _CustomerRules:
+        if not isinstance(prefs, ContactPreferences):
+            raise _not_preferences(prefs)
         found = self._customer_rules.get(prefs)
         if found is None:
-            if not isinstance(prefs, ContactPreferences):
-                raise TypeError(f"preferences must be ContactPreferences, got {prefs!r}")
-            if len(self._customer_rules) > 10_000:
+            if len(self._customer_rules) > _PREFERENCES_CACHED:
                 self._customer_rules.clear()
             found = self._customer_rules[prefs] = _CustomerRules(prefs)
         return found
@@ -194,13 +217,7 @@ class ContactGuard:
         if not isinstance(contact, Contact):
             raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
         with self.ledger.exclusive(contact.customer_id) as session:
-            reader = getattr(session, "_rows", None)
-            if reader is None:
-
-                def reader(since: int | None) -> Rows:
-                    return Rows.from_history(session.customer_history(since=since))
-
-            decision = self._decide(contact, preferences, reader, None)
+            decision = self._decide(contact, preferences, _session_reader(session), None)
             if decision.allowed:
                 session.append([_entry(contact)])
         return decision
@@ -230,22 +247,21 @@ class ContactGuard:
             [Entry(customer_id, to_micros(at), channel, category, campaign, kind, False)]
         )
 
-    def _reader(self, customer_id: str) -> Any:
-        fast = getattr(self.ledger, "_rows", None)
-        if fast is not None:
-            return lambda since: fast(customer_id, since)
-        ledger = self.ledger
-        return lambda since: Rows.from_history(ledger.customer_history(customer_id, since=since))
+    def _reader(self, customer_id: str) -> _Reader:
+        rows = self.ledger.customer_rows
+        return lambda since: rows(customer_id, since=since)
 
     def _decide(
         self,
         contact: Contact,
         prefs: ContactPreferences | None,
-        read: Any,
+        read: _Reader,
         reserve: Reserve | None,
-        rows: Rows | None = None,
+        rows: CustomerRows | None = None,
     ) -> Decision:
-        s = contact._at_us
+        s = contact.at_micros
+        if not FIRST_DECIDABLE <= s <= LAST_DECIDABLE:
+            raise _undecidable(contact.at)
         key = (contact.channel, contact.category, contact.campaign)
         plan, lookback = self._plans.get(key) or self._plan(key)
         zone = self._zone
@@ -332,6 +348,8 @@ class ContactGuard:
             ``allowed``, ``reason_bits``/``reason_codes`` and ``next_allowed_at`` arrays.
         """
         s0 = to_micros(at)
+        if not FIRST_DECIDABLE <= s0 <= LAST_DECIDABLE:
+            raise _undecidable(at)
         raw = np.asarray(customer_ids)
         if raw.dtype.kind not in "UO":
             raise DataError(
@@ -348,7 +366,7 @@ class ContactGuard:
 
         # Customers' preferences: hard stops per customer; limits and zones per variant.
         opted = np.zeros(n, dtype=bool)
-        snooze = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
         variant_of = np.zeros(n, dtype=np.int64)
         variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
         prefs_list = _align(ids, preferences)
@@ -369,7 +387,7 @@ class ContactGuard:
                         variants.append(vkey)
                         lookback = _combine(lookback, cr.lookback)
                     out = any(r is cr.opt_out for r, _ in hard)
-                    until = cr.snooze._u if cr.snooze is not None else np.iinfo(np.int64).min
+                    until = cr.snooze.until_micros if cr.snooze is not None else _FOREVER_AGO
                     found = by_object[id(p)] = (out, int(until), v)
                 opted[i], snooze[i], variant_of[i] = found
 
@@ -377,9 +395,9 @@ class ContactGuard:
         history = self.ledger.histories(ids.tolist(), since=since)
         bits = np.zeros(n, dtype=np.uint64)
         proposal = np.full(n, s0, dtype=np.int64)
-        bits[opted] |= np.uint64(1 << code_bit("opted_out"))
+        bits[opted] |= self._bit[OptOut.code]
         snoozed = snooze > s0
-        bits[snoozed] |= np.uint64(1 << code_bit("snoozed"))
+        bits[snoozed] |= self._bit[Snooze.code]
         proposal = np.where(snoozed, snooze, proposal)
         proposal[opted] = NEVER
 
@@ -399,12 +417,13 @@ class ContactGuard:
                 fails, props = rule._eval_many(ctx, targets, s)
                 if fails.any():
                     hit = idx[fails]
-                    bits[hit] |= np.uint64(1 << code_bit(rule.code))
+                    bits[hit] |= self._bit[rule.code]
                     proposal[hit] = np.maximum(proposal[hit], props[fails])
         allowed = bits == 0
 
         # next_allowed_at: iterate the refused to the fixed point, all at once.
         nxt = np.where(allowed, s0, proposal)
+        nxt[nxt > LAST_DECIDABLE] = NEVER
         for v, (_, own) in enumerate(variants):
             if _always_quiet((*own, *plan)):
                 nxt[~allowed & (variant_of == v)] = NEVER
@@ -425,18 +444,22 @@ class ContactGuard:
                     fails, props = rule._eval_many(ctx, targets, t)
                     fail_any |= fails
                     best = np.where(fails, np.maximum(best, props), best)
-                nxt[idx] = np.where(fail_any, best, t)
+                nxt[idx] = np.where(fail_any, np.where(best > LAST_DECIDABLE, NEVER, best), t)
                 still[pick] = fail_any
             todo = todo[still & (nxt[todo] < NEVER)]
         else:
-            raise RuntimeError("next_allowed_at did not converge; please report this policy")
+            raise PolicyError(
+                "rules",
+                "next_allowed_at did not settle: a rule keeps proposing a later time than "
+                "it then allows; check the rules of your own (or report this policy)",
+            )
         times = nxt.view("datetime64[us]").copy()
         times[nxt >= NEVER] = np.datetime64("NaT")
-        return BatchDecision(ids, allowed, bits, times, s0)
+        return BatchDecision(ids, allowed, bits, times, s0, self._codes)
 
     def _batch_context(
         self,
-        history: Any,
+        history: History,
         key: tuple[str, str | None, str | None],
         zone: _dt.tzinfo,
         reduction: int,
@@ -533,15 +556,10 @@ class ContactGuard:
         reserve: Reserve | None,
         per_customer: int,
         decisions: list[Decision | None],
-        session: Any,
+        session: LedgerSession | None,
     ) -> list[Contact]:
         cid = cands[order[0]].customer_id
-        if session is not None:
-            reader = getattr(session, "_rows", None) or (
-                lambda since: Rows.from_history(session.customer_history(since=since))
-            )
-        else:
-            reader = self._reader(cid)
+        reader = self._reader(cid) if session is None else _session_reader(session)
         base = reader(None)
         picked: list[Contact] = []
         for i in order:
@@ -557,7 +575,7 @@ class ContactGuard:
                     False,
                     (
                         Reason(
-                            "outranked",
+                            OUTRANKED,
                             None,
                             f"a message of higher priority ({winner.priority}, "
                             f"{winner.channel}"
@@ -585,9 +603,7 @@ class ContactGuard:
         retention = self.policy.retention
         if retention is None and keep is None:
             return 0
-        horizon = max(
-            retention or _dt.timedelta(0), keep or _dt.timedelta(0), _dt.timedelta(days=33)
-        )
+        horizon = max(retention or _dt.timedelta(0), keep or _dt.timedelta(0), _MIN_RETENTION)
         return self.ledger.prune(now - timedelta_micros(horizon))
 
 
@@ -616,7 +632,7 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
     if _always_quiet(rules):
         return None
     for _ in range(_MAX_ROUNDS):
-        if t >= NEVER:
+        if t > LAST_DECIDABLE:
             return None
         latest = None
         for rule, targets in rules:
@@ -626,13 +642,48 @@ def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
         if latest is None:
             return t
         t = latest
-    raise RuntimeError("next_allowed_at did not converge; please report this policy")
+    raise PolicyError(
+        "rules",
+        "next_allowed_at did not settle: a rule keeps proposing a later time than "
+        "it then allows; check the rules of your own (or report this policy)",
+    )
+
+
+def _not_preferences(value: object) -> TypeError:
+    # A mapping is refused rather than read: in check_many a mapping means "by customer
+    # id", and one spelling for both would misread either.
+    hint = "; build one with ContactPreferences(**fields)" if isinstance(value, Mapping) else ""
+    return TypeError(
+        "preferences must be ContactPreferences (or None), e.g. "
+        f"ContactPreferences(opted_out_channels={{'sms'}}), got {type(value).__name__}{hint}"
+    )
+
+
+def _undecidable(at: _dt.datetime) -> DataError:
+    return DataError(
+        "at",
+        f"{at.isoformat()} is outside the instants the contact policy decides, from "
+        "0002-01-01 to 9998-12-31 (UTC)",
+    )
+
+
+def _not_a_ledger(value: object) -> TypeError:
+    missing = [m for m in _LEDGER_METHODS if not callable(getattr(value, m, None))]
+    return TypeError(
+        f"ledger must implement the Ledger protocol (missing {', '.join(missing)}); "
+        "subclass relcore.contact_policy.Ledger to inherit its defaults"
+    )
+
+
+def _session_reader(session: LedgerSession) -> _Reader:
+    rows = session.customer_rows
+    return lambda since: rows(since=since)
 
 
 def _entry(contact: Contact) -> Entry:
     return Entry(
         contact.customer_id,
-        contact._at_us,
+        contact.at_micros,
         contact.channel,
         contact.category,
         contact.campaign,

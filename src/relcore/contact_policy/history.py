@@ -11,19 +11,30 @@ can decide for a million customers with a few numpy operations.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+import datetime as _dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .._time import micros_to_datetime64
+from .._time import micros_to_datetime64, to_micros
 from .._validation import readonly
 
-__all__ = ["Entry", "History"]
+__all__ = ["CustomerRows", "Entry", "History"]
 
 Codes = npt.NDArray[np.int32]
 Micros = npt.NDArray[np.int64]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+FIRST_ENTRY: Final = to_micros(_dt.datetime.min.replace(tzinfo=_dt.UTC))
+LAST_ENTRY: Final = to_micros(_dt.datetime.max.replace(tzinfo=_dt.UTC))
+"""Entries lie between 0001-01-01 and 9999-12-31 (UTC), where a datetime can show them."""
+
+
+def clamp_micros(t: int) -> int:
+    """``t`` moved into int64: an instant beyond it lies before or after every entry."""
+    return min(max(int(t), _INT64_MIN), _INT64_MAX)
 
 
 class Entry(NamedTuple):
@@ -319,7 +330,7 @@ class History:
 
     def since(self, t: int) -> History:
         """Only the rows with ``at >= t`` (each customer keeps its contiguous range)."""
-        keep = self.at >= t
+        keep = self.at >= clamp_micros(t)
         if keep.all():
             return self
         csum = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
@@ -336,6 +347,141 @@ class History:
             ends=csum[self.ends],
             label_codes=self._codes,
         )
+
+
+class CustomerRows:
+    """One customer's ledger rows as parallel Python lists, sorted by time.
+
+    The single-decision fast path: a rule deciding one contact reads a handful of rows,
+    where numpy's per-call overhead would dominate, so :meth:`ContactGuard.check` reads
+    them as lists. A ledger hands them out through ``customer_rows`` (part of the
+    :class:`~relcore.contact_policy.Ledger` protocol, whose default builds them from
+    ``customer_history``).
+
+    Attributes
+    ----------
+    at
+        Entry times, int microseconds since the epoch (UTC).
+    channel, category, campaign, kind
+        Labels as the ledger stores them: int codes into ``labels``, or the strings.
+    company
+        ``True`` for company contacts, ``False`` for customer events.
+    code
+        Maps a label (or ``None``) to its stored representation (by default the label
+        itself: labels stored as strings).
+    labels
+        The code table when labels are stored as int codes, else ``None``.
+
+    Examples
+    --------
+    >>> h = History.from_entries(
+    ...     ["c1"], [Entry("c1", 10, "email", None, None, "message", True)])
+    >>> rows = CustomerRows.from_history(h)
+    >>> rows.at, rows.channel == [rows.code("email")]
+    ([10], True)
+    """
+
+    __slots__ = ("at", "campaign", "category", "channel", "code", "company", "kind", "labels")
+
+    def __init__(
+        self,
+        at: list[int],
+        channel: list[Any],
+        category: list[Any],
+        campaign: list[Any],
+        kind: list[Any],
+        company: list[bool],
+        code: Callable[[str | None], Any] | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        self.at = at
+        self.channel = channel
+        self.category = category
+        self.campaign = campaign
+        self.kind = kind
+        self.company = company
+        self.code = _identity if code is None else code
+        self.labels = labels  # the code table when labels are stored as int codes
+
+    @classmethod
+    def from_history(cls, h: History, i: int = 0) -> CustomerRows:
+        """Customer ``i``'s rows of ``h``."""
+        a, b = int(h.starts[i]), int(h.ends[i])
+        return cls(
+            h.at[a:b].tolist(),
+            h.channel[a:b].tolist(),
+            h.category[a:b].tolist(),
+            h.campaign[a:b].tolist(),
+            h.kind[a:b].tolist(),
+            h.company[a:b].tolist(),
+            h.code,
+            h.labels,
+        )
+
+    def with_entries(self, entries: Sequence[Any]) -> CustomerRows:
+        """These rows and ``entries`` (not yet stored), with labels as plain strings."""
+        rows = [
+            (t, self._label(ch), self._label(ca), self._label(cp), self._label(k), co)
+            for t, ch, ca, cp, k, co in zip(
+                self.at,
+                self.channel,
+                self.category,
+                self.campaign,
+                self.kind,
+                self.company,
+                strict=True,
+            )
+        ]
+        rows.extend((e.at, e.channel, e.category, e.campaign, e.kind, e.company) for e in entries)
+        rows.sort(key=lambda r: r[0])
+        if not rows:
+            return CustomerRows([], [], [], [], [], [])
+        at, ch, ca, cp, kind, co = (list(c) for c in zip(*rows, strict=True))
+        return CustomerRows(at, ch, ca, cp, kind, co)
+
+    def to_history(self, customer_id: str) -> History:
+        """These rows as a one-customer :class:`History` (for fatigue scorers)."""
+        table: dict[str, int] = {}
+        labels: list[str] = []
+
+        def recode(values: list[Any]) -> npt.NDArray[np.int32]:
+            out = np.empty(len(values), dtype=np.int32)
+            for j, v in enumerate(values):
+                lab = self._label(v)
+                if lab is None:
+                    out[j] = -1
+                else:
+                    if lab not in table:
+                        table[lab] = len(labels)
+                        labels.append(lab)
+                    out[j] = table[lab]
+            return out
+
+        n = len(self.at)
+        return History(
+            np.array([customer_id], dtype=object),
+            at=np.array(self.at, dtype=np.int64),
+            channel=recode(self.channel),
+            category=recode(self.category),
+            campaign=recode(self.campaign),
+            kind=recode(self.kind),
+            company=np.array(self.company, dtype=bool),
+            labels=tuple(labels),
+            starts=np.zeros(1, dtype=np.int64),
+            ends=np.full(1, n, dtype=np.int64),
+            label_codes=table,
+        )
+
+    def _label(self, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if self.labels is None or value < 0:
+            return None
+        return str(self.labels[value])
+
+
+def _identity(label: str | None) -> str | None:
+    return label
 
 
 def gather_index(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Micros:

@@ -4,7 +4,7 @@
 everything in process memory, columnar; :class:`~relcore.contact_policy.SQLiteLedger`
 keeps it in a SQLite file shared by threads and processes. A server-backed ledger
 (PostgreSQL) implements the same few methods and passes the same contract tests
-(``tests/test_policy_ledger_contract.py``).
+(``tests/contact_policy/test_ledger_contract.py``).
 
 The contract:
 
@@ -12,13 +12,17 @@ The contract:
 * ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t``
   (all when ``since`` is ``None``), sorted by time, as a one-customer
   :class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
+  ``customer_rows(id, since=t)`` the same rows as
+  :class:`~relcore.contact_policy.CustomerRows` (the single-decision fast path; a ledger
+  that subclasses :class:`Ledger` inherits a default built from ``customer_history``);
   ``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
   (unknown ids have no rows; its columns may hold more rows than asked for, so read
   them through ``starts``/``ends``).
 * ``exclusive(id)`` is a context manager holding the ledger's write lock for a
   read-decide-write sequence: no other ``exclusive`` section (in any thread, or any
   process sharing the store) interleaves with it. Its session reads and appends; the
-  appends are committed when the block exits normally and discarded if it raises.
+  appends are committed when the block exits normally and discarded if it raises. A
+  session reads with ``customer_history(since=t)`` and ``customer_rows(since=t)``.
 * ``prune(before)`` deletes entries with ``at < before`` and returns how many.
 * ``len(ledger)`` counts entries; ``close()`` releases resources.
 """
@@ -26,7 +30,7 @@ The contract:
 from __future__ import annotations
 
 import threading
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
@@ -35,16 +39,24 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids, sort_rows
+from .._columns import factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
-from ._context import Rows
-from .history import Entry, History, gather_index
+from .history import (
+    FIRST_ENTRY,
+    LAST_ENTRY,
+    CustomerRows,
+    Entry,
+    History,
+    clamp_micros,
+    gather_index,
+)
 
 __all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
 
 Micros = npt.NDArray[np.int64]
+_OUTSIDE = "must lie between 0001-01-01 and 9999-12-31 (UTC)"
 
 
 @runtime_checkable
@@ -54,6 +66,10 @@ class LedgerSession(Protocol):
     def customer_history(self, *, since: int | None = None) -> History:
         """The customer's entries with ``at >= since``, sorted by time."""
         ...
+
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        return CustomerRows.from_history(self.customer_history(since=since))
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Store entries (committed when the exclusive block ends normally)."""
@@ -71,6 +87,10 @@ class Ledger(Protocol):
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
         """One customer's entries with ``at >= since``, sorted by time."""
         ...
+
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        return CustomerRows.from_history(self.customer_history(customer_id, since=since))
 
     def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
         """Many customers' entries with ``at >= since``, aligned with ``customer_ids``."""
@@ -98,6 +118,8 @@ def check_entry(e: Any) -> Entry:
         raise DataError("customer_id", f"must be a non-empty string, got {entry.customer_id!r}")
     if isinstance(entry.at, bool) or not isinstance(entry.at, int | np.integer):
         raise DataError("at", f"must be int microseconds since the epoch, got {entry.at!r}")
+    if not FIRST_ENTRY <= entry.at <= LAST_ENTRY:
+        raise DataError("at", f"{_OUTSIDE}, got {entry.at}")
     for name in ("channel", "category", "campaign"):
         v = getattr(entry, name)
         if v is not None and (not isinstance(v, str) or not v):
@@ -130,7 +152,7 @@ class _Columns(NamedTuple):
         return _Columns(*(c[index] for c in self))
 
 
-class MemoryLedger:
+class MemoryLedger(Ledger):
     """A ledger in process memory, stored as sorted numpy columns.
 
     History lives in columns sorted by (customer, time) with a small append buffer that
@@ -183,7 +205,8 @@ class MemoryLedger:
         Parameters
         ----------
         customer_id
-            Customer ids (strings).
+            Customer ids: strings (a missing one is an error), or integers, which the
+            ledger keeps as their decimal text.
         at
             Aware datetimes, ISO 8601 strings with an offset, ``datetime64`` values with
             ``timezone=``, or int64 microseconds since the epoch (UTC).
@@ -192,17 +215,21 @@ class MemoryLedger:
         initiator
             ``"company"`` for contacts, ``"customer"`` for customer events; one or per row.
         """
-        ids = as_1d(customer_id, "customer_id").astype(str)
-        n = ids.size
+        codes, table = factorize_ids(customer_id, "customer_id")
+        n = codes.size
         arr = np.asarray(at)
         if arr.dtype.kind in "iu":
-            times = arr.astype(np.int64).reshape(-1)
+            arr = arr.reshape(-1)
+            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)  # before a cast could wrap
+            times = arr.astype(np.int64)
         else:
             times = datetimes_to_micros(arr, column="at", timezone=timezone)
+            outside = (times < FIRST_ENTRY) | (times > LAST_ENTRY)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
+        if outside.any():
+            raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
-        codes, table = factorize_ids(ids, "customer_id")
         ledger._id_list = [str(x) for x in table.tolist()]
         ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
         ch, cat, camp, knd = (
@@ -244,23 +271,10 @@ class MemoryLedger:
     def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
-        arr = as_1d(values, name)
-        if arr.size != n:
-            raise DataError(name, f"has {arr.size} values for {n} entries")
-        obj = arr.astype(object)
-        present = np.fromiter((v is not None for v in obj.tolist()), dtype=bool, count=n)
-        bad = np.fromiter(
-            (v is not None and (not isinstance(v, str) or not v) for v in obj.tolist()),
-            dtype=bool,
-            count=n,
-        )
-        if bad.any():
-            raise DataError.from_mask(name, bad, "values that are not non-empty strings")
-        out = np.full(n, -1, dtype=np.int32)
-        if present.any():
-            distinct, inverse = np.unique(obj[present].astype(str), return_inverse=True)
-            codes = np.array([self._code_for(str(v)) for v in distinct.tolist()], np.int32)
-            out[present] = codes[inverse.reshape(-1)]
+        column = factorize_labels(values, n, name)
+        # the column's codes index its categories, -1 (missing) the last entry of the table
+        table = np.array([*map(self._code_for, column.categories), -1], dtype=np.int32)
+        out: npt.NDArray[np.int32] = table[column.codes]
         return out
 
     def _code_for(self, label: str | None) -> int:
@@ -343,16 +357,17 @@ class MemoryLedger:
             )
         )
 
-    def _rows(self, customer_id: str, since: int | None) -> Rows:
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
         """One customer's rows as lists (the single-decision fast path)."""
+        since = None if since is None else clamp_micros(since)
         with self._lock:
             code = self._ids.get(customer_id)
             if code is None:
-                return Rows([], [], [], [], [], [], self._code, self._label_list)
+                return CustomerRows([], [], [], [], [], [], self._code, self._label_list)
             if code < self._offsets.size - 1:
                 a, b = int(self._offsets[code]), int(self._offsets[code + 1])
-                # Rules bound every read by time, so older rows only cost the copy: skip
-                # them when there are many.
+                # A long history is cut by numpy before the copy to lists; a short one
+                # after it (numpy's call overhead is the larger cost there).
                 if since is not None and b - a > 64:
                     a += int(np.searchsorted(self._at[a:b], since, "left"))
             else:
@@ -369,7 +384,11 @@ class MemoryLedger:
                     [*zip(at, ch, cat, camp, kind, comp, strict=True), *buf], key=lambda r: r[0]
                 )
                 at, ch, cat, camp, kind, comp = (list(c) for c in zip(*merged, strict=True))
-            return Rows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
+            if since is not None and at and at[0] < since:
+                j = bisect_left(at, since)
+                at, ch, cat, camp = at[j:], ch[j:], cat[j:], camp[j:]
+                kind, comp = kind[j:], comp[j:]
+            return CustomerRows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
 
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
         return self.histories([customer_id], since=since).take()
@@ -428,7 +447,7 @@ class MemoryLedger:
     def prune(self, before: int) -> int:
         with self._lock:
             self._flush()
-            keep = self._at >= before
+            keep = self._at >= clamp_micros(before)
             removed = int(keep.size - keep.sum())
             if removed:
                 self._set_main(self._main._take(keep))
@@ -438,7 +457,7 @@ class MemoryLedger:
         """Nothing to release."""
 
 
-class _MemorySession:
+class _MemorySession(LedgerSession):
     """Reads through to the ledger; appends are held until the block ends normally."""
 
     def __init__(self, ledger: MemoryLedger, customer_id: str) -> None:
@@ -454,10 +473,10 @@ class _MemorySession:
             since if since is not None else np.iinfo(np.int64).min
         )
 
-    def _rows(self, since: int | None) -> Rows:
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
         if self.pending:
-            return Rows.from_history(self.customer_history(since=since))
-        return self._ledger._rows(self._customer_id, since)
+            return CustomerRows.from_history(self.customer_history(since=since))
+        return self._ledger.customer_rows(self._customer_id, since=since)
 
     def append(self, entries: Sequence[Entry]) -> None:
         self.pending.extend(check_entry(e) for e in entries)

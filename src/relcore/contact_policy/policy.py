@@ -17,8 +17,9 @@ The file format::
 
     [[rules]]
     type = "frequency_cap"                  # frequency_cap, minimum_gap, quiet_hours,
-    count = 3                               # cooldown, outcome_suppression, fatigue_limit
-    per = "7d"                              # or "calendar_day" / "calendar_week" / "calendar_month"
+    count = 3                               # cooldown, outcome_suppression, fatigue_limit,
+    per = "7d"                              # global_control (or your own: rule_types=)
+                                            # per: or "calendar_day" / "_week" / "_month"
     channel = "email"                       # optional scope: channel, category, campaign,
     category = "promotional"                # each = ["channel"]
 """
@@ -43,7 +44,7 @@ from ._schema import read_zone as _read_zone
 from ._schema import to_toml as _to_toml
 from ._schema import type_name as _type_name
 from .contact import Reserve
-from .rules import RULE_TYPES, Rule
+from .rules import RULE_TYPES, FrequencyCap, Rule
 
 __all__ = ["Policy"]
 
@@ -53,12 +54,28 @@ _TOP_KEYS = ("name", "timezone", "exempt_categories", "reserve", "rules")
 def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
     out = tuple(values)
     for i, rule in enumerate(out):
-        if not isinstance(rule, Rule) or not type(rule).type_name:
+        if not isinstance(rule, Rule) or not type(rule).type_name or not type(rule).code:
+            known = ", ".join(cls.__name__ for cls in RULE_TYPES.values())
             raise TypeError(
-                f"rules[{i}] must be a policy rule (FrequencyCap, MinimumGap, QuietHours, "
-                f"Cooldown, OutcomeSuppression, FatigueLimit), got {rule!r}"
+                f"rules[{i}] must be a policy rule ({known}, or a Rule of your own with a "
+                f"type_name and a code), got {rule!r}"
             )
     return out
+
+
+def _known_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
+    """relcore's rule types and ``extra`` ones, by their policy-file ``type``."""
+    extra = tuple(extra)
+    if not extra:
+        return RULE_TYPES
+    types = dict(RULE_TYPES)
+    for rule_type in extra:
+        if not (isinstance(rule_type, type) and issubclass(rule_type, Rule)):
+            raise TypeError(f"rule_types must hold Rule subclasses, got {rule_type!r}")
+        if not rule_type.type_name:
+            raise TypeError(f"{rule_type.__name__} has no type_name to name it in a policy file")
+        types[rule_type.type_name] = rule_type
+    return types
 
 
 def _str_set(values: Iterable[str] | str | None) -> frozenset[str]:
@@ -143,14 +160,28 @@ class Policy:
     # ------------------------------------------------------------------ reading
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+    def from_dict(cls, data: Mapping[str, Any], *, rule_types: Iterable[type[Rule]] = ()) -> Policy:
         """Read a policy from a mapping shaped like the policy file.
+
+        Parameters
+        ----------
+        data
+            The policy, as :meth:`to_dict` writes it.
+        rule_types
+            Rule classes of your own that the file may name by their ``type_name``,
+            besides relcore's.
 
         Raises
         ------
         PolicyError
             Naming the key path of the first problem.
         """
+        types = _known_types(rule_types)
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                "a policy must be a mapping shaped like the policy file (as Policy.to_dict "
+                f"writes it), got {type(data).__name__}"
+            )
         data = dict(data)
         check_keys(data, _TOP_KEYS, "", "a policy")
         kwargs: dict[str, Any] = {}
@@ -181,23 +212,32 @@ class Policy:
             if not isinstance(item, dict):
                 raise PolicyError(path, f"must be a table, got {_type_name(item)}")
             if "type" not in item:
-                raise PolicyError(f"{path}.type", f"is required: one of {', '.join(RULE_TYPES)}")
+                raise PolicyError(f"{path}.type", f"is required: one of {', '.join(types)}")
             kind = item["type"]
-            if kind not in RULE_TYPES:
+            if not isinstance(kind, str):
                 raise PolicyError(
-                    f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(RULE_TYPES)}"
+                    f"{path}.type",
+                    f"must be a string naming a rule type (one of {', '.join(types)}), "
+                    f"got {_type_name(kind)}",
                 )
-            rules.append(RULE_TYPES[kind].from_dict(item, path))
+            if kind not in types:
+                raise PolicyError(
+                    f"{path}.type", f"unknown rule type {kind!r}; one of {', '.join(types)}"
+                )
+            rules.append(types[kind].from_dict(item, path))
         try:
             return cls(rules, **kwargs)
         except (ValueError, TypeError) as exc:
             raise PolicyError("", str(exc)) from None
 
     @classmethod
-    def from_toml(cls, source: str | os.PathLike[str]) -> Policy:
+    def from_toml(
+        cls, source: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
+    ) -> Policy:
         """Read a policy file, given its text or its path.
 
-        A string with no newline and no ``=`` is taken as a path.
+        A string with no newline and no ``=`` is taken as a path. ``rule_types`` are rule
+        classes of your own that the file may name (see :meth:`from_dict`).
 
         Examples
         --------
@@ -215,15 +255,27 @@ class Policy:
         ...
         relcore.errors.PolicyError: rules[0].per: must be a positive duration such as '7d', '20h' or '1d12h', got '-7d'
         """  # noqa: E501
+        if not isinstance(source, str | os.PathLike):
+            raise TypeError(
+                f"source must be the policy file's text or path, got {type(source).__name__}"
+            )
         if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
-            text = Path(source).read_text(encoding="utf-8")
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise PolicyError(
+                    "", f"cannot read the policy file {str(source)!r}: {why}"
+                ) from None
         else:
             text = source
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError("", f"not valid TOML: {exc}") from None
-        return cls.from_dict(data)
+        except RecursionError:  # tomllib parses nested arrays and tables recursively
+            raise PolicyError("", "not valid TOML: arrays or tables nested too deeply") from None
+        return cls.from_dict(data, rule_types=rule_types)
 
     # ------------------------------------------------------------------ writing
 
@@ -269,11 +321,13 @@ class Policy:
         for i, rule in enumerate(self.rules, 1):
             line = f"{i}. {rule.describe()}"
             reserve = self.reserve
+            # the reserve holds back slots of frequency caps only (a rule of your own may
+            # have a "count" that means something else)
             if (
                 reserve is not None
                 and reserve.slots
-                and isinstance(getattr(rule, "count", None), int)
-                and getattr(rule, "count", 0) <= reserve.slots
+                and isinstance(rule, FrequencyCap)
+                and rule.count <= reserve.slots
             ):
                 line += f" [with the reserve: nothing below priority {reserve.min_priority}]"
             lines.append(line)

@@ -13,9 +13,13 @@ vectorised over an audience:
 * what is the earliest instant ``>= s`` at which it might (a lower bound that the
   guard iterates with the other rules' to the exact ``next_allowed_at``).
 
-Adding a rule is one class: its fields, its ``type_name`` and ``code``, the ``schema``
-entries that read it from a policy file, and the methods ``_eval``, ``_eval_many``,
-``_explain``, ``lookback`` and ``describe``.
+Adding a rule is one class: a frozen attrs subclass of :class:`Rule` with its
+``type_name`` (its ``type`` in a policy file) and ``code`` (its reason code), its
+parameters declared with :func:`parameter` (which also reads and writes them in a policy
+file), and the methods ``_eval``, ``_explain`` and ``describe`` (``_eval_many``, the
+vectorised ``_eval``, and ``lookback`` have defaults). The registries (:data:`RULE_TYPES`,
+the reason codes) are derived from the classes. See "Writing a rule" in the contact
+policy documentation.
 """
 
 from __future__ import annotations
@@ -23,26 +27,28 @@ from __future__ import annotations
 import datetime as _dt
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._durations import describe_duration, parse_duration
+from .._durations import describe_duration
+from .._hashing import in_fraction
 from .._time import (
     US_PER_DAY,
-    _transitions,
     format_instant,
     micros_to_wall,
     timedelta_micros,
     to_micros,
+    transitions,
     zone_name,
 )
 from ..errors import PolicyError
 from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, Targets
 from ._localtime import (
-    PERIODS,
+    PERIOD_REACH,
     first_instant,
     first_instant_one,
     period_bounds,
@@ -51,27 +57,28 @@ from ._localtime import (
     transitions_between,
     wall_one,
 )
-from ._schema import READERS, check_keys, format_time
-from ._schema import write_value as _write_value
-from .decision import code_bit
-from .fatigue import ContactFatigue, FatigueScorer, read_scorer
+from ._schema import KINDS, Kind, check_keys, format_time
+from .fatigue import SCORER, ContactFatigue, FatigueScorer
 
 __all__ = [
     "RULE_TYPES",
     "Cooldown",
     "FatigueLimit",
     "FrequencyCap",
+    "GlobalControl",
     "MinimumGap",
     "OptOut",
     "OutcomeSuppression",
     "QuietHours",
     "Rule",
     "Snooze",
+    "parameter",
 ]
 
 SCOPE_DIMS: tuple[str, ...] = ("channel", "category", "campaign")
-RULE_TYPES: dict[str, type[Rule]] = {}
-"""Rule classes by their policy-file ``type``."""
+_SCOPE_FIELDS = frozenset({*SCOPE_DIMS, "each"})
+_KINDS: Mapping[str, Kind] = MappingProxyType({**KINDS, SCORER.name: SCORER})
+_KIND_KEY = "relcore.contact_policy.kind"
 
 Failure = tuple[npt.NDArray[np.bool_], Micros]
 
@@ -101,17 +108,85 @@ def scope_noun(channel: Any, category: Any, campaign: Any, *, plural: bool = Tru
     return text
 
 
-# ------------------------------------------------------------------ shared field helpers
+# ------------------------------------------------------------------------- parameters
 
 
-def _optional_label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ValueError(f"{attribute.name} must be a non-empty string or None, got {value!r}")
+def parameter(kind: str, *, optional: bool = False, **field: Any) -> dict[str, Any]:
+    """How a rule parameter is read, written and checked: arguments for :func:`attrs.field`.
+
+    Declare a parameter as ``gap: timedelta = attrs.field(**parameter("duration"))``.
+    ``kind`` names the parameter's type in a policy file: ``"count"`` (an integer
+    >= 0), ``"positive_int"``, ``"number"`` (a finite number >= 0), ``"duration"``
+    (``"20h"`` or a ``timedelta``), ``"window"`` (a duration or ``"calendar_day"``,
+    ``"calendar_week"``, ``"calendar_month"``), ``"time"`` (``"21:00"`` or a
+    ``datetime.time``), ``"label"`` (a non-empty string), ``"labels"`` (a list of them)
+    or ``"scorer"`` (a :class:`~relcore.contact_policy.FatigueScorer`). The kind reads
+    and writes the value in a policy file and, unless ``converter=`` or ``validator=``
+    is given here, converts and checks it when given in Python (``optional=True`` also
+    accepts ``None``). A parameter without a default is required in the file too.
+
+    Examples
+    --------
+    >>> import attrs
+    >>> from relcore.contact_policy import Rule
+    >>> @attrs.frozen
+    ... class Pause(Rule):
+    ...     type_name = "pause"
+    ...     code = "paused"
+    ...     length: object = attrs.field(**parameter("duration"))
+    >>> Pause("2h").length
+    datetime.timedelta(seconds=7200)
+    >>> Pause.from_dict({"type": "pause", "length": "90m"}, "rules[0]").to_dict()
+    {'type': 'pause', 'length': '1h30m'}
+    """
+    spec = _KINDS.get(kind)
+    if spec is None:
+        raise PolicyError("", f"unknown parameter kind {kind!r}; one of {', '.join(_KINDS)}")
+    if "converter" not in field and spec.convert is not None:
+        field["converter"] = spec.convert
+    if "validator" not in field and spec.check is not None:
+        if optional:
+            field["validator"] = spec.check_optional or attrs.validators.optional(spec.check)
+        else:
+            field["validator"] = spec.check
+    field["metadata"] = {**field.get("metadata", {}), _KIND_KEY: kind}
+    return field
 
 
-def _label(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{attribute.name} must be a non-empty string, got {value!r}")
+class _Parameter(NamedTuple):
+    name: str
+    kind: Kind
+    required: bool
+    default: Any
+
+
+_PARAMETERS: dict[type, tuple[_Parameter, ...]] = {}
+
+
+def _parameters(cls: type[Rule]) -> tuple[_Parameter, ...]:
+    """The policy-file keys of a rule class besides ``type``: its own, then the scope."""
+    found = _PARAMETERS.get(cls)
+    if found is None:
+        params = [
+            _Parameter(a.name, _KINDS[a.metadata[_KIND_KEY]], a.default is attrs.NOTHING, a.default)
+            for a in attrs.fields(cls)
+            if a.init and _KIND_KEY in a.metadata
+        ]
+        found = _PARAMETERS[cls] = tuple(sorted(params, key=lambda p: p.name in _SCOPE_FIELDS))
+    return found
+
+
+def _scope_last(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """Field order for reprs: the rule's own parameters, then the scope it inherits.
+
+    (relcore's rules keep the reprs they always had; a rule of your own needs no
+    ``field_transformer``: the scope then merely comes first in its repr.)
+    """
+
+    def rank(a: attrs.Attribute[Any]) -> int:
+        return 1 if a.name in _SCOPE_FIELDS else 0 if a.init else 2
+
+    return sorted(fields, key=rank)
 
 
 def _each(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -124,56 +199,10 @@ def _each(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted(set(dims), key=SCOPE_DIMS.index))
 
 
-def _scope(default: Any = None) -> Any:
-    return attrs.field(default=default, kw_only=True, validator=_optional_label)
-
-
-def _each_field() -> Any:
-    return attrs.field(default=(), kw_only=True, converter=_each)
-
-
-def _duration(value: Any) -> Any:
-    """Accept ``"20h"`` as well as ``timedelta(hours=20)``."""
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-def _window(value: Any) -> Any:
-    return value if isinstance(value, str) and value in PERIODS else _duration(value)
-
-
-def _positive_duration(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
-        raise ValueError(f"{attribute.name} must be a positive duration, got {value!r}")
-
-
-def _valid_window(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not (isinstance(value, str) and value in PERIODS):
-        if isinstance(value, str):
-            raise ValueError(
-                f"{attribute.name} must be a duration or one of {', '.join(PERIODS)}, got {value!r}"
-            )
-        _positive_duration(inst, attribute, value)
-
-
-def _whole(minimum: int) -> Any:
-    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{attribute.name} must be a whole number >= {minimum}, got {value!r}")
-
-    return check
-
-
-def _local_time(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, _dt.time) or value.tzinfo is not None:
-        raise ValueError(f"{attribute.name} must be a local time of day (no zone), got {value!r}")
-
-
-def _time(value: Any) -> Any:
-    if isinstance(value, str):
-        from ._schema import parse_time
-
-        return parse_time(value)
-    return value
+def _not_fixed(inst: Any, _attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for dim in value:
+        if getattr(inst, dim) is not None:
+            raise ValueError(f"{dim} is both fixed ({getattr(inst, dim)!r}) and in each")
 
 
 def _kinds(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -183,41 +212,39 @@ def _kinds(value: str | Iterable[str]) -> tuple[str, ...]:
     return kinds
 
 
+_SCOPE_LABEL = parameter("label", optional=True)
+
+
 # ------------------------------------------------------------------------- the base
 
 
+@attrs.frozen
 class Rule:
-    """Base class of every rule: the scope and the policy-file machinery.
+    """Base class of every rule: the scope, the policy-file machinery and the defaults.
 
-    Subclasses are :func:`attrs.frozen` classes with the scope fields ``channel``,
-    ``category``, ``campaign`` (``None``: any) and ``each``.
+    A rule is a frozen attrs subclass. It sets the class attributes ``type_name`` (its
+    ``type`` in a policy file; a rule without one can only be built in Python) and
+    ``code`` (the stable reason code of a refusal), declares its parameters with
+    :func:`parameter`, and writes ``describe``, ``_eval`` and ``_explain``. It inherits
+    the scope (``channel``, ``category``, ``campaign``: ``None`` for any; ``each``), the
+    policy-file reading and writing (``from_dict``, ``to_dict``), a vectorised
+    ``_eval_many`` that loops over ``_eval`` (override it for speed) and a ``lookback``
+    of zero (override it when the rule reads history).
     """
-
-    __slots__ = ()
 
     type_name: ClassVar[str] = ""
     code: ClassVar[str] = ""
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = ()
-    """``(key, kind, required)`` for each policy-file key besides ``type`` and the scope."""
     exemptable: ClassVar[bool] = True
     """Whether exempt categories skip this rule (only the customer's hard stops do not)."""
+    NEVER: ClassVar[int] = NEVER
+    """What ``_eval`` proposes when the contact will never pass."""
 
-    channel: str | None
-    category: str | None
-    campaign: str | None
-    each: tuple[str, ...]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.code:
-            code_bit(cls.code)
-        if cls.type_name:
-            RULE_TYPES[cls.type_name] = cls
-
-    def _check_scope(self) -> None:
-        for dim in self.each:
-            if getattr(self, dim) is not None:
-                raise ValueError(f"{dim} is both fixed ({getattr(self, dim)!r}) and in each")
+    channel: str | None = attrs.field(default=None, kw_only=True, **_SCOPE_LABEL)
+    category: str | None = attrs.field(default=None, kw_only=True, **_SCOPE_LABEL)
+    campaign: str | None = attrs.field(default=None, kw_only=True, **_SCOPE_LABEL)
+    each: tuple[str, ...] = attrs.field(
+        default=(), kw_only=True, **parameter("labels", converter=_each, validator=_not_fixed)
+    )
 
     # ----------------------------------------------------------------- scope
 
@@ -267,8 +294,19 @@ class Rule:
         raise NotImplementedError
 
     def _eval_many(self, ctx: BatchContext, targets: Targets, s: Micros) -> Failure:
-        """Vectorised :meth:`_eval`: ``(fails, proposals)``, proposals where failing."""
-        raise NotImplementedError
+        """Vectorised :meth:`_eval`: ``(fails, proposals)``, proposals where failing.
+
+        This default asks :meth:`_eval` customer by customer.
+        """
+        n = len(ctx)
+        fails = np.zeros(n, dtype=bool)
+        proposals = np.zeros(n, dtype=np.int64)
+        for i in range(n):
+            p = self._eval(ctx.one(i), targets, int(s[i]))
+            if p is not None:
+                fails[i] = True
+                proposals[i] = p
+        return fails, proposals
 
     def _explain(self, ctx: OneContext, targets: Targets, s: int) -> str:
         """Why the contact fails at ``s``, in words."""
@@ -279,21 +317,15 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> Rule:
         """Read one rule table of a policy file (``type`` already checked)."""
-        scope = (
-            ("channel", "label", False),
-            ("category", "label", False),
-            ("campaign", "label", False),
-            ("each", "labels", False),
-        )
-        fields = cls.schema + scope
-        check_keys(dict(data), ("type", *(f[0] for f in fields)), path, f"a {cls.type_name} rule")
+        params = _parameters(cls)
+        what = f"a {cls.type_name} rule"
+        check_keys(dict(data), ("type", *(p.name for p in params)), path, what)
         kwargs: dict[str, Any] = {}
-        for key, kind, required in fields:
-            if key in data:
-                reader = read_scorer if kind == "scorer" else READERS[kind]
-                kwargs[key] = reader(data[key], f"{path}.{key}")
-            elif required:
-                raise PolicyError(f"{path}.{key}", f"is required by a {cls.type_name} rule")
+        for p in params:
+            if p.name in data:
+                kwargs[p.name] = p.kind.read(data[p.name], f"{path}.{p.name}")
+            elif p.required:
+                raise PolicyError(f"{path}.{p.name}", f"is required by {what}")
         try:
             return cls(**kwargs)
         except (ValueError, TypeError) as exc:
@@ -302,17 +334,10 @@ class Rule:
     def to_dict(self) -> dict[str, Any]:
         """The rule as a policy-file table."""
         out: dict[str, Any] = {"type": self.type_name}
-        defaults = {a.name: a.default for a in attrs.fields(type(self))}  # type: ignore[arg-type]
-        for key, kind, required in self.schema:
-            value = getattr(self, key)
-            if not required and value == defaults.get(key):
-                continue
-            out[key] = value.to_dict() if kind == "scorer" else _write_value(kind, value)
-        for dim in SCOPE_DIMS:
-            if getattr(self, dim) is not None:
-                out[dim] = getattr(self, dim)
-        if self.each:
-            out["each"] = list(self.each)
+        for p in _parameters(type(self)):
+            value = getattr(self, p.name)
+            if p.required or value != p.default:
+                out[p.name] = p.kind.write(value)
         return out
 
 
@@ -333,7 +358,7 @@ def _last_masked(ctx: BatchContext, mask: Mask) -> tuple[npt.NDArray[np.bool_], 
 # ------------------------------------------------------------------------- the rules
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class FrequencyCap(Rule):
     """At most ``count`` contacts in scope ``per`` window.
 
@@ -364,21 +389,12 @@ class FrequencyCap(Rule):
 
     type_name: ClassVar[str] = "frequency_cap"
     code: ClassVar[str] = "frequency_cap"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("count", "count", True),
-        ("per", "window", True),
-    )
 
-    count: int = attrs.field(validator=_whole(0))
-    per: _dt.timedelta | str = attrs.field(converter=_window, validator=_valid_window)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
+    count: int = attrs.field(**parameter("count"))
+    per: _dt.timedelta | str = attrs.field(**parameter("window"))
     _w: int = attrs.field(init=False, default=0, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        self._check_scope()
         if isinstance(self.per, _dt.timedelta):
             object.__setattr__(self, "_w", timedelta_micros(self.per))
 
@@ -386,10 +402,7 @@ class FrequencyCap(Rule):
     def lookback(self) -> _dt.timedelta:
         if isinstance(self.per, _dt.timedelta):
             return self.per
-        # the longest period plus the largest UTC offset a zone can have
-        return {"calendar_day": 2, "calendar_week": 8, "calendar_month": 33}[
-            self.per
-        ] * _dt.timedelta(days=1)
+        return PERIOD_REACH[self.per]
 
     def describe(self) -> str:
         noun = self._noun(plural=self.count != 1)
@@ -487,7 +500,7 @@ class FrequencyCap(Rule):
         return f"{c} of {self.count} {noun} in the {span} up to {when} (scheduled){kept}"
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class MinimumGap(Rule):
     """At least ``gap`` between contacts in scope.
 
@@ -509,17 +522,11 @@ class MinimumGap(Rule):
 
     type_name: ClassVar[str] = "minimum_gap"
     code: ClassVar[str] = "minimum_gap"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (("gap", "duration", True),)
 
-    gap: _dt.timedelta = attrs.field(converter=_duration, validator=_positive_duration)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
+    gap: _dt.timedelta = attrs.field(**parameter("duration"))
     _g: int = attrs.field(init=False, default=0, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        self._check_scope()
         object.__setattr__(self, "_g", timedelta_micros(self.gap))
 
     @property
@@ -556,7 +563,7 @@ class MinimumGap(Rule):
         return f"another {noun} is scheduled at {format_instant(times[0], ctx.zone)}, within {span}"
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class QuietHours(Rule):
     """No contact in scope between ``start`` and ``end``, customer's local time.
 
@@ -581,20 +588,11 @@ class QuietHours(Rule):
 
     type_name: ClassVar[str] = "quiet_hours"
     code: ClassVar[str] = "quiet_hours"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("start", "time", True),
-        ("end", "time", True),
-    )
 
-    start: _dt.time = attrs.field(converter=_time, validator=_local_time)
-    end: _dt.time = attrs.field(converter=_time, validator=_local_time)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
+    start: _dt.time = attrs.field(**parameter("time"))
+    end: _dt.time = attrs.field(**parameter("time"))
 
     def __attrs_post_init__(self) -> None:
-        self._check_scope()
         if self.start == self.end:
             raise ValueError("quiet hours start and end must differ")
 
@@ -652,7 +650,7 @@ class QuietHours(Rule):
         crossing = np.int64(US_PER_DAY) if a > b else np.int64(0)
         end = first_instant(w - t + b + np.where(t >= a, crossing, 0), zone)
         sf = s[fails]
-        bounds, _ = _transitions(zone, int(sf.min()), int(end.max()))
+        bounds, _ = transitions(zone, int(sf.min()), int(end.max()))
         for tr in sorted(bounds.tolist(), reverse=True):
             if not self._quiet(wall_one(tr, zone) % US_PER_DAY):
                 end = np.where((sf < tr) & (tr < end), tr, end)
@@ -664,7 +662,7 @@ class QuietHours(Rule):
         return f"{local} is within quiet hours {format_time(self.start)} to {format_time(self.end)}"
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class Cooldown(Rule):
     """No contact in scope for ``duration`` after an event of kind ``after``.
 
@@ -689,21 +687,12 @@ class Cooldown(Rule):
 
     type_name: ClassVar[str] = "cooldown"
     code: ClassVar[str] = "cooldown"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("after", "label", True),
-        ("duration", "duration", True),
-    )
 
-    after: str = attrs.field(validator=_label)
-    duration: _dt.timedelta = attrs.field(converter=_duration, validator=_positive_duration)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
+    after: str = attrs.field(**parameter("label"))
+    duration: _dt.timedelta = attrs.field(**parameter("duration"))
     _d: int = attrs.field(init=False, default=0, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        self._check_scope()
         object.__setattr__(self, "_d", timedelta_micros(self.duration))
 
     @property
@@ -732,7 +721,7 @@ class Cooldown(Rule):
         )
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class OutcomeSuppression(Rule):
     """After ``ignored`` unanswered contacts in scope, suppress the scope for a while.
 
@@ -763,26 +752,13 @@ class OutcomeSuppression(Rule):
 
     type_name: ClassVar[str] = "outcome_suppression"
     code: ClassVar[str] = "outcome_suppression"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("ignored", "positive_int", True),
-        ("within", "duration", True),
-        ("suppress_for", "duration", True),
-        ("response_kinds", "labels", False),
-    )
 
-    ignored: int = attrs.field(validator=_whole(1))
-    within: _dt.timedelta = attrs.field(converter=_duration, validator=_positive_duration)
-    suppress_for: _dt.timedelta = attrs.field(converter=_duration, validator=_positive_duration)
+    ignored: int = attrs.field(**parameter("positive_int"))
+    within: _dt.timedelta = attrs.field(**parameter("duration"))
+    suppress_for: _dt.timedelta = attrs.field(**parameter("duration"))
     response_kinds: tuple[str, ...] = attrs.field(
-        default=("response",), kw_only=True, converter=_kinds
+        default=("response",), kw_only=True, **parameter("labels", converter=_kinds)
     )
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
-
-    def __attrs_post_init__(self) -> None:
-        self._check_scope()
 
     @property
     def lookback(self) -> _dt.timedelta:
@@ -863,22 +839,7 @@ class OutcomeSuppression(Rule):
         )
 
 
-def _scorer(value: Any) -> Any:
-    if value is None:
-        return ContactFatigue()
-    if not isinstance(value, FatigueScorer):
-        raise TypeError(f"scorer must implement FatigueScorer, got {type(value).__name__}")
-    return value
-
-
-def _max_score(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
-    if value == float("inf"):
-        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
-
-
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class FatigueLimit(Rule):
     """No contact in scope while the customer's fatigue score is above ``max_score``.
 
@@ -905,20 +866,9 @@ class FatigueLimit(Rule):
 
     type_name: ClassVar[str] = "fatigue_limit"
     code: ClassVar[str] = "fatigue"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("max_score", "number", True),
-        ("scorer", "scorer", False),
-    )
 
-    max_score: float = attrs.field(validator=_max_score)
-    scorer: FatigueScorer = attrs.field(factory=ContactFatigue, converter=_scorer)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
-
-    def __attrs_post_init__(self) -> None:
-        self._check_scope()
+    max_score: float = attrs.field(**parameter("number"))
+    scorer: FatigueScorer = attrs.field(factory=ContactFatigue, **parameter("scorer"))
 
     @property
     def lookback(self) -> _dt.timedelta | None:
@@ -985,19 +935,12 @@ class FatigueLimit(Rule):
         return f"fatigue score {score:.2f} is above {self.max_score:g}"
 
 
-# ------------------------------------------------------- the customer's own hard stops
-
-
-def _frozen(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(values)
-
-
 def _fraction(_inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     if not 0.0 < value < 1.0:
         raise ValueError(f"{attribute.name} must be between 0 and 1 (exclusive), got {value}")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_scope_last)
 class GlobalControl(Rule):
     """No contact in scope for the customers of a global control group.
 
@@ -1030,25 +973,12 @@ class GlobalControl(Rule):
 
     type_name: ClassVar[str] = "global_control"
     code: ClassVar[str] = "holdout"
-    schema: ClassVar[tuple[tuple[str, str, bool], ...]] = (
-        ("fraction", "number", True),
-        ("salt", "label", True),
-    )
 
-    fraction: float = attrs.field(converter=float, validator=_fraction)
-    salt: str = attrs.field(validator=_label)
-    channel: str | None = _scope()
-    category: str | None = _scope()
-    campaign: str | None = _scope()
-    each: tuple[str, ...] = _each_field()
-
-    def __attrs_post_init__(self) -> None:
-        self._check_scope()
+    fraction: float = attrs.field(**parameter("number", converter=float, validator=_fraction))
+    salt: str = attrs.field(**parameter("label"))
 
     def held_out(self, customer_ids: Any) -> npt.NDArray[np.bool_]:
         """Which of ``customer_ids`` are in the control group."""
-        from .._hashing import in_fraction
-
         return in_fraction(np.asarray(customer_ids, dtype=str), self.fraction, self.salt)
 
     def describe(self) -> str:
@@ -1069,8 +999,27 @@ class GlobalControl(Rule):
         )
 
 
+# ------------------------------------------------------- the customer's own hard stops
+
+
+def _frozen(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
 @attrs.frozen
-class OptOut(Rule):
+class _HardStop(Rule):
+    """A customer's own hard stop: unscoped, and no exemption or priority overrides it."""
+
+    exemptable: ClassVar[bool] = False
+
+    channel: str | None = attrs.field(default=None, init=False)
+    category: str | None = attrs.field(default=None, init=False)
+    campaign: str | None = attrs.field(default=None, init=False)
+    each: tuple[str, ...] = attrs.field(default=(), init=False)
+
+
+@attrs.frozen(field_transformer=_scope_last)
+class OptOut(_HardStop):
     """The customer's opt-out of channels or categories: a hard stop.
 
     Built by the guard from :class:`~relcore.models.ContactPreferences`; it is not a rule
@@ -1083,14 +1032,9 @@ class OptOut(Rule):
     """
 
     code: ClassVar[str] = "opted_out"
-    exemptable: ClassVar[bool] = False
 
     channels: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen)
     categories: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen)
-    channel: str | None = attrs.field(default=None, init=False)
-    category: str | None = attrs.field(default=None, init=False)
-    campaign: str | None = attrs.field(default=None, init=False)
-    each: tuple[str, ...] = attrs.field(default=(), init=False)
 
     def applies(self, channel: str, category: str | None, campaign: str | None) -> bool:
         return channel in self.channels or category in self.categories
@@ -1114,8 +1058,8 @@ class OptOut(Rule):
         return f"the customer opted out of {' and '.join(what)}"
 
 
-@attrs.frozen
-class Snooze(Rule):
+@attrs.frozen(field_transformer=_scope_last)
+class Snooze(_HardStop):
     """The customer's snooze: no contact at all before ``until``; a hard stop.
 
     Built by the guard from :class:`~relcore.models.ContactPreferences`.
@@ -1128,17 +1072,17 @@ class Snooze(Rule):
     """
 
     code: ClassVar[str] = "snoozed"
-    exemptable: ClassVar[bool] = False
 
     until: _dt.datetime = attrs.field()
-    channel: str | None = attrs.field(default=None, init=False)
-    category: str | None = attrs.field(default=None, init=False)
-    campaign: str | None = attrs.field(default=None, init=False)
-    each: tuple[str, ...] = attrs.field(default=(), init=False)
     _u: int = attrs.field(init=False, default=0, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_u", to_micros(self.until, "until"))
+
+    @property
+    def until_micros(self) -> int:
+        """``until`` as microseconds since the epoch, UTC."""
+        return self._u
 
     def describe(self) -> str:
         return f"the customer snoozed all contact until {format_instant(self._u)}"
@@ -1151,3 +1095,24 @@ class Snooze(Rule):
 
     def _explain(self, ctx: OneContext, targets: Targets, s: int) -> str:
         return f"the customer snoozed all contact until {format_instant(self._u, ctx.zone)}"
+
+
+# ------------------------------------------------------------------------- registries
+
+
+def _rule_classes(namespace: Mapping[str, Any]) -> tuple[type[Rule], ...]:
+    """The rule classes bound in ``namespace``, in the order they were defined."""
+    return tuple(
+        value
+        for value in namespace.values()
+        if isinstance(value, type) and issubclass(value, Rule) and value is not Rule
+    )
+
+
+BUILTIN_RULES: tuple[type[Rule], ...] = tuple(c for c in _rule_classes(globals()) if c.code)
+"""relcore's rule classes, the customer's hard stops included."""
+
+RULE_TYPES: Mapping[str, type[Rule]] = MappingProxyType(
+    {c.type_name: c for c in BUILTIN_RULES if c.type_name}
+)
+"""relcore's rule classes by their policy-file ``type``."""

@@ -18,14 +18,14 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 import numpy as np
 
-from ._context import Rows
-from .history import Entry, History
-from .ledger import LedgerSession, check_entry
+from ..errors import LedgerError
+from .history import CustomerRows, Entry, History, clamp_micros
+from .ledger import Ledger, LedgerSession, check_entry
 
 __all__ = ["SQLiteLedger"]
 
@@ -52,15 +52,15 @@ _MIN = -(2**63)
 _CHUNK = 500  # ids per IN (...) query, under SQLite's bound-parameter limit
 
 
-def _same(label: str | None) -> str | None:
-    return label
-
-
-class SQLiteLedger:
+class SQLiteLedger(Ledger):
     """A ledger stored in a SQLite database file.
 
     Each thread (and each process) gets its own connection, opened on first use; the
-    object may be passed to other processes (it reopens the file by path there).
+    object may be passed to other processes (it reopens the file by path there). A
+    problem with the file (read-only, locked by another writer for longer than
+    ``timeout``, not a database) raises :class:`~relcore.LedgerError` naming its path.
+    :meth:`close` is safe while other threads use the ledger: their calls in progress
+    finish, and later calls raise :class:`~relcore.LedgerError`.
 
     Parameters
     ----------
@@ -92,9 +92,11 @@ class SQLiteLedger:
         self.synchronous = synchronous.upper()
         self.timeout = float(timeout)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._opened: list[_Connection] = []
         self._guard = threading.Lock()
-        self._connect()  # create the schema now, so errors surface here
+        self._closed = False
+        with self._using():  # open the file and create the schema now, so errors surface here
+            pass
 
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
@@ -106,116 +108,200 @@ class SQLiteLedger:
         self.__init__(state["path"], synchronous=state["synchronous"], timeout=state["timeout"])  # type: ignore[misc]
 
     # ------------------------------------------------------------------ connections
+    # Each thread uses its own connection, and holds that connection's lock for the whole
+    # of each call: close() takes every lock in turn, so it never pulls a connection away
+    # from under a statement (which crashes the interpreter), it waits for the call.
 
-    def _connect(self) -> sqlite3.Connection:
-        local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            return conn
-        # isolation_level=None: transactions are opened explicitly (BEGIN IMMEDIATE).
-        conn = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.executescript(_SCHEMA)
-        local.conn, local.pid = conn, os.getpid()
+    def _connection(self) -> _Connection:
+        mine: _Connection | None = getattr(self._local, "mine", None)
+        if mine is not None and mine.pid == os.getpid():
+            return mine
+        conn = self._open()
         with self._guard:
-            self._connections.append(conn)
+            if self._closed:
+                conn.close()
+                raise self._closed_error()
+            mine = _Connection(conn, os.getpid())
+            self._opened.append(mine)
+        self._local.mine = mine
+        return mine
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: transactions are opened explicitly (BEGIN IMMEDIATE).
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise LedgerError(f"SQLite ledger {self.path}: SQLite refused WAL mode ({mode!r})")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._failed(exc) from None
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held for one call; SQLite's errors name the file."""
+        mine = self._connection()
+        with mine.lock:
+            conn = mine.conn
+            if conn is None:
+                raise self._closed_error()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from None
+
+    def _failed(self, exc: sqlite3.Error) -> LedgerError:
+        if self._closed:
+            return self._closed_error()
+        return LedgerError(f"SQLite ledger {self.path}: {exc}")
+
+    def _closed_error(self) -> LedgerError:
+        return LedgerError(f"SQLite ledger {self.path} is closed")
+
     def close(self) -> None:
-        """Close every connection this object opened (in this process)."""
+        """Close every connection this object opened in this process.
+
+        A call in progress on another thread finishes first; every later call raises
+        :class:`~relcore.LedgerError`. Closing twice is harmless.
+        """
         with self._guard:
-            conns, self._connections = self._connections, []
+            self._closed = True
+            opened, self._opened = self._opened, []
         pid = os.getpid()
-        for conn in conns:
-            if getattr(self._local, "pid", pid) == pid:
-                conn.close()
-        self._local = threading.local()
+        for mine in opened:
+            if mine.pid != pid:  # a parent process's connection, inherited by fork
+                continue
+            with mine.lock:
+                if mine.conn is not None:
+                    mine.conn.close()
+                    mine.conn = None
 
     # ------------------------------------------------------------------ the contract
 
     def __len__(self) -> int:
-        return int(self._connect().execute("SELECT count(*) FROM ledger").fetchone()[0])
+        with self._using() as conn:
+            return int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0])
 
     def append(self, entries: Sequence[Entry]) -> None:
         rows = [_params(check_entry(e)) for e in entries]
         if not rows:
             return
-        conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(_INSERT, rows)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._using() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_INSERT, rows)
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
 
     def _fetch(self, conn: sqlite3.Connection, customer_id: str, since: int | None) -> list[Any]:
         return conn.execute(
             f"{_SELECT} WHERE customer_id = ? AND at >= ? ORDER BY at, id",
-            (customer_id, _MIN if since is None else since),
+            (customer_id, _MIN if since is None else clamp_micros(since)),
         ).fetchall()
 
-    def _rows(self, customer_id: str, since: int | None) -> Rows:
-        return _to_rows(self._fetch(self._connect(), customer_id, since))
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+        with self._using() as conn:
+            return _to_rows(self._fetch(conn, customer_id, since))
 
     def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
-        rows = self._fetch(self._connect(), customer_id, since)
+        with self._using() as conn:
+            rows = self._fetch(conn, customer_id, since)
         return _to_history([customer_id], {customer_id: rows})
 
     def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
         ids = [str(c) for c in customer_ids]
         distinct = list(dict.fromkeys(ids))
         found: dict[str, list[Any]] = {c: [] for c in distinct}
-        conn = self._connect()
-        lower = _MIN if since is None else since
-        for k in range(0, len(distinct), _CHUNK):
-            chunk = distinct[k : k + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = (
-                "SELECT customer_id, at, channel, category, campaign, kind, company FROM ledger "
-                f"WHERE customer_id IN ({marks}) AND at >= ? ORDER BY customer_id, at, id"
-            )
-            for row in conn.execute(query, (*chunk, lower)):
-                found[row[0]].append(row[1:])
+        lower = _MIN if since is None else clamp_micros(since)
+        with self._using() as conn:
+            for k in range(0, len(distinct), _CHUNK):
+                chunk = distinct[k : k + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    "SELECT customer_id, at, channel, category, campaign, kind, company "
+                    f"FROM ledger WHERE customer_id IN ({marks}) AND at >= ? "
+                    "ORDER BY customer_id, at, id"
+                )
+                for row in conn.execute(query, (*chunk, lower)):
+                    found[row[0]].append(row[1:])
         return _to_history(ids, found)
 
     @contextmanager
     def _exclusive(self, customer_id: str) -> Iterator[LedgerSession]:
-        conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield _SQLiteSession(self, conn, customer_id)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        mine = self._connection()
+        with mine.lock:  # for the whole block: close() waits for it
+            conn = mine.conn
+            if conn is None:
+                raise self._closed_error()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from None
+            try:
+                yield _SQLiteSession(self, conn, customer_id)
+            except BaseException:
+                _rollback(conn)
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise self._failed(exc) from None
 
     def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
         return self._exclusive(customer_id)
 
     def prune(self, before: int) -> int:
-        conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            removed = conn.execute("DELETE FROM ledger WHERE at < ?", (int(before),)).rowcount
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._using() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = conn.execute(
+                    "DELETE FROM ledger WHERE at < ?", (clamp_micros(before),)
+                ).rowcount
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
         return int(removed)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
-        return str(self._connect().execute("PRAGMA integrity_check").fetchone()[0])
+        with self._using() as conn:
+            return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-class _SQLiteSession:
+class _Connection:
+    """One thread's connection (``None`` once closed) and the lock held while it is used."""
+
+    __slots__ = ("conn", "lock", "pid")
+
+    def __init__(self, conn: sqlite3.Connection, pid: int) -> None:
+        self.conn: sqlite3.Connection | None = conn
+        self.lock = threading.RLock()  # re-entrant: a thread may call the ledger in a session
+        self.pid = pid
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back, if there is still something to roll back: the first error is the news."""
+    with suppress(sqlite3.Error):
+        conn.execute("ROLLBACK")
+
+
+class _SQLiteSession(LedgerSession):
     """Reads and writes on the connection holding the BEGIN IMMEDIATE transaction."""
 
     def __init__(self, ledger: SQLiteLedger, conn: sqlite3.Connection, customer_id: str) -> None:
@@ -224,25 +310,35 @@ class _SQLiteSession:
         self._customer_id = customer_id
 
     def customer_history(self, *, since: int | None = None) -> History:
-        rows = self._ledger._fetch(self._conn, self._customer_id, since)
+        try:
+            rows = self._ledger._fetch(self._conn, self._customer_id, since)
+        except sqlite3.Error as exc:
+            raise self._ledger._failed(exc) from None
         return _to_history([self._customer_id], {self._customer_id: rows})
 
-    def _rows(self, since: int | None) -> Rows:
-        return _to_rows(self._ledger._fetch(self._conn, self._customer_id, since))
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+        try:
+            return _to_rows(self._ledger._fetch(self._conn, self._customer_id, since))
+        except sqlite3.Error as exc:
+            raise self._ledger._failed(exc) from None
 
     def append(self, entries: Sequence[Entry]) -> None:
-        self._conn.executemany(_INSERT, [_params(check_entry(e)) for e in entries])
+        rows = [_params(check_entry(e)) for e in entries]
+        try:
+            self._conn.executemany(_INSERT, rows)
+        except sqlite3.Error as exc:
+            raise self._ledger._failed(exc) from None
 
 
 def _params(e: Entry) -> tuple[Any, ...]:
     return (e.customer_id, int(e.at), e.channel, e.category, e.campaign, e.kind, int(e.company))
 
 
-def _to_rows(rows: list[Any]) -> Rows:
+def _to_rows(rows: list[Any]) -> CustomerRows:
     if not rows:
-        return Rows([], [], [], [], [], [], _same)
+        return CustomerRows([], [], [], [], [], [])
     at, ch, cat, camp, kind, comp = (list(c) for c in zip(*rows, strict=True))
-    return Rows(at, ch, cat, camp, kind, [bool(c) for c in comp], _same)
+    return CustomerRows(at, ch, cat, camp, kind, [bool(c) for c in comp])
 
 
 def _to_history(ids: list[str], found: dict[str, list[Any]]) -> History:

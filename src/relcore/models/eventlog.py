@@ -284,7 +284,7 @@ class EventLog:
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
         columns, zone = pandas_columns(df, names, timezone)
-        return cls._from_named(columns, zone, default_kind)
+        return cls._from_named(columns, zone, default_kind, names)
 
     @classmethod
     def from_polars(
@@ -313,7 +313,7 @@ class EventLog:
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
         columns, zone = polars_columns(df, names, timezone)
-        return cls._from_named(columns, zone, default_kind)
+        return cls._from_named(columns, zone, default_kind, names)
 
     @classmethod
     def read_csv(
@@ -334,33 +334,79 @@ class EventLog:
         at_format: str | None = None,
         timezone: str | None = None,
         delimiter: str = ",",
+        encoding: str = "utf-8",
     ) -> EventLog:
-        """Read a CSV file with pyarrow's multi-threaded reader (the ``arrow`` extra).
+        """Read a CSV file with a header row; arguments name its columns.
 
-        Arguments name the file's columns. Ids are read as text, exactly as written.
-        Timestamps are ISO 8601 with an offset, or naive together with ``timezone=``;
-        ``at_format`` (a ``strptime`` format such as ``"%Y%m%d"``) reads other layouts.
-        Row numbers in errors count data rows from 0 (the header is not a row).
+        Cells are read exactly as written: ids stay text (``00042`` stays ``00042``, and
+        ``NA`` or ``NULL`` are ids like any other), and an empty cell is an error where a
+        value is needed (an id, a number, a time) or a missing label. Timestamps are ISO
+        8601; one with a UTC offset is that instant, one without is a wall-clock time in
+        ``timezone`` (an error when no zone is given). ``at_format`` (a ``strptime``
+        format such as ``"%Y%m%d"``) reads other layouts; with ``%z`` in it, the offset
+        in the data wins. The reader's rules are those of :mod:`relcore.io.csv`, and it is
+        pyarrow's multi-threaded one when the ``arrow`` extra is installed.
+
+        Errors name the file's columns; row numbers count data rows from 0 (the header
+        is not a row).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
+        >>> _ = path.write_text(
+        ...     "client,ordered_at,amount\\n"
+        ...     "00042,2026-03-01T10:00:00+01:00,25.5\\n"
+        ...     "NA,2026-03-02 09:00,12\\n"
+        ... )
+        >>> log = EventLog.read_csv(path, customer_id="client", at="ordered_at",
+        ...                         value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['00042', 'NA'], [25.5, 12.0])
+        >>> EventLog.read_csv(path, customer_id="client", at="ordered_at")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        relcore.errors.DataError: column 'ordered_at', 1 row (1): naive timestamps...
         """
         from ..io.csv import read_event_columns
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        columns, zone = read_event_columns(
-            path, names, at_format=at_format, timezone=timezone, delimiter=delimiter
+        columns = read_event_columns(
+            path,
+            names,
+            at_format=at_format,
+            timezone=timezone,
+            delimiter=delimiter,
+            encoding=encoding,
         )
-        return cls._from_named(columns, zone, default_kind)
+        columns["at"] = columns["at"].view("datetime64[us]")
+        return cls._from_named(columns, "UTC", default_kind, names)
 
     @classmethod
-    def _from_named(cls, columns: dict[str, Any], zone: str | None, default_kind: str) -> EventLog:
-        """The common end of the frame and file adapters: columns keyed by relcore's names."""
-        return cls.from_arrays(
-            columns.pop("customer_id"),
-            columns.pop("at"),
-            kind=columns.pop("kind", default_kind),
-            timezone=zone,
-            **columns,
-        )
+    def _from_named(
+        cls,
+        columns: dict[str, Any],
+        zone: str | None,
+        default_kind: str,
+        names: dict[str, str],
+    ) -> EventLog:
+        """The common end of the frame and file adapters: columns keyed by relcore's names.
+
+        Errors name the caller's columns (``ordered_at``), not relcore's (``at``).
+        """
+        try:
+            return cls.from_arrays(
+                columns.pop("customer_id"),
+                columns.pop("at"),
+                kind=columns.pop("kind", default_kind),
+                timezone=zone,
+                **columns,
+            )
+        except DataError as exc:
+            if exc.column not in names or names[exc.column] == exc.column:
+                raise
+            raise DataError(names[exc.column], exc.problem, exc.rows, exc.count) from None
 
     # ------------------------------------------------------------------ columns
 
@@ -558,9 +604,19 @@ def _column_names(
     value_to_customer: str | None, channel: str | None, initiator: str | None,
     category: str | None, campaign: str | None, item: str | None,
 ) -> dict[str, str]:  # fmt: skip
+    """relcore's column -> the caller's, for the columns given; one caller's column may
+    not serve two of relcore's (a customer id that is also the time is a typo)."""
     given = {
         "customer_id": customer_id, "at": at, "kind": kind, "value": value,
         "value_to_customer": value_to_customer, "channel": channel, "initiator": initiator,
         "category": category, "campaign": campaign, "item": item,
     }  # fmt: skip
-    return {k: v for k, v in given.items() if v is not None}
+    names = {k: v for k, v in given.items() if v is not None}
+    seen: dict[str, str] = {}
+    for ours, theirs in names.items():
+        if theirs in seen:
+            raise DataError(
+                theirs, f"is given for two columns of the log: {seen[theirs]}= and {ours}="
+            )
+        seen[theirs] = ours
+    return names

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._durations import check_duration
 from .._validators import optional_aware, optional_non_empty_str, valid_zone
 
 __all__ = ["CALENDAR_WINDOWS", "ContactLimit", "ContactPreferences", "Window"]
@@ -24,6 +25,7 @@ def _valid_window(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> No
     if isinstance(value, _dt.timedelta):
         if value <= _dt.timedelta(0):
             raise ValueError(f"{attribute.name} must be a positive duration, got {value}")
+        check_duration(value, attribute.name)
     elif value not in CALENDAR_WINDOWS:
         raise ValueError(
             f"{attribute.name} must be a timedelta or one of {', '.join(CALENDAR_WINDOWS)}; "
@@ -34,6 +36,8 @@ def _valid_window(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> No
 def _non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
+    if value >= 2**63:
+        raise ValueError(f"{attribute.name} must be below 2**63, got {value}")
 
 
 def _each(value: Iterable[str] | str | None) -> tuple[str, ...]:

@@ -10,6 +10,9 @@ function and its module never share a name; import from here or from
 from ._affinity import AlsoBought, also_bought
 from ._customer_view import CustomerView, CustomerViews, customer_view, customer_views
 from ._engagement import EngagementScores, engagement
+from ._fatigue import DEFAULT_HALF_LIFE as FATIGUE_HALF_LIFE
+from ._fatigue import DEFAULT_NEGATIVE_KINDS as FATIGUE_NEGATIVE_KINDS
+from ._fatigue import DEFAULT_NEGATIVE_WEIGHT as FATIGUE_NEGATIVE_WEIGHT
 from ._fatigue import SATURATION_LEVELS, FatigueScores, ResponseCurve, fatigue, fatigue_scores
 from ._lifecycle import (
     LIFECYCLE_STAGES,
@@ -24,6 +27,9 @@ from ._value_balance import BALANCE_CLASSES, ValueBalance, value_balance
 
 __all__ = [
     "BALANCE_CLASSES",
+    "FATIGUE_HALF_LIFE",
+    "FATIGUE_NEGATIVE_KINDS",
+    "FATIGUE_NEGATIVE_WEIGHT",
     "LIFECYCLE_STAGES",
     "RFM_SEGMENTS",
     "SATURATION_LEVELS",

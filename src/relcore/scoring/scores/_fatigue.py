@@ -48,6 +48,11 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_HALF_LIFE = _dt.timedelta(days=14)
+"""Age at which an unanswered contact weighs half (the contact policy's default too)."""
+DEFAULT_NEGATIVE_WEIGHT = 5.0
+"""Weight of a fresh complaint or unsubscribe, in fresh unanswered contacts."""
+DEFAULT_NEGATIVE_KINDS = NEGATIVE_KINDS
+"""Event kinds that are negative signals: complaints and unsubscribes."""
 DEFAULT_WINDOW = _dt.timedelta(weeks=13)
 SATURATION_LEVELS: tuple[str, ...] = ("under", "on_target", "saturated")
 _US_PER_WEEK = 7 * US_PER_DAY
@@ -63,7 +68,7 @@ def fatigue_scores(
     n_groups: int,
     now_us: int | npt.ArrayLike,
     half_life_us: float,
-    negative_weight: float = 5.0,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
 ) -> FloatArray:
     r"""Fatigue of each group as of ``now_us``, from plain arrays (the kernel).
 
@@ -396,12 +401,12 @@ def fatigue(
     at: _dt.datetime | str,
     *,
     half_life: _dt.timedelta = DEFAULT_HALF_LIFE,
-    negative_weight: float = 5.0,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
     window: _dt.timedelta = DEFAULT_WINDOW,
     recommended_frequency: Mapping[str, float] | None = None,
     tolerance: float = 0.25,
     action_kinds: str | Iterable[str] = ACTION_KINDS,
-    negative_kinds: str | Iterable[str] = NEGATIVE_KINDS,
+    negative_kinds: str | Iterable[str] = DEFAULT_NEGATIVE_KINDS,
 ) -> FatigueScores:
     """Contact pressure each customer has not answered, overall and per channel, as of ``at``.
 
