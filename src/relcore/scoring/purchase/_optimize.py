@@ -15,6 +15,11 @@ import numpy.typing as npt
 
 from ._types import FloatArray, Objective
 
+# Iterations without any improvement of the objective after which the search stops, and
+# the gradient below which such a stop counts as convergence (derivatives by differences
+# are accurate to about 1e-7 relative).
+_STALL_ITERATIONS = 6
+_NOISY_GTOL = 1e-7
 # From this many rows, models whose objective runs without BLAS evaluate it in one chunk
 # of rows per CPU, in threads (numpy releases the GIL inside its loops).
 _PARALLEL_ROWS = 200_000
@@ -90,12 +95,25 @@ def minimize(
         h = evaluate(x)[2]
         return np.full((x.size, x.size), np.nan) if h is None else h
 
+    # Stop once the objective stops improving: where derivatives come from differences
+    # (Pareto/NBD rows near z = 1) the gradient cannot fall below their noise, and the
+    # trust region would otherwise shrink for dozens of costly iterations.
+    history: list[float] = []
+    resolution = 1e-12 * (1.0 + abs(f0))
+
+    def callback(intermediate_result: Any) -> None:
+        history.append(float(intermediate_result.fun))
+        stalled = len(history) > _STALL_ITERATIONS
+        if stalled and history[-_STALL_ITERATIONS - 1] - history[-1] < resolution:
+            raise StopIteration
+
     res = optimize.minimize(
         fun,
         x_start,
         jac=jac,
         hess=hess,
         method="trust-exact",
+        callback=callback,
         options={
             "gtol": gtol,
             "maxiter": max_iter,
@@ -105,8 +123,10 @@ def minimize(
     )
     x = np.asarray(res.x, dtype=np.float64)
     g = jac(x)
-    # "bad approximation" with a small gradient: the optimum, resolved to rounding
-    success = bool(res.success or (res.status == 2 and np.linalg.norm(g) < 10 * gtol))
+    # "bad approximation" (2) or a stall (99: the callback stopped it) with a small
+    # gradient: the optimum, resolved to the precision of the objective and derivatives
+    stopped = res.status in (2, 99)
+    success = bool(res.success or (stopped and np.linalg.norm(g) < _NOISY_GTOL))
     message = "" if success else f"{res.message} after {res.nit} iterations (gradient {g})"
     return OptimResult(x, float(res.fun) + f0, hess(x), int(res.nit), success, message)
 

@@ -389,9 +389,12 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
         b = dr - cr
         near = np.abs(b - np.round(b)) < 1e-6
         delta = np.where(near, 1e-6, 0.0)
-        up = _hyp2f1_one_connection(cr - delta, dr, zr, er)
-        down = _hyp2f1_one_connection(cr + delta, dr, zr, er)
-        total[rest] = np.where(near, 0.5 * (up + down), up)
+        value = _hyp2f1_one_connection(cr - delta, dr, zr, er)
+        if near.any():
+            i = np.flatnonzero(near)
+            down = _hyp2f1_one_connection(cr[i] + delta[i], dr[i], zr[i], er[i])
+            value[i] = 0.5 * (value[i] + down)
+        total[rest] = value
     out: FloatArray = total.reshape(shape)
     return out
 
@@ -409,37 +412,59 @@ def _hyp2f1_one_connection(
             + (b - 1.0) * np.log(eps)
         )
         first = special.gammasgn(1.0 - b) * np.exp(log_first)
-        # 2F1(1, c; 2-b; eps) = sum_k (c)_k / (2-b)_k eps**k
-        term = np.ones_like(z)
+        # 2F1(1, c; 2-b; eps) = sum_k (c)_k / (2-b)_k eps**k, summed while rows need it
         series = np.ones_like(z)
+        term = np.ones_like(z)
+        active = np.arange(z.size)
+        ca, ba, ea = c, b, eps
         for k in range(_MAX_TERMS * 4):
-            term = term * (c + k) / (2.0 - b + k) * eps
-            series = series + term
-            if k > 4 and np.all(np.abs(term) <= _EPS * np.abs(series)):
-                break
+            term = term * (ca + k) / (2.0 - ba + k) * ea
+            series[active] += term
+            if k > 4:
+                keep = np.abs(term) > _EPS * np.abs(series[active])
+                if not keep.any():
+                    break
+                if not keep.all():
+                    active, term, ca, ba, ea = (
+                        active[keep],
+                        term[keep],
+                        ca[keep],
+                        ba[keep],
+                        ea[keep],
+                    )
         out = first + (d - 1.0) / (b - 1.0) * series
     return np.asarray(out, dtype=np.float64)
 
 
 def _psi_scipy(
-    c: FloatArray, d: FloatArray, z: FloatArray, derivatives: bool
+    c: FloatArray,
+    d: FloatArray,
+    z: FloatArray,
+    derivatives: bool,
+    one_minus_z: FloatArray | None = None,
 ) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
-    """``log 2F1(1, c; d; z)`` near ``z = 1`` (few rows) through :func:`hyp2f1_one`, with
-    partials by central differences of the logarithm (accurate to about 1e-7, which only
-    steers the optimiser on rows of extreme parameters)."""
+    """``log 2F1(1, c; d; z)`` near ``z = 1`` through :func:`hyp2f1_one`, with partials by
+    central differences of the logarithm (accurate to about 1e-7, which only steers the
+    optimiser on rows of extreme parameters).
 
-    def f(cc: Any, dd: Any, zz: Any) -> FloatArray:
+    The differences in ``z`` are taken in ``w = 1 - z`` (given exactly as ``one_minus_z``
+    when the caller can: near ``z = 1`` the function depends on ``w`` through powers, and
+    ``1 - z`` recomputed from ``z`` keeps few of its digits).
+    """
+    w = 1.0 - z if one_minus_z is None else one_minus_z
+
+    def f(cc: Any, dd: Any, ww: Any) -> FloatArray:
         with np.errstate(all="ignore"):
-            return np.asarray(np.log(hyp2f1_one(cc, dd, zz)), dtype=np.float64)
+            return np.asarray(np.log(hyp2f1_one(cc, dd, 1.0 - ww, ww)), dtype=np.float64)
 
-    val = f(c, d, z)
+    val = f(c, d, w)
     if not derivatives:
         return val, [], []
-    args = [c, d, z]
+    args = [c, d, w]
     steps = [
         1e-4 * np.maximum(1.0, np.abs(c)),
         1e-4 * np.maximum(1.0, np.abs(d)),
-        1e-4 * np.minimum(z, 1.0 - z) + 1e-300,
+        1e-4 * np.minimum(w, 1.0 - w) + 1e-300,
     ]
 
     def shifted(i: int, si: float, j: int | None = None, sj: float = 0.0) -> FloatArray:
@@ -462,6 +487,10 @@ def _psi_scipy(
             fmp, fmm = shifted(i, -1.0, j, 1.0), shifted(i, -1.0, j, -1.0)
             hij = (fpp - fpm - fmp + fmm) / (4 * steps[i] * steps[j])
             hess[i][j] = hess[j][i] = hij
+    # from w = 1 - z back to z: first derivatives and mixed ones with z change sign
+    grad[2] = -grad[2]
+    for i in range(2):
+        hess[i][2] = hess[2][i] = -hess[i][2]
     return val, grad, hess
 
 
@@ -473,7 +502,12 @@ _PSI_NAMES = ("v", "c", "d", "z", "cc", "cd", "dd", "cz", "dz", "zz")
 
 
 def psi_grouped(
-    c: FloatArray, d: FloatArray, z: FloatArray, starts: npt.NDArray[np.intp], derivatives: bool
+    c: FloatArray,
+    d: FloatArray,
+    z: FloatArray,
+    starts: npt.NDArray[np.intp],
+    derivatives: bool,
+    one_minus_z: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
     partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows sorted into
@@ -568,7 +602,8 @@ def psi_grouped(
         )
     if not fast.all():
         idx = np.flatnonzero(~fast)
-        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives)
+        w = None if one_minus_z is None else one_minus_z[idx]
+        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives, w)
         out["v"][idx] = val
         if derivatives:
             for i, name in enumerate(("c", "d", "z")):

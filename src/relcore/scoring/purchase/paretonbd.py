@@ -318,7 +318,8 @@ class _ParetoObjective:
             Mt, mt = M + t, m + t
             LM, Lm = np.log(Mt), np.log(mt)
             z = (M - m) / Mt
-            psi = psi_grouped(cg, d_g, z, self.starts, derivatives)
+            # 1 - z = (m+t)/(M+t), exactly: near z = 1 the series needs it
+            psi = psi_grouped(cg, d_g, z, self.starts, derivatives, mt / Mt)
             log_coef = np.log(s) if coef is not None else np.log(r + self.x)
             U = log_coef - np.log(a_row) - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
             out_U.append(U)
