@@ -109,3 +109,17 @@ def test_repr_is_one_line_with_parameters_and_the_fit(bgnbd):
     assert text.startswith(f"BGNBD(r={bgnbd.r:.6g}, alpha={bgnbd.alpha:.6g}, ")
     ll = bgnbd.log_likelihood
     assert text.endswith(f"fit_info=<2,357 customers, log-likelihood {ll:,.2f}>)")
+
+
+def test_a_huge_standard_error_gives_the_bounds_zero_and_infinity_without_warnings(sbg):
+    import warnings
+
+    import attrs
+
+    huge = attrs.evolve(sbg.fit_info, covariance=np.diag([1e300, 1e-4]))
+    m = attrs.evolve(sbg, fit_info=huge)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = m.summary()
+    assert (table.lower[0], table.upper[0]) == (0.0, np.inf)
+    assert 0 < table.lower[1] < sbg.beta < table.upper[1] < np.inf

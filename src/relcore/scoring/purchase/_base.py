@@ -117,7 +117,7 @@ class Limit:
 def _log_wald(values: FloatArray, se: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
     """Wald bounds on the log scale: ``exp(log(value) ± z * se / value)``."""
     z = float(special.ndtri(0.5 + level / 2))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # huge errors give bounds 0 and inf
         half = z * se / values
         lower, upper = values * np.exp(-half), values * np.exp(half)
     # a parameter the data cannot identify may be anything
