@@ -6,6 +6,17 @@
 Data are simulated from the CDNOW estimates with continuous recency and T (so that no two
 customers share a row and compression cannot help). Each timing is the best of
 ``--repeat`` runs; lifetimes is timed once per repeat on the same data.
+
+Fits are compared with lifetimes through lifetimes' own negative log-likelihood evaluated
+at both estimates (its optimiser stops loosely, so parameters alone would not say which
+maximum is better).
+
+Measured for the choice of optimiser (2 loaded cores, best of 5, 500,000 customers,
+evaluations of the objective including the warm starts on subsets): the hand-written
+damped Newton method and scipy's ``trust-exact`` reach the same estimates (relative
+differences 2e-13 for BG/NBD, 2e-12 for Pareto/NBD) in the same work (BG/NBD 12 vs 13
+evaluations, 0.056 vs 0.064 s CPU; Pareto/NBD 17 vs 16, 2.1 vs 2.8 s CPU, within this
+machine's noise), so relcore uses scipy's method.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs per timing (best kept)")
     parser.add_argument("--no-lifetimes", action="store_true", help="skip lifetimes timings")
     args = parser.parse_args()
-    n_bg = 100_000 if args.quick else 1_000_000
+    n_bg = 100_000 if args.quick else 500_000
     n_pareto = 20_000 if args.quick else 100_000
     n_pred = 100_000 if args.quick else 1_000_000
     rep = args.repeat
@@ -77,9 +88,15 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs, f = best_of(lambda: lifetimes.BetaGeoFitter().fit(x, tx, T), 1)
-        gap = max(abs(m.params[k] / float(f.params_[k]) - 1) for k in m.params)
-        print(f"   (largest relative parameter difference {gap:.1e})")
-    line(f"BG/NBD fit, {n_bg:,} customers", ours, theirs)
+        nll = lifetimes.BetaGeoFitter._negative_log_likelihood
+        scale = 1.0 / T.max()
+        ll = [
+            -nll(np.log(p * [1, scale, 1, 1]), x, tx * scale, T * scale, np.ones(x.size), 0)
+            for p in (np.array(list(m.params.values())), f.params_.to_numpy(dtype=float))
+        ]
+        print(f"   (mean log-likelihood at relcore's / lifetimes' estimates: {ll[0]:.9f}", end="")
+        print(f" / {ll[1]:.9f})")
+    line(f"BG/NBD fit, {n_bg:,} customers ({m.fit_info.iterations} iterations)", ours, theirs)
 
     data = continuous(pareto_truth, n_pareto, 2)
     x, tx, T = np.asarray(data.frequency), np.asarray(data.recency), np.asarray(data.T)
@@ -89,11 +106,14 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs, f = best_of(lambda: lifetimes.ParetoNBDFitter().fit(x, tx, T), 1)
-        ll_ours = m._objective_factory({"frequency": x, "recency": tx, "T": T}, np.ones(x.size))
+        nll = lifetimes.ParetoNBDFitter._negative_log_likelihood
+        ones = np.ones(x.size)
+        ll = [
+            -nll(p, x, tx, T, ones, 0.0)
+            for p in (np.array(list(m.params.values())), f.params_.to_numpy(dtype=float))
+        ]
         print(
-            "   (log-likelihood at relcore's / lifetimes' estimates: "
-            f"{ll_ours(np.log(list(m.params.values())), 0)[0]:,.2f} / "
-            f"{ll_ours(np.log(f.params_.to_numpy(dtype=float)), 0)[0]:,.2f})"
+            f"   (log-likelihood at relcore's / lifetimes' estimates: {ll[0]:,.2f} / {ll[1]:,.2f})"
         )
     line(f"Pareto/NBD fit, {n_pareto:,} customers", ours, theirs)
     if not args.quick:

@@ -9,7 +9,14 @@ models it in four layers:
 * :mod:`relcore.measurement` — holdout groups and lift.
 """
 
-from .errors import ConvergenceError, DataError, LedgerError, PolicyError, RelcoreError
+from .errors import (
+    ConvergenceError,
+    DataError,
+    FitWarning,
+    LedgerError,
+    PolicyError,
+    RelcoreError,
+)
 from .models import (
     ContactLimit,
     ContactPreferences,
@@ -29,6 +36,7 @@ __all__ = [
     "Customer",
     "DataError",
     "EventLog",
+    "FitWarning",
     "LedgerError",
     "PolicyError",
     "RFMSummary",

@@ -103,7 +103,7 @@ def section_models(out: TextIO, cal: RFMSummary) -> None:
     assert cal.holdout_duration is not None
     model = BGNBD.fit(cal)
     _heading(out, "Purchase model: BG/NBD fitted on the calibration period (weeks)")
-    print(_indent(model.summary()), file=out)
+    print(_indent(str(model.summary())), file=out)
 
     predicted = model.expected_purchases(cal.holdout_duration, cal.frequency, cal.recency, cal.T)
     actual = cal.holdout_frequency
@@ -120,7 +120,7 @@ def section_models(out: TextIO, cal: RFMSummary) -> None:
         frequency=cal.frequency[repeat], monetary_value=cal.monetary_value[repeat]
     )
     _heading(out, "Spend model: Gamma-Gamma on the repeat buyers")
-    print(_indent(spend.summary()), file=out)
+    print(_indent(str(spend.summary())), file=out)
     corr = spend.frequency_monetary_correlation
     if corr is not None:
         print(f"  frequency/spend correlation {corr:+.3f} (the model assumes ~0)", file=out)

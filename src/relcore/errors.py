@@ -10,6 +10,9 @@ The hierarchy is small on purpose::
 
 Catch :class:`RelcoreError` to handle anything relcore raises, or ``ValueError`` to
 handle bad input the way the rest of the scientific Python stack reports it.
+
+One warning, :class:`FitWarning` (a ``UserWarning``), says that a fit succeeded but its
+result needs reading with care.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "DataError", "LedgerError", "PolicyError", "RelcoreError"]
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "FitWarning",
+    "LedgerError",
+    "PolicyError",
+    "RelcoreError",
+]
 
 _MAX_ROWS_SHOWN = 5
 
@@ -94,6 +104,21 @@ class DataError(RelcoreError, ValueError):
 
 class ConvergenceError(RelcoreError):
     """An estimator's optimiser failed; the message carries the optimiser's own report."""
+
+
+class FitWarning(UserWarning):
+    """A model fit whose maximum lies on the boundary of the parameter space.
+
+    The data are best described by a limiting case of the model (for a purchase model
+    whose customers show no sign of dropping out: the model without dropout). The fit
+    returns that limit; the warning says in words what the data show, and the model's
+    ``fit_info`` names the parameters at the boundary.
+
+    Examples
+    --------
+    >>> issubclass(FitWarning, UserWarning)
+    True
+    """
 
 
 class PolicyError(RelcoreError, ValueError):

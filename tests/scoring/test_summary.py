@@ -112,13 +112,32 @@ def test_a_date_includes_its_whole_day():
     [
         ("2025-12-01", "before the first"),
         ("2026-02-01", "before observation_end"),
-        ("2026-01-09", "no purchase in the holdout"),
     ],
 )
 def test_calibration_end_outside_the_data_is_refused(cal, match):
     log = EventLog.from_arrays(["a", "a"], [at(2026, 1, 1), at(2026, 1, 9)])
     with pytest.raises(ValueError, match=match):
         summarize(log, observation_end="2026-01-20", calibration_end=cal)
+
+
+@pytest.mark.parametrize("cal", ["2026-01-09", "2026-01-12"])
+@pytest.mark.parametrize("period", ["D", "W"])
+def test_calibration_end_at_or_after_the_last_purchase_is_a_holdout_without_purchases(cal, period):
+    # the holdout's future has not happened yet: zero purchases, not an error
+    log = EventLog.from_arrays(["a", "a", "b", "c"], [at(2026, 1, d) for d in (1, 9, 4, 9)])
+    s = summarize(log, period=period, observation_end="2026-01-20", calibration_end=cal)
+    # by definition the calibration part is the summary of the log up to calibration_end
+    alone = summarize(log, period=period, observation_end=cal)
+    assert s.customer_id.tolist() == alone.customer_id.tolist() == ["a", "b", "c"]
+    for name in ("frequency", "recency", "T", "monetary_value"):
+        assert getattr(s, name).tolist() == getattr(alone, name).tolist(), name
+    assert s.holdout_frequency.tolist() == [0.0, 0.0, 0.0]
+    assert s.holdout_monetary_value.tolist() == [0.0, 0.0, 0.0]
+    days = (dt.date(2026, 1, 20) - dt.date.fromisoformat(cal)).days
+    if period == "D":
+        assert s.holdout_duration.tolist() == [float(days)] * 3
+    else:  # weeks Monday to Sunday start on Jan 5 (holds the 9th), 12 and 19 (the 20th)
+        assert s.holdout_duration.tolist() == [2.0 if cal == "2026-01-09" else 1.0] * 3
 
 
 def test_unknown_period_and_naive_end_are_refused():

@@ -34,6 +34,7 @@ _PURCHASE = (
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "FitSummary",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",

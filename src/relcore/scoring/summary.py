@@ -237,7 +237,9 @@ def summarize(
         are included, and ``holdout_frequency`` (periods with a purchase after
         ``calibration_end``), ``holdout_monetary_value`` (mean value of the holdout
         purchases, per transaction as in lifetimes) and ``holdout_duration`` (periods from
-        calibration end to observation end) are filled in.
+        calibration end to observation end) are filled in. A ``calibration_end`` at or
+        after the last purchase is a holdout whose purchases have not happened yet: every
+        ``holdout_frequency`` is 0.
     kind
         Which events are purchases (``None``: every event).
 
@@ -311,17 +313,13 @@ def _summarize(
             f"({format_instant(obs_us)})"
         )
     if check_range:
-        first_us, last_us = int(events.at.min()), int(events.at.max())
+        first_us = int(events.at.min())
         if cal_us < first_us:
             raise ValueError(
                 f"calibration_end ({format_instant(cal_us)}) is before the first purchase "
                 f"({format_instant(first_us)})"
             )
-        if cal_us >= last_us:
-            raise ValueError(
-                f"calibration_end ({format_instant(cal_us)}) leaves no purchase in the "
-                f"holdout period (the last is at {format_instant(last_us)})"
-            )
+        # a holdout without purchases is valid: its future has not happened yet
     cal_period = (cal_us - anchor) // length
     in_cal = events.at <= cal_us
     ccode, freq, rec, T, mon = _per_customer(

@@ -17,6 +17,7 @@ def data():
 
 
 def test_chunked_objective_is_the_sum_over_all_rows(data, monkeypatch):
+    # private on purpose: the threaded sum must equal the single-thread objective exactly
     monkeypatch.setenv("RELCORE_NUM_THREADS", "3")
     w = np.ones(data["T"].size)
     theta = np.log([0.3, 0.05, 0.7, 2.0])

@@ -33,6 +33,7 @@ def histories(draw, n=8):
 
 
 def _check_purchase_model(m, x, tx, T, t):
+    # per-customer likelihoods have no public API: the model's one statement of it
     ll = m._rows(list(m.params.values()), {"frequency": x, "recency": tx, "T": T})
     assert np.all(np.isfinite(ll)), ll
     p = m.p_alive(x, tx, T)
@@ -84,6 +85,40 @@ def _pareto_p_alive_by_quadrature(r, alpha, s, beta, x, tx, T):
     log_a = -p * np.log1p((T - tx) / (alpha + tx)) - s * np.log1p((T - tx) / (beta + tx))
     log_i = np.log(s * integral) - np.log(beta + tx)  # (β+tx)^-(s+1) vs (β+tx)^-s
     return 1.0 / (1.0 + np.exp(log_i - log_a))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},  # alpha < beta branch
+        {"r": 1.3, "alpha": 20.0, "s": 1.7, "beta": 6.0},  # alpha > beta branch
+        {"r": 0.8, "alpha": 5.0, "s": 1.0, "beta": 5.0},  # s = 1 and alpha = beta
+        {"r": 0.5, "alpha": 0.2, "s": 2.0, "beta": 3e4},  # beta >> alpha: 2F1 near z = 1
+    ],
+)
+def test_paretonbd_predictions_match_quadrature_of_the_likelihood(params):
+    m = ParetoNBD(**params)
+    r, alpha, s, beta = params.values()
+    rng = np.random.default_rng(5)  # any histories will do
+    x = rng.integers(0, 60, 40).astype(float)
+    T = rng.uniform(1, 80, 40)
+    tx = np.where(x > 0, rng.uniform(0, 1, 40) * T, 0.0)
+    expected_alive = np.array(
+        [
+            _pareto_p_alive_by_quadrature(r, alpha, s, beta, *row)
+            for row in zip(x, tx, T, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(m.p_alive(x, tx, T), expected_alive, rtol=1e-8)
+    # note 008 eq. 22 given P(alive): (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)]
+    t = 20.0
+    ell = np.log1p(t / (beta + T))
+    per_alive = (r + x) * (beta + T) / (alpha + T) * ell  # the s = 1 limit
+    if s != 1.0:
+        per_alive = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * -np.expm1(-(s - 1) * ell)
+    np.testing.assert_allclose(
+        m.expected_purchases(t, x, tx, T), per_alive * expected_alive, rtol=1e-8
+    )
 
 
 @pytest.mark.parametrize("x", [300.0, 1000.0, 5000.0, 10_000.0])
@@ -255,3 +290,20 @@ def test_expected_spend_of_a_repeat_buyer_with_free_purchases_shrinks_towards_ze
     assert got == pytest.approx(6.25 * 15.44 / (6.25 * 2 + 3.74 - 1))
     with pytest.raises(DataError, match="negative"):
         gg.expected_average_value([2], [-1.0])
+
+
+def test_gammagamma_without_repeat_buyers_says_there_is_nothing_to_fit():
+    from relcore.datasets import load_cdnow_summary
+
+    s = load_cdnow_summary()
+    repeat = (s.frequency > 0) & (s.monetary_value > 0) & (s.frequency > 1e9)  # nobody
+    with pytest.raises(DataError, match="no customers with repeat purchases") as err:
+        GammaGamma.fit(frequency=s.frequency[repeat], monetary_value=s.monetary_value[repeat])
+    assert err.value.column == "frequency"
+    with pytest.raises(DataError, match="no customers with repeat purchases"):
+        GammaGamma.fit(frequency=[], monetary_value=[])
+
+
+def test_an_empty_cohort_is_refused():
+    with pytest.raises(DataError, match="the cohort is empty"):
+        ShiftedBetaGeometric.fit([0, 0, 0])

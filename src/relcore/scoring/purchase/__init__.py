@@ -6,6 +6,7 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 """
 
 from . import diagnostics
+from ._fitsummary import FitSummary
 from .bgbb import BGBB
 from .bgnbd import BGNBD
 from .clv import customer_lifetime_value
@@ -18,6 +19,7 @@ __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "FitSummary",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",

@@ -83,15 +83,17 @@ def validate_rfm(
     """Checks common to the frequency / recency / age models.
 
     Frequency counts repeat purchases (whole numbers >= 0); recency lies in ``[0, T]`` and
-    is 0 exactly when frequency is 0 (a customer without repeat purchases has no last
-    repeat purchase); ``T`` is positive.
+    is 0 when frequency is 0 (a customer without repeat purchases has no last repeat
+    purchase); ``T`` is >= 0. ``T = 0`` is a customer first seen at the very end of
+    observation, who cannot have made a repeat purchase yet.
     """
     x = as_float(frequency, "frequency", nonnegative=True, integer=True)
     tx = as_float(recency, "recency", nonnegative=True, integer=discrete)
-    t = as_float(T, t_name, positive=True, integer=discrete)
+    t = as_float(T, t_name, nonnegative=True, integer=discrete)
     same_length(frequency=x, recency=tx, **{t_name: t})
     check_mask("recency", tx > t, f"recency greater than {t_name}")
     check_mask("recency", (x == 0) & (tx != 0), "nonzero recency where frequency is 0")
+    check_mask("frequency", (x > 0) & (t == 0), f"repeat purchases where {t_name} is 0")
     if discrete:
         check_mask("frequency", x > tx, "frequency greater than recency")
     return x, tx, t
@@ -151,6 +153,22 @@ def compress(
         new[1:] |= c[1:] != c[:-1]
     starts = np.flatnonzero(new)
     return [c[starts] for c in sorted_cols], np.add.reduceat(weights[order], starts)
+
+
+def whole_numbers(values: Any, name: str) -> FloatArray:
+    """An argument of whole numbers >= 0 (counts of purchases or periods) as floats."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
+        raise ValueError(f"{name} must hold whole numbers >= 0, got {values!r}")
+    return arr
+
+
+def time_horizon(t: Any) -> FloatArray:
+    """A prediction horizon: finite and >= 0."""
+    arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"t must be finite and >= 0, got {t!r}")
+    return arr
 
 
 def broadcast_float(*values: Any) -> list[FloatArray]:

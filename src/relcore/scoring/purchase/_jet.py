@@ -160,6 +160,18 @@ def betaln(a: Num, b: Num) -> Num:
     return gammaln(a) + gammaln(b) - gammaln(a + b)
 
 
+def log_beta_ratio(a: Num, b: Num, k: Any) -> Num:
+    """``betaln(a, b + k) - betaln(a, b)`` for whole numbers ``k``, without cancellation
+    for large ``b`` (see :func:`._special.log_beta_ratio`)."""
+    from ._special import log_beta_ratio as core
+
+    av, bv = float(value(a)), float(value(b))
+    if not isinstance(a, Jet) and not isinstance(b, Jet):
+        return core(av, bv, k)[0]
+    val, grad, hess = core(av, bv, k, derivatives=True)
+    return compose(val, grad, hess, [a, b])
+
+
 def value(x: Num) -> Any:
     return x.val if isinstance(x, Jet) else x
 

@@ -13,9 +13,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ...errors import ConvergenceError
 from ._types import FloatArray, Objective
 
+# Iterations without any improvement of the objective after which the search stops, and
+# the gradient below which such a stop counts as convergence (derivatives by differences
+# are accurate to about 1e-7 relative).
+_STALL_ITERATIONS = 6
+_NOISY_GTOL = 1e-7
 # From this many rows, models whose objective runs without BLAS evaluate it in one chunk
 # of rows per CPU, in threads (numpy releases the GIL inside its loops).
 _PARALLEL_ROWS = 200_000
@@ -24,13 +28,14 @@ _PARALLEL_ROWS = 200_000
 @attrs.frozen
 class OptimResult:
     x: FloatArray
-    fun: float
-    hess: FloatArray
+    fun: float  # the objective at x
+    hess: FloatArray  # its Hessian at x
     iterations: int
-    x_eval: FloatArray  # where ``fun`` and ``hess`` were evaluated (within 1e-6 of x)
+    success: bool
+    message: str
 
 
-def newton(
+def minimize(
     objective: Callable[[FloatArray, int], Objective],
     x0: FloatArray,
     *,
@@ -38,71 +43,92 @@ def newton(
     gtol: float = 1e-9,
     max_step: float = 2.0,
 ) -> OptimResult:
-    """Minimise with Newton steps on a positive-definite modification of the Hessian.
+    """Minimise with scipy's exact trust-region method and the objective's own derivatives.
 
     ``objective(x, order)`` returns the value and, for ``order == 2``, gradient and
-    Hessian. Steps are capped at ``max_step`` in log-parameter units and halved until the
-    objective decreases. Raises :class:`ConvergenceError` with a message saying why.
+    Hessian; each point is evaluated once (with derivatives: nearly every trial step of
+    a trust-region method with exact Hessians is accepted). The trust radius never
+    exceeds ``max_step`` log-parameter units, so no step jumps to where ``exp`` overflows.
+    Unlike a line-search Newton method, the trust region needs no positive-definite
+    modification of the Hessian far from the optimum.
+
+    The objective is minimised relative to its value at ``x0``: near the optimum the
+    predicted decreases are tiny, and resolving them against a value of order 1 would
+    stop the method (scipy's "bad approximation") before the gradient is small.
     """
-    x = np.array(x0, dtype=np.float64)
-    f, g, h = objective(x, 2)
-    if not np.isfinite(f):
-        raise ConvergenceError(f"the objective is not finite at the starting point {x}")
-    if g is None or h is None:
-        raise ConvergenceError("the objective returned no derivatives")
-    prev_norm = 0.0
-    for it in range(1, max_iter + 1):
-        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
-            raise ConvergenceError(f"non-finite gradient or Hessian at {x} (iteration {it})")
-        if np.max(np.abs(g)) < gtol:
-            return OptimResult(x, f, h, it - 1, x)
-        w0, v = np.linalg.eigh(h)
-        floor = max(1e-8, 1e-10 * float(np.max(np.abs(w0))))
-        w = np.maximum(np.abs(w0), floor)
-        step = -v @ ((v.T @ g) / w)
-        norm = float(np.max(np.abs(step)))
-        pd = bool(w0.min() > floor)
-        # Newton converges quadratically: the error left after this step is about
-        # C norm**2 with C estimated from the previous step (norm / prev**2). Once that is
-        # below 1e-7 in log-parameters (relative error 1e-7, far below any standard error
-        # and the 1e-4 parity with lifetimes) the step is taken without re-evaluating.
-        predicted = norm**3 / prev_norm**2 if prev_norm else np.inf
-        if pd and (norm < 1e-5 or (norm < 1e-3 and predicted < 1e-7)):
-            return OptimResult(x + step, f, h, it, x)
-        full_step = pd and norm <= max_step
-        if norm > max_step:
-            step *= max_step / norm
-        halved = -1
-        for _ in range(60):
-            halved += 1
-            xn = x + step
-            fn, gn, hn = objective(xn, 2)
-            if (
-                np.isfinite(fn)
-                and fn <= f + 1e-4 * float(g @ step) + 1e-15 * abs(f)
-                and np.all(np.isfinite(gn))  # type: ignore[arg-type]
-                and np.all(np.isfinite(hn))  # type: ignore[arg-type]
-            ):
-                break
-            step *= 0.5
-        else:
-            raise ConvergenceError(
-                f"line search failed at iteration {it}: no step decreases the objective "
-                f"from {f!r} (gradient {g})"
-            )
-        taken = float(np.max(np.abs(xn - x)))
-        # the quadratic-convergence estimate needs an undamped Newton step
-        prev_norm = norm if full_step and halved == 0 else 0.0
-        small_step = taken < 1e-12
-        x, f, g, h = xn, fn, gn, hn
+    from scipy import optimize
+
+    x_start = np.asarray(x0, dtype=np.float64)
+
+    def finite(value: Objective) -> bool:
+        f, g, h = value
         if g is None or h is None:
-            raise ConvergenceError("the objective returned no derivatives")
-        if small_step:
-            return OptimResult(x, f, h, it, x)
-    raise ConvergenceError(
-        f"no convergence after {max_iter} Newton iterations (gradient {g}); "
-        "the data may not identify the model: try a penalizer"
+            return False
+        return bool(np.isfinite(f) and np.isfinite(g).all() and np.isfinite(h).all())
+
+    first = objective(x_start, 2)
+    if not finite(first):
+        nan = np.full((x_start.size, x_start.size), np.nan)
+        return OptimResult(x_start, first[0], nan, 0, False, f"not finite at {x_start}")
+    f0 = first[0]
+    cache: dict[bytes, Objective] = {x_start.tobytes(): (0.0, first[1], first[2])}
+
+    def evaluate(x: FloatArray) -> Objective:
+        key = x.tobytes()
+        if key not in cache:
+            cache.clear()
+            value = objective(x, 2)
+            # a non-finite point is rejected by the trust region (which then shrinks)
+            cache[key] = (
+                (value[0] - f0, value[1], value[2]) if finite(value) else (np.inf, None, None)
+            )
+        return cache[key]
+
+    def fun(x: FloatArray) -> float:
+        return evaluate(x)[0]
+
+    def jac(x: FloatArray) -> FloatArray:
+        g = evaluate(x)[1]
+        return np.full(x.size, np.nan) if g is None else g
+
+    def hess(x: FloatArray) -> FloatArray:
+        h = evaluate(x)[2]
+        return np.full((x.size, x.size), np.nan) if h is None else h
+
+    # Stop once the objective stops improving: where derivatives come from differences
+    # (Pareto/NBD rows near z = 1) the gradient cannot fall below their noise, and the
+    # trust region would otherwise shrink for dozens of costly iterations.
+    history: list[float] = []
+    resolution = 1e-12 * (1.0 + abs(f0))
+
+    def callback(intermediate_result: Any) -> None:
+        history.append(float(intermediate_result.fun))
+        stalled = len(history) > _STALL_ITERATIONS
+        if stalled and history[-_STALL_ITERATIONS - 1] - history[-1] < resolution:
+            raise StopIteration
+
+    res = optimize.minimize(
+        fun,
+        x_start,
+        jac=jac,
+        hess=hess,
+        method="trust-exact",
+        callback=callback,
+        options={
+            "gtol": gtol,
+            "maxiter": max_iter,
+            "initial_trust_radius": min(1.0, max_step / 2),
+            "max_trust_radius": max_step,
+        },
     )
+    x = np.asarray(res.x, dtype=np.float64)
+    g = jac(x)
+    # "bad approximation" (2) or a stall (99: the callback stopped it) with a small
+    # gradient: the optimum, resolved to the precision of the objective and derivatives
+    stopped = res.status in (2, 99)
+    success = bool(res.success or (stopped and np.linalg.norm(g) < _NOISY_GTOL))
+    message = "" if success else f"{res.message} after {res.nit} iterations (gradient {g})"
+    return OptimResult(x, float(res.fun) + f0, hess(x), int(res.nit), success, message)
 
 
 def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:

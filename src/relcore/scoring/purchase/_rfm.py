@@ -1,42 +1,139 @@
 """The continuous-time purchase models fitted on frequency, recency and T (BG/NBD,
-MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers."""
+MBG/NBD, Pareto/NBD): their shared ``fit`` and helpers, and their common limit without
+dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
+from scipy import special
 
-from ._base import FittedModel
-from ._inputs import gather_columns, validate_rfm, validate_weights
-from ._types import FloatArray
+from ...errors import ConvergenceError, DataError
+from . import _jet as jet
+from ._base import FittedModel, Limit
+from ._inputs import broadcast_float, prediction_rfm, time_horizon, validate_rfm, whole_numbers
+from ._optimize import dot
+from ._special import unique_counts
+from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
 
 
-def time_horizon(t: Any) -> FloatArray:
-    arr = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"t must be finite and >= 0, got {t!r}")
-    return arr
+def nbd_log_pmf(n: FloatArray, t: FloatArray, r: float, alpha: float) -> FloatArray:
+    """``log P(N(t) = n)`` of a gamma(r, α)-mixed Poisson count over ``(0, t]``: the
+    negative binomial distribution of purchases of a customer who never drops out."""
+    out: FloatArray = (
+        special.gammaln(r + n)
+        - special.gammaln(r)
+        - special.gammaln(n + 1.0)
+        + r * np.log(alpha / (alpha + t))
+        + special.xlogy(n, t / (alpha + t))
+    )
+    return out
 
 
-def simulate_rfm(
-    lam: FloatArray, K: FloatArray, T: FloatArray, rng: np.random.Generator
-) -> dict[str, FloatArray]:
-    """Frequency and recency when purchases are Poisson(lam) and stop after ``K`` of them.
+def nbd_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
+    """NBD log-likelihood of each row: ``Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))``, the BG/NBD,
+    MBG/NBD and Pareto/NBD likelihoods (Fader, Hardie & Lee 2005) without dropout (its
+    recency does not matter: nobody leaves)."""
+    r, alpha = params
+    x, T = data["frequency"], data["T"]
+    return jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) - (r + x) * jet.log(alpha + T)
 
-    Given ``n`` purchases in ``(0, T]`` their times are uniform order statistics, so the
-    ``x``-th of them is ``T * Beta(x, n - x + 1)``.
+
+class NBDObjective:
+    """Total :func:`nbd_rows` log-likelihood with its gradient and Hessian in
+    log-parameters, written by hand (terms in ``x`` alone once per distinct frequency;
+    a test checks it against the jet version)."""
+
+    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+        x = columns["frequency"]
+        self.ux, inv = unique_counts(x)
+        self.Wx = np.bincount(inv, weights=weights, minlength=self.ux.size).astype(np.float64)
+        self.W = float(weights.sum())
+        self.T, self.w, self.wx = columns["T"], weights, weights * x
+
+    def __call__(self, theta: FloatArray, order: int) -> Objective:
+        r, alpha = np.exp(theta)
+        ux, Wx, W, w, wx = self.ux, self.Wx, self.W, self.w, self.wx
+        L = np.log(alpha + self.T)
+        SL, SxL = dot(w, L), dot(wx, L)
+        head = special.gammaln(r + ux) - special.gammaln(r)
+        ll = dot(Wx, head) + W * r * np.log(alpha) - r * SL - SxL
+        if order < 2:
+            return ll, None, None
+        inv = 1.0 / (alpha + self.T)
+        Si, Sxi = dot(w, inv), dot(wx, inv)
+        Si2, Sxi2 = dot(w, inv * inv), dot(wx, inv * inv)
+        g_r = dot(Wx, special.digamma(r + ux) - special.digamma(r)) + W * np.log(alpha) - SL
+        g_a = W * r / alpha - (r * Si + Sxi)
+        h_rr = dot(Wx, special.polygamma(1, r + ux) - special.polygamma(1, r))
+        h_ra = W / alpha - Si
+        h_aa = -W * r / alpha**2 + r * Si2 + Sxi2
+        p = np.array([r, alpha])
+        g = p * np.array([g_r, g_a])
+        H = np.array([[h_rr, h_ra], [h_ra, h_aa]]) * np.outer(p, p) + np.diag(g)
+        return ll, g, H
+
+
+def no_dropout(model: str, rate: str, fixed: dict[str, float]) -> Limit:
+    """The NBD limit of a purchase model, where ``fixed`` makes its dropout vanish."""
+    return Limit(
+        name="no dropout",
+        fixed=fixed,
+        not_identified=tuple(fixed),
+        objective=NBDObjective,
+        message=(
+            "no dropout detected: the data are best described with no customer ever "
+            f"dropping out (the {model}'s {rate} is 0 for everyone: the NBD model), as in a "
+            "young cohort whose customers all bought recently; every customer is predicted "
+            "to stay active"
+        ),
+    )
+
+
+def nbd_expected(t: FloatArray, x: FloatArray, T: FloatArray, r: float, alpha: float) -> FloatArray:
+    """Expected purchases in ``(T, T + t]`` of a customer who never drops out: the
+    posterior mean rate ``(r + x) / (α + T)`` times ``t``."""
+    out: FloatArray = (r + x) / (alpha + T) * t
+    return out
+
+
+def simulate_beta_geometric(
+    params: tuple[float, float, float, float],
+    n_customers: int,
+    T: Any,
+    rng: np.random.Generator | int | None,
+    *,
+    first_chance: int,
+) -> Any:
+    """Customers of a BG/NBD-type model as an :class:`~relcore.scoring.RFMSummary`.
+
+    Purchases are Poisson(λ), ``λ ~ Gamma(r, α)``; the customer drops out with
+    probability ``p ~ Beta(a, b)`` at each chance, the first being the ``first_chance``-th
+    repeat purchase (1 for BG/NBD, 0 for MBG/NBD: right at the first purchase), so the
+    number of repeat purchases made is capped by a geometric count. Given ``n`` purchases
+    in ``(0, T]`` their times are uniform order statistics, so the ``x``-th of them is
+    ``T * Beta(x, n - x + 1)``. ``b = inf`` means nobody drops out.
     """
-    n = rng.poisson(lam * T).astype(np.float64)
+    r, alpha, a, b = params
+    gen = np.random.default_rng(rng)
+    Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
+    lam = gen.gamma(r, 1.0 / alpha, n_customers)
+    if np.isinf(b):
+        K = np.full(n_customers, np.inf)
+    else:
+        p = np.clip(gen.beta(a, b, n_customers), 1e-300, 1.0)
+        K = gen.geometric(p).astype(np.float64) - 1.0 + first_chance
+    n = gen.poisson(lam * Tn).astype(np.float64)
     x = np.minimum(n, K)
-    rec = np.zeros_like(T)
+    rec = np.zeros_like(Tn)
     pos = x > 0
-    rec[pos] = T[pos] * rng.beta(x[pos], n[pos] - x[pos] + 1.0)
-    return {"frequency": x, "recency": rec, "T": T}
+    rec[pos] = Tn[pos] * gen.beta(x[pos], n[pos] - x[pos] + 1.0)
+    return summary_from({"frequency": x, "recency": rec, "T": Tn})
 
 
 def summary_from(columns: dict[str, FloatArray]) -> Any:
@@ -55,7 +152,10 @@ def summary_from(columns: dict[str, FloatArray]) -> Any:
 @attrs.frozen(repr=False)
 class RFMModel(FittedModel):
     """A continuous-time purchase model fitted on frequency, recency and T (BG/NBD,
-    MBG/NBD, Pareto/NBD): the ``fit`` they share."""
+    MBG/NBD, Pareto/NBD): the ``fit`` and input checks they share."""
+
+    _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+    _time_columns: ClassVar[tuple[str, ...]] = ("recency", "T")
 
     @classmethod
     def fit(
@@ -98,25 +198,59 @@ class RFMModel(FittedModel):
 
         Examples
         --------
+        The CDNOW sample's columns as arrays (Fader, Hardie & Lee 2005 publish r = 0.243,
+        α = 4.414, a = 0.793, b = 2.426):
+
+        >>> from relcore.datasets import load_cdnow_summary
         >>> from relcore.scoring import BGNBD
-        >>> m = BGNBD.fit(frequency=[0, 2, 5, 1], recency=[0, 20, 35, 3], T=[40, 38, 39, 30])
-        >>> sorted(m.params)
-        ['a', 'alpha', 'b', 'r']
+        >>> s = load_cdnow_summary()
+        >>> m = BGNBD.fit(frequency=s.frequency, recency=s.recency, T=s.T)
+        >>> {k: round(v, 2) for k, v in m.params.items()}
+        {'r': 0.24, 'alpha': 4.41, 'a': 0.79, 'b': 2.43}
         """
-        cols, w = gather_columns(
-            ("frequency", "recency", "T"),
-            data,
-            {"frequency": frequency, "recency": recency, "T": T},
-            weights,
-        )
-        x, tx, t = validate_rfm(cols["frequency"], cols["recency"], cols["T"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "T": t},
-            wt,
-            time_columns=("recency", "T"),
-            penalizer=penalizer,
-        )
+        arrays = {"frequency": frequency, "recency": recency, "T": T}
+        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        x, tx, t = validate_rfm(columns["frequency"], columns["recency"], columns["T"])
+        return {"frequency": x, "recency": tx, "T": t}
+
+    @classmethod
+    def _check_fittable(cls, rows: dict[str, FloatArray], weights: FloatArray) -> None:
+        counted = weights > 0
+        # a customer first seen at the end of observation (T = 0) has likelihood 1
+        if not (counted & (rows["T"] > 0)).any():
+            raise DataError(
+                "T",
+                "every customer has T = 0 (first seen at the end of observation): there is "
+                "no purchase history to fit yet",
+            )
+        if not (counted & (rows["frequency"] > 0)).any():
+            raise ConvergenceError(
+                "no customer made a repeat purchase: the likelihood rises without bound as "
+                "the purchase rate goes to 0, so the model cannot be fitted to these data"
+            )
+
+    @staticmethod
+    def _history(frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
+        """Validated prediction inputs, broadcast to one shape."""
+        return prediction_rfm(frequency, recency, T)
+
+    @classmethod
+    def _history_ahead(
+        cls, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Validated history and horizon ``t``, broadcast to one shape."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        x, tx, T_, tt = broadcast_float(x, tx, T_, time_horizon(t))
+        return x, tx, T_, tt
+
+    @staticmethod
+    def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:
+        """Validated purchase counts ``n`` and horizons ``t``, broadcast to one shape."""
+        nn, tt = broadcast_float(whole_numbers(n, "n"), time_horizon(t))
+        return nn, tt
 
     @classmethod
     def _time_jacobian(cls, data: dict[str, FloatArray], weights: FloatArray) -> float:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -162,25 +163,38 @@ def _bg_core_scipy(p: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -
         out = C * (-np.expm1(log_s)) / b_
     out = np.asarray(out, dtype=np.float64)
     lost = np.flatnonzero(~np.isfinite(out) | (out < -1e-12 * np.abs(C)))
-    for i in lost:
-        out[i] = _bg_core_quadrature(float(p[i]), float(q[i]), float(C[i]), float(z[i]))
+    if lost.size:
+        out[lost] = _bg_core_quadrature(p[lost], q[lost], C[lost], z[lost])
     return out
 
 
-def _bg_core_quadrature(n: float, q: float, C: float, z: float) -> float:
+@functools.cache
+def _gauss_legendre(n: int) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights of ``n``-point Gauss-Legendre quadrature on [0, 1] (computing
+    them costs far more than using them, so they are computed once)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    nodes, weights = (x + 1.0) / 2.0, w / 2.0
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
+
+
+def _bg_core_quadrature(n: FloatArray, q: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
     """Last resort for parameters where every series and scipy fail (very large shape
     parameters near z = 1): the quantity is ``E[(1 - (1 + P u)**-n) / P]`` for
     ``P ~ Beta(a, q)``, ``a = C - q + 1`` and ``u = z / (1 - z)`` (the expected purchases
     of an active customer with dropout probability P and a gamma-mixed Poisson rate),
     integrated over the beta quantile ``v`` (``P = I^-1_v(a, q)``) by 200-point
     Gauss-Legendre quadrature: the integrand is bounded and smooth in ``P``."""
-    a = C - q + 1.0
-    u = z / (1.0 - z)
-    x, w = np.polynomial.legendre.leggauss(200)
-    prob = special.betaincinv(a, q, (x + 1.0) / 2.0)
-    prob = np.clip(prob, 1e-300, 1.0)
-    f = np.where(prob * u > 1e-300, -np.expm1(-n * np.log1p(prob * u)) / prob, n * u)
-    return float(np.dot(w / 2.0, f))
+    nodes, weights = _gauss_legendre(200)
+    a = (C - q + 1.0)[:, None]
+    u = (z / (1.0 - z))[:, None]
+    prob = np.clip(special.betaincinv(a, q[:, None], nodes), 1e-300, 1.0)
+    with np.errstate(all="ignore"):
+        pu = prob * u
+        f = np.where(pu > 1e-300, -np.expm1(-n[:, None] * np.log1p(pu)) / prob, n[:, None] * u)
+    out: FloatArray = f @ weights
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -351,7 +365,15 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
     )
     shape = z_.shape
     c_, d_, z_, e_ = c_.ravel(), d_.ravel(), z_.ravel(), e_.ravel()
-    total, ok = _hyp2f1_positive_series(np.ones_like(c_), c_, d_, z_)
+    total, ok = np.empty(z_.size), np.zeros(z_.size, dtype=bool)
+    # Near z = 1 with c (1 - z) < 1 the connection formula converges in a few dozen terms
+    # (accurate to 3e-11 against mpmath there) where the direct series would need
+    # ~40 / (1 - z): such rows go straight to it.
+    direct = np.flatnonzero(~((z_ > _Z_SERIES) & (c_ * e_ < 1.0)))
+    if direct.size:
+        total[direct], ok[direct] = _hyp2f1_positive_series(
+            np.ones(direct.size), c_[direct], d_[direct], z_[direct]
+        )
     # the connection formula's series needs c (1 - z) moderate; otherwise sum further
     # with the bracketed tail estimate (its bracket, not exactness, bounds the error)
     far = ~ok & (c_ * e_ > 2.0)
@@ -367,9 +389,12 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
         b = dr - cr
         near = np.abs(b - np.round(b)) < 1e-6
         delta = np.where(near, 1e-6, 0.0)
-        up = _hyp2f1_one_connection(cr - delta, dr, zr, er)
-        down = _hyp2f1_one_connection(cr + delta, dr, zr, er)
-        total[rest] = np.where(near, 0.5 * (up + down), up)
+        value = _hyp2f1_one_connection(cr - delta, dr, zr, er)
+        if near.any():
+            i = np.flatnonzero(near)
+            down = _hyp2f1_one_connection(cr[i] + delta[i], dr[i], zr[i], er[i])
+            value[i] = 0.5 * (value[i] + down)
+        total[rest] = value
     out: FloatArray = total.reshape(shape)
     return out
 
@@ -387,37 +412,59 @@ def _hyp2f1_one_connection(
             + (b - 1.0) * np.log(eps)
         )
         first = special.gammasgn(1.0 - b) * np.exp(log_first)
-        # 2F1(1, c; 2-b; eps) = sum_k (c)_k / (2-b)_k eps**k
-        term = np.ones_like(z)
+        # 2F1(1, c; 2-b; eps) = sum_k (c)_k / (2-b)_k eps**k, summed while rows need it
         series = np.ones_like(z)
+        term = np.ones_like(z)
+        active = np.arange(z.size)
+        ca, ba, ea = c, b, eps
         for k in range(_MAX_TERMS * 4):
-            term = term * (c + k) / (2.0 - b + k) * eps
-            series = series + term
-            if k > 4 and np.all(np.abs(term) <= _EPS * np.abs(series)):
-                break
+            term = term * (ca + k) / (2.0 - ba + k) * ea
+            series[active] += term
+            if k > 4:
+                keep = np.abs(term) > _EPS * np.abs(series[active])
+                if not keep.any():
+                    break
+                if not keep.all():
+                    active, term, ca, ba, ea = (
+                        active[keep],
+                        term[keep],
+                        ca[keep],
+                        ba[keep],
+                        ea[keep],
+                    )
         out = first + (d - 1.0) / (b - 1.0) * series
     return np.asarray(out, dtype=np.float64)
 
 
 def _psi_scipy(
-    c: FloatArray, d: FloatArray, z: FloatArray, derivatives: bool
+    c: FloatArray,
+    d: FloatArray,
+    z: FloatArray,
+    derivatives: bool,
+    one_minus_z: FloatArray | None = None,
 ) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
-    """``log 2F1(1, c; d; z)`` near ``z = 1`` (few rows) through :func:`hyp2f1_one`, with
-    partials by central differences of the logarithm (accurate to about 1e-7, which only
-    steers the optimiser on rows of extreme parameters)."""
+    """``log 2F1(1, c; d; z)`` near ``z = 1`` through :func:`hyp2f1_one`, with partials by
+    central differences of the logarithm (accurate to about 1e-7, which only steers the
+    optimiser on rows of extreme parameters).
 
-    def f(cc: Any, dd: Any, zz: Any) -> FloatArray:
+    The differences in ``z`` are taken in ``w = 1 - z`` (given exactly as ``one_minus_z``
+    when the caller can: near ``z = 1`` the function depends on ``w`` through powers, and
+    ``1 - z`` recomputed from ``z`` keeps few of its digits).
+    """
+    w = 1.0 - z if one_minus_z is None else one_minus_z
+
+    def f(cc: Any, dd: Any, ww: Any) -> FloatArray:
         with np.errstate(all="ignore"):
-            return np.asarray(np.log(hyp2f1_one(cc, dd, zz)), dtype=np.float64)
+            return np.asarray(np.log(hyp2f1_one(cc, dd, 1.0 - ww, ww)), dtype=np.float64)
 
-    val = f(c, d, z)
+    val = f(c, d, w)
     if not derivatives:
         return val, [], []
-    args = [c, d, z]
+    args = [c, d, w]
     steps = [
         1e-4 * np.maximum(1.0, np.abs(c)),
         1e-4 * np.maximum(1.0, np.abs(d)),
-        1e-4 * np.minimum(z, 1.0 - z) + 1e-300,
+        1e-4 * np.minimum(w, 1.0 - w) + 1e-300,
     ]
 
     def shifted(i: int, si: float, j: int | None = None, sj: float = 0.0) -> FloatArray:
@@ -440,6 +487,10 @@ def _psi_scipy(
             fmp, fmm = shifted(i, -1.0, j, 1.0), shifted(i, -1.0, j, -1.0)
             hij = (fpp - fpm - fmp + fmm) / (4 * steps[i] * steps[j])
             hess[i][j] = hess[j][i] = hij
+    # from w = 1 - z back to z: first derivatives and mixed ones with z change sign
+    grad[2] = -grad[2]
+    for i in range(2):
+        hess[i][2] = hess[2][i] = -hess[i][2]
     return val, grad, hess
 
 
@@ -451,7 +502,12 @@ _PSI_NAMES = ("v", "c", "d", "z", "cc", "cd", "dd", "cz", "dz", "zz")
 
 
 def psi_grouped(
-    c: FloatArray, d: FloatArray, z: FloatArray, starts: npt.NDArray[np.intp], derivatives: bool
+    c: FloatArray,
+    d: FloatArray,
+    z: FloatArray,
+    starts: npt.NDArray[np.intp],
+    derivatives: bool,
+    one_minus_z: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
     partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows sorted into
@@ -546,7 +602,8 @@ def psi_grouped(
         )
     if not fast.all():
         idx = np.flatnonzero(~fast)
-        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives)
+        w = None if one_minus_z is None else one_minus_z[idx]
+        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives, w)
         out["v"][idx] = val
         if derivatives:
             for i, name in enumerate(("c", "d", "z")):
@@ -598,7 +655,7 @@ def bg_expectation_by_frequency(
         return bg_expectation_core(C - A, C - B, C, z)
     band = z > 0.15
     fast = z <= 0.6
-    ux, inv = _unique_index(x)
+    ux, inv = unique_counts(x)
     key = inv * 2 + band
     order = np.argsort(key.astype(np.int16) if 2 * ux.size < 32_000 else key, kind="stable")
     counts = np.bincount(key, minlength=2 * ux.size)
@@ -644,10 +701,6 @@ def bg_expectation_by_frequency(
     return result
 
 
-def _unique_index(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    return unique_counts(x)
-
-
 def unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     """Distinct values of a whole-number column and each row's index into them.
 
@@ -663,6 +716,40 @@ def unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
         return ux_float, lookup[xi]
     ux2, inv = np.unique(x, return_inverse=True)
     return ux2, inv
+
+
+def log_beta_ratio(
+    a: float, b: float, k: FloatArray, *, derivatives: bool = False
+) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
+    """``log B(a, b+k) - log B(a, b)`` for whole numbers ``k >= 0`` (the log of
+    ``E[(1-p)**k]`` for ``p ~ Beta(a, b)``), with its partial derivatives in ``(a, b)``.
+
+    It is the sum ``Σ_{j<k} log((b+j) / (a+b+j))``, accumulated term by term: exact for
+    any ``a`` and ``b``, whereas the difference of two ``betaln`` values loses every
+    digit once ``b`` is large (each is about ``-a log b``), which is where a fit without
+    dropout takes the dropout parameters. The partials are the sums of ``-1/(a+b+j)``,
+    ``a/((b+j)(a+b+j))`` and their derivatives, written so that nothing cancels.
+    """
+    idx = np.asarray(k).astype(np.intp)
+    kmax = int(idx.max()) if idx.size else 0
+    j = np.arange(kmax, dtype=np.float64)
+    bj, abj = b + j, a + b + j
+    frac = a / abj
+    with np.errstate(divide="ignore"):
+        terms = np.where(frac < 0.5, np.log1p(-np.minimum(frac, 0.5)), np.log(bj) - np.log(abj))
+
+    def partial(values: FloatArray) -> FloatArray:
+        out: FloatArray = np.concatenate([[0.0], np.cumsum(values)])[idx]
+        return out
+
+    val = partial(terms)
+    if not derivatives:
+        return val, [], []
+    ia, ib = 1.0 / abj, 1.0 / bj
+    ga, gb = partial(-ia), partial(a * ia * ib)
+    haa = partial(ia * ia)
+    hbb = partial(-a * ia * ib * (ia + ib))
+    return val, [ga, gb], [[haa, haa], [haa, hbb]]
 
 
 @np.errstate(all="ignore")

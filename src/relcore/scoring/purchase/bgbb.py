@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
 from scipy import special
 
 from ..._validation import check_mask
+from ...errors import ConvergenceError, DataError
 from . import _jet as jet
-from ._base import FittedModel, param_field
-from ._inputs import broadcast_float, gather_columns, prediction_rfm, validate_weights
+from ._base import FittedModel, Limit, param_field
+from ._inputs import broadcast_float, prediction_rfm, whole_numbers
 from ._optimize import jet_objective
-from ._special import hyp2f1_one
-from ._types import FloatArray, Objective
+from ._special import hyp2f1_one, log_beta_ratio
+from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["BGBB"]
 
 
-def _whole(v: Any, name: str) -> FloatArray:
-    arr = np.asarray(v, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-        raise ValueError(f"{name} must hold whole numbers >= 0")
-    return arr
+def _beta_binomial_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
+    """Log-likelihood of each row without dropout: ``B(α+x, β+n-x) / B(α, β)``, the
+    probability of one particular sequence of ``x`` transactions in ``n`` opportunities
+    (the BG/BB likelihood as ``δ -> inf``)."""
+    alpha, beta = params
+    x, n = data["frequency"], data["n_periods"]
+    return jet.betaln(alpha + x, beta + n - x) - jet.betaln(alpha, beta)
+
+
+_NO_DROPOUT = Limit(
+    name="no dropout",
+    fixed={"gamma": 1.0, "delta": np.inf},
+    not_identified=("gamma", "delta"),
+    objective=lambda columns, weights: jet_objective(_beta_binomial_rows, columns, weights),
+    message=(
+        "no dropout detected: the data are best described with no customer ever dropping "
+        "out (the BG/BB's dropout probability θ is 0 for everyone: the beta-binomial "
+        "model), as when every customer transacted at the latest opportunities; every "
+        "customer is predicted to stay active"
+    ),
+)
 
 
 def _on_distinct_rows(fn: Any, *columns: FloatArray) -> FloatArray:
@@ -75,7 +94,10 @@ class BGBB(FittedModel):
     alpha, beta
         Beta distribution of transaction probabilities.
     gamma, delta
-        Beta distribution of dropout probabilities.
+        Beta distribution of dropout probabilities. ``delta = inf`` is the limit without
+        dropout (``θ = 0`` for everyone, whatever ``gamma``): the beta-binomial model,
+        which a fit returns with a :class:`~relcore.FitWarning` when the data show no
+        sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -92,11 +114,13 @@ class BGBB(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
+    _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    _limit = _NO_DROPOUT
 
     alpha: float = param_field()
     beta: float = param_field()
     gamma: float = param_field()
-    delta: float = param_field()
+    delta: float = param_field(limit=True)
 
     @classmethod
     def fit(
@@ -108,7 +132,7 @@ class BGBB(FittedModel):
         n_periods: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> BGBB:
+    ) -> Self:
         """Maximum-likelihood fit.
 
         Parameters
@@ -125,28 +149,46 @@ class BGBB(FittedModel):
 
         Examples
         --------
-        >>> m = BGBB.fit(frequency=[0, 1, 3, 6], recency=[0, 2, 5, 6], n_periods=[6, 6, 6, 6],
-        ...              weights=[30, 10, 8, 5])
-        >>> sorted(m.params)
-        ['alpha', 'beta', 'delta', 'gamma']
+        The donation data of Fader, Hardie & Shang (2010): 11,104 donors in 22 distinct
+        histories, a mapping with a ``weights`` column. The mean probability of dropping
+        out before an opportunity, γ / (γ + δ), is 0.191 at the published estimates
+        (γ = 0.657, δ = 2.783):
+
+        >>> from relcore.datasets import load_donations
+        >>> m = BGBB.fit(load_donations())
+        >>> round(m.gamma / (m.gamma + m.delta), 3)
+        0.191
         """
-        cols, w = gather_columns(
-            ("frequency", "recency", "n_periods"),
-            data,
-            {"frequency": frequency, "recency": recency, "n_periods": n_periods},
-            weights,
-        )
-        x, tx, n = cls._validate(cols["frequency"], cols["recency"], cols["n_periods"])
-        wt = validate_weights(w, x.size)
-        return cls._from_fit(
-            {"frequency": x, "recency": tx, "n_periods": n}, wt, penalizer=penalizer
-        )
+        arrays = {"frequency": frequency, "recency": recency, "n_periods": n_periods}
+        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        x, tx, n = cls._history(columns["frequency"], columns["recency"], columns["n_periods"])
+        return {"frequency": x, "recency": tx, "n_periods": n}
+
+    @classmethod
+    def _check_fittable(cls, rows: dict[str, FloatArray], weights: FloatArray) -> None:
+        counted = weights > 0
+        if not (counted & (rows["n_periods"] > 0)).any():
+            raise DataError(
+                "n_periods",
+                "every customer has n_periods = 0 (no opportunity observed yet): there is "
+                "no history to fit",
+            )
+        if not (counted & (rows["frequency"] > 0)).any():
+            raise ConvergenceError(
+                "no customer transacted at any opportunity: the likelihood rises without "
+                "bound as the transaction probability goes to 0, so the model cannot be "
+                "fitted to these data"
+            )
 
     @staticmethod
-    def _validate(frequency: Any, recency: Any, n_periods: Any) -> tuple[FloatArray, ...]:
+    def _history(frequency: Any, recency: Any, n_periods: Any) -> list[FloatArray]:
+        """Validated whole-number histories, broadcast to one shape."""
         x, tx, n = prediction_rfm(frequency, recency, n_periods, t_name="n_periods", discrete=True)
         check_mask("recency", (x > 0) & (tx == 0), "recency 0 where frequency is positive")
-        return x, tx, n
+        return [x, tx, n]
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -158,26 +200,24 @@ class BGBB(FittedModel):
         """
         alpha, beta, gamma, delta = params
         x, tx, n = data["frequency"], data["recency"], data["n_periods"]
-        base = -jet.betaln(alpha, beta) - jet.betaln(gamma, delta)
-        total = jet.betaln(alpha + x, beta + n - x) + jet.betaln(gamma, delta + n)
+        base = -jet.betaln(alpha, beta)
+        # survival terms as ratios B(γ, δ+k)/B(γ, δ), exact however large δ (no dropout)
+        total = jet.betaln(alpha + x, beta + n - x) + jet.log_beta_ratio(gamma, delta, n)
         gap = n - tx
         for i in range(int(gap.max()) if gap.size else 0):
-            term = jet.betaln(alpha + x, beta + tx - x + i) + jet.betaln(
-                gamma + 1.0, delta + tx + i
-            )
+            # B(γ+1, δ+k)/B(γ, δ) = γ/(γ+δ+k) · B(γ, δ+k)/B(γ, δ) with k = t_x + i
+            k = tx + i
+            dies = jet.log(gamma) - jet.log(gamma + delta + k) + jet.log_beta_ratio(gamma, delta, k)
+            term = jet.betaln(alpha + x, beta + tx - x + i) + dies
             total = jet.where(gap > i, jet.logaddexp(total, term), total)
         return base + total
 
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
-
     def _loglik(self, x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
-        out: FloatArray = self._rows(
-            list(self.params.values()), {"frequency": x, "recency": tx, "n_periods": n}
-        )
+        data = {"frequency": x, "recency": tx, "n_periods": n}
+        if self._in_limit:
+            limit: FloatArray = _beta_binomial_rows([self.alpha, self.beta], data)
+            return limit
+        out: FloatArray = self._rows(list(self.params.values()), data)
         return out
 
     def p_alive(
@@ -192,17 +232,18 @@ class BGBB(FittedModel):
         >>> m.p_alive(6, 6, 6).item() > m.p_alive(1, 1, 6).item()
         True
         """
-        x, tx, n = self._validate(frequency, recency, n_periods)
-        m = _whole(periods_ahead, "periods_ahead")
+        x, tx, n = self._history(frequency, recency, n_periods)
+        m = whole_numbers(periods_ahead, "periods_ahead")
         return _on_distinct_rows(self._p_alive, x, tx, n, m)
 
     def _p_alive(self, x: FloatArray, tx: FloatArray, n: FloatArray, m: FloatArray) -> FloatArray:
+        if self._in_limit:
+            return np.ones_like(x)
         a, b, g, d = self.alpha, self.beta, self.gamma, self.delta
         lp = (
             special.betaln(a + x, b + n - x)
             - special.betaln(a, b)
-            + special.betaln(g, d + n + m)
-            - special.betaln(g, d)
+            + log_beta_ratio(g, d, n + m)[0]
             - self._loglik(x, tx, n)
         )
         out: FloatArray = np.minimum(np.exp(lp), 1.0)
@@ -219,8 +260,8 @@ class BGBB(FittedModel):
         >>> m.expected_purchases(0, 3, 5, 6).item()
         0.0
         """
-        x, tx, n = self._validate(frequency, recency, n_periods)
-        mm = _whole(m_periods, "m_periods")
+        x, tx, n = self._history(frequency, recency, n_periods)
+        mm = whole_numbers(m_periods, "m_periods")
         return _on_distinct_rows(self._expected, x, tx, n, mm)
 
     def _expected(self, x: FloatArray, tx: FloatArray, n: FloatArray, mm: FloatArray) -> FloatArray:
@@ -254,15 +295,18 @@ class BGBB(FittedModel):
         """
         if not (np.isfinite(d) and d > 0):
             raise ValueError(f"the discount rate d must be positive, got {d!r}")
-        x, tx, n = self._validate(frequency, recency, n_periods)
+        x, tx, n = self._history(frequency, recency, n_periods)
 
         def dert(x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
             a, b, g, de = self.alpha, self.beta, self.gamma, self.delta
+            if self._in_limit:
+                # E[p | history] per opportunity, discounted: sum_k (1+d)^-k = 1/d
+                forever: FloatArray = (a + x) / (a + b + n) / d
+                return forever
             log_head = (
                 special.betaln(a + x + 1.0, b + n - x)
                 - special.betaln(a, b)
-                + special.betaln(g, de + n + 1.0)
-                - special.betaln(g, de)
+                + log_beta_ratio(g, de, n + 1.0)[0]
                 - np.log1p(d)
                 - self._loglik(x, tx, n)
             )
@@ -284,7 +328,7 @@ class BGBB(FittedModel):
         >>> round(float(m.expected_purchases_new(6)), 6)
         3.0
         """
-        nn = _whole(n_periods, "n_periods")
+        nn = whole_numbers(n_periods, "n_periods")
         a, b = self.alpha, self.beta
         out: FloatArray = a / (a + b) * np.exp(self._log_survival_sum(np.zeros_like(nn), nn))
         return out
@@ -297,6 +341,10 @@ class BGBB(FittedModel):
         finite and accurate as ``γ -> 1``.
         """
         g, d = self.gamma, self.delta
+        if self._in_limit:  # every opportunity is survived
+            with np.errstate(divide="ignore"):
+                log_m: FloatArray = np.log(m) + 0.0 * n
+            return log_m
         X1 = special.gammaln(1.0 + d + n) - special.gammaln(g + d + n)
         X2 = special.gammaln(1.0 + d + n + m) - special.gammaln(g + d + n + m)
         D = X1 - X2
@@ -328,9 +376,12 @@ class BGBB(FittedModel):
 
         gen = np.random.default_rng(rng)
         p = gen.beta(self.alpha, self.beta, n_customers)
-        theta = np.clip(gen.beta(self.gamma, self.delta, n_customers), 1e-300, 1.0)
-        # opportunities survived: alive before opportunity t with probability (1-θ)^t
-        alive_for = np.minimum(gen.geometric(theta) - 1, n_periods)
+        if self._in_limit:
+            alive_for = np.full(n_customers, n_periods)
+        else:
+            theta = np.clip(gen.beta(self.gamma, self.delta, n_customers), 1e-300, 1.0)
+            # opportunities survived: alive before opportunity t with probability (1-θ)^t
+            alive_for = np.minimum(gen.geometric(theta) - 1, n_periods)
         t = np.arange(1, n_periods + 1)
         buys = (gen.random((n_customers, n_periods)) < p[:, None]) & (
             t[None, :] <= alive_for[:, None]

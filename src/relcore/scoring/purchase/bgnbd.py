@@ -11,10 +11,15 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
+from ._inputs import time_horizon
 from ._optimize import dot
-from ._rfm import RFMModel, simulate_rfm, summary_from, time_horizon
-from ._special import bg_expectation_by_frequency, bg_expectation_core, unique_counts
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
+from ._special import (
+    bg_expectation_by_frequency,
+    bg_expectation_core,
+    log_beta_ratio,
+    unique_counts,
+)
 from ._types import FloatArray, Objective
 
 __all__ = ["BGNBD"]
@@ -36,7 +41,10 @@ class BGNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     a, b
-        Parameters of the beta distribution of the dropout probability.
+        Parameters of the beta distribution of the dropout probability. ``b = inf`` is
+        the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
+        model, which a fit returns with a :class:`~relcore.FitWarning` when the data
+        show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -59,31 +67,24 @@ class BGNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
     _chunked_objective: ClassVar[bool] = True
+    _limit = no_dropout("BG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
 
     r: float = param_field()
     alpha: float = param_field()
     a: float = param_field()
-    b: float = param_field()
+    b: float = param_field(limit=True)
 
     # -- fitting --------------------------------------------------------------------------
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
-        return start
-
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
         """Log-likelihood of each row (Fader, Hardie & Lee 2005, eq. 6)."""
         r, alpha, a, b = params
         x, tx, T = data["frequency"], data["recency"], data["T"]
         head = (
-            jet.gammaln(r + x)
-            - jet.gammaln(r)
-            + r * jet.log(alpha)
-            + jet.betaln(a, b + x)
-            - jet.betaln(a, b)
+            jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) + jet.log_beta_ratio(a, b, x)
         )
         alive = -(r + x) * jet.log(alpha + T)
         # δ(x>0) a/(b+x-1) (α+t_x)^-(r+x); rows with x = 0 take the alive term only
@@ -99,9 +100,6 @@ class BGNBD(RFMModel):
         return _BGNBDObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
-
     def _log_odds_dropped(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         """log of P(dropped out) / P(alive) given the history (zero-frequency rows: -inf)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -121,7 +119,7 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).p_alive(0, 0, 30).item()
         1.0
         """
-        x, tx, t = self._checked(frequency, recency, T)
+        x, tx, t = self._history(frequency, recency, T)
         with np.errstate(over="ignore"):
             out: FloatArray = special.expit(-self._log_odds_dropped(x, tx, t))
         return out
@@ -136,10 +134,10 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).expected_purchases(0, 3, 20, 30).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(tt, x, T_, r, alpha)
         z = tt / (alpha + T_ + tt)
         core = bg_expectation_by_frequency(
             a + b - 1.0 - r, a - 1.0, (a + b - 1.0) + x.ravel(), x.ravel(), z.ravel()
@@ -162,6 +160,8 @@ class BGNBD(RFMModel):
         """
         tt = time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(tt, np.zeros_like(tt), np.zeros_like(tt), r, alpha)
         z = tt / (alpha + tt)
         return bg_expectation_core(r, b, a + b - 1.0, z)
 
@@ -176,25 +176,20 @@ class BGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(2000), 52).sum()), 10)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        log_nb = (
-            special.gammaln(r + nn)
-            - special.gammaln(r)
-            - special.gammaln(nn + 1.0)
-            + r * np.log(alpha / (alpha + tt))
-            + special.xlogy(nn, tt / (alpha + tt))
-        )
-        first = np.exp(special.betaln(a, b + nn) - special.betaln(a, b) + log_nb)
+        log_nb = nbd_log_pmf(nn, tt, r, alpha)
+        if self._in_limit:
+            out_nbd: FloatArray = np.exp(log_nb)
+            return out_nbd
+        first = np.exp(log_beta_ratio(a, b, nn)[0] + log_nb)
         # P(NB >= n) = I_{t/(α+t)}(n, r) for n >= 1
         pos = nn > 0
         n1 = np.where(pos, nn, 1.0)
         tail = special.betainc(n1, r, tt / (alpha + tt))
-        second = np.exp(special.betaln(a + 1.0, b + n1 - 1.0) - special.betaln(a, b)) * tail
+        # B(a+1, b+n-1) / B(a, b) = a / (a+b+n-1) · B(a, b+n-1) / B(a, b)
+        dropped = np.log(a / (a + b + n1 - 1.0)) + log_beta_ratio(a, b, n1 - 1.0)[0]
+        second = np.exp(dropped) * tail
         # a probability; clip the last-bit rounding of the sum of two terms
         out: FloatArray = np.clip(first + np.where(pos, second, 0.0), 0.0, 1.0)
         return out
@@ -213,13 +208,8 @@ class BGNBD(RFMModel):
         >>> len(s), bool((s.recency <= s.T).all())
         (1000, True)
         """
-        gen = np.random.default_rng(rng)
-        Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
-        lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        p = gen.beta(self.a, self.b, n_customers)
-        # repeat purchases made before dropping out: geometric on 1, 2, ...
-        K = gen.geometric(np.clip(p, 1e-300, 1.0)).astype(np.float64)
-        return summary_from(simulate_rfm(lam, K, Tn, gen))
+        params = (self.r, self.alpha, self.a, self.b)
+        return simulate_beta_geometric(params, n_customers, T, rng, first_chance=1)
 
 
 class _BGNBDObjective:
@@ -255,15 +245,8 @@ class _BGNBDObjective:
         r, alpha, a, b = np.exp(theta)
         ux, Wx = self.ux, self.Wx
         # per-frequency head: gammaln(r+x) - gammaln(r) + r log α + betaln(a, b+x) - betaln(a, b)
-        head = (
-            special.gammaln(r + ux)
-            - special.gammaln(r)
-            + r * np.log(alpha)
-            + special.gammaln(b + ux)
-            - special.gammaln(a + b + ux)
-            - special.gammaln(b)
-            + special.gammaln(a + b)
-        )
+        beta_part, beta_grad, beta_hess = log_beta_ratio(a, b, ux, derivatives=order >= 2)
+        head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + beta_part
         ll = dot(Wx, head)
         aT0 = alpha + self.T0
         LT0 = np.log(aT0)
@@ -294,10 +277,7 @@ class _BGNBDObjective:
         Wtot = float(Wx.sum())
         g[1] += r * Wtot
         H[0, 1] += r * Wtot
-        da_ = special.digamma(a + b) - special.digamma(a + b + ux)
-        ta_ = special.polygamma(1, a + b) - special.polygamma(1, a + b + ux)
-        db_ = special.digamma(b + ux) - special.digamma(b) + da_
-        tb_ = special.polygamma(1, b + ux) - special.polygamma(1, b) + ta_
+        (da_, db_), ((ta_, _), (_, tb_)) = beta_grad, beta_hess
         g[2] += a * dot(Wx, da_)
         H[2, 2] += a * dot(Wx, da_) + a * a * dot(Wx, ta_)
         g[3] += b * dot(Wx, db_)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -11,11 +10,10 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
-from ._optimize import jet_objective
-from ._rfm import RFMModel, simulate_rfm, summary_from, time_horizon
-from ._special import bg_expectation_by_frequency, bg_expectation_core
-from ._types import FloatArray, Objective
+from ._inputs import time_horizon
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
+from ._special import bg_expectation_by_frequency, bg_expectation_core, log_beta_ratio
+from ._types import FloatArray
 
 __all__ = ["MBGNBD"]
 
@@ -30,7 +28,10 @@ class MBGNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     a, b
-        Parameters of the beta distribution of the dropout probability.
+        Parameters of the beta distribution of the dropout probability. ``b = inf`` is
+        the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
+        model, which a fit returns with a :class:`~relcore.FitWarning` when the data
+        show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -43,17 +44,14 @@ class MBGNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
+    _limit = no_dropout("MBG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
 
     r: float = param_field()
     alpha: float = param_field()
     a: float = param_field()
-    b: float = param_field()
-
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 1.0, 2.0]))
-        return start
+    b: float = param_field(limit=True)
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -64,21 +62,11 @@ class MBGNBD(RFMModel):
             jet.gammaln(r + x)
             - jet.gammaln(r)
             + r * jet.log(alpha)
-            + jet.betaln(a, b + x + 1.0)
-            - jet.betaln(a, b)
+            + jet.log_beta_ratio(a, b, x + 1.0)
         )
         alive = -(r + x) * jet.log(alpha + T)
         dropped = jet.log(a) - jet.log(b + x) - (r + x) * jet.log(alpha + tx)
         return head + jet.logaddexp(alive, dropped)
-
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
-
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
 
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         lo = (
@@ -95,13 +83,14 @@ class MBGNBD(RFMModel):
 
         Examples
         --------
-        Right after the first purchase (``T`` tiny) a customer is alive with probability
-        ``b / (a + b)``:
+        A customer may drop out right at the first purchase, so a customer first seen
+        at the end of observation (``T = 0``) is alive with probability ``b / (a + b)``,
+        the model's prior: such a customer carries no information.
 
-        >>> round(MBGNBD(r=1.0, alpha=1.0, a=1.0, b=3.0).p_alive(0, 0, 1e-12).item(), 6)
+        >>> MBGNBD(r=1.0, alpha=1.0, a=1.0, b=3.0).p_alive(0, 0, 0).item()
         0.75
         """
-        return self._alive(*self._checked(frequency, recency, T))
+        return self._alive(*self._history(frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history.
@@ -114,10 +103,10 @@ class MBGNBD(RFMModel):
         >>> MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).expected_purchases(0, 2, 10, 20).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(tt, x, T_, r, alpha)
         z = tt / (alpha + T_ + tt)
         core = bg_expectation_by_frequency(
             a + b - r, a - 1.0, (a + b) + x.ravel(), x.ravel(), z.ravel()
@@ -135,6 +124,8 @@ class MBGNBD(RFMModel):
         """
         tt = time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(tt, np.zeros_like(tt), np.zeros_like(tt), r, alpha)
         z = tt / (alpha + tt)
         out: FloatArray = bg_expectation_core(r, b + 1.0, a + b, z) * (b / (a + b))
         return out
@@ -148,23 +139,17 @@ class MBGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(3000), 52).sum()), 10)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        log_nb = (
-            special.gammaln(r + nn)
-            - special.gammaln(r)
-            - special.gammaln(nn + 1.0)
-            + r * np.log(alpha / (alpha + tt))
-            + special.xlogy(nn, tt / (alpha + tt))
-        )
-        first = np.exp(special.betaln(a, b + nn + 1.0) - special.betaln(a, b) + log_nb)
+        log_nb = nbd_log_pmf(nn, tt, r, alpha)
+        if self._in_limit:
+            nbd: FloatArray = np.exp(log_nb)
+            return nbd
+        first = np.exp(log_beta_ratio(a, b, nn + 1.0)[0] + log_nb)
         # dropped out after the n-th purchase, which happened before t: P(NB >= n)
         tail = np.where(nn > 0, special.betainc(np.maximum(nn, 1.0), r, tt / (alpha + tt)), 1.0)
-        second = np.exp(special.betaln(a + 1.0, b + nn) - special.betaln(a, b)) * tail
+        # B(a+1, b+n) / B(a, b) = a / (a+b+n) · B(a, b+n) / B(a, b)
+        second = np.exp(np.log(a / (a + b + nn)) + log_beta_ratio(a, b, nn)[0]) * tail
         # a probability; clip the last-bit rounding of the sum of two terms
         out: FloatArray = np.clip(first + second, 0.0, 1.0)
         return out
@@ -180,10 +165,5 @@ class MBGNBD(RFMModel):
         >>> len(s)
         500
         """
-        gen = np.random.default_rng(rng)
-        Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
-        lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        p = gen.beta(self.a, self.b, n_customers)
-        # may drop out right after the first purchase: geometric on 0, 1, ...
-        K = gen.geometric(np.clip(p, 1e-300, 1.0)).astype(np.float64) - 1.0
-        return summary_from(simulate_rfm(lam, K, Tn, gen))
+        params = (self.r, self.alpha, self.a, self.b)
+        return simulate_beta_geometric(params, n_customers, T, rng, first_chance=0)

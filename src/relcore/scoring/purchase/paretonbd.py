@@ -11,8 +11,8 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import broadcast_float, prediction_rfm
-from ._rfm import RFMModel, summary_from, time_horizon
+from ._inputs import time_horizon
+from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
 
@@ -81,6 +81,9 @@ class ParetoNBD(RFMModel):
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     s, beta
         Shape and scale (in time units) of the gamma distribution of dropout rates.
+        ``beta = inf`` is the limit without dropout (``μ = 0`` for everyone, whatever
+        ``s``): the NBD model, which a fit returns with a :class:`~relcore.FitWarning`
+        when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -100,17 +103,14 @@ class ParetoNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    _limit = no_dropout("Pareto/NBD", "dropout rate μ", {"s": 1.0, "beta": np.inf})
 
     r: float = param_field()
     alpha: float = param_field()
     s: float = param_field()
-    beta: float = param_field()
-
-    @classmethod
-    def _start(cls, columns: dict[str, FloatArray], weights: FloatArray) -> FloatArray:
-        start: FloatArray = np.log(np.array([0.5, 0.5, 0.5, 0.5]))
-        return start
+    beta: float = param_field(limit=True)
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -126,10 +126,9 @@ class ParetoNBD(RFMModel):
         return _ParetoObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
-    def _checked(self, frequency: Any, recency: Any, T: Any) -> list[FloatArray]:
-        return prediction_rfm(frequency, recency, T)
-
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        if self._in_limit:
+            return np.ones_like(x)
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
         # the likelihood's two parts per row, computed per distinct frequency
@@ -138,6 +137,8 @@ class ParetoNBD(RFMModel):
         UF, UG, _, _ = obj.terms(params, derivatives=False)
         out = np.empty(x.size)
         out[obj.order] = np.minimum(np.exp(obj.log_alive - np.logaddexp(UF, UG)), 1.0)
+        # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
+        out[tx == T] = 1.0
         result: FloatArray = out.reshape(shape)
         return result
 
@@ -152,7 +153,7 @@ class ParetoNBD(RFMModel):
         >>> bool(m.p_alive(0, 0, 10).item() > m.p_alive(0, 0, 40).item())
         True
         """
-        return self._alive(*self._checked(frequency, recency, T))
+        return self._alive(*self._history(frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history (note 008, eq. 22):
@@ -165,10 +166,10 @@ class ParetoNBD(RFMModel):
         ...     0, 2, 30, 39).item()
         0.0
         """
-        x, tx, T_ = self._checked(frequency, recency, T)
-        tt = time_horizon(t)
-        x, tx, T_, tt = broadcast_float(x, tx, T_, tt)
+        x, tx, T_, tt = self._history_ahead(t, frequency, recency, T)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(tt, x, T_, r, alpha)
         ell = np.log1p(tt / (beta + T_))
         per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
         out: FloatArray = per_alive * self._alive(x, tx, T_)
@@ -185,6 +186,8 @@ class ParetoNBD(RFMModel):
         """
         tt = time_horizon(t)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(tt, np.zeros_like(tt), np.zeros_like(tt), r, alpha)
         ell = np.log1p(tt / beta)
         out: FloatArray = r * beta / alpha * ell * expm1_ratio(-(s - 1.0) * ell)
         return out
@@ -203,12 +206,11 @@ class ParetoNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(500), 39).sum()), 8)
         1.0
         """
-        nn = np.asarray(n, dtype=np.float64)
-        if not np.all(np.isfinite(nn)) or np.any(nn < 0) or np.any(nn != np.floor(nn)):
-            raise ValueError("n must hold whole numbers >= 0")
-        tt = time_horizon(t)
-        nn, tt = broadcast_float(nn, tt)
+        nn, tt = self._counts(n, t)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            nbd: FloatArray = np.exp(nbd_log_pmf(nn, tt, r, alpha))
+            return nbd
         log_cn = special.gammaln(r + nn) - special.gammaln(r) - special.gammaln(nn + 1.0)
         vt = tt / (alpha + tt)
         alive = np.exp(log_cn + r * np.log1p(-vt) + special.xlogy(nn, vt) - s * np.log1p(tt / beta))
@@ -244,7 +246,7 @@ class ParetoNBD(RFMModel):
         gen = np.random.default_rng(rng)
         Tn = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
         lam = gen.gamma(self.r, 1.0 / self.alpha, n_customers)
-        mu = gen.gamma(self.s, 1.0 / self.beta, n_customers)
+        mu = gen.gamma(self.s, 1.0 / self.beta, n_customers)  # 0 without dropout
         life = np.minimum(gen.exponential(1.0, n_customers) / np.maximum(mu, 1e-300), Tn)
         x = gen.poisson(lam * life).astype(np.float64)
         rec = np.zeros(n_customers)
@@ -316,7 +318,8 @@ class _ParetoObjective:
             Mt, mt = M + t, m + t
             LM, Lm = np.log(Mt), np.log(mt)
             z = (M - m) / Mt
-            psi = psi_grouped(cg, d_g, z, self.starts, derivatives)
+            # 1 - z = (m+t)/(M+t), exactly: near z = 1 the series needs it
+            psi = psi_grouped(cg, d_g, z, self.starts, derivatives, mt / Mt)
             log_coef = np.log(s) if coef is not None else np.log(r + self.x)
             U = log_coef - np.log(a_row) - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
             out_U.append(U)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -13,18 +12,14 @@ from ..._validation import as_float, check_mask
 from ...errors import DataError
 from . import _jet as jet
 from ._base import FittedModel, param_field
-from ._optimize import jet_objective
+from ._inputs import whole_numbers
 from ._special import hyp2f1_one
-from ._types import FloatArray, Objective
+from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["ShiftedBetaGeometric"]
-
-
-def _periods(t: Any, name: str = "t") -> FloatArray:
-    arr = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-        raise ValueError(f"{name} must hold whole numbers >= 0, got {t!r}")
-    return arr
 
 
 @attrs.frozen(repr=False)
@@ -52,12 +47,14 @@ class ShiftedBetaGeometric(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    # one row per period of churn (``churned`` 1) and one for the survivors (``churned`` 0)
+    _columns: ClassVar[tuple[str, ...]] = ("period", "churned")
 
     alpha: float = param_field()
     beta: float = param_field()
 
     @classmethod
-    def fit(cls, survivors: Any, *, penalizer: float = 0.0) -> ShiftedBetaGeometric:
+    def fit(cls, survivors: Any, *, penalizer: float = 0.0) -> Self:
         """Maximum-likelihood fit from survivors per period.
 
         Parameters
@@ -82,21 +79,23 @@ class ShiftedBetaGeometric(FittedModel):
         s = as_float(survivors, "survivors", nonnegative=True, integer=True)
         if s.size < 2:
             raise DataError("survivors", "need counts for at least two periods")
+        if s[0] == 0:
+            raise DataError("survivors", "the cohort is empty (0 customers): nothing to fit")
         rises = np.zeros(s.size, dtype=bool)
         rises[1:] = s[1:] > s[:-1]
         check_mask("survivors", rises, "counts that rise from one period to the next")
         n = s.size - 1
-        lost = s[:-1] - s[1:]
         # rows: churn in period t = 1..n (weight lost_t), still active after n (weight s_n)
         period = np.concatenate([np.arange(1.0, n + 1.0), [float(n)]])
         churned = np.concatenate([np.ones(n), [0.0]])
-        weights = np.concatenate([lost, [s[-1]]])
-        return cls._from_fit(
-            {"period": period, "churned": churned},
-            weights,
-            penalizer=penalizer,
-            compress_rows=False,
-        )
+        lost = np.concatenate([s[:-1] - s[1:], [s[-1]]])
+        arrays = {"period": period, "churned": churned}
+        return cls._fit(None, arrays, weights=lost, penalizer=penalizer)
+
+    @classmethod
+    def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:
+        # built by ``fit`` from validated survivor counts
+        return {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
 
     @staticmethod
     def _rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
@@ -107,12 +106,6 @@ class ShiftedBetaGeometric(FittedModel):
         lp_survive = jet.betaln(alpha, beta + t) - jet.betaln(alpha, beta)
         return jet.where(churned > 0, lp_churn, lp_survive)
 
-    @classmethod
-    def _objective_factory(
-        cls, columns: dict[str, FloatArray], weights: FloatArray
-    ) -> Callable[[FloatArray, int], Objective]:
-        return jet_objective(cls._rows, columns, weights)
-
     def survival(self, t: Any) -> FloatArray:
         """Share of a cohort still active after ``t`` periods: ``B(α, β+t) / B(α, β)``.
 
@@ -121,7 +114,7 @@ class ShiftedBetaGeometric(FittedModel):
         >>> ShiftedBetaGeometric(alpha=0.704, beta=1.182).survival(0).item()
         1.0
         """
-        tt = _periods(t)
+        tt = whole_numbers(t, "t")
         out: FloatArray = np.exp(
             special.betaln(self.alpha, self.beta + tt) - special.betaln(self.alpha, self.beta)
         )
@@ -137,7 +130,7 @@ class ShiftedBetaGeometric(FittedModel):
         >>> m.retention_rate([1, 2, 3]).tolist()  # 1/2, 2/3, 3/4
         [0.5, 0.6666666666666666, 0.75]
         """
-        tt = _periods(t)
+        tt = whole_numbers(t, "t")
         if np.any(tt < 1):
             raise ValueError("retention_rate is defined for periods t >= 1")
         out: FloatArray = (self.beta + tt - 1.0) / (self.alpha + self.beta + tt - 1.0)
@@ -164,7 +157,7 @@ class ShiftedBetaGeometric(FittedModel):
         dd = np.asarray(d, dtype=np.float64)
         if not np.all(np.isfinite(dd)) or np.any(dd < 0):
             raise ValueError("the discount rate d must be finite and >= 0")
-        n = _periods(renewals, "renewals")
+        n = whole_numbers(renewals, "renewals")
         dd, n = np.broadcast_arrays(dd, n)
         a, b = self.alpha, self.beta
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,93 @@
+"""Special functions near the boundary of the parameter space, where a fit without
+dropout takes the dropout parameters (b, δ -> inf for the beta-geometric models, β -> inf
+for the Pareto/NBD)."""
+
+import numpy as np
+import pytest
+from scipy import integrate, special
+from scipy.stats import beta as beta_dist
+
+from relcore.scoring import BGNBD, MBGNBD
+from relcore.scoring.purchase._special import hyp2f1_one, log_beta_ratio
+
+
+@pytest.mark.parametrize("b", [0.3, 2.5, 1e4, 5.3e8, 1e15])
+def test_log_beta_ratio_is_exact_for_any_b(b):
+    # B(2, c) = 1 / (c (c + 1)), so B(2, b+k) / B(2, b) = b (b+1) / ((b+k) (b+k+1))
+    k = np.array([0, 1, 2, 5, 40, 3000])
+    expected = -np.log1p(k / b) - np.log1p(k / (b + 1.0))
+    got = log_beta_ratio(2.0, b, k)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.7, 2.4), (3.0, 1e9), (1e-6, 1e-4)])
+def test_log_beta_ratio_gradient_agrees_with_differences(a, b):
+    k = np.array([0, 1, 3, 17, 250])
+    _, (ga, gb), _ = log_beta_ratio(a, b, k, derivatives=True)
+
+    def f(aa, bb):
+        return log_beta_ratio(aa, bb, k)[0]
+
+    ha, hb = 1e-6 * a, 1e-6 * b
+    np.testing.assert_allclose(ga, (f(a + ha, b) - f(a - ha, b)) / (2 * ha), rtol=1e-6)
+    np.testing.assert_allclose(gb, (f(a, b + hb) - f(a, b - hb)) / (2 * hb), rtol=1e-6)
+
+
+def test_log_beta_ratio_hessian_is_the_trigamma_difference():
+    # d2/da2 = d2/da db = psi'(a+b) - psi'(a+b+k); d2/db2 adds psi'(b+k) - psi'(b)
+    a, b, k = 0.7, 2.4, np.array([0, 1, 3, 17, 250])
+    _, _, ((haa, hab), (hba, hbb)) = log_beta_ratio(a, b, k, derivatives=True)
+    t = special.polygamma(1, a + b) - special.polygamma(1, a + b + k)
+    np.testing.assert_allclose(haa, t, rtol=1e-12)
+    np.testing.assert_allclose(hab, t, rtol=1e-12)
+    np.testing.assert_allclose(hba, t, rtol=1e-12)
+    np.testing.assert_allclose(
+        hbb, special.polygamma(1, b + k) - special.polygamma(1, b) + t, rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("b", [1e4, 5.3e8, 1e15])
+def test_log_beta_ratio_b_derivatives_are_exact_for_large_b(b):
+    # a = 2: log R = -log(1 + k/b) - log(1 + k/(b+1)), differentiated by hand
+    k = np.array([1, 5, 40, 3000])
+    _, (_, gb), (_, (_, hbb)) = log_beta_ratio(2.0, b, k, derivatives=True)
+    expected_gb = k / (b * (b + k)) + k / ((b + 1) * (b + 1 + k))
+    expected_hbb = (
+        -k * (2 * b + k) / (b * (b + k)) ** 2 - k * (2 * (b + 1) + k) / ((b + 1) * (b + 1 + k)) ** 2
+    )
+    np.testing.assert_allclose(gb, expected_gb, rtol=1e-12)
+    np.testing.assert_allclose(hbb, expected_hbb, rtol=1e-10)
+
+
+@pytest.mark.parametrize(("c", "d", "z"), [(0.5, 2.5, 0.95), (10.0, 10.7, 0.99), (2.2, 2.9, 0.999)])
+def test_hyp2f1_one_near_z_equal_1_agrees_with_the_euler_integral(c, d, z):
+    # 2F1(1, c; d; z) = E[1 / (1 - z t)] for t ~ Beta(c, d - c)
+    ref = integrate.quad(
+        lambda t: beta_dist.pdf(t, c, d - c) / (1 - z * t),
+        0,
+        1,
+        points=[0.99, 0.999, 0.9999],
+        limit=2000,
+        epsrel=1e-12,
+    )[0]
+    assert float(hyp2f1_one(c, d, z)) == pytest.approx(ref, rel=1e-8)
+
+
+@pytest.mark.parametrize("w", [1e-3, 1e-7, 1e-12])
+def test_hyp2f1_one_at_z_within_a_hair_of_1_matches_closed_forms(w):
+    z = 1.0 - w
+    # 2F1(1, 1/2; 3/2; z) = atanh(sqrt z) / sqrt z and 2F1(1, 1; 2; z) = -log(1 - z) / z
+    atanh = 0.5 * (np.log1p(np.sqrt(z)) - np.log(w / (1 + np.sqrt(z))))
+    assert float(hyp2f1_one(0.5, 1.5, z, w)) == pytest.approx(atanh / np.sqrt(z), rel=1e-9)
+    assert float(hyp2f1_one(1.0, 2.0, z, w)) == pytest.approx(-np.log(w) / z, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD])
+def test_purchase_probabilities_approach_the_nbd_as_b_grows(model):
+    # without dropout the count over (0, t] is negative binomial; dropout is about a / b
+    r, alpha, a, t = 0.6, 5.0, 1.3, 30.0
+    n = np.arange(8)
+    nbd = model(r=r, alpha=alpha, a=a, b=np.inf).probability_of_purchases(n, t)
+    for b in (1e6, 1e9, 1e12):
+        near = model(r=r, alpha=alpha, a=a, b=b).probability_of_purchases(n, t)
+        assert np.all(np.abs(near / nbd - 1) <= 50 * a / b * (1 + n))
