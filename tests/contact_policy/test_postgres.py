@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from relcore import DataError, LedgerError
-from relcore.contact_policy import Contact, ContactGuard, Policy, PostgresLedger
+from relcore.contact_policy import Contact, ContactGuard, Entry, Policy, PostgresLedger
 from relcore.contact_policy import postgres as postgres_module
 
 
@@ -74,6 +74,20 @@ class TestPostgresLedger(LedgerContract):
         again = PostgresLedger(self.dsn, schema=self.schema)
         assert again.customer_history("a").at.tolist() == [1]
         again.close()
+
+    def test_every_column_round_trips_when_entries_are_appended_one_at_a_time(self, ledger):
+        entries = [
+            Entry("a", 1, "email", "promotional", "spring", "message", True),
+            Entry("a", 2, None, None, None, "complaint", False),
+        ]
+        for e in entries:
+            ledger.append([e])
+        with ledger.exclusive("a") as session:
+            session.append([Entry("a", 3, "sms", None, "spring", "message", True)])
+        assert ledger.customer_history("a").entries(0) == [
+            *entries,
+            Entry("a", 3, "sms", None, "spring", "message", True),
+        ]
 
     def test_histories_of_more_customers_than_one_query_holds_are_all_read(
         self, ledger, monkeypatch

@@ -12,15 +12,23 @@ for different customers never wait for each other (two ids that share a hash onl
 needlessly). The transaction is READ COMMITTED, so the read that follows the lock sees
 every section committed before it: the lock is released only after the commit is
 visible. When a client dies, the server ends its session, rolls its transaction back and
-frees the lock; nothing committed is lost.
+frees the lock; nothing committed is lost. A request is four short round trips (BEGIN
+with the lock, the read, the insert when allowed, COMMIT), with prepared statements;
+psycopg's pipeline mode and client-side binding save round trips but cost more CPU
+(client and server together), which is what limits throughput on a small machine.
 
 Why a lock and not SERIALIZABLE with retries: :meth:`Ledger.exclusive` is a context
-manager, and a context manager cannot run its block a second time, so a serialization
-failure could only reach the caller as an error. Measured here with 8 processes on one
-hot customer (``benchmarks/bench_ledgers.py --serializable``), SERIALIZABLE rejected most
-sections. The lock makes contention a short wait instead; it needs no row to lock (a
-customer seen for the first time has none), writes nothing, and, being
-transaction-scoped, also works behind a connection pooler in transaction mode.
+manager, and a context manager cannot run its block a second time, so every
+serialization failure would reach the caller as an error. And there would be many:
+measured with plain SQL (``benchmarks/bench_ledgers.py --locking``, 8 processes, a 2-core
+machine), SERIALIZABLE failed 0.2 of the read-decide-writes on random customers (its
+predicate locks cover index pages, not customers), where the lock made the same
+throughput without a failure. Only for one customer written to hundreds of times a
+second does SERIALIZABLE pass more through (the lock makes each section wait for the
+previous commit's flush); a contact policy refuses such a customer after the first few
+contacts, and a refusal writes nothing. The lock needs no row to lock (a customer seen
+for the first time has none), writes nothing, and, being transaction-scoped, also works
+behind a connection pooler in transaction mode.
 
 Schema. Everything lives in one PostgreSQL schema (``relcore`` unless told otherwise),
 created by the first ledger that opens it: ``schema_version`` records each migration
@@ -36,7 +44,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -322,16 +330,24 @@ class PostgresLedger(Ledger):
             return
         with self._using() as conn:
             if len(checked) <= _CHUNK:
-                conn.execute(self._sql.insert, _columns(checked))
+                self._insert(conn, checked)
                 return
             conn.execute("BEGIN")  # several statements, one transaction: all or nothing
             try:
                 for k in range(0, len(checked), _CHUNK):
-                    conn.execute(self._sql.insert, _columns(checked[k : k + _CHUNK]))
+                    self._insert(conn, checked[k : k + _CHUNK])
             except BaseException:
                 _rollback(conn)
                 raise
             conn.execute("COMMIT")
+
+    def _insert(self, conn: psycopg.Connection[Any], entries: Sequence[Entry]) -> None:
+        if len(entries) == 1:  # a guarded request's one contact: the cheaper statement
+            e = entries[0]
+            row = (e.customer_id, int(e.at), e.channel, e.category, e.campaign, e.kind)
+            conn.execute(self._sql.insert_one, (*row, bool(e.company)))
+        elif entries:
+            conn.execute(self._sql.insert, _columns(entries))
 
     def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
         _storable_ids([customer_id])
@@ -362,39 +378,45 @@ class PostgresLedger(Ledger):
     @contextmanager
     def _exclusive(self, customer_id: str) -> Iterator[LedgerSession]:
         _storable_ids([customer_id])
-        pg = self._pg
         mine = self._connection()
         with mine.lock:  # for the whole block: close() waits for it
             conn = mine.conn
             if conn is None:
                 raise self._closed_error()
-            if conn.info.transaction_status != pg.pq.TransactionStatus.IDLE:
+            if mine.in_section:
                 raise LedgerError(
                     f"{self._where}: an exclusive section cannot start inside another "
                     "on the same thread"
                 )
+            mine.in_section = True
             try:
-                # One round trip: the key is an int computed here, safe to inline.
+                # One round trip; the key is an int computed here, so it is safe to inline.
                 key = self._lock_key(customer_id)
-                conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({key})", prepare=False)
-            except pg.Error as exc:
-                _abandon(conn)
-                raise self._failed(exc) from None
-            session = _PostgresSession(self, conn, customer_id)
-            try:
-                yield session
-            except BaseException:
-                _abandon(conn)
-                raise
-            try:
-                # The appends and the commit in one round trip where libpq can pipeline.
-                with conn.pipeline() if pg.Pipeline.is_supported() else nullcontext():
-                    if session.pending:
-                        conn.execute(self._sql.insert, _columns(session.pending))
+                with self._abandoning(conn):
+                    conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({key})", prepare=False)
+                session = _PostgresSession(self, conn, customer_id)
+                try:
+                    yield session
+                except BaseException:  # the block's own error, passed on as it is
+                    _abandon(conn)
+                    raise
+                with self._abandoning(conn):
+                    self._insert(conn, session.pending)
                     conn.execute("COMMIT")
-            except pg.Error as exc:
-                _abandon(conn)
-                raise self._failed(exc) from None
+            finally:
+                mine.in_section = False
+
+    @contextmanager
+    def _abandoning(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        """On any error, roll back (or drop the connection); the server's errors name it."""
+        try:
+            yield
+        except self._pg.Error as exc:
+            _abandon(conn)
+            raise self._failed(exc) from None
+        except BaseException:
+            _abandon(conn)
+            raise
 
     def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
         return self._exclusive(customer_id)
@@ -413,7 +435,9 @@ class PostgresLedger(Ledger):
 class _Statements:
     """The ledger's SQL, for one (quoted) schema."""
 
-    __slots__ = ("count", "insert", "prune", "schema", "select_many", "select_one")
+    __slots__ = (
+        "count", "insert", "insert_one", "prune", "schema", "select_many", "select_one",
+    )  # fmt: skip
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -425,6 +449,10 @@ class _Statements:
             f"INSERT INTO {table} (customer_id, {columns}) SELECT * FROM unnest("
             "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
             "%s::boolean[])"
+        )
+        self.insert_one = (
+            f"INSERT INTO {table} (customer_id, {columns}) "
+            "VALUES (%s, %s::bigint, %s, %s, %s, %s, %s)"
         )
         self.select_one = (
             f"SELECT {columns} FROM {table} "
@@ -441,12 +469,13 @@ class _Statements:
 class _Connection:
     """One thread's connection (``None`` once closed) and the lock held while it is used."""
 
-    __slots__ = ("conn", "lock", "pid")
+    __slots__ = ("conn", "in_section", "lock", "pid")
 
     def __init__(self, conn: psycopg.Connection[Any], pid: int) -> None:
         self.conn: psycopg.Connection[Any] | None = conn
         self.lock = threading.RLock()  # re-entrant: a thread may call the ledger in a session
         self.pid = pid
+        self.in_section = False
 
 
 class _PostgresSession(LedgerSession):
@@ -553,6 +582,10 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
 
 def _abandon(conn: psycopg.Connection[Any]) -> None:
     """Roll back; a connection that cannot is closed, so the server frees its lock."""
+    from psycopg.pq import TransactionStatus
+
+    if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+        return
     try:
         conn.execute("ROLLBACK")
     except Exception:
