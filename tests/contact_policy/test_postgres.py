@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
+import os
 import pickle
 import re
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -35,6 +38,7 @@ _contract = _load_contract()
 LedgerContract = _contract.LedgerContract
 contact = _contract.contact
 _NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 @pytest.fixture
@@ -214,7 +218,25 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def test_importing_the_contact_policy_does_not_import_psycopg():
+    code = (
+        "import sys, relcore.contact_policy as p; p.PostgresLedger; print('psycopg' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_without_psycopg_the_error_names_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what a failed import leaves
+    with pytest.raises(ImportError, match=re.escape("pip install 'relcore[postgres]'")):
+        PostgresLedger("host=localhost")
+
+
 def test_a_dsn_libpq_cannot_read_is_a_ledger_error():
+    pytest.importorskip("psycopg")
     with pytest.raises(LedgerError, match="not a libpq connection string"):
         PostgresLedger("host=localhost this is not a dsn")
 
