@@ -13,13 +13,23 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from relcore import DataError, LedgerError
-from relcore.contact_policy import Contact, ContactGuard, Entry, Policy, PostgresLedger
+from relcore.contact_policy import (
+    Contact,
+    ContactGuard,
+    Cooldown,
+    Entry,
+    FrequencyCap,
+    MemoryLedger,
+    Policy,
+    PostgresLedger,
+)
 from relcore.contact_policy import postgres as postgres_module
 
 
@@ -111,6 +121,49 @@ class TestPostgresLedger(LedgerContract):
         with pytest.raises(DataError, match="customer_id"):  # the bad row is in chunk 3
             ledger.append([contact("b", t) for t in range(7)] + [contact("b\x00", 8)])
         assert ledger.customer_history("b").at.tolist() == []
+
+
+def test_an_audience_and_pruning_decide_as_on_a_memory_ledger_with_the_same_history(
+    postgres_dsn, postgres_schema
+):
+    # the MemoryLedger is the independent reference: same entries, same policy
+    rng = np.random.default_rng(5)
+    day = 86_400_000_000
+    now = datetime(2026, 6, 10, 15, tzinfo=UTC)
+    now_us = int(now.timestamp()) * 1_000_000
+    entries = [
+        Entry(f"c{int(c)}", now_us - int(t), str(ch), None, None, kind, kind == "message")
+        for c, t, ch, kind in zip(
+            rng.integers(0, 300, 2000),
+            rng.integers(1, 60 * day, 2000),  # pruning keeps 33 days
+            rng.choice(["email", "sms"], 2000),
+            rng.choice(["message", "message", "message", "complaint"], 2000),
+            strict=True,
+        )
+    ]
+    policy = Policy(
+        [
+            FrequencyCap(3, per=timedelta(days=7), channel="email"),
+            FrequencyCap(1, per="calendar_day"),
+            Cooldown(after="complaint", duration=timedelta(days=5)),
+        ]
+    )
+    audience = [f"c{i}" for i in range(320)]  # 20 without any history
+    reference, ledger = MemoryLedger(), PostgresLedger(postgres_dsn, schema=postgres_schema)
+    for store in (reference, ledger):
+        store.append(entries)
+    for pruned in (False, True):  # then again after pruning what the policy no longer reads
+        if pruned:
+            removed = ContactGuard(policy, ledger).prune(now)
+            assert removed == ContactGuard(policy, reference).prune(now) > 0
+            assert len(ledger) == len(reference) < len(entries)
+        want = ContactGuard(policy, reference).check_many(audience, channel="email", at=now)
+        got = ContactGuard(policy, ledger).check_many(audience, channel="email", at=now)
+        assert got.allowed.tolist() == want.allowed.tolist()
+        assert got.reason_codes.tolist() == want.reason_codes.tolist()
+        assert got.next_allowed_at.tolist() == want.next_allowed_at.tolist()
+        assert 0 < int(want.allowed.sum()) < len(audience)
+    ledger.close()
 
 
 def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_and_time(
@@ -246,8 +299,11 @@ def test_bad_arguments_are_refused_before_connecting():
         PostgresLedger(b"host=localhost")
     with pytest.raises(ValueError, match="timeout must be a positive"):
         PostgresLedger("host=localhost", timeout=0)
-    with pytest.raises(ValueError, match="schema must be a name of 1 to 63 bytes"):
+    with pytest.raises(ValueError, match="schema must be a name of 1 to 63 UTF-8 bytes"):
         PostgresLedger("host=localhost", schema="x" * 64)
+    for unstorable in ("", "a\x00b", "\ud800"):
+        with pytest.raises(ValueError, match="schema must be a name"):
+            PostgresLedger("host=localhost", schema=unstorable)
 
 
 def test_a_database_that_is_not_utf8_is_refused(postgres_dsn, connect):

@@ -21,9 +21,9 @@ Why a lock and not SERIALIZABLE with retries: :meth:`Ledger.exclusive` is a cont
 manager, and a context manager cannot run its block a second time, so every
 serialization failure would reach the caller as an error. And there would be many:
 measured with plain SQL (``benchmarks/bench_ledgers.py --locking``, 8 processes, a 2-core
-machine), SERIALIZABLE failed 0.2 of the read-decide-writes on random customers (its
-predicate locks cover index pages, not customers), where the lock made the same
-throughput without a failure. Only for one customer written to hundreds of times a
+machine), SERIALIZABLE failed a fifth to a third of the read-decide-writes on random
+customers (its predicate locks cover index pages, not customers), where the lock made
+as many per second without a failure. Only for one customer written to hundreds of times a
 second does SERIALIZABLE pass more through (the lock makes each section wait for the
 previous commit's flush); a contact policy refuses such a customer after the first few
 contacts, and a refusal writes nothing. The lock needs no row to lock (a customer seen
@@ -141,12 +141,13 @@ class PostgresLedger(Ledger):
             raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
         if not 0 < timeout < float("inf"):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if not schema or "\x00" in schema or len(schema.encode("utf-8", "replace")) > _NAME_BYTES:
+        if not _is_storable(schema) or not 0 < len(schema.encode("utf-8")) <= _NAME_BYTES:
             raise ValueError(
-                f"schema must be a name of 1 to {_NAME_BYTES} bytes without NUL, got {schema!r}"
+                f"schema must be a name of 1 to {_NAME_BYTES} UTF-8 bytes without NUL, "
+                f"got {schema!r}"
             )
         self._pg = require("psycopg", "postgres")
-        self.dsn = dsn
+        self._dsn = dsn  # with its password, if it has one: never shown
         self.schema = schema
         self.timeout = float(timeout)
         self.server = _without_password(self._pg, dsn)
@@ -164,7 +165,7 @@ class PostgresLedger(Ledger):
         return f"PostgresLedger({self.server!r}, schema={self.schema!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"dsn": self.dsn, "schema": self.schema, "timeout": self.timeout}
+        return {"dsn": self._dsn, "schema": self.schema, "timeout": self.timeout}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["dsn"], schema=state["schema"], timeout=state["timeout"])  # type: ignore[misc]
@@ -193,14 +194,14 @@ class PostgresLedger(Ledger):
 
     def _open(self) -> psycopg.Connection[Any]:
         pg = self._pg
-        given = pg.conninfo.conninfo_to_dict(self.dsn)
+        given = pg.conninfo.conninfo_to_dict(self._dsn)
         extra: dict[str, Any] = {}
         if "connect_timeout" not in given:
             extra["connect_timeout"] = max(1, round(self.timeout))
         if "application_name" not in given:
             extra["application_name"] = "relcore"
         try:
-            conn: psycopg.Connection[Any] = pg.connect(self.dsn, autocommit=True, **extra)
+            conn: psycopg.Connection[Any] = pg.connect(self._dsn, autocommit=True, **extra)
         except pg.Error as exc:
             raise self._failed(exc) from None
         try:
