@@ -34,6 +34,7 @@ from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
 from .ledger import Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
+from .postgres import PostgresLedger
 from .rules import (
     Cooldown,
     FatigueLimit,
@@ -72,6 +73,7 @@ __all__ = [
     "OptOut",
     "OutcomeSuppression",
     "Policy",
+    "PostgresLedger",
     "QuietHours",
     "Reason",
     "Reserve",

@@ -1,0 +1,615 @@
+"""A ledger in PostgreSQL: one store for the processes of many hosts.
+
+Needs the ``postgres`` extra (``pip install 'relcore[postgres]'``, which brings psycopg 3);
+``import relcore.contact_policy`` does not import psycopg, constructing a
+:class:`PostgresLedger` does.
+
+Atomicity. A guarded request runs its read, decision and write in one transaction that
+first takes a transaction-scoped advisory lock on the customer
+(``pg_advisory_xact_lock`` on a 64-bit BLAKE2b hash of the schema and the customer id).
+Sections for the same customer queue on that lock, from any process on any host; sections
+for different customers never wait for each other (two ids that share a hash only queue
+needlessly). The transaction is READ COMMITTED, so the read that follows the lock sees
+every section committed before it: the lock is released only after the commit is
+visible. When a client dies, the server ends its session, rolls its transaction back and
+frees the lock; nothing committed is lost. A request is four short round trips (BEGIN
+with the lock, the read, the insert when allowed, COMMIT), with prepared statements;
+psycopg's pipeline mode and client-side binding save round trips but cost more CPU
+(client and server together), which is what limits throughput on a small machine.
+
+Why a lock and not SERIALIZABLE with retries: :meth:`Ledger.exclusive` is a context
+manager, and a context manager cannot run its block a second time, so every
+serialization failure would reach the caller as an error. And there would be many:
+measured with plain SQL (``benchmarks/bench_ledgers.py --locking``, 8 processes, a 2-core
+machine), SERIALIZABLE failed a fifth to a third of the read-decide-writes on random
+customers (its predicate locks cover index pages, not customers), where the lock made
+as many per second without a failure. Only for one customer written to hundreds of times a
+second does SERIALIZABLE pass more through (the lock makes each section wait for the
+previous commit's flush); a contact policy refuses such a customer after the first few
+contacts, and a refusal writes nothing. The lock needs no row to lock (a customer seen
+for the first time has none), writes nothing, and, being transaction-scoped, also works
+behind a connection pooler in transaction mode.
+
+Schema. Everything lives in one PostgreSQL schema (``relcore`` unless told otherwise),
+created by the first ledger that opens it: ``schema_version`` records each migration
+applied (relcore migrates an older schema when it opens it, under an advisory lock, in
+one transaction, and refuses a schema newer than it knows), and ``ledger`` holds the
+entries, indexed by (customer, time) and by time (for pruning). Times are stored as
+bigint microseconds since the epoch, exactly as the ledger hands them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from .._optional import require
+from ..errors import DataError, LedgerError
+from .history import CustomerRows, Entry, History, clamp_micros
+from .ledger import Ledger, LedgerSession, check_entry
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresLedger"]
+
+_MIN: Final = -(2**63)
+_CHUNK: Final = 50_000  # customers per histories() query and rows per append statement
+_NAME_BYTES: Final = 63  # PostgreSQL cuts longer identifiers silently (NAMEDATALEN - 1)
+
+# Each migration is applied once, in order, in one transaction; its number is its
+# position (1-based). Append new ones at the end; never edit one that has shipped.
+# ``{s}`` is the quoted schema name.
+_MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    (
+        "contacts and customer events",
+        (
+            """CREATE TABLE {s}.ledger (
+                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                customer_id text COLLATE "C" NOT NULL,
+                at          bigint  NOT NULL,
+                channel     text,
+                category    text,
+                campaign    text,
+                kind        text    NOT NULL,
+                company     boolean NOT NULL
+            )""",
+            "CREATE INDEX ledger_customer_at ON {s}.ledger (customer_id, at)",
+            "CREATE INDEX ledger_at ON {s}.ledger (at)",
+            "COMMENT ON COLUMN {s}.ledger.at IS 'microseconds since 1970-01-01 00:00 UTC'",
+            "COMMENT ON COLUMN {s}.ledger.company IS "
+            "'true: a contact the company made; false: an event of the customer'",
+        ),
+    ),
+)
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+
+class PostgresLedger(Ledger):
+    """A ledger stored in a PostgreSQL database, shared by processes on many hosts.
+
+    Each thread (and each process) gets its own connection, opened on first use; the
+    object may be passed to other processes, pickled or inherited by ``fork`` (it
+    connects again there). A connection the server dropped is replaced on the next call.
+    A problem with the server (unreachable, refusing the login, a customer's lock held
+    for longer than ``timeout``) raises :class:`~relcore.LedgerError` naming the server
+    (the connection string without its password) and the schema. :meth:`close` is safe
+    while other threads use the ledger: their calls in progress finish, and later calls
+    raise :class:`~relcore.LedgerError`.
+
+    Parameters
+    ----------
+    dsn
+        A libpq connection string (``"host=db.internal dbname=crm user=relcore"``) or
+        URI (``"postgresql://relcore@db.internal/crm"``). The database must be UTF8.
+    schema
+        The PostgreSQL schema holding relcore's tables, created (and migrated) when
+        missing; ledgers in different schemas are independent.
+    timeout
+        Seconds to wait for a connection and for a customer's lock before giving up.
+
+    Examples
+    --------
+    With a server at hand (these lines need one, so they are not run here):
+
+    >>> ledger = PostgresLedger("postgresql://relcore@db.internal/crm")  # doctest: +SKIP
+    >>> ledger.append([Entry("c1", 10, "email", None, None, "message", True)])  # doctest: +SKIP
+    >>> ledger.customer_history("c1").at.tolist(), len(ledger)  # doctest: +SKIP
+    ([10], 1)
+
+    Errors name the server, never the password (nothing listens on port 1):
+
+    >>> PostgresLedger("postgresql://relcore:s3cret@127.0.0.1:1/crm", timeout=1)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    relcore.errors.LedgerError: PostgreSQL ledger host=127.0.0.1 port=1 dbname=crm
+    user=relcore (schema relcore): ...
+    """
+
+    def __init__(self, dsn: str, *, schema: str = "relcore", timeout: float = 60.0) -> None:
+        if not isinstance(dsn, str):
+            raise TypeError(f"dsn must be a string, got {type(dsn).__name__}")
+        if not isinstance(schema, str):
+            raise TypeError(f"schema must be a string, got {type(schema).__name__}")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+        if not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not _is_storable(schema) or not 0 < len(schema.encode("utf-8")) <= _NAME_BYTES:
+            raise ValueError(
+                f"schema must be a name of 1 to {_NAME_BYTES} UTF-8 bytes without NUL, "
+                f"got {schema!r}"
+            )
+        self._pg = require("psycopg", "postgres")
+        self._dsn = dsn  # with its password, if it has one: never shown
+        self.schema = schema
+        self.timeout = float(timeout)
+        self.server = _without_password(self._pg, dsn)
+        self._where = f"PostgreSQL ledger {self.server} (schema {schema})"
+        self._sql = _Statements(_quote(schema))
+        self._lock_salt = schema.encode("utf-8") + b"\x00"
+        self._local = threading.local()
+        self._opened: list[_Connection] = []
+        self._guard = threading.Lock()
+        self._closed = False
+        with self._using():  # connect and migrate now, so that problems surface here
+            pass
+
+    def __repr__(self) -> str:
+        return f"PostgresLedger({self.server!r}, schema={self.schema!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"dsn": self._dsn, "schema": self.schema, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["dsn"], schema=state["schema"], timeout=state["timeout"])  # type: ignore[misc]
+
+    # ------------------------------------------------------------------ connections
+    # As in SQLiteLedger: each thread uses its own connection and holds that connection's
+    # lock for the whole of each call, so close() waits for calls in progress instead of
+    # pulling a connection away from under them.
+
+    def _connection(self) -> _Connection:
+        mine: _Connection | None = getattr(self._local, "mine", None)
+        if mine is not None and mine.pid == os.getpid():
+            if mine.conn is None or not mine.conn.closed:
+                return mine
+            with self._guard, suppress(ValueError):  # the server dropped it: connect again
+                self._opened.remove(mine)
+        conn = self._open()
+        with self._guard:
+            if self._closed:
+                conn.close()
+                raise self._closed_error()
+            mine = _Connection(conn, os.getpid())
+            self._opened.append(mine)
+        self._local.mine = mine
+        return mine
+
+    def _open(self) -> psycopg.Connection[Any]:
+        pg = self._pg
+        given = pg.conninfo.conninfo_to_dict(self._dsn)
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in given:
+            extra["connect_timeout"] = max(1, round(self.timeout))
+        if "application_name" not in given:
+            extra["application_name"] = "relcore"
+        try:
+            conn: psycopg.Connection[Any] = pg.connect(self._dsn, autocommit=True, **extra)
+        except pg.Error as exc:
+            raise self._failed(exc) from None
+        try:
+            encoding = conn.info.parameter_status("server_encoding")
+            if encoding != "UTF8":
+                raise LedgerError(
+                    f"{self._where}: the database's encoding is {encoding}; relcore needs "
+                    "UTF8 to store every customer id and label"
+                )
+            conn.execute(f"SET lock_timeout = {max(1, round(self.timeout * 1000))}")
+            self._migrate(conn)
+        except pg.Error as exc:
+            conn.close()
+            raise self._failed(exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`, or refuse one newer than that."""
+        found = self._version(conn)
+        if found == SCHEMA_VERSION:
+            return
+        if found < SCHEMA_VERSION:
+            from .. import __version__
+
+            s = self._sql.schema
+            conn.execute("BEGIN")
+            try:
+                # One migrator at a time; the others find the work done when they get in.
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key("\x00migrate"),))
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {s}.schema_version ("
+                    "version integer PRIMARY KEY, "
+                    "applied_at timestamptz NOT NULL DEFAULT now(), "
+                    "relcore_version text NOT NULL, "
+                    "description text NOT NULL)"
+                )
+                found = self._version(conn)
+                for version in range(found + 1, SCHEMA_VERSION + 1):
+                    description, statements = _MIGRATIONS[version - 1]
+                    for statement in statements:
+                        conn.execute(statement.format(s=s))
+                    conn.execute(
+                        f"INSERT INTO {s}.schema_version "
+                        "(version, relcore_version, description) VALUES (%s, %s, %s)",
+                        (version, __version__, description),
+                    )
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
+        if found > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self._where}: the schema is at version {found}, newer than this relcore "
+                f"knows ({SCHEMA_VERSION}); upgrade relcore on this host"
+            )
+
+    def _version(self, conn: psycopg.Connection[Any]) -> int:
+        """The schema's version (0 when relcore never created it)."""
+        table = f"{self._sql.schema}.schema_version"
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        if not exists or not exists[0]:
+            return 0
+        row = conn.execute(f"SELECT coalesce(max(version), 0) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def _using(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection, held for one call; the server's errors name it."""
+        mine = self._connection()
+        with mine.lock:
+            conn = mine.conn
+            if conn is None:
+                raise self._closed_error()
+            try:
+                yield conn
+            except self._pg.Error as exc:
+                raise self._failed(exc) from None
+
+    def _failed(self, exc: Exception) -> LedgerError:
+        if self._closed:
+            return self._closed_error()
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        return LedgerError(f"{self._where}: {message}")
+
+    def _closed_error(self) -> LedgerError:
+        return LedgerError(f"{self._where} is closed")
+
+    def _lock_key(self, customer_id: str) -> int:
+        """The customer's advisory-lock key: the same on every host and Python version."""
+        digest = hashlib.blake2b(
+            self._lock_salt + customer_id.encode("utf-8", "surrogatepass"), digest_size=8
+        ).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    def close(self) -> None:
+        """Close every connection this object opened in this process.
+
+        A call in progress on another thread finishes first; every later call raises
+        :class:`~relcore.LedgerError`. Closing twice is harmless.
+        """
+        with self._guard:
+            self._closed = True
+            opened, self._opened = self._opened, []
+        pid = os.getpid()
+        for mine in opened:
+            if mine.pid != pid:  # a parent's connection, inherited by fork: not ours to end
+                continue
+            with mine.lock:
+                if mine.conn is not None:
+                    mine.conn.close()
+                    mine.conn = None
+
+    # ------------------------------------------------------------------ the contract
+
+    def __len__(self) -> int:
+        with self._using() as conn:
+            row = conn.execute(self._sql.count).fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        checked = _storable([check_entry(e) for e in entries])
+        if not checked:
+            return
+        with self._using() as conn:
+            if len(checked) <= _CHUNK:
+                self._insert(conn, checked)
+                return
+            conn.execute("BEGIN")  # several statements, one transaction: all or nothing
+            try:
+                for k in range(0, len(checked), _CHUNK):
+                    self._insert(conn, checked[k : k + _CHUNK])
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
+
+    def _insert(self, conn: psycopg.Connection[Any], entries: Sequence[Entry]) -> None:
+        if len(entries) == 1:  # a guarded request's one contact: the cheaper statement
+            e = entries[0]
+            row = (e.customer_id, int(e.at), e.channel, e.category, e.campaign, e.kind)
+            conn.execute(self._sql.insert_one, (*row, bool(e.company)))
+        elif entries:
+            conn.execute(self._sql.insert, _columns(entries))
+
+    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+        _storable_ids([customer_id])
+        with self._using() as conn:
+            return _to_rows(self._fetch(conn, customer_id, since))
+
+    def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
+        return self.histories([customer_id], since=since)
+
+    def _fetch(
+        self, conn: psycopg.Connection[Any], customer_id: str, since: int | None
+    ) -> list[tuple[Any, ...]]:
+        lower = _MIN if since is None else clamp_micros(since)
+        return conn.execute(self._sql.select_one, (customer_id, lower)).fetchall()
+
+    def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
+        ids = [str(c) for c in customer_ids]
+        _storable_ids(ids)
+        distinct = list(dict.fromkeys(ids))
+        lower = _MIN if since is None else clamp_micros(since)
+        rows: list[tuple[Any, ...]] = []
+        with self._using() as conn:
+            for k in range(0, len(distinct), _CHUNK):
+                chunk = distinct[k : k + _CHUNK]
+                rows.extend(conn.execute(self._sql.select_many, (chunk, lower)).fetchall())
+        return _to_history(ids, rows)
+
+    @contextmanager
+    def _exclusive(self, customer_id: str) -> Iterator[LedgerSession]:
+        _storable_ids([customer_id])
+        mine = self._connection()
+        with mine.lock:  # for the whole block: close() waits for it
+            conn = mine.conn
+            if conn is None:
+                raise self._closed_error()
+            if mine.in_section:
+                raise LedgerError(
+                    f"{self._where}: an exclusive section cannot start inside another "
+                    "on the same thread"
+                )
+            mine.in_section = True
+            try:
+                # One round trip; the key is an int computed here, so it is safe to inline.
+                key = self._lock_key(customer_id)
+                with self._abandoning(conn):
+                    conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({key})", prepare=False)
+                session = _PostgresSession(self, conn, customer_id)
+                try:
+                    yield session
+                except BaseException:  # the block's own error, passed on as it is
+                    _abandon(conn)
+                    raise
+                with self._abandoning(conn):
+                    self._insert(conn, session.pending)
+                    conn.execute("COMMIT")
+            finally:
+                mine.in_section = False
+
+    @contextmanager
+    def _abandoning(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        """On any error, roll back (or drop the connection); the server's errors name it."""
+        try:
+            yield
+        except self._pg.Error as exc:
+            _abandon(conn)
+            raise self._failed(exc) from None
+        except BaseException:
+            _abandon(conn)
+            raise
+
+    def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
+        return self._exclusive(customer_id)
+
+    def prune(self, before: int) -> int:
+        with self._using() as conn:
+            cur = conn.execute(self._sql.prune, (clamp_micros(before),))
+            return int(cur.rowcount)
+
+    def schema_version(self) -> int:
+        """The version of relcore's tables in the schema (see the module docstring)."""
+        with self._using() as conn:
+            return self._version(conn)
+
+
+class _Statements:
+    """The ledger's SQL, for one (quoted) schema."""
+
+    __slots__ = (
+        "count", "insert", "insert_one", "prune", "schema", "select_many", "select_one",
+    )  # fmt: skip
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        table = f"{schema}.ledger"
+        columns = "at, channel, category, campaign, kind, company"
+        self.count = f"SELECT count(*) FROM {table}"
+        # One statement for any number of rows: seven arrays, unnested side by side.
+        self.insert = (
+            f"INSERT INTO {table} (customer_id, {columns}) SELECT * FROM unnest("
+            "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::boolean[])"
+        )
+        self.insert_one = (
+            f"INSERT INTO {table} (customer_id, {columns}) "
+            "VALUES (%s, %s::bigint, %s, %s, %s, %s, %s)"
+        )
+        self.select_one = (
+            f"SELECT {columns} FROM {table} "
+            "WHERE customer_id = %s AND at >= %s::bigint ORDER BY at, id"
+        )
+        self.select_many = (
+            f"SELECT customer_id, {columns} FROM {table} "
+            "WHERE customer_id = ANY(%s::text[]) AND at >= %s::bigint "
+            "ORDER BY customer_id, at, id"
+        )
+        self.prune = f"DELETE FROM {table} WHERE at < %s::bigint"
+
+
+class _Connection:
+    """One thread's connection (``None`` once closed) and the lock held while it is used."""
+
+    __slots__ = ("conn", "in_section", "lock", "pid")
+
+    def __init__(self, conn: psycopg.Connection[Any], pid: int) -> None:
+        self.conn: psycopg.Connection[Any] | None = conn
+        self.lock = threading.RLock()  # re-entrant: a thread may call the ledger in a session
+        self.pid = pid
+        self.in_section = False
+
+
+class _PostgresSession(LedgerSession):
+    """Reads inside the locked transaction; appends wait for the commit, which sends them."""
+
+    def __init__(
+        self, ledger: PostgresLedger, conn: psycopg.Connection[Any], customer_id: str
+    ) -> None:
+        self._ledger = ledger
+        self._conn = conn
+        self._customer_id = customer_id
+        self.pending: list[Entry] = []
+
+    def _rows(self, since: int | None) -> CustomerRows:
+        try:
+            rows = _to_rows(self._ledger._fetch(self._conn, self._customer_id, since))
+        except self._ledger._pg.Error as exc:
+            raise self._ledger._failed(exc) from None
+        if not self.pending:
+            return rows
+        lower = _MIN if since is None else clamp_micros(since)
+        mine = [e for e in self.pending if e.customer_id == self._customer_id and e.at >= lower]
+        return rows.with_entries(mine)
+
+    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+        return self._rows(since)
+
+    def customer_history(self, *, since: int | None = None) -> History:
+        return self._rows(since).to_history(self._customer_id)
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        self.pending.extend(_storable([check_entry(e) for e in entries]))
+
+
+def _quote(name: str) -> str:
+    """``name`` as a PostgreSQL identifier (double quotes, inner ones doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _without_password(pg: Any, dsn: str) -> str:
+    """The connection string as it may be shown: every parameter but the password."""
+    try:
+        params = pg.conninfo.conninfo_to_dict(dsn)
+    except pg.Error as exc:
+        raise LedgerError(
+            f"PostgreSQL ledger: the dsn is not a libpq connection string or URI ({exc})"
+        ) from None
+    params.pop("password", None)
+    first = ("host", "hostaddr", "port", "dbname", "user")
+    ordered = {k: params[k] for k in (*first, *sorted(params)) if k in params}
+    shown: str = pg.conninfo.make_conninfo(**ordered)
+    return shown or "(libpq's defaults)"
+
+
+def _storable(entries: list[Entry]) -> list[Entry]:
+    """``entries``, after refusing text PostgreSQL cannot hold (NUL, lone surrogates)."""
+    for name, index in (("customer_id", 0), ("channel", 2), ("category", 3), ("campaign", 4)):
+        _refuse_unstorable(name, [e[index] for e in entries])
+    _refuse_unstorable("kind", [e.kind for e in entries])
+    return entries
+
+
+def _storable_ids(ids: list[str]) -> None:
+    _refuse_unstorable("customer_id", ids)
+
+
+def _refuse_unstorable(column: str, values: list[Any]) -> None:
+    bad = [i for i, v in enumerate(values) if isinstance(v, str) and not _is_storable(v)]
+    if bad:
+        raise DataError(
+            column, "text PostgreSQL cannot store (a NUL character or a lone surrogate)", bad
+        )
+
+
+def _is_storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _columns(entries: Sequence[Entry]) -> tuple[list[Any], ...]:
+    return (
+        [e.customer_id for e in entries],
+        [int(e.at) for e in entries],
+        [e.channel for e in entries],
+        [e.category for e in entries],
+        [e.campaign for e in entries],
+        [e.kind for e in entries],
+        [bool(e.company) for e in entries],
+    )
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back, if there is still something to roll back: the first error is the news."""
+    with suppress(Exception):
+        conn.execute("ROLLBACK")
+
+
+def _abandon(conn: psycopg.Connection[Any]) -> None:
+    """Roll back; a connection that cannot is closed, so the server frees its lock."""
+    from psycopg.pq import TransactionStatus
+
+    if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except Exception:
+        conn.close()
+
+
+def _to_rows(rows: list[tuple[Any, ...]]) -> CustomerRows:
+    if not rows:
+        return CustomerRows([], [], [], [], [], [])
+    at, ch, cat, camp, kind, comp = (list(c) for c in zip(*rows, strict=True))
+    return CustomerRows(at, ch, cat, camp, kind, comp)
+
+
+def _to_history(ids: list[str], rows: list[tuple[Any, ...]]) -> History:
+    """``rows`` (customer_id first, grouped by customer) as the history of ``ids``."""
+    spans: dict[str, tuple[int, int]] = {}
+    first = 0
+    for j in range(1, len(rows) + 1):
+        if j == len(rows) or rows[j][0] != rows[first][0]:
+            spans[rows[first][0]] = (first, j)
+            first = j
+    starts = np.empty(len(ids), dtype=np.int64)
+    ends = np.empty(len(ids), dtype=np.int64)
+    for i, cid in enumerate(ids):
+        starts[i], ends[i] = spans.get(cid, (0, 0))
+    return History.from_rows(np.asarray(ids, dtype=object), rows, starts, ends)
