@@ -8,9 +8,8 @@ Two layers:
   overall and per channel, plus a saturation level against a recommended contact
   frequency estimated from the whole customer base.
 
-Import the kernel as ``from relcore.scoring.fatigue import fatigue_scores`` (or from
-``relcore.scoring``). Note that the attribute ``relcore.scoring.fatigue`` is the function
-:func:`fatigue`, which shadows this module's name on the package.
+Import both from :mod:`relcore.scoring` (or :mod:`relcore.scoring.scores`); this module
+is private.
 """
 
 from __future__ import annotations
