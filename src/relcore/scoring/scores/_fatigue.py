@@ -333,7 +333,7 @@ def _log_fatigue(
     roles: EventRoles,
     now: int,
     half_life_us: float,
-    negative_weight: float = 5.0,  # fatigue()'s default
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
 ) -> _LogFatigue:
     """:func:`fatigue_scores` over a log: per customer, and per customer on each channel
     (rows without a channel count overall only). :func:`fatigue` and the customer view
