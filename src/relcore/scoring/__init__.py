@@ -23,6 +23,7 @@ from .scores import *  # noqa: F403
 from .summary import Period as Period
 from .summary import RFMSummary as RFMSummary
 from .summary import summarize as summarize
+from .summary import summarize_partition as summarize_partition
 
 if TYPE_CHECKING:
     from . import purchase as purchase
@@ -43,7 +44,7 @@ _PURCHASE = (
     "frequency_monetary_correlation",
 )
 
-__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize"]
+__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize", "summarize_partition"]
 __all__ += scores.__all__
 __all__ += _PURCHASE
 

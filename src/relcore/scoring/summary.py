@@ -24,7 +24,7 @@ from ..models import EventLog
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Period", "RFMSummary", "summarize"]
+__all__ = ["Period", "RFMSummary", "summarize", "summarize_partition"]
 
 Period = Literal["D", "W"] | _dt.timedelta
 FloatArray = npt.NDArray[np.float64]
@@ -263,6 +263,33 @@ def summarize(
     ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
     """
     return _summarize(log, period, observation_end, calibration_end, kind, check_range=True)
+
+
+def summarize_partition(
+    log: EventLog,
+    *,
+    period: Period = "D",
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str | None = None,
+    kind: str | None = "purchase",
+) -> RFMSummary:
+    """:func:`summarize` for a log holding only some of the customers: one partition of a
+    customer base split by customer, as :mod:`relcore.dask` summarises it.
+
+    Each customer's row is the one :func:`summarize` gives over the whole base. The checks
+    that concern the whole base are left out: a part without purchases, or whose
+    purchases all follow ``calibration_end``, has an empty summary rather than an error.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from relcore.models import EventLog
+    >>> at = [dt.datetime(2026, 1, d, tzinfo=dt.timezone.utc) for d in (5, 6)]
+    >>> log = EventLog.from_arrays(["a", "a"], at)
+    >>> len(summarize_partition(log, observation_end="2026-01-10", calibration_end="2026-01-01"))
+    0
+    """
+    return _summarize(log, period, observation_end, calibration_end, kind, check_range=False)
 
 
 def _summarize(
