@@ -118,3 +118,15 @@ def _partitions_per_customer(ddf) -> pd.Series:
 def partitions_per_customer():
     """``partitions_per_customer(ddf)``: in how many partitions each customer's rows lie."""
     return _partitions_per_customer
+
+
+@pytest.fixture(scope="session")
+def parquet_dataset(tmp_path_factory, events):
+    """``events`` as three parquet files in time order (customers span files), with
+    the time stored as naive UTC wall clock and ids under the name ``client``."""
+    folder = tmp_path_factory.mktemp("orders")
+    table = events.rename(columns={"customer_id": "client", "at": "ordered_at"})
+    table["ordered_at"] = table["ordered_at"].dt.tz_localize(None)
+    for i, part in enumerate(np.array_split(np.arange(len(table)), 3)):
+        table.iloc[part].to_parquet(folder / f"orders-{i}.parquet", row_group_size=400)
+    return folder

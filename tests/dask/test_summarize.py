@@ -1,5 +1,5 @@
-"""relcore.dask summarises events to the single-machine summary, whatever the
-partitioning."""
+"""relcore.dask reads datasets as the single-machine readers do and summarises them to
+the single-machine summary, whatever the partitioning."""
 
 from __future__ import annotations
 
@@ -51,6 +51,95 @@ def test_summary_equals_the_single_machine_summary_on_cdnow(client, calibration_
         log, period="W", observation_end="1998-06-30", calibration_end=calibration_end
     ).to_pandas()
     assert_same_frame(got, want)
+
+
+def test_summary_of_a_parquet_dataset_equals_the_single_machine_summary(
+    client, parquet_dataset, events, end
+):
+    got = rdask.summarize(
+        str(parquet_dataset), customer_id="client", at="ordered_at", value="value",
+        kind="kind", timezone="UTC", observation_end=end,
+    ).compute()  # fmt: skip
+    assert_same_frame(got, single_machine(events, observation_end=end))
+
+
+def test_read_events_keeps_every_event_with_relcore_names(client, parquet_dataset, events):
+    read = rdask.read_events(
+        parquet_dataset / "*.parquet", customer_id="client", at="ordered_at", kind="kind",
+        value="value", channel="channel", initiator="initiator", timezone="UTC",
+        partition_rows=1000,
+    )  # fmt: skip
+    assert read.npartitions > 3  # files split at row groups of 400 rows
+    got = read.compute()
+    assert list(got.columns) == ["customer_id", "at", "kind", "value", "channel", "initiator"]
+    key = ["customer_id", "at", "kind", "value"]
+    got = got.sort_values(key).reset_index(drop=True)
+    want = events.sort_values(key).reset_index(drop=True)
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    assert (got["at"] == want["at"]).all()
+    assert got["value"].tolist() == want["value"].tolist()
+    for label in ("kind", "channel", "initiator"):
+        assert got[label].isna().tolist() == want[label].isna().tolist()
+        assert got[label].dropna().tolist() == want[label].dropna().tolist()
+
+
+def test_read_events_names_the_file_and_its_row_of_a_bad_value(client, tmp_path, events):
+    good = events.iloc[:50].copy()
+    bad = events.iloc[50:100].copy()
+    bad.iloc[[13, 17], bad.columns.get_loc("value")] = np.nan
+    good.to_parquet(tmp_path / "a.parquet")
+    bad.to_parquet(tmp_path / "b.parquet", row_group_size=10)
+    read = rdask.read_events(tmp_path, value="value", kind="kind", partition_rows=10)
+    with pytest.raises(DataError) as info:
+        read.compute()
+    err = info.value
+    # rows counted within the file, although the file was read in pieces of 10 rows
+    assert (err.column, err.rows, err.count) == ("value", (13, 17), 2)
+    assert str(tmp_path / "b.parquet") in str(err)
+
+
+def test_read_events_refuses_naive_times_without_a_zone_naming_the_column(client, parquet_dataset):
+    read = rdask.read_events(parquet_dataset, customer_id="client", at="ordered_at")
+    with pytest.raises(DataError, match=r"orders-\d\.parquet") as info:
+        read.compute()
+    assert info.value.column == "ordered_at"
+
+
+def test_read_events_of_csv_files_matches_the_single_machine_reader(client, tmp_path, events, end):
+    text = events.assign(at=events["at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+    for i, rows in enumerate(np.array_split(np.arange(len(text)), 2)):
+        text.iloc[rows].to_csv(tmp_path / f"part-{i}.csv", index=False)
+    got = rdask.summarize(
+        str(tmp_path / "*.csv"), value="value", kind="kind", observation_end=end
+    ).compute()
+    assert_same_frame(got, single_machine(events, observation_end=end))
+
+
+def test_a_bad_csv_row_is_named_by_file_and_row(client, tmp_path):
+    (tmp_path / "a.csv").write_text("customer_id,at\nc1,2026-01-01T00:00:00+00:00\n")
+    (tmp_path / "b.csv").write_text(
+        "customer_id,at\nc2,2026-01-01T00:00:00+00:00\nc3,yesterday\nc4,2026-01-02T00:00:00Z\n"
+    )
+    with pytest.raises(DataError) as info:
+        rdask.read_events(tmp_path).compute()
+    assert (info.value.column, info.value.rows) == ("at", (1,))
+    assert str(tmp_path / "b.csv") in str(info.value)
+
+
+def test_integer_ids_stay_integers(client, tmp_path, events, end):
+    numbered = events.assign(customer_id=events["customer_id"].str[1:].astype("int64"))
+    numbered.to_parquet(tmp_path / "n.parquet")
+    got = rdask.summarize(str(tmp_path), value="value", kind="kind", observation_end=end).compute()
+    assert got.index.dtype == np.int64
+    want = single_machine(numbered, observation_end=end)
+    assert_same_frame(got, want)
+
+
+def test_text_ids_in_one_file_and_integers_in_another_are_refused(client, tmp_path, events):
+    events.iloc[:10].assign(customer_id=np.arange(10)).to_parquet(tmp_path / "a.parquet")
+    events.iloc[10:20].to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match=r"holds text in .*b\.parquet"):
+        rdask.read_events(tmp_path).compute()
 
 
 def test_summary_error_names_the_customers_not_meaningless_shuffled_rows(client, events, split):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ._frames import (
     partition_log,
     where,
 )
+from ._read import read_events
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,7 @@ def summarize(
     timezone: str | None = None,
     partitioned_by_customer: bool = False,
 ) -> Any:
-    """The customer-base summary of a Dask frame of transactions.
+    """The customer-base summary of a Dask frame of transactions, or of a dataset on disk.
 
     Each customer's row equals the single-machine :func:`relcore.scoring.summarize` of
     the same events. Unlike it, this does not check that ``calibration_end`` falls
@@ -51,7 +53,8 @@ def summarize(
     Parameters
     ----------
     frame
-        A ``dask.dataframe.DataFrame`` with one row per event.
+        A ``dask.dataframe.DataFrame`` with one row per event, or the path of a parquet or
+        CSV dataset, read with :func:`read_events` (and its checks).
     customer_id, at, value, kind
         Column names, as in :meth:`relcore.models.EventLog.from_pandas` (with ``kind``,
         only ``"purchase"`` events count).
@@ -80,6 +83,13 @@ def summarize(
     (1.0, 4.0, 8.0)
     """
     libraries()
+    if isinstance(frame, str | os.PathLike):
+        frame = read_events(
+            frame, customer_id=customer_id, at=at, value=value, kind=kind, timezone=timezone
+        )
+        customer_id, at, timezone = "customer_id", "at", None
+        value = None if value is None else "value"
+        kind = None if kind is None else "kind"
     names = {"customer_id": customer_id, "at": at, "value": value, "kind": kind}
     names = {k: v for k, v in names.items() if v is not None}
     frame = by_customer(frame, customer_id, partitioned_by_customer)
