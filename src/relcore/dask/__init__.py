@@ -4,12 +4,15 @@ Every per-customer computation in relcore needs one customer's events and nothin
 Parquet or CSV files are read into partitions, each checked as the single-machine
 readers check a table (errors name the file and row). A frame of events is shuffled by
 customer id (Dask's own shuffle), each partition then holds whole customers, and the
-single-machine functions run partition by partition: results equal the single-machine
+single-machine functions run partition by partition. Model fits reduce each partition
+of summaries to its distinct rows with counts, merge them in a tree and run the model's
+own fit on the driver with the counts as weights. Results equal the single-machine
 results. The code runs on whatever scheduler Dask uses: a ``distributed.Client`` on a
 ``LocalCluster``, or on a cluster of many machines.
 """
 
+from ._fit import fit
 from ._read import read_events
 from ._summary import summarize
 
-__all__ = ["read_events", "summarize"]
+__all__ = ["fit", "read_events", "summarize"]
