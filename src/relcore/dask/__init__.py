@@ -6,13 +6,15 @@ readers check a table (errors name the file and row). A frame of events is shuff
 customer id (Dask's own shuffle), each partition then holds whole customers, and the
 single-machine functions run partition by partition. Model fits reduce each partition
 of summaries to its distinct rows with counts, merge them in a tree and run the model's
-own fit on the driver with the counts as weights. Results equal the single-machine
+own fit on the driver with the counts as weights. Predictions and lifetime values ship
+the fitted models to the workers and run partition by partition. Results equal the single-machine
 results. The code runs on whatever scheduler Dask uses: a ``distributed.Client`` on a
 ``LocalCluster``, or on a cluster of many machines.
 """
 
 from ._fit import fit
+from ._predict import customer_lifetime_value, predict
 from ._read import read_events
 from ._summary import summarize
 
-__all__ = ["fit", "read_events", "summarize"]
+__all__ = ["customer_lifetime_value", "fit", "predict", "read_events", "summarize"]
