@@ -299,6 +299,19 @@ class MemoryLedger(Ledger):
         counts = np.bincount(main.cust, minlength=n_codes)
         self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
+    # A copy (pickle, copy.deepcopy) is a snapshot of the entries: how relcore.dask ships
+    # a ledger to its worker processes. The lock stays behind; the copy gets its own.
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            self._flush()
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # ------------------------------------------------------------------ the contract
 
     def __len__(self) -> int:

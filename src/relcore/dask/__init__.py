@@ -1,26 +1,38 @@
 """relcore beyond one machine, on Dask (the ``dask`` extra).
 
-Every per-customer computation in relcore needs one customer's events and nothing else.
-Parquet or CSV files are read into partitions, each checked as the single-machine
-readers check a table (errors name the file and row). A frame of events is shuffled by
-customer id (Dask's own shuffle), each partition then holds whole customers, and the
-single-machine functions run partition by partition (summaries, engagement, fatigue;
-fatigue's recommended frequencies are estimated from the whole base's response-curve
-counts, added up on the driver). Model fits reduce each partition
-of summaries to its distinct rows with counts, merge them in a tree and run the model's
-own fit on the driver with the counts as weights. Predictions and lifetime values ship
-the fitted models to the workers and run partition by partition. Results equal the single-machine
-results. The code runs on whatever scheduler Dask uses: a ``distributed.Client`` on a
-``LocalCluster``, or on a cluster of many machines.
+Every per-customer computation in relcore needs one customer's events and nothing else,
+and every model's likelihood depends on the data only through its distinct rows and
+their counts. So relcore scales on Dask without new statistics and without cluster code
+of its own:
+
+* **read** (:func:`read_events`): parquet or CSV files become partitions, each checked as
+  the single-machine reader checks a table (errors name the file and row);
+* **shuffled**: a frame of events is shuffled by customer id (Dask's own shuffle) so that
+  each partition holds whole customers; then :func:`summarize`, :func:`engagement` and
+  :func:`fatigue` run the single-machine functions partition by partition;
+* **reduced**: :func:`fit` compresses each partition of summaries to distinct rows with
+  counts and merges them in a tree; :func:`fatigue` adds up its response-curve counts;
+* **on the driver**: only the model's own fit, on those distinct rows (a few hundred
+  thousand even for a hundred million customers), and the response-curve estimates;
+* **partition by partition**: :func:`predict`, :func:`customer_lifetime_value` and
+  :func:`check_many` ship the fitted models (or a ledger snapshot) to the workers and
+  return frames keyed as their input; write them with ``.to_parquet(path)``.
+
+Results equal the single-machine results: the same functions run on the same rows. The
+code runs on whatever scheduler Dask uses: a ``distributed.Client`` on a
+``LocalCluster``, or on a cluster of many machines by giving the client that cluster's
+address.
 """
 
 from ._fit import fit
+from ._policy import check_many
 from ._predict import customer_lifetime_value, predict
 from ._read import read_events
 from ._scores import engagement, fatigue
 from ._summary import summarize
 
 __all__ = [
+    "check_many",
     "customer_lifetime_value",
     "engagement",
     "fatigue",
