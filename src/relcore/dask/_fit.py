@@ -2,8 +2,8 @@
 
 Every model's likelihood depends on its data only through the distinct rows and how many
 customers share each (for the purchase models, the distinct ``(frequency, recency, T)``:
-a few hundred thousand rows even for a hundred million customers with daily periods). So
-each partition is compressed to its distinct rows with counts, the partitions' tables
+at most one per customer, and far fewer with weekly periods or a young base). So each
+partition is compressed to its distinct rows with counts, the partitions' tables
 are merged in a tree (each merge compresses again), and the model's own single-machine
 fit runs on the driver with the counts as weights: the very data it would compress the
 whole base to, so the fit is the single-machine fit.
@@ -51,25 +51,22 @@ def fit(
     Parameters
     ----------
     model_class
-        :class:`~relcore.scoring.BGNBD`, :class:`~relcore.scoring.MBGNBD`,
-        :class:`~relcore.scoring.ParetoNBD`, :class:`~relcore.scoring.BGBB`,
-        :class:`~relcore.scoring.GammaGamma` or
-        :class:`~relcore.scoring.ShiftedBetaGeometric`.
+        ``BGNBD``, ``MBGNBD``, ``ParetoNBD``, ``BGBB``, ``GammaGamma`` or
+        ``ShiftedBetaGeometric`` (of ``relcore.scoring``).
     data
         A Dask frame with the columns the model fits on, one row per customer (the
-        frame :func:`summarize` returns), and optionally ``weights``:
+        frame [`summarize`][relcore.dask.summarize] returns), and optionally ``weights``:
 
         * BG/NBD, MBG/NBD, Pareto/NBD: ``frequency``, ``recency``, ``T``;
         * BG/BB: ``frequency``, ``recency``, ``n_periods`` (or ``T``, as a summary has);
-        * Gamma-Gamma: ``frequency``, ``monetary_value`` of repeat buyers (select them
-          first: ``summary[summary.frequency > 0]``, as on one machine);
+        * Gamma-Gamma: ``frequency``, ``monetary_value`` of repeat buyers with a positive
+          spend (select them first, as on one machine);
         * shifted-beta-geometric: one row per customer of a cohort, with ``renewals``,
           the renewals the customer made (a column of a frame, or a Series): those who
           left after their first period made 0; those still subscribed after
           ``n_periods`` periods made ``n_periods``. The survivors at the start of period
           ``t`` are the customers with ``renewals >= t``: the counts
-          :meth:`ShiftedBetaGeometric.fit <relcore.scoring.ShiftedBetaGeometric.fit>`
-          takes.
+          ``ShiftedBetaGeometric.fit`` takes.
     penalizer
         As in the model's ``fit``.
     n_periods
@@ -126,7 +123,8 @@ def fit(
 
 
 def _fittable() -> tuple[type, ...]:
-    """The model classes :func:`fit` knows (imported when needed: scipy is slow to load)."""
+    """The model classes [`fit`][relcore.dask.fit] knows (imported when needed: scipy is
+    slow to load)."""
     from ..scoring import purchase
 
     return (
@@ -186,7 +184,7 @@ def _distinct_rows(
 
 @contextmanager
 def _rows_of(number: int) -> Iterator[None]:
-    """A :class:`DataError` about rows of partition ``number`` says so."""
+    """A [`DataError`][relcore.errors.DataError] about rows of partition ``number`` says so."""
     try:
         yield
     except DataError as exc:

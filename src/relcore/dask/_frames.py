@@ -1,8 +1,8 @@
-"""Dask frames of relcore's columns: what every :mod:`relcore.dask` function shares.
+"""Dask frames of relcore's columns: what every [`relcore.dask`][relcore.dask] function shares.
 
-Event frames carry relcore's column names (:data:`EVENT_COLUMNS`, as
-:func:`~relcore.dask.read_events` writes them); result frames are indexed by customer id.
-Each partition of a frame of events is turned into an :class:`~relcore.models.EventLog`
+Event frames carry relcore's column names (``EVENT_COLUMNS``, as
+[`read_events`][relcore.dask.read_events] writes them); result frames are indexed by customer id.
+Each partition of a frame of events is turned into an [`EventLog`][relcore.models.EventLog]
 and handed to the single-machine code, so a partition must hold whole customers: frames
 are shuffled by customer id (Dask's own shuffle) unless the caller says they already are.
 """
@@ -130,7 +130,8 @@ def located(exc: DataError, ids: Any, place: str) -> DataError:
 def partition_log(
     part: pd.DataFrame, names: Mapping[str, str], place: str, *, timezone: str | None = None
 ) -> EventLog:
-    """The event log of one partition; a :class:`DataError` says where its rows are."""
+    """The event log of one partition; a [`DataError`][relcore.errors.DataError] says where
+    its rows are."""
     try:
         return EventLog.from_pandas(part, **names, timezone=timezone)
     except DataError as exc:

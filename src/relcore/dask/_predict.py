@@ -24,13 +24,13 @@ def predict(model: Any, summary: Any, *, t: float | None = None) -> Any:
     Parameters
     ----------
     model
-        A fitted (or known-parameter) :class:`~relcore.scoring.BGNBD`,
-        :class:`~relcore.scoring.MBGNBD`, :class:`~relcore.scoring.ParetoNBD`,
-        :class:`~relcore.scoring.BGBB` or :class:`~relcore.scoring.GammaGamma`.
+        A fitted (or known-parameter) ``BGNBD``, ``MBGNBD``, ``ParetoNBD``, ``BGBB`` or
+        ``GammaGamma`` (of ``relcore.scoring``).
     summary
-        A Dask frame indexed by customer id with the columns the model predicts from (as
-        :func:`summarize` returns): ``frequency``, ``recency``, ``T`` (BG/BB:
-        ``n_periods`` or ``T``); ``frequency``, ``monetary_value`` for Gamma-Gamma.
+        A Dask frame indexed by customer id with the columns the model predicts from
+        (as [`summarize`][relcore.dask.summarize] returns): ``frequency``, ``recency``,
+        ``T`` (BG/BB: ``n_periods`` or ``T``); ``frequency``, ``monetary_value`` for
+        Gamma-Gamma.
     t
         Horizon of ``expected_purchases``, in model periods (opportunities for BG/BB);
         without it only ``p_alive`` is computed.
@@ -88,7 +88,7 @@ def customer_lifetime_value(
     monthly_discount_rate: float = 0.01,
     days_per_month: float = 365.25 / 12,
 ) -> Any:
-    """:func:`relcore.scoring.customer_lifetime_value` of every customer of a Dask frame.
+    """``relcore.scoring.customer_lifetime_value`` of every customer of a Dask frame.
 
     Computed partition by partition (the models are shipped to the workers), so each
     customer's value equals the single-machine one.
@@ -96,16 +96,17 @@ def customer_lifetime_value(
     Parameters
     ----------
     purchase_model, spend_model
-        Fitted models, as in :func:`relcore.scoring.customer_lifetime_value`.
+        Fitted models, as in ``relcore.scoring.customer_lifetime_value``.
     summary
         A Dask frame indexed by customer id with ``frequency``, ``recency``, ``T`` and
-        ``monetary_value`` (as :func:`summarize` returns).
+        ``monetary_value`` (as [`summarize`][relcore.dask.summarize] returns).
     period_days
         Length of one model period in days (1 for daily summaries, 7 for weekly ones).
         Required: a Dask frame does not carry its period as an
-        :class:`~relcore.scoring.RFMSummary` does, and the unit is the classic mistake.
+        [`RFMSummary`][relcore.scoring.summary.RFMSummary] does, and the unit is the classic
+        mistake.
     months, monthly_discount_rate, days_per_month
-        As in :func:`relcore.scoring.customer_lifetime_value`.
+        As in ``relcore.scoring.customer_lifetime_value``.
 
     Returns
     -------

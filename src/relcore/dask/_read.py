@@ -62,12 +62,13 @@ def read_events(
 ) -> Any:
     """A parquet or CSV dataset of events as a Dask frame with relcore's column names.
 
-    Each partition is checked as :meth:`relcore.models.EventLog.from_pandas` (parquet)
-    or :meth:`~relcore.models.EventLog.read_csv` (CSV) checks a table, when it is
-    computed: the same :class:`~relcore.DataError`, naming the file, and rows counted
-    from 0 within that file. A parquet file becomes one partition, or several of whole
-    row groups when it holds more than ``partition_rows`` rows; a CSV file is read whole
-    into one partition, so split large CSV datasets into many files.
+    Each partition is checked as
+    [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (parquet)
+    or [`read_csv`][relcore.models.EventLog.read_csv] (CSV) checks a table, when it is
+    computed: the same [`DataError`][relcore.errors.DataError], naming the file, and rows
+    counted from 0 within that file. A parquet file becomes one partition, or several of
+    whole row groups when it holds more than ``partition_rows`` rows; a CSV file is read
+    whole into one partition, so split large CSV datasets into many files.
 
     Parameters
     ----------
@@ -77,7 +78,7 @@ def read_events(
         (``s3://…``) works when its filesystem is installed; on a cluster of several
         machines, every worker must be able to read it.
     customer_id, at, kind, value, value_to_customer
-        The dataset's column names, as in :meth:`~relcore.models.EventLog.from_pandas`
+        The dataset's column names, as in [`from_pandas`][relcore.models.EventLog.from_pandas]
         (without ``kind``, every event is a purchase).
     channel, initiator, category, campaign, item
         Label columns, likewise.
@@ -86,7 +87,7 @@ def read_events(
     file_format
         ``"parquet"`` or ``"csv"``; by default read from the first file's extension.
     at_format, delimiter, encoding
-        CSV only, as in :meth:`~relcore.models.EventLog.read_csv`.
+        CSV only, as in [`read_csv`][relcore.models.EventLog.read_csv].
     partition_rows
         Most rows in a partition read from parquet (whole row groups; at least one).
     storage_options
@@ -99,7 +100,7 @@ def read_events(
         ``at`` as UTC timestamps, ``kind``, ``value``…), text as pyarrow strings.
         Customer ids keep their type: integers stay integers. Rows are sorted by
         customer and time within a partition; a customer's events may lie in several
-        partitions (the functions of :mod:`relcore.dask` shuffle them together).
+        partitions (the functions of [`relcore.dask`][relcore.dask] shuffle them together).
 
     Examples
     --------

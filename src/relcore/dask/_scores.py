@@ -42,7 +42,8 @@ def engagement(
     channels: Iterable[str] | None = None,
     partitioned_by_customer: bool = False,
 ) -> Any:
-    """:func:`relcore.scoring.engagement` of every customer of a Dask frame of events.
+    """[`relcore.scoring.engagement`][relcore.scoring.scores.engagement] of every customer
+    of a Dask frame of events.
 
     The frame is shuffled by customer id, then each partition is scored on its own with
     the single-machine function: each customer's scores equal the single-machine ones.
@@ -50,11 +51,12 @@ def engagement(
     Parameters
     ----------
     events
-        A Dask frame with relcore's column names, as :func:`read_events` returns:
-        ``customer_id``, ``at`` (timezone-aware) and any of ``kind``, ``channel``,
-        ``initiator``, ``value``….
+        A Dask frame with relcore's column names, as
+        [`read_events`][relcore.dask.read_events] returns: ``customer_id``, ``at``
+        (timezone-aware) and any of ``kind``, ``channel``, ``initiator``, ``value``….
     at, half_life, scale, action_kinds, negative_kinds
-        As in :func:`relcore.scoring.engagement` (omitted: its defaults).
+        As in [`relcore.scoring.engagement`][relcore.scoring.scores.engagement] (omitted:
+        its defaults).
     channels
         The channels of the whole frame, which name the ``activity_<channel>`` columns;
         by default found with one pass over the ``channel`` column, when you call this.
@@ -65,7 +67,7 @@ def engagement(
     -------
     dask.dataframe.DataFrame
         Indexed by customer id, with the columns of
-        :meth:`relcore.scoring.EngagementScores.to_pandas`.
+        [`relcore.scoring.EngagementScores.to_pandas`][relcore.scoring.scores.EngagementScores.to_pandas].
 
     Examples
     --------
@@ -129,7 +131,8 @@ def fatigue(
     channels: Iterable[str] | None = None,
     partitioned_by_customer: bool = False,
 ) -> Any:
-    """:func:`relcore.scoring.fatigue` of every customer of a Dask frame of events.
+    """[`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue] of every customer of a
+    Dask frame of events.
 
     Fatigue is per customer, but saturation compares each customer with a recommended
     frequency per channel estimated from the whole base. So, unless
@@ -138,15 +141,16 @@ def fatigue(
     responses per number of contacts in the window), adds them up and estimates every
     channel's recommendation on the driver, from exactly the counts the single-machine
     function estimates it from. The second pass, lazy like every result of
-    :mod:`relcore.dask`, scores each partition with those recommendations: every
+    [`relcore.dask`][relcore.dask], scores each partition with those recommendations: every
     customer's row equals the single-machine one.
 
     Parameters
     ----------
     events
-        A Dask frame with relcore's column names, as :func:`read_events` returns.
+        A Dask frame with relcore's column names, as
+        [`read_events`][relcore.dask.read_events] returns.
     at, half_life, negative_weight, window, recommended_frequency, tolerance
-        As in :func:`relcore.scoring.fatigue` (omitted: its defaults).
+        As in [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue] (omitted: its defaults).
     action_kinds, negative_kinds
         Likewise.
     channels
@@ -159,7 +163,7 @@ def fatigue(
     -------
     dask.dataframe.DataFrame
         Indexed by customer id, with the columns of
-        :meth:`relcore.scoring.FatigueScores.to_pandas`.
+        [`relcore.scoring.FatigueScores.to_pandas`][relcore.scoring.scores.FatigueScores.to_pandas].
 
     Examples
     --------

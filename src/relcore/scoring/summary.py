@@ -273,10 +273,11 @@ def summarize_partition(
     calibration_end: _dt.datetime | _dt.date | str | None = None,
     kind: str | None = "purchase",
 ) -> RFMSummary:
-    """:func:`summarize` for a log holding only some of the customers: one partition of a
-    customer base split by customer, as :mod:`relcore.dask` summarises it.
+    """[`summarize`][relcore.scoring.summary.summarize] for a log holding only some of the
+    customers: one partition of a customer base split by customer, as
+    [`relcore.dask`][relcore.dask] summarises it.
 
-    Each customer's row is the one :func:`summarize` gives over the whole base. The checks
+    Each customer's row is the one ``summarize`` gives over the whole base. The checks
     that concern the whole base are left out: a part without purchases, or whose
     purchases all follow ``calibration_end``, has an empty summary rather than an error.
 

@@ -262,10 +262,11 @@ class ResponseCurve:
         ``contacts[i]`` contacts on the channel within ``window`` and gave
         ``responses[i]`` responses between them.
 
-        :func:`fatigue` estimates its curves from the same counts, so the curves of the
-        parts of a customer base (``response_curves`` of each part's :func:`fatigue`,
-        with ``contacts`` = ``contacts / customers``), added up by contact count, give the
-        whole base's curve: how :mod:`relcore.dask` estimates the recommendation.
+        [`fatigue`][relcore.scoring.scores.fatigue] estimates its curves from the same
+        counts, so the curves of the parts of a customer base (``response_curves`` of each
+        part's ``fatigue``, with ``contacts`` = ``contacts / customers``), added up by
+        contact count, give the whole base's curve: how [`relcore.dask`][relcore.dask]
+        estimates the recommendation.
 
         Examples
         --------
