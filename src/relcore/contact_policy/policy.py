@@ -41,6 +41,7 @@ from ..errors import PolicyError
 from ._schema import check_keys, read_count, read_int, read_label
 from ._schema import read_labels as _read_labels
 from ._schema import read_zone as _read_zone
+from ._schema import show as _show
 from ._schema import to_toml as _to_toml
 from ._schema import type_name as _type_name
 from .contact import Reserve
@@ -232,16 +233,57 @@ class Policy:
 
     @classmethod
     def from_toml(
-        cls, source: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
+        cls, path: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
     ) -> Policy:
-        """Read a policy file, given its text or its path.
+        """Read a policy file, given its path (a string is always a path).
 
-        A string with no newline and no ``=`` is taken as a path. ``rule_types`` are rule
-        classes of your own that the file may name (see :meth:`from_dict`).
+        ``rule_types`` are rule classes of your own that the file may name (see
+        :meth:`from_dict`). To read a policy from TOML text, use :meth:`from_toml_text`.
+
+        Raises
+        ------
+        PolicyError
+            When the file cannot be read or does not validate (naming the key path).
 
         Examples
         --------
-        >>> policy = Policy.from_toml('''
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "policy=v2.toml")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write('[[rules]]\\ntype = "minimum_gap"\\ngap = "20h"\\n')
+        >>> Policy.from_toml(path).rules[0].describe()
+        'at least 20 hours between contacts'
+        """
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(
+                f"path must be the policy file's path (a str or os.PathLike), got "
+                f"{type(path).__name__}; read TOML text with Policy.from_toml_text"
+            )
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            looks_like_text = isinstance(path, str) and ("\n" in path or "=" in path)
+            hint = (
+                "; to read TOML text, use Policy.from_toml_text"
+                if looks_like_text and not os.path.exists(path)
+                else ""
+            )
+            name = str(path)
+            shown = repr(name) if len(name) <= 4096 else _show(name)  # text passed by mistake
+            raise PolicyError("", f"cannot read the policy file {shown}: {why}{hint}") from None
+        return cls.from_toml_text(text, rule_types=rule_types)
+
+    @classmethod
+    def from_toml_text(cls, text: str, *, rule_types: Iterable[type[Rule]] = ()) -> Policy:
+        """Read a policy from the text of a policy file.
+
+        ``rule_types`` are rule classes of your own that the text may name (see
+        :meth:`from_dict`).
+
+        Examples
+        --------
+        >>> policy = Policy.from_toml_text('''
         ... timezone = "Europe/Paris"
         ... [[rules]]
         ... type = "minimum_gap"
@@ -250,25 +292,16 @@ class Policy:
         ... ''')
         >>> policy.rules
         (MinimumGap(gap=datetime.timedelta(seconds=72000), channel='sms', category=None, campaign=None, each=()),)
-        >>> Policy.from_toml('[[rules]]\\ntype = "frequency_cap"\\ncount = 3\\nper = "-7d"')
+        >>> Policy.from_toml_text('[[rules]]\\ntype = "frequency_cap"\\ncount = 3\\nper = "-7d"')
         Traceback (most recent call last):
         ...
         relcore.errors.PolicyError: rules[0].per: must be a positive duration such as '7d', '20h' or '1d12h', got '-7d'
         """  # noqa: E501
-        if not isinstance(source, str | os.PathLike):
+        if not isinstance(text, str):
             raise TypeError(
-                f"source must be the policy file's text or path, got {type(source).__name__}"
+                f"text must be the policy file's text (a str), got {type(text).__name__}; "
+                "read a file with Policy.from_toml"
             )
-        if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                raise PolicyError(
-                    "", f"cannot read the policy file {str(source)!r}: {why}"
-                ) from None
-        else:
-            text = source
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
