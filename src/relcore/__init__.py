@@ -9,7 +9,14 @@ models it in four layers:
 * :mod:`relcore.measurement` — holdout groups and lift.
 """
 
-from .errors import ConvergenceError, DataError, LedgerError, PolicyError, RelcoreError
+from .errors import (
+    ConvergenceError,
+    DataError,
+    LedgerError,
+    PolicyError,
+    RelcoreError,
+    ReservationError,
+)
 from .models import (
     ContactLimit,
     ContactPreferences,
@@ -33,6 +40,7 @@ __all__ = [
     "PolicyError",
     "RFMSummary",
     "RelcoreError",
+    "ReservationError",
     "Touchpoint",
     "ValueExchange",
     "__version__",

@@ -64,7 +64,7 @@ def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
     return out
 
 
-def _known_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
+def known_rule_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
     """relcore's rule types and ``extra`` ones, by their policy-file ``type``."""
     extra = tuple(extra)
     if not extra:
@@ -177,7 +177,7 @@ class Policy:
         PolicyError
             Naming the key path of the first problem.
         """
-        types = _known_types(rule_types)
+        types = known_rule_types(rule_types)
         if not isinstance(data, Mapping):
             raise TypeError(
                 "a policy must be a mapping shaped like the policy file (as Policy.to_dict "

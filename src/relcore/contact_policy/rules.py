@@ -1073,8 +1073,8 @@ class Snooze(_HardStop):
 
     code: ClassVar[str] = "snoozed"
 
-    until: _dt.datetime = attrs.field()
-    _u: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    until: _dt.datetime = attrs.field(eq=False)  # compared by instant, as _u
+    _u: int = attrs.field(init=False, default=0, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_u", to_micros(self.until, "until"))
