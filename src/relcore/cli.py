@@ -807,6 +807,8 @@ def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     n = len(policy.rules)
     print(f"{args.policy}: valid, {n} rule{'s' if n != 1 else ''}", file=out)
     print(policy.describe(), file=out)
+    for warning in policy.warnings():
+        print(f"{args.command_name}: warning: {args.policy}: {warning}", file=err)
     return 0
 
 

@@ -41,6 +41,20 @@ def test_policy_check_prints_the_rules_in_plain_words(policy, relcore_cli):
     assert "exempt: transactional" in done.out
 
 
+def test_policy_check_warns_on_stderr_where_a_reserve_can_never_be_satisfied(
+    tmp_path, relcore_cli
+):
+    reserved = write(tmp_path, "p.toml", POLICY + "\n[reserve]\nslots = 1\nmin_priority = 10\n")
+    done = relcore_cli("policy", "check", reserved)
+    assert done.status == 0
+    assert done.errors == [
+        f"relcore policy check: warning: {reserved}: rules[0] (at most 1 contact per calendar "
+        "day (customer's local time)): the reserve keeps its only slot for priority >= 10, so "
+        "every contact of lower priority in its scope is refused for good"
+    ]
+    assert relcore_cli("policy", "check", write(tmp_path, "q.toml", POLICY)).err == ""
+
+
 def test_policy_check_reports_a_bad_file_in_one_line_with_status_2(tmp_path, relcore_cli):
     bad = write(tmp_path, "p.toml", POLICY.replace('"calendar_day"', '"-1d"'))
     done = relcore_cli("policy", "check", bad)

@@ -272,7 +272,7 @@ def test_describe_reads_the_rules_in_plain_words():
         "6. after 3 emails without a response or purchase within 14 days, no emails for 30 days"
         in text
     )
-    assert "the last 1 slot of every cap is kept for priority >= 10" in text
+    assert "the last 1 slot of every company cap is kept for priority >= 10" in text
 
 
 def test_retention_is_the_longest_history_any_rule_reads():

@@ -13,7 +13,7 @@ or one says never.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from ._context import (
     NEVER,
     BatchContext,
     OneContext,
+    OrMissing,
     Targets,
 )
 from ._localtime import PERIOD_REACH, time_of_day
@@ -51,6 +52,7 @@ __all__ = ["ContactGuard"]
 Micros = npt.NDArray[np.int64]
 Preferences = Mapping[str, ContactPreferences | None] | Sequence[ContactPreferences | None]
 _Plan = tuple[tuple[Rule, Targets], ...]
+_Key = tuple[str, str | None, str | None]  # a contact's channel, category, campaign
 _Reader = Callable[[int | None], CustomerRows]  # since -> one customer's rows
 _MAX_ROUNDS = 10_000  # fixed-point iterations before giving up on next_allowed_at
 _UNBOUNDED = -1
@@ -104,20 +106,49 @@ class _CustomerRules:
             soft.append(QuietHours(start=prefs.quiet_hours[0], end=prefs.quiet_hours[1]))
         self.soft = tuple(soft)
         self.lookback = _lookback_us(self.soft)
-        self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, _Plan]] = {}
+        self._plans: dict[tuple[_Key, bool], tuple[_Plan, _Plan]] = {}
 
-    def plans(self, key: tuple[str, str | None, str | None], exempt: bool) -> tuple[_Plan, _Plan]:
-        """``(hard stops, customer limits)`` that apply to contacts with labels ``key``."""
-        plans = self._plans.get(key)
+    def plans(
+        self, key: tuple[str, str | None, str | None], exempt: bool, counted: bool
+    ) -> tuple[_Plan, _Plan]:
+        """``(hard stops, customer limits)`` that apply to contacts with labels ``key``
+        (``counted``: contacts without a category count under category scopes)."""
+        plans = self._plans.get((key, counted))
         if plans is None:
             hard: list[tuple[Rule, Targets]] = []
             if self.opt_out is not None and self.opt_out.applies(*key):
                 hard.append((self.opt_out, (ANY, ANY, ANY)))
             if self.snooze is not None:
                 hard.append((self.snooze, (ANY, ANY, ANY)))
-            soft = tuple((r, r.targets(*key)) for r in self.soft if r.applies(*key))
-            plans = self._plans[key] = (tuple(hard), soft)
+            plans = self._plans[(key, counted)] = (tuple(hard), _scoped(self.soft, key, counted))
         return plans[0], () if exempt else plans[1]
+
+
+def _scoped(rules: Iterable[Rule], key: tuple[str, str | None, str | None], counted: bool) -> _Plan:
+    """The rules among ``rules`` that apply to contacts labelled ``key``, with the labels
+    of the history each counts.
+
+    With ``counted`` (``Policy.uncategorized == "counted"``) a contact without a category
+    could be of any: a rule scoped to a category applies to it, and history without a
+    category counts toward every category (a rule kept for each category counts every
+    category against a contact without one).
+    """
+    channel, category, campaign = key
+    out = []
+    for rule in rules:
+        if not counted:
+            if rule.applies(*key):
+                out.append((rule, rule.targets(*key)))
+            continue
+        if not rule.applies(channel, rule.category if category is None else category, campaign):
+            continue
+        ch, cat, camp = rule.targets(*key)
+        if cat is None:  # kept for each category, and this contact has none: count them all
+            cat = ANY
+        elif cat is not ANY:
+            cat = OrMissing(cat)
+        out.append((rule, (ch, cat, camp)))
+    return tuple(out)
 
 
 class ContactGuard:
@@ -154,6 +185,7 @@ class ContactGuard:
         self.policy = policy
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
         self._zone = policy.zone
+        self._counted = policy.uncategorized == "counted"
         self._codes = reason_codes(policy.rules)
         self._bit = {code: np.uint64(1 << i) for i, code in enumerate(self._codes)}
         self._plans: dict[tuple[str, str | None, str | None], tuple[_Plan, int]] = {}
@@ -171,7 +203,7 @@ class ContactGuard:
             if key[1] is not None and key[1] in self.policy.exempt_categories:
                 rules: _Plan = ()
             else:
-                rules = tuple((r, r.targets(*key)) for r in self.policy.rules if r.applies(*key))
+                rules = _scoped(self.policy.rules, key, self._counted)
             plan = self._plans[key] = (rules, _lookback_us(r for r, _ in rules))
         return plan
 
@@ -269,7 +301,7 @@ class ContactGuard:
         own: _Plan = ()
         if prefs is not None:
             cr = self._for_customer(prefs)
-            hard, own = cr.plans(key, self._is_exempt(contact.category))
+            hard, own = cr.plans(key, self._is_exempt(contact.category), self._counted)
             if cr.zone is not None:
                 zone = cr.zone
             if own:
@@ -278,6 +310,7 @@ class ContactGuard:
             rows = read(None if lookback == _UNBOUNDED else s - lookback)
         exempt = self.policy.exempt_categories
         reserve = reserve if reserve is not None else self.policy.reserve
+        reduction = 0 if reserve is None else reserve.reduction(contact.priority)
         ctx = OneContext(
             rows,
             customer_id=contact.customer_id,
@@ -286,27 +319,31 @@ class ContactGuard:
             campaign=contact.campaign,
             zone=zone,
             excluded=frozenset(rows.code(c) for c in exempt) if exempt else frozenset(),
-            reduction=0 if reserve is None else reserve.reduction(contact.priority),
+            reduction=reduction,
         )
+        # A reserve keeps slots of the company's caps: the customer's own limits are
+        # theirs, read whole whatever the priority.
+        own_ctx = ctx if not (reduction and own) else ctx.without_reduction()
+        groups = ((hard, ctx, False), (own, own_ctx, True), (plan, ctx, False))
         failed = []
-        for group in (hard, own, plan):
+        for group, gctx, mine in groups:
             for rule, targets in group:
-                p = rule._eval(ctx, targets, s)
+                p = rule._eval(gctx, targets, s)
                 if p is not None:
-                    failed.append((rule, targets, p, group is own))
+                    failed.append((rule, targets, p, mine, gctx))
         if not failed:
             return Decision(True, (), from_micros(s), contact)
-        nxt = _fixed_point(ctx, (*hard, *own, *plan), max(f[2] for f in failed))
+        nxt = _fixed_point(groups, max(f[2] for f in failed))
         suffix = "" if nxt is None else f"; next allowed {format_instant(nxt, zone)}"
         reasons = tuple(
             Reason(
                 rule.code,
                 rule,
                 ("customer's preference: " if mine else "")
-                + rule._explain(ctx, targets, s)
+                + rule._explain(gctx, targets, s)
                 + suffix,
             )
-            for rule, targets, _, mine in failed
+            for rule, targets, _, mine, gctx in failed
         )
         return Decision(False, reasons, None if nxt is None else from_micros(nxt), contact)
 
@@ -379,7 +416,7 @@ class ContactGuard:
                 found = by_object.get(id(p))
                 if found is None:
                     cr = self._for_customer(p)
-                    hard, own = cr.plans(key, exempt)
+                    hard, own = cr.plans(key, exempt, self._counted)
                     vkey = (cr.zone or self._zone, own)
                     v = index.get(vkey)
                     if v is None:
@@ -412,9 +449,10 @@ class ContactGuard:
             zone, own = variants[v]
             sub = history if idx.size == n else history.subset(idx)
             ctx = self._batch_context(sub, key, zone, reduction, s0)
+            own_ctx = self._batch_context(sub, key, zone, 0, s0) if own and reduction else ctx
             s = np.full(idx.size, s0, dtype=np.int64)
-            for rule, targets in (*own, *plan):
-                fails, props = rule._eval_many(ctx, targets, s)
+            for rule, targets, rctx in _with_contexts(own, own_ctx, plan, ctx):
+                fails, props = rule._eval_many(rctx, targets, s)
                 if fails.any():
                     hit = idx[fails]
                     bits[hit] |= self._bit[rule.code]
@@ -437,11 +475,13 @@ class ContactGuard:
                 idx = todo[pick]
                 zone, own = variants[v]
                 t = nxt[idx]
-                ctx = self._batch_context(history.take(idx), key, zone, reduction, None)
+                sub = history.take(idx)
+                ctx = self._batch_context(sub, key, zone, reduction, None)
+                own_ctx = self._batch_context(sub, key, zone, 0, None) if own and reduction else ctx
                 fail_any = t < snooze[idx]
                 best = np.where(fail_any, snooze[idx], t)
-                for rule, targets in (*own, *plan):
-                    fails, props = rule._eval_many(ctx, targets, t)
+                for rule, targets, rctx in _with_contexts(own, own_ctx, plan, ctx):
+                    fails, props = rule._eval_many(rctx, targets, t)
                     fail_any |= fails
                     best = np.where(fails, np.maximum(best, props), best)
                 nxt[idx] = np.where(fail_any, np.where(best > LAST_DECIDABLE, NEVER, best), t)
@@ -607,6 +647,16 @@ class ContactGuard:
         return self.ledger.prune(now - timedelta_micros(horizon))
 
 
+def _with_contexts(
+    own: _Plan, own_ctx: BatchContext, plan: _Plan, ctx: BatchContext
+) -> Iterator[tuple[Rule, Targets, BatchContext]]:
+    """The customer's limits read through ``own_ctx`` (no reserve), then the policy's."""
+    for rule, targets in own:
+        yield rule, targets, own_ctx
+    for rule, targets in plan:
+        yield rule, targets, ctx
+
+
 def _always_quiet(rules: _Plan) -> bool:
     """Whether the quiet hours among ``rules`` together cover the whole day.
 
@@ -627,18 +677,20 @@ def _always_quiet(rules: _Plan) -> bool:
     return reach >= US_PER_DAY
 
 
-def _fixed_point(ctx: OneContext, rules: _Plan, t: int) -> int | None:
-    """Earliest instant ``>= t`` at which every rule passes (``None``: never)."""
-    if _always_quiet(rules):
+def _fixed_point(groups: Sequence[tuple[_Plan, OneContext, bool]], t: int) -> int | None:
+    """Earliest instant ``>= t`` at which every rule of ``groups`` (each read through
+    its context) passes (``None``: never)."""
+    if _always_quiet(tuple(r for group, _, _ in groups for r in group)):
         return None
     for _ in range(_MAX_ROUNDS):
         if t > LAST_DECIDABLE:
             return None
         latest = None
-        for rule, targets in rules:
-            p = rule._eval(ctx, targets, t)
-            if p is not None and (latest is None or p > latest):
-                latest = p
+        for rules, ctx, _ in groups:
+            for rule, targets in rules:
+                p = rule._eval(ctx, targets, t)
+                if p is not None and (latest is None or p > latest):
+                    latest = p
         if latest is None:
             return t
         t = latest

@@ -10,6 +10,8 @@ The file format::
     name = "retail-2026"                    # optional
     timezone = "America/New_York"           # for customers whose zone is not known
     exempt_categories = ["transactional"]   # not capped; still recorded; opt-outs apply
+    uncategorized = "counted"               # or "not_counted": see Policy.uncategorized
+    unsubscribe_opts_out = true             # an unsubscribe event opts the customer out
 
     [reserve]                               # optional: keep the last slot of every cap
     slots = 1                               # for contacts of priority >= 10
@@ -27,6 +29,8 @@ The file format::
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import json
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -49,7 +53,17 @@ from .rules import RULE_TYPES, FrequencyCap, Rule
 
 __all__ = ["Policy"]
 
-_TOP_KEYS = ("name", "timezone", "exempt_categories", "reserve", "rules")
+_TOP_KEYS = (
+    "name",
+    "timezone",
+    "exempt_categories",
+    "uncategorized",
+    "unsubscribe_opts_out",
+    "reserve",
+    "rules",
+)
+UNCATEGORIZED: tuple[str, ...] = ("counted", "not_counted")
+"""The values of :attr:`Policy.uncategorized`; the first is the default."""
 
 
 def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
@@ -93,6 +107,16 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     resolve_zone(value)
 
 
+def _uncategorized(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in UNCATEGORIZED:
+        raise ValueError(f"uncategorized must be 'counted' or 'not_counted', got {value!r}")
+
+
+def _bool(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be True or False, got {value!r}")
+
+
 @attrs.frozen
 class Policy:
     """The company's contact rules.
@@ -108,9 +132,23 @@ class Policy:
     timezone
         IANA zone used for customers whose preferences name none.
     reserve
-        Optionally keep the last slots of every cap for high-priority contacts.
+        Optionally keep the last slots of every company cap for high-priority contacts
+        (the customer's own limits are never cut by it).
+    uncategorized
+        What a contact without a category is to rules scoped to a category.
+        ``"counted"`` (the default, the safe reading: it could be of any category) makes
+        such rules hold it back and count it, in the history too: a cap on promotional
+        emails counts emails without a category, a cap kept for each category counts
+        every category against a contact without one, and a global control group scoped
+        to promotional contacts does not get one without a category.
+        ``"not_counted"`` treats "no category" as a category of its own that no scoped
+        rule names (rules without a category scope still apply).
+    unsubscribe_opts_out
+        Whether an ``"unsubscribe"`` event recorded with a category (or else a channel)
+        opts the customer out of it in the preferences the ledger stores for them.
     name
-        A label for the policy (optional).
+        A label for the policy (optional); audit records carry it with
+        :attr:`content_hash`.
 
     Examples
     --------
@@ -137,6 +175,28 @@ class Policy:
         validator=attrs.validators.optional(attrs.validators.instance_of(Reserve)),
     )
     name: str | None = attrs.field(default=None, kw_only=True)
+    uncategorized: str = attrs.field(default="counted", kw_only=True, validator=_uncategorized)
+    unsubscribe_opts_out: bool = attrs.field(default=True, kw_only=True, validator=_bool)
+
+    @property
+    def content_hash(self) -> str:
+        """A SHA-256 of the policy's content (its :meth:`to_dict`, keys sorted): two
+        policies hash alike exactly when they are equal, whatever their file's layout.
+
+        Audit records carry it with the policy's name, so each decision names the
+        version of the policy that made it.
+
+        Examples
+        --------
+        >>> a = Policy.from_toml_text('timezone = "UTC"\\n[[rules]]\\ntype = "minimum_gap"\\ngap = "1d"')
+        >>> b = Policy.from_toml_text('[[rules]]\\ngap = "24h"\\ntype = "minimum_gap"')
+        >>> a.content_hash == b.content_hash, len(a.content_hash)
+        (True, 64)
+        """  # noqa: E501
+        canonical = json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @property
     def zone(self) -> _dt.tzinfo:
@@ -194,6 +254,20 @@ class Policy:
             kwargs["exempt_categories"] = _read_labels(
                 data["exempt_categories"], "exempt_categories"
             )
+        if "uncategorized" in data:
+            value = data["uncategorized"]
+            if value not in UNCATEGORIZED:
+                raise PolicyError(
+                    "uncategorized", f"must be 'counted' or 'not_counted', got {_show(value)}"
+                )
+            kwargs["uncategorized"] = value
+        if "unsubscribe_opts_out" in data:
+            value = data["unsubscribe_opts_out"]
+            if not isinstance(value, bool):
+                raise PolicyError(
+                    "unsubscribe_opts_out", f"must be true or false, got {_show(value)}"
+                )
+            kwargs["unsubscribe_opts_out"] = value
         if "reserve" in data:
             reserve = data["reserve"]
             check_keys(reserve, ("slots", "min_priority"), "reserve", "reserve")
@@ -320,6 +394,10 @@ class Policy:
         out["timezone"] = self.timezone
         if self.exempt_categories:
             out["exempt_categories"] = sorted(self.exempt_categories)
+        if self.uncategorized != UNCATEGORIZED[0]:
+            out["uncategorized"] = self.uncategorized
+        if not self.unsubscribe_opts_out:
+            out["unsubscribe_opts_out"] = False
         if self.reserve is not None:
             out["reserve"] = {
                 "slots": self.reserve.slots,
@@ -346,9 +424,27 @@ class Policy:
         if self.reserve is not None and self.reserve.slots:
             n = self.reserve.slots
             lines.append(
-                f"reserve: the last {n} {'slot' if n == 1 else 'slots'} of every cap "
-                f"{'is' if n == 1 else 'are'} kept for priority >= {self.reserve.min_priority}"
+                f"reserve: the last {n} {'slot' if n == 1 else 'slots'} of every company cap "
+                f"{'is' if n == 1 else 'are'} kept for priority >= {self.reserve.min_priority} "
+                "(customers' own limits are not cut)"
             )
+        if any(r.category is not None or "category" in r.each for r in self.rules):
+            lines.append(
+                "contacts without a category: "
+                + (
+                    "held and counted by rules scoped to a category (they could be of any)"
+                    if self.uncategorized == "counted"
+                    else "neither held nor counted by rules scoped to a category"
+                )
+            )
+        lines.append(
+            "unsubscribe events: "
+            + (
+                "opt the customer out of their category (else channel) in stored preferences"
+                if self.unsubscribe_opts_out
+                else "recorded only; stored preferences are left as they are"
+            )
+        )
         if not self.rules:
             lines.append("no rules: every contact is allowed (customers' preferences still apply)")
         for i, rule in enumerate(self.rules, 1):
@@ -368,3 +464,47 @@ class Policy:
         if back is not None and self.rules:
             lines.append(f"history read: the last {describe_duration(back)}")
         return "\n".join(lines)
+
+    def warnings(self) -> tuple[str, ...]:
+        """What in this valid policy is probably not meant, one sentence each.
+
+        Today: a :class:`Reserve` that can never be satisfied. A frequency cap with no
+        more slots than the reserve keeps refuses every contact below the reserve's
+        priority in its scope, for good (``next_allowed_at`` is ``None``, as for an
+        opt-out); a reserve without a frequency cap keeps nothing. ``relcore policy
+        check`` prints these.
+
+        Examples
+        --------
+        >>> from relcore.contact_policy import FrequencyCap, Reserve
+        >>> policy = Policy([FrequencyCap(1, per="7d")], reserve=Reserve(1, 10))
+        >>> print(*policy.warnings())
+        rules[0] (at most 1 contact in any 7 days): the reserve keeps its only slot for priority >= 10, so every contact of lower priority in its scope is refused for good
+        """  # noqa: E501
+        reserve = self.reserve
+        if reserve is None or not reserve.slots:
+            return ()
+        out = []
+        caps = [(i, r) for i, r in enumerate(self.rules) if isinstance(r, FrequencyCap)]
+        if not caps:
+            out.append(
+                f"the reserve keeps {reserve.slots} slot(s) of every frequency cap for priority "
+                f">= {reserve.min_priority}, but the policy has no frequency cap: it keeps nothing"
+            )
+        for i, rule in caps:
+            if rule.count > reserve.slots:
+                continue
+            if rule.count == 0:
+                continue  # a cap of zero refuses everyone anyway, and says so itself
+            kept = "its only slot" if rule.count == 1 else f"all its {rule.count} slots"
+            short = (
+                f" (and {reserve.slots} slots are more than the cap has)"
+                if rule.count < reserve.slots
+                else ""
+            )
+            out.append(
+                f"rules[{i}] ({rule.describe()}): the reserve keeps {kept} for priority >= "
+                f"{reserve.min_priority}{short}, so every contact of lower priority in its "
+                "scope is refused for good"
+            )
+        return tuple(out)

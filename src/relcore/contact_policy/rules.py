@@ -46,7 +46,7 @@ from .._time import (
     zone_name,
 )
 from ..errors import PolicyError
-from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, Targets
+from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, OrMissing, Targets
 from ._localtime import (
     PERIOD_REACH,
     first_instant,
@@ -97,6 +97,8 @@ def scope_noun(channel: Any, category: Any, campaign: Any, *, plural: bool = Tru
     channel = None if channel is ANY else channel
     category = None if category is ANY else category
     campaign = None if campaign is ANY else campaign
+    if isinstance(category, OrMissing):
+        category = category.label
     if channel is None:
         base = "contacts" if plural else "contact"
     else:
