@@ -41,9 +41,7 @@ def test_policy_check_prints_the_rules_in_plain_words(policy, relcore_cli):
     assert "exempt: transactional" in done.out
 
 
-def test_policy_check_warns_on_stderr_where_a_reserve_can_never_be_satisfied(
-    tmp_path, relcore_cli
-):
+def test_policy_check_warns_on_stderr_where_a_reserve_can_never_be_satisfied(tmp_path, relcore_cli):
     reserved = write(tmp_path, "p.toml", POLICY + "\n[reserve]\nslots = 1\nmin_priority = 10\n")
     done = relcore_cli("policy", "check", reserved)
     assert done.status == 0

@@ -27,12 +27,13 @@ Examples
 """
 
 from ._simulate import SimulationResult, simulate
+from .audit import AuditRecord
 from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import Ledger, LedgerSession, MemoryLedger
+from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import (
     Cooldown,
@@ -52,6 +53,7 @@ from .sqlite import SQLiteLedger
 __all__ = [
     "REASON_CODES",
     "Arbitration",
+    "AuditRecord",
     "BatchDecision",
     "Contact",
     "ContactFatigue",
@@ -65,6 +67,7 @@ __all__ = [
     "FrequencyCap",
     "GlobalControl",
     "History",
+    "KeyedEntry",
     "Ledger",
     "LedgerSession",
     "MemoryLedger",
