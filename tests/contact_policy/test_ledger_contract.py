@@ -448,6 +448,64 @@ class LedgerContract:
         assert [r.decided_at.hour for r in as_micros] == [2, 2, 3]
         assert ledger.decisions(customer_id="nobody") == []
 
+    # ------------------------------------------------------------ the guard's service calls
+
+    def test_one_key_asked_from_8_threads_records_one_contact(self, ledger):
+        guard = ContactGuard(Policy([FrequencyCap(5, per="calendar_day")]), ledger)
+        c = Contact("one", channel="email", at=datetime(2026, 6, 1, 9, tzinfo=UTC))
+        answers = []
+
+        def worker():
+            for _ in range(20):
+                answers.append(guard.request(c, key="m-1"))
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 160
+        assert all(a.allowed for a in answers)
+        assert len(ledger.customer_history("one").at) == 1
+
+    def test_reservations_confirmed_and_released_from_8_threads_fill_exactly_the_cap(self, ledger):
+        cap = 3
+        guard = ContactGuard(Policy([FrequencyCap(cap, per="calendar_day")]), ledger, audit=True)
+        base = datetime(2026, 6, 1, 9, tzinfo=UTC)
+
+        def worker(k):
+            for i in range(200):
+                if len(ledger.customer_history("one").at) >= cap:
+                    return
+                key = f"{k}-{i}"
+                at = base + timedelta(seconds=k * 1000 + i)
+                if guard.reserve(Contact("one", channel="email", at=at), key=key).allowed:
+                    if i % 3 == 0:
+                        guard.confirm(key)
+                    else:
+                        guard.release(key)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(ledger.customer_history("one").at) == cap
+        assert_the_audit_never_lets_more_than(cap, ledger.decisions(customer_id="one"))
+
+    def test_stored_preferences_decide_and_their_limits_survive_pruning(self, ledger):
+        ninety = ContactPreferences(
+            opted_out_channels={"sms"}, max_contacts=ContactLimit(1, per=timedelta(days=90))
+        )
+        ledger.set_preferences("a", ninety)
+        guard = ContactGuard(Policy([FrequencyCap(3, per="7d")]), ledger)
+        t = datetime(2026, 6, 1, 9, tzinfo=UTC)
+        assert guard.check(Contact("a", channel="sms", at=t)).codes == ("opted_out",)
+        assert guard.request(Contact("a", channel="email", at=t)).allowed
+        later = t + timedelta(days=40)
+        guard.prune(later)
+        assert not guard.request(Contact("a", channel="email", at=later)).allowed
+
     def test_many_appends_stay_sorted_and_complete(self, ledger):
         rng = np.random.default_rng(7)
         times = rng.integers(0, 100 * DAY, 3000)
@@ -458,6 +516,38 @@ class LedgerContract:
         for i in range(7):
             mine = got.at[got.starts[i] : got.ends[i]]
             assert np.array_equal(mine, np.sort(times[times % 7 == i]))
+
+
+def assert_the_audit_never_lets_more_than(cap, records):
+    """Replay a customer's audit trail (one contact a slot, one rule: a cap) in the order
+    the decisions were made: no grant ever took a slot beyond ``cap`` (reservations held
+    and contacts recorded), and no refusal left a slot free.
+    """
+    held: dict[str, datetime] = {}
+    sent = 0
+    assert records
+    for r in records:
+        if r.replayed:
+            continue
+        now = r.decided_at
+        if r.action in ("reserve", "request"):
+            held = {k: u for k, u in held.items() if u > now}  # expired: reclaimed
+            taken = sent + len(held)
+            if not r.allowed:
+                assert taken >= cap, r
+                continue
+            assert taken < cap, r
+            if r.action == "reserve":
+                held[r.key] = r.held_until
+            else:
+                sent += 1
+        elif r.action == "confirm":
+            assert r.key in held, r
+            assert held.pop(r.key) > now, r
+            sent += 1
+        elif r.action == "release":
+            assert held.pop(r.key, None) is not None, r
+    assert sent <= cap
 
 
 def record(customer, hour, *, allowed=True, action="check"):

@@ -66,6 +66,8 @@ class AuditRecord:
         The zone of that clock: the customer's own, else the policy's.
     key
         The idempotency key or reservation key, if any.
+    held_until
+        For a reservation granted: until when it holds its slot (the guard's clock).
     policy_name, policy_hash
         The policy that decided (:attr:`Policy.name`, :attr:`Policy.content_hash`).
     replayed
@@ -99,6 +101,7 @@ class AuditRecord:
     local_at: str | None = None
     timezone: str | None = None
     key: str | None = None
+    held_until: _dt.datetime | None = attrs.field(default=None, eq=_instant)
     policy_name: str | None = None
     replayed: bool = False
 
@@ -122,6 +125,9 @@ class AuditRecord:
             "campaign": self.campaign,
             "priority": self.priority,
             "key": self.key,
+            "held_until": (
+                None if self.held_until is None else _json.write_instant(self.held_until)
+            ),
             "policy_name": self.policy_name,
             "policy_hash": self.policy_hash,
             "replayed": self.replayed,
@@ -162,6 +168,7 @@ class AuditRecord:
             local_at=opt("local_at"),
             timezone=opt("timezone"),
             key=opt("key"),
+            held_until=_json.read_optional_instant(d.get("held_until"), at("held_until")),
             policy_name=opt("policy_name"),
             replayed=_json.read_bool(d.get("replayed", False), at("replayed")),
         )
@@ -178,6 +185,7 @@ _OPTIONAL = (
     "campaign",
     "priority",
     "key",
+    "held_until",
     "policy_name",
     "replayed",
 )
@@ -197,6 +205,7 @@ COLUMNS: tuple[str, ...] = (
     "campaign",
     "priority",
     "key",
+    "held_until",
     "policy_name",
     "policy_hash",
     "replayed",

@@ -16,9 +16,11 @@ import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._durations import MAX_DURATION
 from .._time import (
     US_PER_DAY,
     format_instant,
@@ -26,8 +28,9 @@ from .._time import (
     resolve_zone,
     timedelta_micros,
     to_micros,
+    zone_name,
 )
-from ..errors import DataError, PolicyError
+from ..errors import DataError, PolicyError, ReservationError
 from ..models import ContactPreferences
 from ._context import (
     ANY,
@@ -40,10 +43,11 @@ from ._context import (
     Targets,
 )
 from ._localtime import PERIOD_REACH, time_of_day
+from .audit import AuditRecord
 from .contact import Contact, Reserve
 from .decision import OUTRANKED, Arbitration, BatchDecision, Decision, Reason, reason_codes
 from .history import CustomerRows, Entry, History
-from .ledger import Ledger, LedgerSession, MemoryLedger
+from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .rules import FrequencyCap, OptOut, QuietHours, Rule, Snooze
 
@@ -66,6 +70,7 @@ _PREFERENCES_CACHED = 10_000  # distinct ContactPreferences whose rules are kept
 # Pruning keeps at least this much history, so customers' own calendar limits (which the
 # policy's retention does not know of) still see their whole period.
 _MIN_RETENTION = max(PERIOD_REACH.values())
+_DEFAULT_TTL = _dt.timedelta(minutes=5)
 
 
 def _lookback_us(rules: Iterable[Rule]) -> int:
@@ -154,13 +159,31 @@ def _scoped(rules: Iterable[Rule], key: tuple[str, str | None, str | None], coun
 class ContactGuard:
     """Decides whether contacts may go out, says why not, and records those that do.
 
+    Besides deciding (:meth:`check`, :meth:`check_many`, :meth:`arbitrate`) and
+    deciding-and-recording (:meth:`request`), a guard serves a messaging service: an
+    idempotency key makes a retried request harmless (``request(contact, key=...)``), and
+    a send in two phases holds its slot until the message has gone out
+    (:meth:`reserve`, then :meth:`confirm` or :meth:`release`). Customers' preferences
+    stored in the ledger apply whenever a call passes none.
+
     Parameters
     ----------
     policy
         The company's rules.
     ledger
-        Where contacts and customer events are remembered (a fresh
-        :class:`~relcore.contact_policy.MemoryLedger` when omitted).
+        Where contacts, reservations, customer events, stored preferences and the audit
+        trail are kept (a fresh :class:`~relcore.contact_policy.MemoryLedger` when
+        omitted).
+    clock
+        What time it is now: a function returning an aware datetime (the system clock,
+        ``datetime.now(timezone.utc)``, when omitted). Reservations expire by it and
+        audit records are stamped with it; it is read under the customer's lock. Guards
+        sharing a ledger must share a clock (the processes of one host do; hosts, within
+        far less than a reservation's ttl).
+    audit
+        Keep an :class:`~relcore.contact_policy.AuditRecord` of every single-contact
+        decision, allowed or refused, and every confirmation and release, in the ledger
+        (read them back with ``ledger.decisions(...)``).
 
     Examples
     --------
@@ -177,13 +200,27 @@ class ContactGuard:
     1 of 1 contacts in the last 7 days; next allowed 2026-11-30 10:00 UTC
     """
 
-    def __init__(self, policy: Policy, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        ledger: Ledger | None = None,
+        *,
+        clock: Callable[[], _dt.datetime] | None = None,
+        audit: bool = False,
+    ) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
         if ledger is not None and not isinstance(ledger, Ledger):
             raise _not_a_ledger(ledger)
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a function returning an aware datetime, got {clock!r}")
+        if not isinstance(audit, bool):
+            raise TypeError(f"audit must be True or False, got {audit!r}")
         self.policy = policy
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
+        self.clock: Callable[[], _dt.datetime] = _system_clock if clock is None else clock
+        self.audit = audit
+        self._policy_hash = policy.content_hash if audit else ""
         self._zone = policy.zone
         self._counted = policy.uncategorized == "counted"
         self._codes = reason_codes(policy.rules)
@@ -222,37 +259,303 @@ class ContactGuard:
 
     # ------------------------------------------------------------------ one contact
 
+    def _now(self) -> int:
+        """The clock's time, in microseconds."""
+        return to_micros(self.clock(), "clock()")
+
     def check(self, contact: Contact, preferences: ContactPreferences | None = None) -> Decision:
         """Decide one contact without recording it.
+
+        Reservations held now count like sent contacts.
 
         Parameters
         ----------
         contact
             The contact, at the instant it would go out.
         preferences
-            The customer's own settings; they win wherever they are stricter.
+            The customer's own settings; they win wherever they are stricter. When
+            ``None``, those stored in the ledger (if any) apply; a value passed replaces
+            the stored ones for this call.
 
         Returns
         -------
         Decision
             ``allowed``, every failing rule as a :class:`Reason`, and ``next_allowed_at``.
         """
-        return self._decide(contact, preferences, self._reader(contact.customer_id), None)
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
+        cid = contact.customer_id
+        now = self._now()
+        prefs = preferences if preferences is not None else self.ledger.get_preferences(cid)
+        decision = self._decide(contact, prefs, self._reader(cid, now), None)
+        if self.audit:
+            self.ledger.log_decisions([self._record("check", decision, prefs, now)])
+        return decision
 
-    def request(self, contact: Contact, preferences: ContactPreferences | None = None) -> Decision:
+    def request(
+        self,
+        contact: Contact,
+        preferences: ContactPreferences | None = None,
+        *,
+        key: str | None = None,
+    ) -> Decision:
         """Decide one contact and, when allowed, record it: atomically.
 
-        The read, the decision and the write happen under the ledger's write lock (one
-        ``BEGIN IMMEDIATE`` transaction on SQLite), so concurrent requests from any
-        number of threads or processes cannot exceed a cap together.
+        The read, the decision and the write happen under the customer's lock in the
+        ledger (one ``BEGIN IMMEDIATE`` transaction on SQLite), so concurrent requests
+        from any number of threads or processes cannot exceed a cap together.
+
+        Parameters
+        ----------
+        contact
+            The contact, at the instant it goes out.
+        preferences
+            As for :meth:`check` (the stored ones when ``None``).
+        key
+            An idempotency key naming the message (its id). Asking again with the same
+            key and contact returns the original decision and takes no second slot; the
+            same key with another contact raises :class:`~relcore.ReservationError`. A
+            key binds when its contact is allowed: after a refusal, asking again with it
+            decides afresh (a deferred message keeps its id). Without a key, every call
+            is a new contact.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> from relcore.contact_policy import Contact, FrequencyCap, Policy
+        >>> guard = ContactGuard(Policy([FrequencyCap(1, per="calendar_day")]))
+        >>> c = Contact("c42", channel="email", at=datetime(2026, 6, 1, 9, tzinfo=timezone.utc))
+        >>> guard.request(c, key="msg-1").allowed, guard.request(c, key="msg-1").allowed
+        (True, True)
+        >>> len(guard.ledger), guard.request(c, key="msg-2").codes
+        (1, ('frequency_cap',))
         """
         if not isinstance(contact, Contact):
             raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
+        if key is not None:
+            _check_key(key)
         with self.ledger.exclusive(contact.customer_id) as session:
-            decision = self._decide(contact, preferences, _session_reader(session), None)
+            now = self._now()
+            session.expire(now)
+            if key is not None:
+                found = session.keyed(key)
+                if found is not None:
+                    _same_contact(found, contact)
+                    if found.held_until is not None:
+                        raise ReservationError(
+                            key,
+                            "holds a reservation (made by reserve): confirm or release it, "
+                            "or ask again with reserve",
+                        )
+                    return self._replay("request", found, contact, session, now)
+            prefs = preferences if preferences is not None else session.get_preferences()
+            decision = self._decide(contact, prefs, _session_reader(session, now), None)
             if decision.allowed:
-                session.append([_entry(contact)])
+                if key is None:
+                    session.append([_entry(contact)])
+                else:
+                    session.add_keyed(KeyedEntry(key, _entry(contact), None))
+            if self.audit:
+                session.log_decisions([self._record("request", decision, prefs, now, key=key)])
         return decision
+
+    def reserve(
+        self,
+        contact: Contact,
+        preferences: ContactPreferences | None = None,
+        *,
+        key: str,
+        ttl: _dt.timedelta = _DEFAULT_TTL,
+    ) -> Decision:
+        """Decide one contact and, when allowed, hold its slot until it is confirmed.
+
+        The first phase of a send in two: reserve, send, then :meth:`confirm` (the
+        message went out) or :meth:`release` (it did not). While held, the reservation
+        counts against every rule exactly like a sent contact, for every guard sharing
+        the ledger. Unless confirmed within ``ttl`` (by :attr:`clock`) it expires and
+        its slot is free again.
+
+        Parameters
+        ----------
+        contact
+            The contact, at the instant it would go out.
+        preferences
+            As for :meth:`check` (the stored ones when ``None``).
+        key
+            Names the reservation (the message id); :meth:`confirm` and :meth:`release`
+            take it. Reserving again with the same key and contact returns the original
+            decision and holds no second slot (the ttl is not extended); the same key
+            with another contact raises :class:`~relcore.ReservationError`. A released or
+            expired key is free again.
+        ttl
+            How long the slot is held without a confirmation.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timedelta, timezone
+        >>> from relcore.contact_policy import Contact, FrequencyCap, Policy
+        >>> guard = ContactGuard(Policy([FrequencyCap(1, per="calendar_day")]))
+        >>> at = datetime(2026, 6, 1, 9, tzinfo=timezone.utc)
+        >>> first = Contact("c42", channel="email", at=at)
+        >>> guard.reserve(first, key="msg-1", ttl=timedelta(minutes=5)).allowed
+        True
+        >>> second = Contact("c42", channel="sms", at=at)
+        >>> guard.reserve(second, key="msg-2").codes  # the held slot counts
+        ('frequency_cap',)
+        >>> guard.release("msg-1")  # the email could not be sent
+        True
+        >>> guard.reserve(second, key="msg-2").allowed, guard.confirm("msg-2").allowed
+        (True, True)
+        """
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
+        _check_key(key)
+        span = _check_ttl(ttl)
+        with self.ledger.exclusive(contact.customer_id) as session:
+            now = self._now()
+            session.expire(now)
+            found = session.keyed(key)
+            if found is not None:
+                _same_contact(found, contact)
+                return self._replay("reserve", found, contact, session, now)
+            prefs = preferences if preferences is not None else session.get_preferences()
+            decision = self._decide(contact, prefs, _session_reader(session, now), None)
+            until = None
+            if decision.allowed:
+                until = now + span
+                session.add_keyed(KeyedEntry(key, _entry(contact), until))
+            if self.audit:
+                record = self._record("reserve", decision, prefs, now, key=key, held_until=until)
+                session.log_decisions([record])
+        return decision
+
+    def confirm(self, key: str) -> Decision:
+        """Record the contact reserved under ``key``: the message went out.
+
+        Confirming again is harmless (it returns the same decision). Returns the allowed
+        decision of the contact as recorded (its priority is not kept: 0).
+
+        Raises
+        ------
+        ReservationError
+            When nothing is held under ``key``: it was never reserved, was released, or
+            expired and its slot may have gone to another contact; or when the
+            reservation's ttl has passed by the guard's clock. Nothing is recorded then:
+            if the message went out anyway, :meth:`record` it, so the ledger tells the
+            truth (it then counts, whatever the caps).
+        """
+        _check_key(key)
+        found = self.ledger.keyed(key)
+        if found is None:
+            raise _nothing_held(key)
+        with self.ledger.exclusive(found.entry.customer_id) as session:
+            now = self._now()
+            k = session.keyed(key)
+            if k is None or k.entry.customer_id != found.entry.customer_id:
+                raise _nothing_held(key)
+            contact = _contact(k.entry)
+            if k.held_until is None:
+                return self._replay("confirm", k, contact, session, now)
+            if k.held_until <= now:
+                raise ReservationError(
+                    key,
+                    f"the reservation expired at {from_micros(k.held_until).isoformat()} (the "
+                    f"guard's clock reads {from_micros(now).isoformat()}); nothing was "
+                    "recorded: its slot may have gone to another contact (if the message "
+                    "went out anyway, record it with ContactGuard.record)",
+                )
+            session.confirm(key)
+            decision = Decision(True, (), from_micros(k.entry.at), contact)
+            if self.audit:
+                prefs = session.get_preferences()
+                session.log_decisions([self._record("confirm", decision, prefs, now, key=key)])
+        return decision
+
+    def release(self, key: str) -> bool:
+        """Give back the slot held under ``key``: the message did not go out.
+
+        Returns whether a reservation was held under it (releasing twice, or a key that
+        expired and was reclaimed, is harmless and returns ``False``).
+
+        Raises
+        ------
+        ReservationError
+            When the contact under ``key`` was confirmed (or recorded by
+            :meth:`request`): a sent contact is never taken back.
+        """
+        _check_key(key)
+        found = self.ledger.keyed(key)
+        if found is None:
+            return False
+        with self.ledger.exclusive(found.entry.customer_id) as session:
+            now = self._now()
+            k = session.keyed(key)
+            if k is None or k.entry.customer_id != found.entry.customer_id:
+                return False
+            if k.held_until is None:
+                raise ReservationError(
+                    key, "its contact was confirmed (recorded); a sent contact is never released"
+                )
+            released = session.release(key)
+            if self.audit:
+                contact = _contact(k.entry)
+                decision = Decision(True, (), from_micros(k.entry.at), contact)
+                prefs = session.get_preferences()
+                session.log_decisions([self._record("release", decision, prefs, now, key=key)])
+        return released
+
+    def _replay(
+        self, action: str, found: KeyedEntry, contact: Contact, session: LedgerSession, now: int
+    ) -> Decision:
+        """The original decision of a key asked again: allowed, nothing new taken."""
+        decision = Decision(True, (), from_micros(found.entry.at), contact)
+        if self.audit:
+            held = None if found.held_until is None else from_micros(found.held_until)
+            record = self._record(
+                action, decision, session.get_preferences(), now, key=found.key, replayed=True
+            )
+            session.log_decisions([attrs.evolve(record, held_until=held)])
+        return decision
+
+    def _record(
+        self,
+        action: str,
+        decision: Decision,
+        prefs: ContactPreferences | None,
+        now: int,
+        *,
+        key: str | None = None,
+        held_until: int | None = None,
+        replayed: bool = False,
+    ) -> AuditRecord:
+        """The audit record of a decision."""
+        contact = decision.contact
+        assert contact is not None
+        zone = self._zone
+        if prefs is not None:
+            own = self._for_customer(prefs).zone
+            zone = own if own is not None else zone
+        return AuditRecord(
+            decided_at=from_micros(now),
+            action=action,
+            customer_id=contact.customer_id,
+            allowed=decision.allowed,
+            codes=decision.codes,
+            messages=tuple(r.message for r in decision.reasons),
+            next_allowed_at=None if decision.allowed else decision.next_allowed_at,
+            at=contact.at,
+            local_at=from_micros(contact.at_micros, zone).isoformat(),
+            timezone=zone_name(zone),
+            channel=contact.channel,
+            category=contact.category,
+            campaign=contact.campaign,
+            priority=None if action in ("confirm", "release") else contact.priority,
+            key=key,
+            held_until=None if held_until is None else from_micros(held_until),
+            policy_name=self.policy.name,
+            policy_hash=self._policy_hash,
+            replayed=replayed,
+        )
 
     def record(self, contact: Contact) -> None:
         """Record a contact that went out without asking (a receipt, a legal notice)."""
@@ -273,15 +576,47 @@ class ContactGuard:
         """Record something the customer did: a response, a purchase, a complaint…
 
         Cool-downs react to its ``kind``; outcome suppression and the fatigue score treat
-        the kinds they are told to as answers.
-        """
-        self.ledger.append(
-            [Entry(customer_id, to_micros(at), channel, category, campaign, kind, False)]
-        )
+        the kinds they are told to as answers. An ``"unsubscribe"`` with a ``category``
+        opts the customer out of that category, else one with a ``channel`` out of that
+        channel, in the preferences stored in the ledger (with the event, atomically),
+        unless the policy's ``unsubscribe_opts_out`` is ``False``. The category wins
+        because an opt-out is a hard stop: unsubscribing from a promotional email must
+        not stop the receipts that come by email.
 
-    def _reader(self, customer_id: str) -> _Reader:
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> from relcore.contact_policy import Contact, Policy
+        >>> guard = ContactGuard(Policy([]))
+        >>> at = datetime(2026, 6, 1, 9, tzinfo=timezone.utc)
+        >>> guard.record_response("c42", at, "unsubscribe", channel="email",
+        ...                       category="promotional")
+        >>> guard.ledger.get_preferences("c42").opted_out_categories
+        frozenset({'promotional'})
+        >>> guard.check(Contact("c42", channel="sms", category="promotional", at=at)).codes
+        ('opted_out',)
+        """
+        entry = Entry(customer_id, to_micros(at), channel, category, campaign, kind, False)
+        if kind != "unsubscribe" or not self.policy.unsubscribe_opts_out:
+            self.ledger.append([entry])
+            return
+        if category is None and channel is None:
+            self.ledger.append([entry])  # unsubscribed from what? nothing to opt out of
+            return
+        with self.ledger.exclusive(customer_id) as session:
+            session.append([entry])
+            prefs = session.get_preferences() or ContactPreferences()
+            if category is not None:
+                prefs = attrs.evolve(
+                    prefs, opted_out_categories=prefs.opted_out_categories | {category}
+                )
+            elif channel is not None:
+                prefs = attrs.evolve(prefs, opted_out_channels=prefs.opted_out_channels | {channel})
+            session.set_preferences(prefs)
+
+    def _reader(self, customer_id: str, now: int) -> _Reader:
         rows = self.ledger.customer_rows
-        return lambda since: rows(customer_id, since=since)
+        return lambda since: rows(customer_id, since=since, held_at=now)
 
     def _decide(
         self,
@@ -406,7 +741,8 @@ class ContactGuard:
         snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
         variant_of = np.zeros(n, dtype=np.int64)
         variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
-        prefs_list = _align(ids, preferences)
+        now = self._now()
+        prefs_list = self._with_stored(ids, _align(ids, preferences))
         if prefs_list is not None:
             index: dict[Any, int] = {(self._zone, ()): 0}
             by_object: dict[int, tuple[bool, int, int]] = {}
@@ -429,7 +765,7 @@ class ContactGuard:
                 opted[i], snooze[i], variant_of[i] = found
 
         since = None if lookback == _UNBOUNDED else s0 - lookback
-        history = self.ledger.histories(ids.tolist(), since=since)
+        history = self.ledger.histories(ids.tolist(), since=since, held_at=now)
         bits = np.zeros(n, dtype=np.uint64)
         proposal = np.full(n, s0, dtype=np.int64)
         bits[opted] |= self._bit[OptOut.code]
@@ -496,6 +832,24 @@ class ContactGuard:
         times = nxt.view("datetime64[us]").copy()
         times[nxt >= NEVER] = np.datetime64("NaT")
         return BatchDecision(ids, allowed, bits, times, s0, self._codes)
+
+    def _with_stored(self, ids: npt.NDArray[Any], given: list[Any] | None) -> list[Any] | None:
+        """Preferences per position: those given, else those stored in the ledger."""
+        missing = (
+            ids.tolist()
+            if given is None
+            else [c for c, p in zip(ids.tolist(), given, strict=True) if p is None]
+        )
+        if not missing:
+            return given
+        stored = self.ledger.get_preferences_many(missing)
+        if not stored:
+            return given
+        if given is None:
+            return [stored.get(c) for c in ids.tolist()]
+        return [
+            p if p is not None else stored.get(c) for c, p in zip(ids.tolist(), given, strict=True)
+        ]
 
     def _batch_context(
         self,
@@ -566,7 +920,8 @@ class ContactGuard:
                 raise TypeError(f"candidates must be Contact values, got {type(c).__name__}")
         if isinstance(per_customer, bool) or not isinstance(per_customer, int) or per_customer < 1:
             raise ValueError(f"per_customer must be a whole number >= 1, got {per_customer!r}")
-        prefs_list = _align(np.array([c.customer_id for c in cands], dtype=object), preferences)
+        given = _align(np.array([c.customer_id for c in cands], dtype=object), preferences)
+        prefs_list: list[Any] = [None] * len(cands) if given is None else given
         by_customer: dict[str, list[int]] = {}
         for i, c in enumerate(cands):
             by_customer.setdefault(c.customer_id, []).append(i)
@@ -576,35 +931,63 @@ class ContactGuard:
             order = sorted(idxs, key=lambda i: (-cands[i].priority, -cands[i].value, i))
             if record:
                 with self.ledger.exclusive(cid) as session:
+                    now = self._now()
+                    session.expire(now)
+                    stored = session.get_preferences()
+                    prefs = [p if p is not None else stored for p in prefs_list]
                     picked = self._arbitrate_one(
-                        cands, order, prefs_list, reserve, per_customer, decisions, session
+                        cands, order, prefs, reserve, per_customer, decisions, session, now
                     )
                     if picked:
                         session.append([_entry(c) for c in picked])
+                    if self.audit:
+                        session.log_decisions(self._arbitrated(order, decisions, prefs, now))
             else:
+                now = self._now()
+                stored = None
+                if any(prefs_list[i] is None for i in idxs):
+                    stored = self.ledger.get_preferences(cid)
+                prefs = [p if p is not None else stored for p in prefs_list]
                 picked = self._arbitrate_one(
-                    cands, order, prefs_list, reserve, per_customer, decisions, None
+                    cands, order, prefs, reserve, per_customer, decisions, None, now
                 )
+                if self.audit:
+                    self.ledger.log_decisions(self._arbitrated(order, decisions, prefs, now))
             chosen.extend(picked)
         return Arbitration(tuple(chosen), tuple(d for d in decisions if d is not None))
+
+    def _arbitrated(
+        self,
+        order: list[int],
+        decisions: list[Decision | None],
+        prefs: list[ContactPreferences | None],
+        now: int,
+    ) -> list[AuditRecord]:
+        out = []
+        for i in order:
+            d = decisions[i]
+            assert d is not None
+            out.append(self._record("arbitrate", d, prefs[i], now))
+        return out
 
     def _arbitrate_one(
         self,
         cands: list[Contact],
         order: list[int],
-        prefs_list: list[ContactPreferences | None] | None,
+        prefs_list: list[ContactPreferences | None],
         reserve: Reserve | None,
         per_customer: int,
         decisions: list[Decision | None],
         session: LedgerSession | None,
+        now: int,
     ) -> list[Contact]:
         cid = cands[order[0]].customer_id
-        reader = self._reader(cid) if session is None else _session_reader(session)
+        reader = self._reader(cid, now) if session is None else _session_reader(session, now)
         base = reader(None)
         picked: list[Contact] = []
         for i in order:
             c = cands[i]
-            prefs = None if prefs_list is None else prefs_list[i]
+            prefs = prefs_list[i]
             rows = base.with_entries([_entry(p) for p in picked]) if picked else base
             d = self._decide(c, prefs, reader, reserve, rows=rows)
             if d.allowed and len(picked) < per_customer:
@@ -636,8 +1019,11 @@ class ContactGuard:
 
         Keeps what the policy's rules read (:attr:`Policy.retention`), at least 33 days
         (so customers' own calendar-month limits still see their month) and at least
-        ``keep``, counted back from ``at``. With a rule that reads all history nothing is
-        deleted unless ``keep`` is given.
+        ``keep``, counted back from ``at``; and, for a customer whose preferences are
+        stored in the ledger, as much more as their own limits read (a customer's "1 per
+        90 days" keeps 90 days more). Limits only ever passed to calls are not known
+        here: keep them with ``keep=``, or store them. With a rule that reads all
+        history nothing is deleted unless ``keep`` is given. The audit trail is kept.
         """
         now = to_micros(at)
         retention = self.policy.retention
@@ -727,9 +1113,59 @@ def _not_a_ledger(value: object) -> TypeError:
     )
 
 
-def _session_reader(session: LedgerSession) -> _Reader:
+def _session_reader(session: LedgerSession, now: int) -> _Reader:
     rows = session.customer_rows
-    return lambda since: rows(since=since)
+    return lambda since: rows(since=since, held_at=now)
+
+
+def _system_clock() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str (a message id), got {type(key).__name__}")
+    if not key.strip():
+        raise DataError("key", f"must be a non-empty string, got {key!r}")
+
+
+def _check_ttl(ttl: Any) -> int:
+    if not isinstance(ttl, _dt.timedelta):
+        raise TypeError(f"ttl must be a timedelta, got {type(ttl).__name__}")
+    if ttl <= _dt.timedelta(0) or ttl > MAX_DURATION:
+        raise DataError("ttl", f"must be a positive duration of at most 1000 years, got {ttl}")
+    return timedelta_micros(ttl)
+
+
+def _same_contact(found: KeyedEntry, contact: Contact) -> None:
+    """A key asked again must name the same contact (its recorded fields)."""
+    if found.entry != _entry(contact):
+        e = found.entry
+        raise ReservationError(
+            found.key,
+            f"was used for another contact ({e.customer_id}, {e.channel}, "
+            f"{from_micros(e.at).isoformat()}); a key names one contact: use a new key",
+        )
+
+
+def _contact(entry: Entry) -> Contact:
+    """The contact of a keyed entry (what the ledger keeps of it)."""
+    return Contact(
+        entry.customer_id,
+        channel=str(entry.channel),
+        at=from_micros(entry.at),
+        category=entry.category,
+        campaign=entry.campaign,
+    )
+
+
+def _nothing_held(key: str) -> ReservationError:
+    return ReservationError(
+        key,
+        "nothing is held under this key: it was never reserved, was released, or expired "
+        "and its slot may have gone to another contact; nothing was recorded (if the "
+        "message went out anyway, record it with ContactGuard.record)",
+    )
 
 
 def _entry(contact: Contact) -> Entry:
