@@ -30,6 +30,10 @@ def test_example_03_contact_policy_runs_and_tells_the_story(tmp_path):
     assert "receipt the same day: sent" in out
     assert "opted_out: the customer opted out of sms" in out
     assert "chosen for c9: ['back-in-stock']" in out
+    assert "sms to c8, whose opt-out is stored: opted_out: the customer opted out of sms" in out
+    assert "msg-1 asked twice by a retrying worker: True, True; one slot" in out
+    assert "released = True" in out
+    assert "msg-3 reserved, sent and confirmed in the freed slot" in out
     assert (tmp_path / "contacts.db").exists()
     assert "planned contacts" in (tmp_path / "simulation.txt").read_text()
 
