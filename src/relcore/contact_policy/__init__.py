@@ -7,7 +7,11 @@ A :class:`Policy` holds the company's rules (:class:`FrequencyCap`, :class:`Mini
 :class:`~relcore.models.ContactPreferences` (which the guard turns into the hard stops
 :class:`OptOut` and :class:`Snooze`, and limits of its own), to contacts and remembers
 them in a ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which
-rules failed and when the same contact would be allowed.
+rules failed and when the same contact would be allowed. For a messaging service the
+guard takes idempotency keys, holds slots for sends in two phases
+(:meth:`ContactGuard.reserve`, then ``confirm`` or ``release``), reads customers'
+preferences stored in the ledger and keeps an audit trail (:class:`AuditRecord`);
+decisions, contacts and preferences read and write JSON (``to_dict``/``from_dict``).
 
 Examples
 --------
