@@ -164,3 +164,50 @@ def test_a_writer_killed_mid_stream_loses_no_acknowledged_contact(tmp_path):
     assert len(acknowledged) == 400
     assert set(acknowledged) <= stored
     ledger.close()
+
+
+CONFIRMER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timedelta, timezone
+    from relcore.contact_policy import Contact, ContactGuard, Policy, SQLiteLedger
+
+    guard = ContactGuard(Policy([]), SQLiteLedger(sys.argv[1]))
+    base = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    i = 0
+    while True:
+        key = f"m-{i}"
+        at = base + timedelta(microseconds=i)
+        if guard.reserve(Contact(f"c{i % 10}", channel="email", at=at), key=key).allowed:
+            guard.confirm(key)
+            print(i, flush=True)  # acknowledged: the confirmation is committed
+        i += 1
+    """
+)
+
+
+def test_a_process_killed_between_reserving_and_confirming_loses_no_confirmed_contact(tmp_path):
+    path = tmp_path / "contacts.db"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CONFIRMER, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    acknowledged = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        acknowledged.append(int(line))
+        if len(acknowledged) == 200:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ledger = SQLiteLedger(path)
+    assert ledger.integrity_check() == "ok"
+    ids = [f"c{k}" for k in range(10)]
+    base_us = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    recorded = set((ledger.histories(ids).at - base_us).tolist())
+    everything = set((ledger.histories(ids, held_at=0).at - base_us).tolist())
+    assert set(acknowledged) <= recorded
+    assert len(recorded) == len(ledger)
+    for i in everything:  # a reservation held when the process died was never recorded
+        assert (ledger.keyed(f"m-{i}").held_until is None) == (i in recorded)
+    ledger.close()
