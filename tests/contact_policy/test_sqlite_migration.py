@@ -1,6 +1,6 @@
 """A SQLite ledger written by an older relcore opens, is migrated once, and loses nothing.
 
-``data/ledger_v1.db`` was written by relcore before the schema had a version (see
+``data/ledger_v1.sqlite3`` was written by relcore before the schema had a version (see
 ``data/README.md``).
 """
 
@@ -27,7 +27,7 @@ from relcore.contact_policy import (
 from relcore.contact_policy.sqlite import SCHEMA_VERSION
 from relcore.models import ContactPreferences
 
-V1 = Path(__file__).parent / "data" / "ledger_v1.db"
+V1 = Path(__file__).parent / "data" / "ledger_v1.sqlite3"  # not *.db: .gitignore skips those
 JUNE_1 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
@@ -52,11 +52,14 @@ def schema(path) -> tuple[list[tuple], set[str]]:
     return versions, names
 
 
-def test_the_old_file_has_no_version_table():
-    conn = sqlite3.connect(V1)
+def test_the_old_file_has_no_version_table(v1):
+    # (read from a copy: SQLite opens files in WAL mode with companions beside them)
+    conn = sqlite3.connect(v1)
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    rows = conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
     conn.close()
     assert names == {"ledger", "ledger_customer_at", "ledger_at"}
+    assert rows == 4
 
 
 def test_an_old_file_is_migrated_in_place_and_keeps_every_entry(v1):
