@@ -171,12 +171,12 @@ def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_an
 ):
     ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
     ledger.append([contact("a", 1)])
-    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 1
+    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 2
     conn = connect()
     rows = conn.execute(
         f'SELECT version, relcore_version, description FROM "{postgres_schema}".schema_version'
     ).fetchall()
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [1, 2]
     indexes = {
         r[0]: r[1]
         for r in conn.execute(
@@ -188,6 +188,39 @@ def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_an
     ledger.close()
 
 
+def test_keys_are_unique_reservations_indexed_and_preferences_and_decisions_have_tables(
+    postgres_dsn, postgres_schema, connect
+):
+    PostgresLedger(postgres_dsn, schema=postgres_schema).close()
+    conn = connect()
+    indexes = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (postgres_schema,)
+        )
+    }
+    assert indexes["ledger_key"].startswith("CREATE UNIQUE INDEX")
+    assert indexes["ledger_key"].endswith("(key) WHERE (key IS NOT NULL)")
+    assert indexes["ledger_held"].endswith(
+        "(customer_id, held_until) WHERE (held_until IS NOT NULL)"
+    )
+    assert "(customer_id, decided_at)" in indexes["decisions_customer"]
+    columns = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (postgres_schema,),
+        )
+    }
+    assert columns[("ledger", "key")] == "text"
+    assert columns[("ledger", "held_until")] == "bigint"
+    assert columns[("preferences", "reach")] == "bigint"
+    assert columns[("preferences", "preferences")] == "json"
+    assert columns[("decisions", "decided_at")] == "bigint"
+    assert columns[("decisions", "record")] == "json"
+
+
 def test_a_schema_newer_than_this_relcore_is_refused_naming_both_versions(
     postgres_dsn, postgres_schema, connect
 ):
@@ -196,7 +229,7 @@ def test_a_schema_newer_than_this_relcore_is_refused_naming_both_versions(
         f'INSERT INTO "{postgres_schema}".schema_version (version, relcore_version, description) '
         "VALUES (99, '9.9', 'from the future')"
     )
-    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(1\)"):
+    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(2\)"):
         PostgresLedger(postgres_dsn, schema=postgres_schema)
 
 
@@ -220,7 +253,7 @@ def test_ledgers_opened_at_once_on_a_new_schema_create_it_exactly_once(
         t.join()
     assert failures == []
     versions = connect().execute(f'SELECT version FROM "{postgres_schema}".schema_version')
-    assert [r[0] for r in versions] == [1]
+    assert [r[0] for r in versions] == [1, 2]
     for ledger in opened:
         ledger.close()
 
