@@ -51,23 +51,6 @@ _NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-@pytest.fixture
-def connect(postgres_dsn):
-    """``connect()``: a plain psycopg connection to the server, closed after the test."""
-    import psycopg
-
-    opened = []
-
-    def make():
-        conn = psycopg.connect(postgres_dsn, autocommit=True)
-        opened.append(conn)
-        return conn
-
-    yield make
-    for conn in opened:
-        conn.close()
-
-
 class TestPostgresLedger(LedgerContract):
     @pytest.fixture(autouse=True)
     def _server(self, postgres_dsn, postgres_schema):
