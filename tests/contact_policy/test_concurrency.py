@@ -1,5 +1,6 @@
 """SQLite ledger under concurrent processes and crashes (the thread cases are in the
-ledger contract, for every ledger)."""
+ledger contract, for every ledger); the two-phase case also runs on PostgreSQL (the rest of
+PostgreSQL's is in test_postgres_concurrency.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,23 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from relcore import ReservationError
-from relcore.contact_policy import Contact, ContactGuard, FrequencyCap, Policy, SQLiteLedger
+from relcore.contact_policy import (
+    Contact,
+    ContactGuard,
+    FrequencyCap,
+    Ledger,
+    Policy,
+    PostgresLedger,
+    SQLiteLedger,
+)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 BASE = datetime(2026, 6, 1, 9, tzinfo=UTC)
@@ -62,11 +73,24 @@ def test_8_processes_x_100_requests_against_a_cap_of_3_per_day_record_exactly_3(
     ledger.close()
 
 
-def _two_phase(path: str, k: int, seed: int) -> tuple[int, int, int]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_shared(request, tmp_path):
+    """How each process opens the same store: a picklable opener (no connection crosses
+    the fork); the store is created before it is returned."""
+    if request.param == "sqlite":
+        opener = partial(SQLiteLedger, str(tmp_path / "contacts.db"))
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")
+        opener = partial(PostgresLedger, dsn, schema=request.getfixturevalue("postgres_schema"))
+    opener().close()
+    return opener
+
+
+def _two_phase(open_ledger: Callable[[], Ledger], k: int, seed: int) -> tuple[int, int, int]:
     """Reserve, then confirm, release, abandon (let expire) or retry, at random, until
     the customer has a full day; returns (granted, confirmed, expired confirmations)."""
     rng = random.Random(seed)
-    ledger = SQLiteLedger(path)
+    ledger = open_ledger()
     guard = ContactGuard(Policy([FrequencyCap(CAP, per="calendar_day")]), ledger, audit=True)
     granted = confirmed = too_late = 0
     deadline = time.monotonic() + 20
@@ -104,12 +128,12 @@ def _two_phase(path: str, k: int, seed: int) -> tuple[int, int, int]:
 
 
 @pytest.mark.slow
-def test_6_processes_reserving_confirming_releasing_and_expiring_never_pass_the_cap(tmp_path):
-    path = str(tmp_path / "contacts.db")
-    SQLiteLedger(path).close()
+def test_6_processes_reserving_confirming_releasing_and_expiring_never_pass_the_cap(
+    open_shared,
+):
     with multiprocessing.get_context("fork").Pool(6) as pool:
-        outcomes = pool.starmap(_two_phase, [(path, k, 1000 + k) for k in range(6)])
-    ledger = SQLiteLedger(path)
+        outcomes = pool.starmap(_two_phase, [(open_shared, k, 1000 + k) for k in range(6)])
+    ledger = open_shared()
     records = ledger.decisions(customer_id="one")
     # exactly the cap is recorded, and the trail shows no moment with more held or sent
     assert len(ledger.customer_history("one").at) == CAP
