@@ -1,5 +1,7 @@
 """The service example, tested like a service: uvicorn on 127.0.0.1, two worker processes
-sharing a SQLite ledger, driven over HTTP by httpx from several client processes.
+sharing a ledger, driven over HTTP by httpx from several client processes. Every test runs
+twice: with a SQLite file, and with a ``postgresql://`` dsn naming a fresh database on the
+test server (conftest.py).
 
 Needs the ``service`` extra (part of ``dev``).
 """
@@ -13,7 +15,10 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -49,8 +54,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def ledger_config(request, tmp_path_factory):
+    """``RELCORE_LEDGER`` for the service: a SQLite file, or a postgresql:// dsn naming a
+    database of its own (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("ledger") / "contacts.db")
+        return
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    server = request.getfixturevalue("postgres_dsn")
+    name = f"relcore_service_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        params = {**conninfo_to_dict(server), "dbname": name}
+        yield "postgresql:///?" + urlencode(params)  # as a URI, the form the app reads
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(tmp_path_factory, ledger_config):
     """The base URL of a running service; it is always stopped afterwards."""
     tmp = tmp_path_factory.mktemp("service")
     (tmp / "policy.toml").write_text(POLICY)
@@ -59,7 +86,7 @@ def service(tmp_path_factory):
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
         "RELCORE_POLICY": str(tmp / "policy.toml"),
-        "RELCORE_LEDGER": str(tmp / "contacts.db"),
+        "RELCORE_LEDGER": ledger_config,
     }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "app:create_app",
@@ -226,3 +253,18 @@ def test_the_audit_trail_names_the_policy_and_the_customers_clock(service):
     assert record["policy_hash"] == httpx.get(f"{service}/health", timeout=30).json()["policy_hash"]
     assert record["local_at"] == "2026-06-02T07:00:00+09:00"
     assert record["timezone"] == "Asia/Tokyo"
+
+
+def test_the_contacts_are_kept_in_the_ledger_the_configuration_names(service, ledger_config):
+    from relcore.contact_policy import PostgresLedger, SQLiteLedger
+
+    assert post(service, "/request", {"contact": contact("stored", 9)}).json()["allowed"]
+    if ledger_config.startswith("postgresql://"):
+        ledger = PostgresLedger(ledger_config)
+    else:
+        ledger = SQLiteLedger(ledger_config)
+    nine = datetime.fromisoformat(at(9))
+    assert ledger.customer_history("stored").at.tolist() == [
+        (nine - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    ]
+    ledger.close()
