@@ -385,15 +385,20 @@ def test_an_exclusive_section_inside_another_on_the_same_thread_is_refused(
 def test_a_connection_the_server_dropped_is_replaced_on_the_next_call(
     postgres_dsn, postgres_schema, connect
 ):
-    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    from psycopg.conninfo import make_conninfo
+
+    # a name of its own: the other tests' connections (on a shared server) are not ours
+    name = f"relcore-dropped-{postgres_schema}"
+    dsn = make_conninfo(postgres_dsn, application_name=name)
+    ledger = PostgresLedger(dsn, schema=postgres_schema)
     ledger.append([contact("a", 1)])
     admin = connect()
-    mine = "SELECT pid FROM pg_stat_activity WHERE application_name = 'relcore'"
-    pids = [r[0] for r in admin.execute(mine)]
+    mine = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+    pids = [r[0] for r in admin.execute(mine, (name,))]
     assert pids
     admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
     deadline = time.monotonic() + 30
-    while admin.execute(mine).fetchall() and time.monotonic() < deadline:
+    while admin.execute(mine, (name,)).fetchall() and time.monotonic() < deadline:
         time.sleep(0.01)  # until the server has ended them
     with pytest.raises(LedgerError, match=r"^PostgreSQL ledger host="):
         len(ledger)  # the call that finds the connection gone fails, naming the server
