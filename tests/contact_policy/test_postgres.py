@@ -21,16 +21,19 @@ import pytest
 
 from relcore import DataError, LedgerError
 from relcore.contact_policy import (
+    AuditRecord,
     Contact,
     ContactGuard,
     Cooldown,
     Entry,
     FrequencyCap,
+    KeyedEntry,
     MemoryLedger,
     Policy,
     PostgresLedger,
 )
 from relcore.contact_policy import postgres as postgres_module
+from relcore.models import ContactPreferences
 
 
 def _load_contract():
@@ -351,6 +354,48 @@ def test_text_postgresql_cannot_store_is_a_data_error_naming_the_rows(
     with pytest.raises(DataError, match="customer_id"):
         ledger.histories(["a", "b\x00"])
     assert len(ledger) == 0
+    ledger.close()
+
+
+def test_preferences_and_audit_records_keep_any_text_a_nul_and_a_lone_surrogate_included(
+    postgres_dsn, postgres_schema
+):
+    # stored as JSON text in json columns: escapes are kept as written
+    odd = {"a\x00b", "\ud800x", "é", 'q"\\'}
+    prefs = ContactPreferences(opted_out_channels=odd, opted_out_categories={"\x00"})
+    at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    record = AuditRecord(
+        decided_at=at,
+        action="check",
+        customer_id="a",
+        allowed=False,
+        codes=("opted_out",),
+        messages=("the customer opted out of a\x00b",),
+        at=at,
+        channel="a\x00b",
+        category="\ud800x",
+        policy_hash="ab" * 32,
+    )
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    ledger.set_preferences("a", prefs)
+    ledger.log_decisions([record, record])
+    assert ledger.get_preferences("a") == prefs
+    assert ledger.get_preferences_many(["a"]) == {"a": prefs}
+    assert ledger.decisions() == [record, record]
+    ledger.close()
+
+
+def test_a_key_postgresql_cannot_store_is_a_data_error_naming_the_key(
+    postgres_dsn, postgres_schema
+):
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    with pytest.raises(DataError, match="key"):
+        ledger.keyed("m\x00")
+    with ledger.exclusive("a") as session:
+        with pytest.raises(DataError, match="key"):
+            session.add_keyed(KeyedEntry("m\x00", contact("a", 1), 100))
+        session.add_keyed(KeyedEntry("m-1", contact("a", 1), 100))  # the section goes on
+    assert ledger.keyed("m-1").held_until == 100
     ledger.close()
 
 
