@@ -19,6 +19,10 @@ def tells_the_contact_policy_story(out: str, output_dir: Path) -> None:
     assert "receipt the same day: sent" in out
     assert "opted_out: the customer opted out of sms" in out
     assert "chosen for c9: ['back-in-stock']" in out
+    assert "sms to c8, whose opt-out is stored: opted_out: the customer opted out of sms" in out
+    assert "msg-1 asked twice by a retrying worker: True, True; one slot" in out
+    assert "released = True" in out
+    assert "msg-3 reserved, sent and confirmed in the freed slot" in out
     assert (output_dir / "contacts.db").exists()
     assert "planned contacts" in (output_dir / "simulation.txt").read_text()
 

@@ -167,3 +167,20 @@ def postgres_schema(postgres_dsn):
     yield name
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def connect(postgres_dsn):
+    """``connect()``: a plain psycopg connection to the server, closed after the test."""
+    import psycopg
+
+    opened = []
+
+    def make():
+        conn = psycopg.connect(postgres_dsn, autocommit=True)
+        opened.append(conn)
+        return conn
+
+    yield make
+    for conn in opened:
+        conn.close()

@@ -21,16 +21,19 @@ import pytest
 
 from relcore import DataError, LedgerError
 from relcore.contact_policy import (
+    AuditRecord,
     Contact,
     ContactGuard,
     Cooldown,
     Entry,
     FrequencyCap,
+    KeyedEntry,
     MemoryLedger,
     Policy,
     PostgresLedger,
 )
 from relcore.contact_policy import postgres as postgres_module
+from relcore.models import ContactPreferences
 
 
 def _load_contract():
@@ -49,23 +52,6 @@ LedgerContract = _contract.LedgerContract
 contact = _contract.contact
 _NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-@pytest.fixture
-def connect(postgres_dsn):
-    """``connect()``: a plain psycopg connection to the server, closed after the test."""
-    import psycopg
-
-    opened = []
-
-    def make():
-        conn = psycopg.connect(postgres_dsn, autocommit=True)
-        opened.append(conn)
-        return conn
-
-    yield make
-    for conn in opened:
-        conn.close()
 
 
 class TestPostgresLedger(LedgerContract):
@@ -171,12 +157,12 @@ def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_an
 ):
     ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
     ledger.append([contact("a", 1)])
-    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 1
+    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 2
     conn = connect()
     rows = conn.execute(
         f'SELECT version, relcore_version, description FROM "{postgres_schema}".schema_version'
     ).fetchall()
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [1, 2]
     indexes = {
         r[0]: r[1]
         for r in conn.execute(
@@ -188,6 +174,39 @@ def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_an
     ledger.close()
 
 
+def test_keys_are_unique_reservations_indexed_and_preferences_and_decisions_have_tables(
+    postgres_dsn, postgres_schema, connect
+):
+    PostgresLedger(postgres_dsn, schema=postgres_schema).close()
+    conn = connect()
+    indexes = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (postgres_schema,)
+        )
+    }
+    assert indexes["ledger_key"].startswith("CREATE UNIQUE INDEX")
+    assert indexes["ledger_key"].endswith("(key) WHERE (key IS NOT NULL)")
+    assert indexes["ledger_held"].endswith(
+        "(customer_id, held_until) WHERE (held_until IS NOT NULL)"
+    )
+    assert "(customer_id, decided_at)" in indexes["decisions_customer"]
+    columns = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (postgres_schema,),
+        )
+    }
+    assert columns[("ledger", "key")] == "text"
+    assert columns[("ledger", "held_until")] == "bigint"
+    assert columns[("preferences", "reach")] == "bigint"
+    assert columns[("preferences", "preferences")] == "json"
+    assert columns[("decisions", "decided_at")] == "bigint"
+    assert columns[("decisions", "record")] == "json"
+
+
 def test_a_schema_newer_than_this_relcore_is_refused_naming_both_versions(
     postgres_dsn, postgres_schema, connect
 ):
@@ -196,7 +215,7 @@ def test_a_schema_newer_than_this_relcore_is_refused_naming_both_versions(
         f'INSERT INTO "{postgres_schema}".schema_version (version, relcore_version, description) '
         "VALUES (99, '9.9', 'from the future')"
     )
-    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(1\)"):
+    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(2\)"):
         PostgresLedger(postgres_dsn, schema=postgres_schema)
 
 
@@ -220,7 +239,7 @@ def test_ledgers_opened_at_once_on_a_new_schema_create_it_exactly_once(
         t.join()
     assert failures == []
     versions = connect().execute(f'SELECT version FROM "{postgres_schema}".schema_version')
-    assert [r[0] for r in versions] == [1]
+    assert [r[0] for r in versions] == [1, 2]
     for ledger in opened:
         ledger.close()
 
@@ -338,6 +357,48 @@ def test_text_postgresql_cannot_store_is_a_data_error_naming_the_rows(
     ledger.close()
 
 
+def test_preferences_and_audit_records_keep_any_text_a_nul_and_a_lone_surrogate_included(
+    postgres_dsn, postgres_schema
+):
+    # stored as JSON text in json columns: escapes are kept as written
+    odd = {"a\x00b", "\ud800x", "é", 'q"\\'}
+    prefs = ContactPreferences(opted_out_channels=odd, opted_out_categories={"\x00"})
+    at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    record = AuditRecord(
+        decided_at=at,
+        action="check",
+        customer_id="a",
+        allowed=False,
+        codes=("opted_out",),
+        messages=("the customer opted out of a\x00b",),
+        at=at,
+        channel="a\x00b",
+        category="\ud800x",
+        policy_hash="ab" * 32,
+    )
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    ledger.set_preferences("a", prefs)
+    ledger.log_decisions([record, record])
+    assert ledger.get_preferences("a") == prefs
+    assert ledger.get_preferences_many(["a"]) == {"a": prefs}
+    assert ledger.decisions() == [record, record]
+    ledger.close()
+
+
+def test_a_key_postgresql_cannot_store_is_a_data_error_naming_the_key(
+    postgres_dsn, postgres_schema
+):
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    with pytest.raises(DataError, match="key"):
+        ledger.keyed("m\x00")
+    with ledger.exclusive("a") as session:
+        with pytest.raises(DataError, match="key"):
+            session.add_keyed(KeyedEntry("m\x00", contact("a", 1), 100))
+        session.add_keyed(KeyedEntry("m-1", contact("a", 1), 100))  # the section goes on
+    assert ledger.keyed("m-1").held_until == 100
+    ledger.close()
+
+
 def test_waiting_longer_than_the_timeout_for_a_customer_is_a_ledger_error(
     postgres_dsn, postgres_schema
 ):
@@ -369,15 +430,20 @@ def test_an_exclusive_section_inside_another_on_the_same_thread_is_refused(
 def test_a_connection_the_server_dropped_is_replaced_on_the_next_call(
     postgres_dsn, postgres_schema, connect
 ):
-    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    from psycopg.conninfo import make_conninfo
+
+    # a name of its own: the other tests' connections (on a shared server) are not ours
+    name = f"relcore-dropped-{postgres_schema}"
+    dsn = make_conninfo(postgres_dsn, application_name=name)
+    ledger = PostgresLedger(dsn, schema=postgres_schema)
     ledger.append([contact("a", 1)])
     admin = connect()
-    mine = "SELECT pid FROM pg_stat_activity WHERE application_name = 'relcore'"
-    pids = [r[0] for r in admin.execute(mine)]
+    mine = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+    pids = [r[0] for r in admin.execute(mine, (name,))]
     assert pids
     admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
     deadline = time.monotonic() + 30
-    while admin.execute(mine).fetchall() and time.monotonic() < deadline:
+    while admin.execute(mine, (name,)).fetchall() and time.monotonic() < deadline:
         time.sleep(0.01)  # until the server has ended them
     with pytest.raises(LedgerError, match=r"^PostgreSQL ledger host="):
         len(ledger)  # the call that finds the connection gone fails, naming the server

@@ -1,5 +1,5 @@
 """PostgresLedger under concurrent processes and killed clients, against a real server
-(mirrors test_concurrency.py for SQLite)."""
+(mirrors test_concurrency.py for SQLite, where the two-phase case runs on both)."""
 
 from __future__ import annotations
 
@@ -123,4 +123,46 @@ def test_a_client_killed_inside_its_transaction_frees_the_customer_and_commits_n
     guard = ContactGuard(Policy([FrequencyCap(2, per="calendar_day")]), ledger)
     assert guard.request(Contact("one", channel="email", at=BASE)).allowed
     assert ledger.customer_history("one").at.tolist() == [1, BASE_US]
+    ledger.close()
+
+
+CONFIRMER = """
+    import sys
+    from datetime import datetime, timedelta, timezone
+    from relcore.contact_policy import Contact, ContactGuard, Policy, PostgresLedger
+
+    guard = ContactGuard(Policy([]), PostgresLedger(sys.argv[1], schema=sys.argv[2]))
+    base = datetime(2026, 6, 1, 9, tzinfo=timezone.utc)
+    i = 0
+    while True:
+        key = f"m-{i}"
+        at = base + timedelta(microseconds=i)
+        if guard.reserve(Contact(f"c{i % 10}", channel="email", at=at), key=key).allowed:
+            guard.confirm(key)
+            print(i, flush=True)  # acknowledged: the confirmation is committed
+        i += 1
+"""
+
+
+def test_a_client_killed_between_reserving_and_confirming_loses_no_confirmed_contact(
+    postgres_dsn, postgres_schema
+):
+    PostgresLedger(postgres_dsn, schema=postgres_schema).close()
+    proc = _python(CONFIRMER, postgres_dsn, postgres_schema)
+    acknowledged = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        acknowledged.append(int(line))
+        if len(acknowledged) == 200:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    ids = [f"c{k}" for k in range(10)]
+    recorded = set((ledger.histories(ids).at - BASE_US).tolist())
+    everything = set((ledger.histories(ids, held_at=0).at - BASE_US).tolist())
+    assert set(acknowledged) <= recorded
+    assert len(recorded) == len(ledger)
+    for i in everything:  # a reservation held when the client died was never recorded
+        assert (ledger.keyed(f"m-{i}").held_until is None) == (i in recorded)
     ledger.close()
