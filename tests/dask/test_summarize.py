@@ -156,3 +156,25 @@ def test_summaries_written_to_parquet_read_back_the_same(client, events, tmp_pat
     out.to_parquet(tmp_path / "summary")
     back = pd.read_parquet(tmp_path / "summary")
     assert_same_frame(back, single_machine(events, observation_end=end))
+
+
+def test_a_missing_id_is_named_by_file_and_row(client, tmp_path, events):
+    table = events.iloc[:30].rename(columns={"customer_id": "client"})
+    table["client"] = table["client"].astype(object)
+    table.iloc[5, table.columns.get_loc("client")] = None
+    table.to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(DataError, match="missing") as info:
+        rdask.read_events(tmp_path, customer_id="client").compute()
+    assert (info.value.column, info.value.rows) == ("client", (5,))
+
+
+def test_an_empty_id_in_a_frame_is_refused_as_on_one_machine(client, events, split, end):
+    bad = events.copy()
+    bad.iloc[[7, 9], bad.columns.get_loc("customer_id")] = ""
+    with pytest.raises(DataError) as single:
+        EventLog.from_pandas(bad)
+    with pytest.raises(DataError) as dist:
+        rdask.summarize(split(bad, 3), observation_end=end).compute()
+    assert dist.value.column == single.value.column == "customer_id"
+    assert single.value.problem in dist.value.problem
+    assert dist.value.count == 2  # both rows lie in the partition that holds customer ""

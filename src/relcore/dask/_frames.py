@@ -14,7 +14,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
+from .._columns import factorize_ids
 from .._optional import require
 from ..errors import DataError
 from ..models import EventLog
@@ -83,13 +85,15 @@ def empty_like(frame: Any) -> pd.DataFrame:
     return out
 
 
-def keyed(frame: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+def keyed(frame: pd.DataFrame, meta: pd.DataFrame, ids: Any = None) -> pd.DataFrame:
     """``frame`` with the index dtype and the columns (in order, with their dtypes) of
     ``meta``; columns it lacks are 0 (a per-channel score of a channel this partition's
-    customers never used)."""
+    customers never used). With ``ids`` (see :func:`partition_log`), the index holds
+    customer codes, replaced by ``ids[code]``."""
     out = frame.reindex(columns=list(meta.columns), fill_value=0.0)
     out = out.astype(meta.dtypes.to_dict())
-    out.index = frame.index.astype(meta.index.dtype).rename("customer_id")
+    index = frame.index if ids is None else ids.take(frame.index.to_numpy())
+    out.index = index.astype(meta.index.dtype).rename("customer_id")
     return out
 
 
@@ -129,14 +133,43 @@ def located(exc: DataError, ids: Any, place: str) -> DataError:
 
 def partition_log(
     part: pd.DataFrame, names: Mapping[str, str], place: str, *, timezone: str | None = None
-) -> EventLog:
-    """The event log of one partition; a [`DataError`][relcore.errors.DataError] says where
-    its rows are."""
+) -> tuple[EventLog, Any]:
+    """The event log of one partition, and its customers' ids.
+
+    A :class:`DataError` says which customers' rows it concerns. Text ids are coded
+    ``0..n-1`` first (``pandas.factorize``: pyarrow hashes strings much faster than
+    relcore's checks can sort them), after relcore's own checks of each distinct id: the
+    log then holds the codes and ``ids[code]`` is the customer's id. Integer ids, and any
+    frame whose ids fail those checks, go to the log as they are (``ids`` is None), so a
+    bad id raises relcore's own error, naming its rows.
+    """
+    column = names.get("customer_id", "customer_id")
+    frame, ids = part, None
+    coded = coded_ids(part[column], column)
+    if coded is not None:
+        codes, ids = coded
+        frame = part.assign(**{column: codes})
     try:
-        return EventLog.from_pandas(part, **names, timezone=timezone)
+        return EventLog.from_pandas(frame, **names, timezone=timezone), ids
     except DataError as exc:
-        column = names.get("customer_id", "customer_id")
         raise located(exc, part[column].to_numpy(), place) from None
+
+
+def coded_ids(values: pd.Series, column: str) -> tuple[npt.NDArray[np.int64], Any] | None:
+    """Codes and distinct values of text ids, or None when relcore must see them as they
+    are: integers (coded quickly by relcore itself), missing ids, or distinct ids that
+    relcore's checks refuse."""
+    if values.dtype.kind in "iu":
+        return None
+    pandas = require("pandas", "pandas")
+    codes, uniques = pandas.factorize(values)
+    if codes.size and codes.min() < 0:
+        return None
+    try:
+        factorize_ids(np.asarray(uniques, dtype=object), column)
+    except DataError:
+        return None
+    return codes, uniques
 
 
 def delayed(function: Callable[..., Any]) -> Any:

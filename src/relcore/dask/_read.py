@@ -14,7 +14,7 @@ import numpy.typing as npt
 from .._optional import require
 from ..errors import DataError
 from ..models import EventLog
-from ._frames import EVENT_COLUMNS, LABEL_COLUMNS, libraries, text_dtype
+from ._frames import EVENT_COLUMNS, LABEL_COLUMNS, coded_ids, libraries, text_dtype
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,15 +245,15 @@ class _Reader:
 
     def __call__(self, piece: _Piece) -> pd.DataFrame:
         try:
-            log = self._parquet(piece) if self.fmt == "parquet" else self._csv(piece)
+            log, ids = self._parquet(piece) if self.fmt == "parquet" else self._csv(piece)
         except DataError as exc:
             rows = [piece.first_row + r for r in exc.rows]
             raise DataError(
                 exc.column, f"{exc.problem} (in {piece.path})", rows, exc.count
             ) from None
-        return self._frame(log, piece)
+        return self._frame(log, ids, piece)
 
-    def _parquet(self, piece: _Piece) -> EventLog:
+    def _parquet(self, piece: _Piece) -> tuple[EventLog, Any]:
         pandas = require("pandas", "pandas")
         pa = require("pyarrow", "arrow")
         pq = require("pyarrow.parquet", "arrow")
@@ -270,9 +270,15 @@ class _Reader:
             pa.large_string(): pandas.StringDtype("pyarrow"),
         }
         frame = table.to_pandas(types_mapper=arrow_text.get)
-        return EventLog.from_pandas(frame, **self.names, timezone=self.timezone)
+        column = self.names["customer_id"]
+        coded = coded_ids(frame[column], column)  # see relcore.dask._frames.partition_log
+        if coded is None:
+            return EventLog.from_pandas(frame, **self.names, timezone=self.timezone), None
+        codes, ids = coded
+        frame[column] = codes
+        return EventLog.from_pandas(frame, **self.names, timezone=self.timezone), ids
 
-    def _csv(self, piece: _Piece) -> EventLog:
+    def _csv(self, piece: _Piece) -> tuple[EventLog, Any]:
         options: dict[str, Any] = {
             "at_format": self.at_format,
             "timezone": self.timezone,
@@ -280,28 +286,33 @@ class _Reader:
             "encoding": self.encoding,
         }
         if _is_local(self.fs):
-            return EventLog.read_csv(piece.path, **self.names, **options)
+            return EventLog.read_csv(piece.path, **self.names, **options), None
         # relcore's CSV reader reads local files: a remote one is copied next to the worker
         with tempfile.TemporaryDirectory() as folder:
             local = os.path.join(folder, os.path.basename(piece.path) or "events.csv")
             self.fs.get(piece.path, local)
-            return EventLog.read_csv(local, **self.names, **options)
+            return EventLog.read_csv(local, **self.names, **options), None
 
-    def _frame(self, log: EventLog, piece: _Piece) -> pd.DataFrame:
-        """relcore's columns of a checked log, with the dtypes of ``meta``."""
+    def _frame(self, log: EventLog, ids: Any, piece: _Piece) -> pd.DataFrame:
+        """relcore's columns of a checked log, with the dtypes of ``meta``; ``ids[c]`` is
+        the id of the customer the log knows as ``c`` (None: the log holds the ids)."""
         pandas = require("pandas", "pandas")
-        ids = log.customers
         id_type = self.meta["customer_id"].dtype
-        if (ids.dtype.kind in "iu") != (id_type.kind in "iu"):
-            have, want = ("integers", "text") if ids.dtype.kind in "iu" else ("text", "integers")
+        text = ids is not None or log.customers.dtype.kind not in "iu"
+        if text != (id_type.kind not in "iu"):
+            have, want = ("text", "integers") if text else ("integers", "text")
             raise DataError(
                 self.names["customer_id"],
                 f"holds {have} in {piece.path}, where the dataset's first file holds {want}",
             )
         codes = log.customer_codes
-        data: dict[str, Any] = {
-            "customer_id": ids[codes] if id_type.kind in "iu" else _text(ids, codes, id_type)
-        }
+        data: dict[str, Any] = {}
+        if ids is not None:
+            data["customer_id"] = ids.take(log.customers[codes]).astype(id_type)
+        elif text:
+            data["customer_id"] = _text(log.customers, codes, id_type)
+        else:
+            data["customer_id"] = log.customers[codes]
         data["at"] = pandas.DatetimeIndex(log.times).tz_localize("UTC")
         for name in self.meta.columns:
             if name in ("customer_id", "at"):

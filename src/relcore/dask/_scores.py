@@ -113,8 +113,8 @@ def _engagement_part(
 
     if len(part) == 0:
         return template
-    log = partition_log(part, names, where(partition_info))
-    return keyed(score(log, at, **options).to_pandas(), template)
+    log, ids = partition_log(part, names, where(partition_info))
+    return keyed(score(log, at, **options).to_pandas(), template, ids)
 
 
 def fatigue(
@@ -249,7 +249,7 @@ def _curve_counts(
 
     if len(part) == 0:
         return {}
-    log = partition_log(part, names, f"partition {number}")
+    log, _ = partition_log(part, names, f"partition {number}")
     scores = score(log, at, **_part_options(log, options))
     counts: Counts = {}
     for curve in scores.response_curves:
@@ -287,8 +287,8 @@ def _fatigue_part(
 
     if len(part) == 0:
         return template
-    log = partition_log(part, names, where(partition_info))
-    return keyed(score(log, at, **_part_options(log, options)).to_pandas(), template)
+    log, ids = partition_log(part, names, where(partition_info))
+    return keyed(score(log, at, **_part_options(log, options)).to_pandas(), template, ids)
 
 
 def _channels(events: Any, channels: Iterable[str] | None) -> list[str]:

@@ -122,10 +122,11 @@ def _summarize_part(
     if len(part) == 0:
         return template
     place = where(partition_info)
-    log = partition_log(part, names, place, timezone=timezone)
+    log, ids = partition_log(part, names, place, timezone=timezone)
     try:
         summary = summarize_partition(log, **options)
     except DataError as exc:
         events = log.filter(kind="purchase")  # the rows the summary's errors count
-        raise located(exc, events.customers[events.customer_codes], place) from None
-    return keyed(summary.to_pandas(), template)
+        customers = events.customers if ids is None else ids.take(events.customers)
+        raise located(exc, customers[events.customer_codes], place) from None
+    return keyed(summary.to_pandas(), template, ids)
