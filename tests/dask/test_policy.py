@@ -181,3 +181,38 @@ def test_a_memory_ledger_copy_is_a_snapshot_of_its_entries(ledger):
         guard = ContactGuard(POLICY, copied)  # the copy has its own lock and entries
         assert guard.request(Contact("new", channel="email", at=NOW)).allowed
         assert len(copied) == len(ledger) + 1
+
+
+def test_stored_preferences_and_held_reservations_count_on_the_workers(client, ledger, plan):
+    snapshot = copy.deepcopy(ledger)
+    clock = {"now": NOW - timedelta(minutes=1)}
+    guard = ContactGuard(POLICY, snapshot, clock=lambda: clock["now"])
+    # c250 and c251 have no history: only what is stored or held can refuse them
+    snapshot.set_preferences("c250", ContactPreferences(opted_out_channels={"email"}))
+    reserved = Contact("c251", channel="email", at=NOW - timedelta(minutes=1))
+    assert guard.reserve(reserved, key="msg-251", ttl=timedelta(minutes=30)).allowed
+    audience = pd.DataFrame(
+        {"customer_id": ["c250", "c251", "c252", *IDS[:60]], "channel": "email"}
+    )
+    ddf = dd.from_pandas(audience, npartitions=3)
+    got = rdask.check_many(guard, ddf, at=NOW).compute()
+    want = decided(guard, audience, at=NOW)
+    assert_same_decisions(got, want)
+    refused = dict(zip(got["customer_id"], got["reason_codes"], strict=True))
+    assert refused["c250"] == "opted_out"
+    assert refused["c251"] == "frequency_cap"  # one a calendar day, and the held one counts
+    assert refused["c252"] == ""
+
+
+def test_reservations_count_as_held_by_the_guards_clock_at_the_call(client, plan):
+    clock = {"now": NOW - timedelta(minutes=10)}
+    guard = ContactGuard(POLICY, MemoryLedger(), clock=lambda: clock["now"])
+    guard.reserve(
+        Contact("c000", channel="email", at=clock["now"]), key="m", ttl=timedelta(minutes=5)
+    )
+    ddf = dd.from_pandas(pd.DataFrame({"customer_id": ["c000"]}), npartitions=1)
+    held = rdask.check_many(guard, ddf, channel="email", at=NOW)
+    clock["now"] = NOW  # the reservation has expired by the time the frame is computed
+    expired = rdask.check_many(guard, ddf, channel="email", at=NOW)
+    assert held.compute()["reason_codes"].tolist() == ["frequency_cap"]
+    assert expired.compute()["reason_codes"].tolist() == [""]

@@ -43,7 +43,9 @@ def check_many(
     is copied when this is called (a snapshot: contacts recorded later do not count) and the
     copy is shipped once to each worker, which only reads it. Each partition of contacts is
     decided with ``check_many`` against that snapshot, group by group of contacts with the
-    same labels, so every decision equals the single-machine one. Nothing is recorded. For a
+    same labels, so every decision equals the single-machine one. Reservations count as they
+    were held by the guard's clock at the call; customers without ``preferences`` given here
+    are decided with those stored in the ledger, as on one machine. Nothing is recorded. For a
     ledger in SQLite or PostgreSQL, load the history the policy looks back over into a
     ``MemoryLedger``
     ([`MemoryLedger.from_arrays`][relcore.contact_policy.MemoryLedger.from_arrays]): a live
@@ -110,8 +112,13 @@ def check_many(
     fixed = {k: v for k, v in given.items() if k not in contacts.columns}
     if "priority" in fixed and fixed["priority"] is None:
         fixed["priority"] = 0
+    # The guard's clock is read now, with the copy: reservations count on the workers as
+    # they were held at this instant, whenever (and on whichever machine's clock) a
+    # partition is decided.
+    now = _Frozen(guard.clock())
+    to_micros(now.at, "clock()")
     snapshot = dask.delayed(
-        (guard.policy, copy.deepcopy(guard.ledger), dict(preferences or {})), pure=False
+        (guard.policy, copy.deepcopy(guard.ledger), dict(preferences or {}), now), pure=False
     )
     meta = empty_like(contacts).assign(
         allowed=np.zeros(0, dtype=bool),
@@ -123,7 +130,7 @@ def check_many(
 
 def _check_part(
     part: pd.DataFrame,
-    snapshot: tuple[Policy, MemoryLedger, Mapping[str, Any]],
+    snapshot: tuple[Policy, MemoryLedger, Mapping[str, Any], _Frozen],
     fixed: Mapping[str, Any],
     *,
     template: pd.DataFrame,
@@ -132,8 +139,8 @@ def _check_part(
     n = len(part)
     if n == 0:
         return template
-    policy, ledger, preferences = snapshot
-    guard = ContactGuard(policy, ledger)
+    policy, ledger, preferences, now = snapshot
+    guard = ContactGuard(policy, ledger, clock=now)
     ids = part["customer_id"].astype(object).to_numpy()
     labels = {
         name: (part[name].to_numpy(dtype=object) if name in part.columns else None)
@@ -169,6 +176,16 @@ def _check_part(
         next_allowed_at=pandas.DatetimeIndex(when).tz_localize("UTC"),
     )
     return out
+
+
+class _Frozen:
+    """A guard's clock stopped at one instant (a class, not a lambda: it is pickled)."""
+
+    def __init__(self, at: _dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> _dt.datetime:
+        return self.at
 
 
 def _label(value: Any) -> Any:
