@@ -216,3 +216,15 @@ def test_reservations_count_as_held_by_the_guards_clock_at_the_call(client, plan
     expired = rdask.check_many(guard, ddf, channel="email", at=NOW)
     assert held.compute()["reason_codes"].tolist() == ["frequency_cap"]
     assert expired.compute()["reason_codes"].tolist() == [""]
+
+
+def test_decisions_written_to_parquet_read_back_the_same(
+    client, ledger, plan, preferences, tmp_path
+):
+    guard = ContactGuard(POLICY, ledger)
+    options = {"category": "promotional", "preferences": preferences}
+    got = rdask.check_many(guard, dd.from_pandas(plan, npartitions=3), **options)
+    got.to_parquet(tmp_path / "decisions")
+    back = pd.read_parquet(tmp_path / "decisions")
+    assert_same_decisions(back, decided(guard, plan, **options))
+    assert back["next_allowed_at"].isna().any()  # NEVER, as missing, survives the trip

@@ -143,3 +143,14 @@ def test_a_nan_recommendation_leaves_a_channel_out_of_saturation_on_one_machine(
     assert both.saturation.tolist() == ["saturated"]
     assert email_only.saturation.tolist() == ["on_target"]
     assert np.isnan(email_only.recommended_frequency[email_only.channels.index("sms")])
+
+
+def test_scores_written_to_parquet_read_back_the_same(client, events, split, end, tmp_path):
+    log = single_machine_log(events)
+    window = timedelta(weeks=26)
+    rdask.engagement(split(events, 4), end).to_parquet(tmp_path / "engagement")
+    rdask.fatigue(split(events, 4), end, window=window).to_parquet(tmp_path / "fatigue")
+    assert_same_scores(pd.read_parquet(tmp_path / "engagement"), engagement(log, end).to_pandas())
+    assert_same_scores(
+        pd.read_parquet(tmp_path / "fatigue"), fatigue(log, end, window=window).to_pandas()
+    )
