@@ -42,6 +42,14 @@ def test_purchase_model_fit_equals_the_single_machine_fit(client, cdnow, model):
     assert_same_fit(got, model.fit(cdnow))
 
 
+@pytest.mark.parametrize("model", [BGNBD, ParetoNBD])
+def test_a_penalised_fit_equals_the_single_machine_penalised_fit(client, cdnow, model):
+    got = rdask.fit(model, dd.from_pandas(cdnow, npartitions=3), penalizer=0.05)
+    want = model.fit(cdnow, penalizer=0.05)
+    assert_same_fit(got, want)
+    assert got.params != model.fit(cdnow).params  # the penalty was applied
+
+
 def test_published_bgnbd_estimates_from_a_partitioned_summary(client, cdnow):
     m = rdask.fit(BGNBD, dd.from_pandas(cdnow, npartitions=5))
     # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426
