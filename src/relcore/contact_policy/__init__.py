@@ -37,7 +37,7 @@ from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .ledger import Erasure, KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -67,6 +67,7 @@ __all__ = [
     "CustomerRows",
     "Decision",
     "Entry",
+    "Erasure",
     "FatigueLimit",
     "FatigueScorer",
     "FrequencyCap",
