@@ -54,6 +54,7 @@ from .rules import (
     parameter,
 )
 from .sqlite import SQLiteLedger
+from .statement import CustomerStatement, StatementEntry, StatementScore, customer_statement
 
 __all__ = [
     "REASON_CODES",
@@ -65,6 +66,7 @@ __all__ = [
     "ContactGuard",
     "Cooldown",
     "CustomerRows",
+    "CustomerStatement",
     "Decision",
     "Entry",
     "Erasure",
@@ -89,6 +91,9 @@ __all__ = [
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "StatementEntry",
+    "StatementScore",
+    "customer_statement",
     "parameter",
     "simulate",
 ]
