@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
 
 from ..._result import column, frame
 from ..._time import (
@@ -352,6 +351,8 @@ def _shrunk(
 def _prior_strength(counts: FloatArray, p0: FloatArray) -> float:
     """The Dirichlet strength maximising the Dirichlet-multinomial likelihood of the
     customers with two responses or more (one response says nothing of the spread)."""
+    from scipy import optimize, special  # not at import: relcore loads without scipy
+
     totals = counts.sum(axis=1)
     rows = counts[totals >= 2]
     if rows.shape[0] == 0:
