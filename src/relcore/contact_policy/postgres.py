@@ -50,8 +50,11 @@ one transaction, and refuses a schema newer than it knows). ``ledger`` holds the
 indexed by (customer, time) and by time (for pruning), by key, and by (customer,
 ``held_until``) for reservations; ``preferences`` the customers' stored preferences with
 how far back their own limits read (``reach``, for ``prune``); ``decisions`` the audit
-trail. Times are stored as bigint microseconds since the epoch, exactly as the ledger
-hands them out; preferences and audit records as ``json`` (their ``to_dict()``; ``json``
+trail; ``suppressions`` the opt-outs of forgotten customers, under an HMAC of their id
+keyed by ``salt`` (random, drawn by the migration). Another tenant of the same database
+has a schema of its own, ``"<schema>/<tenant>"`` (:meth:`PostgresLedger.for_tenant`).
+Times are stored as bigint microseconds since the epoch, exactly as the ledger hands them
+out; preferences and audit records as ``json`` (their ``to_dict()``; ``json``
 rather than ``jsonb`` because it keeps any text, a NUL character included, exactly).
 """
 

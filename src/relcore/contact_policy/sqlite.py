@@ -4,7 +4,10 @@ The database runs in WAL mode (readers never block the writer). The ``ledger`` t
 holds entries, indexed by (customer, time) and by time (for pruning); an entry stored
 under a key carries it (unique), and a reservation its ``held_until``. The
 ``preferences`` table holds customers' stored preferences with how far back their own
-limits read; ``decisions`` the audit trail; ``relcore_schema`` the schema's version.
+limits read; ``decisions`` the audit trail; ``suppressions`` the opt-outs of forgotten
+customers under a salted hash of their id (``relcore_salt``); ``relcore_schema`` the
+schema's version. Those are the default tenant's tables; another tenant's are named
+``"<tenant>/ledger"`` and so on, in the same file (:meth:`SQLiteLedger.for_tenant`).
 A guarded request runs its read, decision and write inside one ``BEGIN IMMEDIATE``
 transaction, which takes SQLite's write lock before reading: two requests for the same
 customer, from two threads or two processes, cannot both see a free slot. A process
@@ -579,8 +582,11 @@ class SQLiteLedger(Ledger):
                 with self.exclusive(customer_id) as session:
                     assert isinstance(session, _SQLiteSession)
                     erased = session.forget()
+                # a checkpoint waits for readers and writers: briefly, the erasure is done
+                conn.execute("PRAGMA busy_timeout = 1000")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
                 conn.execute("PRAGMA secure_delete = OFF")
         return erased
 
