@@ -145,3 +145,32 @@ def test_ledgers_opening_an_old_schema_at_once_migrate_it_exactly_once(
     assert all(len(ledger) == len(OLD_ENTRIES) for ledger in opened)
     for ledger in opened:
         ledger.close()
+
+
+def test_a_version_2_schema_gains_suppressions_and_its_opted_out_customers_stay_refused(
+    postgres_dsn, postgres_schema, connect, monkeypatch
+):
+    from relcore.contact_policy import Contact, ContactGuard, Policy
+    from relcore.models import ContactPreferences
+
+    with monkeypatch.context() as old_relcore:  # the relcore before erasure
+        old_relcore.setattr(postgres_module, "_MIGRATIONS", postgres_module._MIGRATIONS[:2])
+        old_relcore.setattr(postgres_module, "SCHEMA_VERSION", 2)
+        old = PostgresLedger(postgres_dsn, schema=postgres_schema)
+        old.append(OLD_ENTRIES)
+        old.set_preferences("c1", ContactPreferences(opted_out_channels={"sms"}))
+        assert old.schema_version() == 2
+        old.close()
+    assert "suppressions" not in table_names(connect, postgres_schema)
+
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    assert ledger.schema_version() == 3
+    assert {"suppressions", "salt"} <= table_names(connect, postgres_schema)
+    assert len(ledger) == len(OLD_ENTRIES)
+    erased = ledger.forget("c1")
+    assert erased.entries == 3
+    assert erased.suppressed_channels == {"sms"}
+    assert len(ledger) == 2
+    guard = ContactGuard(Policy([]), ledger)
+    assert guard.check(Contact("c1", channel="sms", at=JUNE_1)).codes == ("opted_out",)
+    ledger.close()
