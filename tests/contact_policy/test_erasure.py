@@ -11,6 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from relcore.contact_policy import (
     Contact,
@@ -136,3 +138,116 @@ def test_forget_refuses_what_is_not_a_customer_id(bad, tmp_path):
 
     with pytest.raises(DataError, match="customer_id"):
         MemoryLedger().forget(bad)
+
+
+# ---------------------------------------------------------------------- a property
+
+_IDS = ["a", "b", "c"]
+_KINDS = ["message", "open", "unsubscribe"]
+
+
+def _observe(ledger, ids):
+    return {
+        c: (
+            ledger.customer_history(c, held_at=0).entries(0),
+            ledger.get_preferences(c),
+            [(r.customer_id, r.decided_at, r.action) for r in ledger.decisions(customer_id=c)],
+        )
+        for c in ids
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(
+        st.tuples(
+            st.sampled_from(_IDS),
+            st.integers(0, 50),
+            st.sampled_from(["email", "sms", None]),
+            st.sampled_from(["promotional", None]),
+            st.sampled_from(_KINDS),
+        ),
+        max_size=30,
+    ),
+    opted=st.dictionaries(st.sampled_from(_IDS), st.sampled_from(["email", "sms"])),
+    gone=st.sampled_from(_IDS),
+    store=st.sampled_from(["memory", "sqlite"]),
+)
+def test_forget_leaves_every_other_customer_exactly_as_it_was(entries, opted, gone, store):
+    import tempfile
+    from pathlib import Path
+
+    from relcore.contact_policy import AuditRecord
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = MemoryLedger() if store == "memory" else SQLiteLedger(Path(tmp) / "l.db")
+        try:
+            ledger.append(
+                [
+                    Entry(c, t, ch, cat, None, kind, kind == "message")
+                    for c, t, ch, cat, kind in entries
+                ]
+            )
+            for c, channel in opted.items():
+                ledger.set_preferences(c, ContactPreferences(opted_out_channels={channel}))
+            ledger.log_decisions(
+                [
+                    AuditRecord.from_dict(_record_dict(c, h))
+                    for h, (c, *_rest) in enumerate(entries[:5])
+                ]
+            )
+            others = [c for c in _IDS if c != gone]
+            before = _observe(ledger, others)
+            mine = [e for e in entries if e[0] == gone]
+            erased = ledger.forget(gone)
+            assert _observe(ledger, others) == before
+            assert erased.entries == len(mine)
+            assert ledger.customer_history(gone).entries(0) == []
+            assert ledger.decisions(customer_id=gone) == []
+            # what stays: exactly the opt-outs, from preferences and unsubscribes
+            channels = {opted[gone]} if gone in opted else set()
+            categories = set()
+            for _, _, ch, cat, kind in mine:
+                if kind == "unsubscribe":
+                    if cat is not None:
+                        categories.add(cat)
+                    elif ch is not None:
+                        channels.add(ch)
+            assert (erased.suppressed_channels, erased.suppressed_categories) == (
+                channels,
+                categories,
+            )
+            left = ledger.get_preferences(gone)
+            if channels or categories:
+                assert left == ContactPreferences(
+                    opted_out_channels=channels, opted_out_categories=categories
+                )
+            else:
+                assert left is None
+        finally:
+            ledger.close()
+
+
+def _record_dict(customer, hour):
+    at = (BASE + timedelta(hours=hour)).isoformat()
+    return {
+        "decided_at": at,
+        "action": "check",
+        "customer_id": customer,
+        "allowed": True,
+        "codes": [],
+        "messages": [],
+        "next_allowed_at": None,
+        "at": at,
+        "local_at": at,
+        "timezone": "UTC",
+        "channel": "email",
+        "category": None,
+        "campaign": None,
+        "priority": 0,
+        "key": None,
+        "held_until": None,
+        "policy_name": "p",
+        "policy_hash": "ab" * 32,
+        "replayed": False,
+    }
