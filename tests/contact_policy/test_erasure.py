@@ -251,3 +251,16 @@ def _record_dict(customer, hour):
         "policy_hash": "ab" * 32,
         "replayed": False,
     }
+
+
+def test_a_ledger_of_its_own_that_does_not_forget_says_so():
+    from relcore import LedgerError
+    from relcore.contact_policy import Ledger
+
+    class Partial(Ledger):  # a third party's ledger written before erasure existed
+        pass
+
+    with pytest.raises(LedgerError, match="Partial does not implement forget"):
+        Partial().forget("c1")
+    with pytest.raises(LedgerError, match="lift_suppression"):
+        Partial().lift_suppression("c1")

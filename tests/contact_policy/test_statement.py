@@ -19,7 +19,7 @@ from relcore.contact_policy import (
     customer_statement,
 )
 from relcore.models import ContactPreferences, EventLog
-from relcore.scoring import BGNBD, GammaGamma
+from relcore.scoring import BGNBD, GammaGamma, engagement
 
 T = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
@@ -120,6 +120,8 @@ def test_scores_are_the_models_predictions_for_the_customers_own_history():
     assert 0 < got["expected_purchases"] < 30
     assert got["expected_average_value"] == pytest.approx(p * (v + x * m) / (p * x + q - 1))
     assert all(sc.meaning and sc.source for sc in s.scores)
+    whole = engagement(purchase_log(), datetime(2026, 2, 10, tzinfo=UTC))
+    assert got["engagement"] == pytest.approx(whole.engagement[whole.customer_id == "c42"][0])
     assert "p_alive = " in s.to_text()
 
 

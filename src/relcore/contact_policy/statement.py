@@ -236,6 +236,7 @@ def customer_statement(
         ``p_alive`` and ``expected_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD) adds the
         probability the customer is still active and their expected purchases over
         ``horizon`` periods; a Gamma-Gamma model adds their expected spend per purchase.
+        A log alone gives their engagement score.
         The customer's purchases are summarised up to ``at`` in ``period`` (as
         :func:`~relcore.scoring.summarize`, which the models must have been fitted on).
     at
@@ -323,8 +324,18 @@ def _scores(
     except KeyError:
         return ()  # nothing in the log about them: nothing computed
     mine = mine.filter(end=as_of)
+    from ..scoring.scores import engagement
+
+    out: list[StatementScore] = [
+        StatementScore(
+            "engagement",
+            float(engagement(mine, as_of).engagement[0]),
+            "how actively you have reached out to us lately, from 0 (not at all) towards 1",
+            "relcore's engagement score (30-day half-life)",
+        )
+    ]
     if len(mine.filter(kind="purchase")) == 0:
-        return ()
+        return tuple(out)
     rfm = summarize(mine, period=period, observation_end=as_of)
     x, tx, big_t, m = (
         float(rfm.frequency[0]),
@@ -332,7 +343,6 @@ def _scores(
         float(rfm.T[0]),
         float(rfm.monetary_value[0]),
     )
-    out: list[StatementScore] = []
     for model in models:
         name = type(model).__name__
         if hasattr(model, "p_alive") and hasattr(model, "expected_purchases"):
