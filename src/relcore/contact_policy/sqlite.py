@@ -495,24 +495,40 @@ class SQLiteLedger(Ledger):
         distinct = list(dict.fromkeys(str(c) for c in customer_ids))
         out: dict[str, ContactPreferences] = {}
         q = self._q
+        scopes: dict[bytes, Scopes] = {}
         with self._using() as conn:
-            if conn.execute(f"SELECT 1 FROM {q.suppressions} LIMIT 1").fetchone() is not None:
-                for cid in distinct:  # forgotten customers exist: each id may be one
-                    prefs = _get_preferences(self, conn, cid)
-                    if prefs is not None:
-                        out[cid] = prefs
-                return out
-            if conn.execute(f"SELECT 1 FROM {q.preferences} LIMIT 1").fetchone() is None:
+            any_suppressed = (
+                conn.execute(f"SELECT 1 FROM {q.suppressions} LIMIT 1").fetchone() is not None
+            )
+            any_stored = (
+                conn.execute(f"SELECT 1 FROM {q.preferences} LIMIT 1").fetchone() is not None
+            )
+            if not any_stored and not any_suppressed:
                 return out  # the usual case: nothing stored, nothing to look up
+            hashes = {cid: self._hash(cid) for cid in distinct} if any_suppressed else {}
             for k in range(0, len(distinct), _CHUNK):
                 chunk = distinct[k : k + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                query = (
-                    f"SELECT customer_id, preferences FROM {q.preferences} "
-                    f"WHERE customer_id IN ({marks})"
-                )
-                for cid, text in conn.execute(query, chunk):
-                    out[cid] = _read_preferences(text, cid)
+                if any_stored:
+                    query = (
+                        f"SELECT customer_id, preferences FROM {q.preferences} "
+                        f"WHERE customer_id IN ({marks})"
+                    )
+                    for cid, text in conn.execute(query, chunk):
+                        out[cid] = _read_preferences(text, cid)
+                if any_suppressed:
+                    query = (
+                        f"SELECT id_hash, scopes FROM {q.suppressions} WHERE id_hash IN ({marks})"
+                    )
+                    for digest, text in conn.execute(query, [hashes[c] for c in chunk]):
+                        scopes[bytes(digest)] = read_scopes(text)
+        if scopes:
+            for cid in distinct:
+                found = scopes.get(hashes[cid])
+                if found is not None:
+                    merged = with_suppression(out.get(cid), found)
+                    assert merged is not None
+                    out[cid] = merged
         return out
 
     def set_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
