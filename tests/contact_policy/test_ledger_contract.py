@@ -610,6 +610,20 @@ class LedgerContract:
         assert ledger.get_preferences("a") is None
         assert ledger.get_preferences_many(["a"]) == {}
 
+    def test_preferences_stored_again_for_a_suppressed_id_add_to_its_opt_outs(self, ledger):
+        ledger.set_preferences("a", ContactPreferences(opted_out_channels={"sms"}))
+        ledger.forget("a")
+        ledger.set_preferences("a", ContactPreferences(opted_out_categories={"promotional"}))
+        ledger.set_preferences("b", ContactPreferences(opted_out_channels={"push"}))
+        both = ContactPreferences(opted_out_channels={"sms"}, opted_out_categories={"promotional"})
+        assert ledger.get_preferences("a") == both
+        assert ledger.get_preferences_many(["c", "b", "a"]) == {
+            "a": both,
+            "b": ContactPreferences(opted_out_channels={"push"}),
+        }
+        with ledger.exclusive("a") as session:
+            assert session.get_preferences() == both
+
     def test_forget_takes_a_customer_id(self, ledger):
         with pytest.raises(DataError, match="customer_id"):
             ledger.forget("")
