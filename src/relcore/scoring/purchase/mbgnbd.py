@@ -69,13 +69,25 @@ class MBGNBD(RFMModel):
         return head + jet.logaddexp(alive, dropped)
 
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        lo = (
-            np.log(self.a)
-            - np.log(self.b + x)
-            + (self.r + x) * np.log1p((T - tx) / (self.alpha + tx))
-        )
+        """P(alive | history) for validated histories of one shape (see ``BGNBD._alive``
+        for why it is written into buffers)."""
+        shape = x.shape
+        x, tx, T = x.reshape(-1), tx.reshape(-1), T.reshape(-1)
+        # odds of having dropped out: a/(b+x) (1 + (T-t_x)/(α+t_x))^(r+x)
+        odds = np.subtract(T, tx)
+        tmp = np.add(tx, self.alpha)
+        odds /= tmp
+        np.log1p(odds, out=odds)
+        np.add(x, self.r, out=tmp)
+        odds *= tmp
+        np.add(x, self.b, out=tmp)
+        np.log(tmp, out=tmp)
+        odds -= tmp
+        odds += np.log(self.a)
         with np.errstate(over="ignore"):
-            out: FloatArray = special.expit(-lo)
+            np.exp(odds, out=odds)
+        odds += 1.0
+        out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
         return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
