@@ -194,24 +194,22 @@ def _mostly_unique(columns: list[FloatArray]) -> bool:
     return bool(same.sum() < _MIN_DUPLICATE_SHARE * idx.size)
 
 
-def compress(
-    columns: list[FloatArray], weights: FloatArray, *, force: bool = False
-) -> tuple[list[FloatArray], FloatArray]:
-    """Merge identical rows, summing their weights; the rows of the result are sorted by
-    the columns, the first most significant.
+def _groups(
+    columns: list[FloatArray], force: bool
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """A permutation sorting the rows by the columns (the first most significant) and
+    where each run of identical rows starts in it; None for continuous data whose rows
+    hardly repeat (unless ``force``).
 
     Each column becomes integer codes that order like its values (whole numbers: the
     values themselves; other columns: their ranks), the codes combine into one int64 key
-    per row, and one sort of the keys finds the groups. Continuous data, whose rows hardly
-    repeat, are returned unchanged unless ``force`` is set.
+    per row, and one sort of the keys finds the runs.
     """
-    n = weights.size
-    if n < 2:
-        return columns, weights
+    n = columns[0].size
     maybe = [_codes(c) for c in columns]
     continuous = any(c is None for c in maybe)
     if continuous and not force and n > _SAMPLE_ROWS and _mostly_unique(columns):
-        return columns, weights
+        return None
     codes = [_rank(col, 0) if c is None else c for c, col in zip(maybe, columns, strict=True)]
     key, size = codes[0]
     for code, bound in codes[1:]:
@@ -222,13 +220,45 @@ def compress(
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(sorted_key[1:], sorted_key[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
+    return order, np.flatnonzero(new)
+
+
+def compress(
+    columns: list[FloatArray], weights: FloatArray, *, force: bool = False
+) -> tuple[list[FloatArray], FloatArray]:
+    """Merge identical rows, summing their weights; the rows of the result are sorted by
+    the columns, the first most significant. Continuous data, whose rows hardly repeat,
+    are returned unchanged unless ``force`` is set."""
+    n = weights.size
+    groups = _groups(columns, force) if n > 1 else None
+    if groups is None:
+        return columns, weights
+    order, starts = groups
     first = order[starts]
     if np.all(weights == 1.0):
         summed = np.diff(starts, append=n).astype(np.float64)
     else:
         summed = np.add.reduceat(weights[order], starts)
     return [c[first] for c in columns], summed
+
+
+def distinct_rows(
+    columns: list[FloatArray],
+) -> tuple[list[FloatArray], npt.NDArray[np.intp]] | None:
+    """The distinct rows (sorted) and, per row, the index of its distinct row; None when
+    the rows hardly repeat (continuous data), so that work per distinct row saves
+    nothing."""
+    n = columns[0].size
+    groups = _groups(columns, False) if n > 1 else None
+    if groups is None:
+        return None
+    order, starts = groups
+    new = np.zeros(n, dtype=np.intp)
+    new[starts] = 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    first = order[starts]
+    return [c[first] for c in columns], inverse
 
 
 def whole_numbers(values: Any, name: str) -> FloatArray:

@@ -4,6 +4,7 @@ dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -13,7 +14,14 @@ from scipy import special
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import FittedModel, Limit
-from ._inputs import broadcast_float, prediction_rfm, time_horizon, validate_rfm, whole_numbers
+from ._inputs import (
+    broadcast_float,
+    distinct_rows,
+    prediction_rfm,
+    time_horizon,
+    validate_rfm,
+    whole_numbers,
+)
 from ._optimize import dot
 from ._special import unique_counts
 from ._types import FloatArray, Objective
@@ -99,6 +107,19 @@ def nbd_expected(t: FloatArray, x: FloatArray, T: FloatArray, r: float, alpha: f
     """Expected purchases in ``(T, T + t]`` of a customer who never drops out: the
     posterior mean rate ``(r + x) / (α + T)`` times ``t``."""
     out: FloatArray = (r + x) / (alpha + T) * t
+    return out
+
+
+def per_distinct(
+    fn: Callable[[FloatArray, FloatArray], FloatArray], x: FloatArray, T: FloatArray
+) -> FloatArray:
+    """``fn(x, T)`` evaluated once per distinct ``(x, T)`` pair (whole-number periods
+    repeat them many times over) and spread back to the rows."""
+    distinct = distinct_rows([x, T])
+    if distinct is None:
+        return fn(x, T)
+    (ux, uT), inverse = distinct
+    out: FloatArray = fn(ux, uT)[inverse]
     return out
 
 
@@ -245,6 +266,25 @@ class RFMModel(FittedModel):
         x, tx, T_ = cls._history(frequency, recency, T)
         x, tx, T_, tt = broadcast_float(x, tx, T_, time_horizon(t))
         return x, tx, T_, tt
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Expected purchases in ``(T, T + t]`` given the history (each model's own)."""
+        raise NotImplementedError
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        """``sum_k w_k E[X(t_k) | history]`` per customer, for validated 1-d histories
+        (customer lifetime value with the discounts folded into ``w``).
+
+        The models override it to compute what does not depend on the horizon (P(alive),
+        the distinct histories) once; this default asks ``expected_purchases`` per
+        horizon.
+        """
+        total = np.zeros(x.size)
+        for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
+            total += wk * self.expected_purchases(tk, x, tx, T)
+        return total
 
     @staticmethod
     def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:

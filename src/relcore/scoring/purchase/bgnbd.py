@@ -13,10 +13,18 @@ from . import _jet as jet
 from ._base import param_field
 from ._inputs import time_horizon
 from ._optimize import dot
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
+from ._rfm import (
+    RFMModel,
+    nbd_expected,
+    nbd_log_pmf,
+    no_dropout,
+    per_distinct,
+    simulate_beta_geometric,
+)
 from ._special import (
     bg_expectation_by_frequency,
     bg_expectation_core,
+    bg_expectation_sum,
     log_beta_ratio,
     unique_counts,
 )
@@ -167,6 +175,21 @@ class BGNBD(RFMModel):
         ).reshape(z.shape)
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:  # linear in t
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        # P(alive) once; the horizons' expectations once per distinct (x, T)
+        return self._alive(x, tx, T) * per_distinct(
+            lambda ux, uT: bg_expectation_sum(
+                a + b - 1.0 - r, a - 1.0, a + b - 1.0, ux, alpha + uT, t, w
+            ),
+            x,
+            T,
+        )
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired (eq. 9).

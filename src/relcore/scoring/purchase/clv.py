@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ._rfm import RFMModel
 from ._types import FloatArray
 
 __all__ = ["customer_lifetime_value"]
@@ -109,12 +110,26 @@ def customer_lifetime_value(
         raise ValueError(f"monthly_discount_rate must exceed -1, got {monthly_discount_rate!r}")
     spend = np.asarray(spend_model.expected_average_value(frequency, monetary_value))
     per_month = days_per_month / period
-    steps = np.arange(int(months) + 1, dtype=np.float64) * per_month
+    k = np.arange(1, int(months) + 1, dtype=np.float64)
+    if isinstance(purchase_model, RFMModel):
+        # sum_k (E_k - E_(k-1)) d_k = sum_k E_k (d_k - d_(k+1)), with E_0 = 0 and
+        # d_(months+1) = 0: one weighted sum that the model computes with what does not
+        # depend on the horizon (P(alive), distinct histories) evaluated once
+        discount = (1.0 + monthly_discount_rate) ** -k
+        weights = discount - np.append(discount[1:], 0.0)
+        x, tx, T_ = purchase_model._history(frequency, recency, T)
+        purchases = purchase_model._discounted_purchases(
+            x.ravel(), tx.ravel(), T_.ravel(), k * per_month, weights
+        ).reshape(x.shape)
+        out: FloatArray = purchases * spend
+        return out
     total = np.zeros(np.shape(spend))
     previous = np.asarray(purchase_model.expected_purchases(0.0, frequency, recency, T))
-    for k in range(1, int(months) + 1):
-        current = np.asarray(purchase_model.expected_purchases(steps[k], frequency, recency, T))
-        total = total + (current - previous) / (1.0 + monthly_discount_rate) ** k
+    for step in k.tolist():
+        current = np.asarray(
+            purchase_model.expected_purchases(step * per_month, frequency, recency, T)
+        )
+        total = total + (current - previous) / (1.0 + monthly_discount_rate) ** step
         previous = current
-    out: FloatArray = total * spend
-    return out
+    result: FloatArray = total * spend
+    return result

@@ -11,8 +11,20 @@ from scipy import special
 from . import _jet as jet
 from ._base import param_field
 from ._inputs import time_horizon
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
-from ._special import bg_expectation_by_frequency, bg_expectation_core, log_beta_ratio
+from ._rfm import (
+    RFMModel,
+    nbd_expected,
+    nbd_log_pmf,
+    no_dropout,
+    per_distinct,
+    simulate_beta_geometric,
+)
+from ._special import (
+    bg_expectation_by_frequency,
+    bg_expectation_core,
+    bg_expectation_sum,
+    log_beta_ratio,
+)
 from ._types import FloatArray
 
 __all__ = ["MBGNBD"]
@@ -125,6 +137,18 @@ class MBGNBD(RFMModel):
         ).reshape(z.shape)
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        return self._alive(x, tx, T) * per_distinct(
+            lambda ux, uT: bg_expectation_sum(a + b - r, a - 1.0, a + b, ux, alpha + uT, t, w),
+            x,
+            T,
+        )
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired.

@@ -11,7 +11,7 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import time_horizon
+from ._inputs import distinct_rows, time_horizon
 from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
@@ -19,6 +19,8 @@ from ._types import FloatArray, Objective
 __all__ = ["ParetoNBD"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(128)
+# from this many customers, P(alive) looks for repeated histories first
+_DISTINCT_ROWS = 10_000
 
 
 def _log_phi(a: Any, b: Any, z: Any) -> Any:
@@ -131,6 +133,17 @@ class ParetoNBD(RFMModel):
             return np.ones_like(x)
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
+        # the hypergeometric terms cost far more than finding repeated histories (whole-
+        # number periods repeat them many times over)
+        distinct = distinct_rows([x, tx, T]) if x.size > _DISTINCT_ROWS else None
+        if distinct is None:
+            return self._alive_rows(x, tx, T).reshape(shape)
+        (ux, utx, uT), inverse = distinct
+        out: FloatArray = self._alive_rows(ux, utx, uT)[inverse].reshape(shape)
+        return out
+
+    def _alive_rows(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive) of 1-d histories."""
         # the likelihood's two parts per row, computed per distinct frequency
         obj = _ParetoObjective({"frequency": x, "recency": tx, "T": T}, None)
         params = self._param_values()
@@ -139,8 +152,7 @@ class ParetoNBD(RFMModel):
         out[obj.order] = np.minimum(np.exp(obj.log_alive - np.logaddexp(UF, UG)), 1.0)
         # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
         out[tx == T] = 1.0
-        result: FloatArray = out.reshape(shape)
-        return result
+        return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Probability that the customer is still alive at ``T`` (note 008, eq. 18).
@@ -173,6 +185,22 @@ class ParetoNBD(RFMModel):
         ell = np.log1p(tt / (beta + T_))
         per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
         out: FloatArray = per_alive * self._alive(x, tx, T_)
+        return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        # the expectation of an alive customer is elementary: only P(alive) is costly,
+        # and it does not depend on the horizon
+        bT = beta + T
+        total = np.zeros(x.size)
+        for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
+            ell = np.log1p(tk / bT)
+            total += wk * ell * expm1_ratio(-(s - 1.0) * ell)
+        out: FloatArray = total * ((r + x) * bT / (alpha + T)) * self._alive(x, tx, T)
         return out
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
