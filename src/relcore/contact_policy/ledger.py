@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids, factorize_labels, sort_rows
+from .._columns import Categorical, factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
@@ -230,21 +230,25 @@ class MemoryLedger(Ledger):
         if outside.any():
             raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
-        ledger._id_list = [str(x) for x in table.tolist()]
-        ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
-        ch, cat, camp, knd = (
-            ledger._label_column(v, n, name)
-            for v, name in (
-                (channel, "channel"),
-                (category, "category"),
-                (campaign, "campaign"),
-                (kind, "kind"),
-            )
-        )
-        company = _initiator_column(initiator, n)
-        columns = _Columns(codes, times, ch, cat, camp, knd, company)
-        order, _, _ = sort_rows(codes, times, table.size)  # by customer, time, position
-        ledger._set_main(columns if order is None else columns._take(order))
+        ids = table.tolist() if table.dtype.kind == "U" else table.astype(str).tolist()
+        ledger._id_list = ids
+        ledger._ids = dict(zip(ids, range(len(ids)), strict=True))
+        given = (channel, category, campaign, kind, initiator)
+        rest = [
+            *(
+                ledger._label_column(v, n, name)
+                for v, name in zip(given, ("channel", "category", "campaign", "kind"), strict=False)
+            ),
+            _initiator_column(initiator, n),
+        ]
+        # by customer, time, position; the sorted codes and times come with the order
+        order, sorted_codes, sorted_times = sort_rows(codes, times, table.size)
+        if order is not None:  # a label given once for all rows needs no reordering
+            rest = [
+                c if v is None or isinstance(v, str) else c[order]
+                for c, v in zip(rest, given, strict=True)
+            ]
+        ledger._set_main(_Columns(sorted_codes, sorted_times, *rest))
         return ledger
 
     @classmethod
@@ -271,7 +275,7 @@ class MemoryLedger(Ledger):
     def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
-        column = factorize_labels(values, n, name)
+        column = _few_labels(values, n, name) or factorize_labels(values, n, name)
         # the column's codes index its categories, -1 (missing) the last entry of the table
         table = np.array([*map(self._code_for, column.categories), -1], dtype=np.int32)
         out: npt.NDArray[np.int32] = table[column.codes]
@@ -480,6 +484,40 @@ class _MemorySession(LedgerSession):
 
     def append(self, entries: Sequence[Entry]) -> None:
         self.pending.extend(check_entry(e) for e in entries)
+
+
+# A per-row column of labels given as Python objects is coded through a dict of its
+# distinct values when it has at most this many (channels, kinds, campaigns).
+_FEW_LABELS = 4096
+
+
+def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
+    """A per-row object column of labels coded by hashing: its distinct values are found
+    with a set and checked and sorted by ``factorize_labels`` as the whole column would
+    be, and each row's code is one dict lookup at C speed (no Python loop, no sort of
+    millions of objects). None where that does not apply (not an object array,
+    unhashable values, many distinct labels, an invalid value): the caller's full
+    factorisation then codes the column or names the offending rows.
+    """
+    if not (isinstance(values, np.ndarray) and values.dtype == object and values.shape == (n,)):
+        return None
+    items = values.tolist()
+    try:
+        distinct = list(set(items))
+    except TypeError:
+        return None
+    if len(distinct) > _FEW_LABELS:
+        return None
+    arr = np.empty(len(distinct), dtype=object)
+    for i, v in enumerate(distinct):  # element-wise: a tuple must stay one value
+        arr[i] = v
+    try:
+        checked = factorize_labels(arr, arr.size, column)
+    except DataError:
+        return None
+    lookup = dict(zip(distinct, checked.codes.tolist(), strict=True))
+    codes = np.fromiter(map(lookup.__getitem__, items), dtype=np.int32, count=n)
+    return Categorical(codes, checked.categories)
 
 
 def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
