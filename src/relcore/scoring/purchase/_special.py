@@ -500,6 +500,9 @@ def _psi_scipy(
 # ---------------------------------------------------------------------------------------
 
 _PSI_NAMES = ("v", "c", "d", "z", "cc", "cd", "dd", "cz", "dz", "zz")
+# multiply-adds of a matrix product that OpenBLAS runs on the calling thread (its
+# documented default threshold: 4 x 65536)
+_BLAS_ONE_THREAD = 262_144
 
 
 def psi_grouped(
@@ -568,7 +571,10 @@ def psi_grouped(
     else:
         table = e[:, :, None]
     S = np.empty((n, table.shape[2]))
-    block = 65_536
+    # Products small enough that OpenBLAS keeps them on the calling thread: its own
+    # threads, woken for every larger product, stall on a busy machine (a tenfold
+    # slowdown on two loaded cores) and fight the threads of a chunked objective.
+    block = max(64, _BLAS_ONE_THREAD // (K * table.shape[2]))
     bounds = np.append(starts, n)
     small_rows: list[npt.NDArray[np.intp]] = []
     for g in range(G):
@@ -583,8 +589,8 @@ def psi_grouped(
             S[b0:b1] = powers @ table[g]
     if small_rows:
         idx = np.concatenate(small_rows)
-        for b0 in range(0, idx.size, block // 8):
-            sel = idx[b0 : b0 + block // 8]
+        for b0 in range(0, idx.size, 8_192):
+            sel = idx[b0 : b0 + 8_192]
             S[sel] = np.einsum("nk,nkj->nj", _powers(zf[sel], K), table[gid[sel]])
     F = S[:, 0]
     out = {"v": np.log(F)}

@@ -12,6 +12,7 @@ from scipy import special
 from . import _jet as jet
 from ._base import param_field
 from ._inputs import distinct_rows, time_horizon
+from ._optimize import dot
 from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
 from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
 from ._types import FloatArray, Objective
@@ -107,6 +108,7 @@ class ParetoNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("Pareto/NBD", "dropout rate μ", {"s": 1.0, "beta": np.inf})
 
     r: float = param_field()
@@ -396,35 +398,34 @@ class _ParetoObjective:
         return out_U[0], out_U[1], grads, hesses
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
+        # no BLAS on per-row arrays (see ``dot``): the objective runs in threaded chunks
         params = np.exp(theta)
         r, alpha, s, beta = params
         ux, Wx, w = self.ux, self.Wx, self.w
         head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         UF, UG, grads, hesses = self.terms(params, order >= 2)
         mix = np.logaddexp(UF, UG)
-        ll = float(Wx @ head) + float(w @ mix)
+        ll = dot(Wx, head) + dot(w, mix)
         if order < 2:
             return ll, None, None
         piF = np.exp(UF - mix)
         piG = 1.0 - piF
         wF, wG = w * piF, w * piG
         gF, gG = grads
-        g = wF @ gF + wG @ gG
+        g = np.einsum("i,ij->j", wF, gF) + np.einsum("i,ij->j", wG, gG)
         H = np.zeros((4, 4))
         for (j, k), v in hesses[0].items():
-            H[min(j, k), max(j, k)] += float(wF @ v)
+            H[min(j, k), max(j, k)] += dot(wF, v)
         for (j, k), v in hesses[1].items():
-            H[min(j, k), max(j, k)] += float(wG @ v)
+            H[min(j, k), max(j, k)] += dot(wG, v)
         H = np.triu(H) + np.triu(H, 1).T
         D = gF - gG
-        H += (D * (w * piF * piG)[:, None]).T @ D
+        H += np.einsum("ij,ik->jk", D * (wF * piG)[:, None], D)
         # head
         dr = special.digamma(r + ux) - special.digamma(r) + np.log(alpha)
-        g += np.array(
-            [float(Wx @ dr), r / alpha * Wx.sum(), np.log(beta) * Wx.sum(), s / beta * Wx.sum()]
-        )
         Wt = float(Wx.sum())
-        H[0, 0] += float(Wx @ (special.polygamma(1, r + ux) - special.polygamma(1, r)))
+        g += np.array([dot(Wx, dr), r / alpha * Wt, np.log(beta) * Wt, s / beta * Wt])
+        H[0, 0] += dot(Wx, special.polygamma(1, r + ux) - special.polygamma(1, r))
         H[0, 1] += Wt / alpha
         H[1, 0] += Wt / alpha
         H[1, 1] -= r * Wt / alpha**2
