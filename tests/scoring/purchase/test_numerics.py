@@ -110,3 +110,17 @@ def test_p_alive_is_the_logistic_of_the_paper_log_odds_even_where_they_overflow(
     expected = special.expit(-log_odds)
     got = model(r=r, alpha=alpha, a=a, b=b).p_alive(x, tx, T)
     np.testing.assert_allclose(got, expected, rtol=1e-11, atol=0)
+
+
+@pytest.mark.parametrize(
+    "b", [1.0, 1.0 + 5e-7, 1.0 - 1e-6 + 1e-16, 1.0 + 1.0000000000287557e-06, 2.0 - 3e-7]
+)
+def test_hyp2f1_one_is_exact_where_b_nearly_meets_a_pole_of_the_connection_formula(b):
+    # b = d - c within a hair of an integer: both terms of the connection formula to 1 - z
+    # have poles there (an sBG residual lifetime at alpha = 1.000001 once returned inf)
+    c, z = 1.0001, 1 / 1.0625
+    d = c + b
+    ref = integrate.quad(
+        lambda t: beta_dist.pdf(t, c, d - c) / (1 - z * t), 0, 1, limit=200, epsrel=1e-12
+    )[0]
+    assert float(hyp2f1_one(c, d, z, 0.0625 / 1.0625)) == pytest.approx(ref, rel=1e-8)
