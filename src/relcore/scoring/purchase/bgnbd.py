@@ -262,11 +262,18 @@ class _BGNBDObjective:
     Terms that depend on frequency only (gamma and beta functions) are evaluated once per
     distinct frequency; per-row work is two logarithms and a logistic weight. The
     derivatives are those of ``_rows`` (a test checks them against the jet version).
+
+    ``modified`` gives the MBG/NBD (Batislam et al. 2007): the first chance to drop out
+    comes right at the first purchase, so every row has the dropped-out term,
+    ``a/(b+x)`` replaces ``a/(b+x-1)`` and ``B(a, b+x+1)`` replaces ``B(a, b+x)``.
     """
 
-    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+    def __init__(
+        self, columns: dict[str, FloatArray], weights: FloatArray, *, modified: bool = False
+    ) -> None:
         x, tx, T = columns["frequency"], columns["recency"], columns["T"]
         self.ux, inv = unique_counts(x)
+        self.shift = 1.0 if modified else 0.0
         self.unit = bool(np.all(weights == 1.0))
         per_x = (
             np.bincount(inv, minlength=self.ux.size)
@@ -274,8 +281,8 @@ class _BGNBDObjective:
             else np.bincount(inv, weights=weights, minlength=self.ux.size)
         )
         self.Wx = np.asarray(per_x, dtype=np.float64)
-        # integer indices gather faster than boolean masks
-        zero = x == 0
+        # integer indices gather faster than boolean masks; rows "0" have no dropped term
+        zero = np.zeros(x.size, dtype=bool) if modified else x == 0
         i0, i1 = np.flatnonzero(zero), np.flatnonzero(~zero)
         self.T0 = T.take(i0)
         self.x1, self.tx1, self.T1 = x.take(i1), tx.take(i1), T.take(i1)
@@ -283,13 +290,14 @@ class _BGNBDObjective:
         # unit weights (the usual uncompressed case) need not be gathered
         self.w0 = np.ones(i0.size) if self.unit else weights.take(i0)
         self.w1 = np.ones(i1.size) if self.unit else weights.take(i1)
-        self.has_zero = bool(self.ux.size and self.ux[0] == 0)
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         r, alpha, a, b = np.exp(theta)
         ux, Wx = self.ux, self.Wx
         # per-frequency head: gammaln(r+x) - gammaln(r) + r log α + betaln(a, b+x) - betaln(a, b)
-        beta_part, beta_grad, beta_hess = log_beta_ratio(a, b, ux, derivatives=order >= 2)
+        beta_part, beta_grad, beta_hess = log_beta_ratio(
+            a, b, ux + self.shift, derivatives=order >= 2
+        )
         head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + beta_part
         ll = dot(Wx, head)
         aT0 = alpha + self.T0
@@ -300,8 +308,10 @@ class _BGNBDObjective:
         aT, aR = alpha + self.T1, alpha + self.tx1
         LT = np.log(aT)
         LR = np.log(aR)
-        fx = b / (b + np.maximum(ux, 1.0) - 1.0)  # per distinct x
-        cx = np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0)
+        # the dropped-out term's a/(b+k), per distinct x (BG/NBD: k = x-1 for x > 0)
+        kx = np.maximum(ux + self.shift - 1.0, 0.0)
+        fx = b / (b + kx)
+        cx = np.log(a) - np.log(b + kx)
         DL = LR - LT
         d = cx[self.ix1] - rx * DL  # log(dropped term) - log(alive term)
         u = -rx * LT
@@ -369,7 +379,7 @@ class _BGNBDObjective:
         Qx = np.bincount(self.ix1, weights=Q, minlength=n_ux)
         QDrx = np.bincount(self.ix1, weights=QDr, minlength=n_ux)
         QDkx = np.bincount(self.ix1, weights=QDk, minlength=n_ux)
-        gx = b * (np.maximum(ux, 1.0) - 1.0) / (b + np.maximum(ux, 1.0) - 1.0) ** 2
+        gx = b * kx / (b + kx) ** 2
         g[3] -= dot(fx, Px)
         H[3, 3] += -dot(gx, Px) + float((fx * fx) @ Qx)
         H[0, 3] -= dot(fx, QDrx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -25,7 +26,8 @@ from ._special import (
     bg_expectation_sum,
     log_beta_ratio,
 )
-from ._types import FloatArray
+from ._types import FloatArray, Objective
+from .bgnbd import _BGNBDObjective
 
 __all__ = ["MBGNBD"]
 
@@ -58,6 +60,7 @@ class MBGNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
+    _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("MBG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
 
     r: float = param_field()
@@ -79,6 +82,12 @@ class MBGNBD(RFMModel):
         alive = -(r + x) * jet.log(alpha + T)
         dropped = jet.log(a) - jet.log(b + x) - (r + x) * jet.log(alpha + tx)
         return head + jet.logaddexp(alive, dropped)
+
+    @classmethod
+    def _objective_factory(
+        cls, columns: dict[str, FloatArray], weights: FloatArray
+    ) -> Callable[[FloatArray, int], Objective]:
+        return _BGNBDObjective(columns, weights, modified=True)
 
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         """P(alive | history) for validated histories of one shape (see ``BGNBD._alive``
