@@ -613,19 +613,30 @@ def psi_grouped(
         )
     if not fast.all():
         idx = np.flatnonzero(~fast)
-        gid = np.empty(n, dtype=np.intp)
+        gid = np.empty(n, dtype=np.float64)
         for g, lo, hi in zip(*(a.tolist() for a in segments), strict=True):
             gid[lo:hi] = g
-        w = None if one_minus_z is None else one_minus_z[idx]
-        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives, w)
-        out["v"][idx] = val
+        w = 1.0 - z[idx] if one_minus_z is None else one_minus_z[idx]
+        # Near the no-dropout boundary most rows land here, and many share their group
+        # and argument (customers without repeat purchases: t_x = 0): each distinct
+        # one is evaluated once.
+        from ._inputs import distinct_rows
+
+        distinct = distinct_rows([gid[idx], z[idx], w])
+        if distinct is None:
+            ug, uz, uw, spread = gid[idx], z[idx], w, np.arange(idx.size)
+        else:
+            (ug, uz, uw), spread = distinct
+        ui = ug.astype(np.intp)
+        val, grad, hess = _psi_scipy(c[ui], d[ui], uz, derivatives, uw)
+        out["v"][idx] = val[spread]
         if derivatives:
             for i, name in enumerate(("c", "d", "z")):
-                out[name][idx] = grad[i]
+                out[name][idx] = grad[i][spread]
             pairs = {"cc": (0, 0), "cd": (0, 1), "dd": (1, 1), "cz": (0, 2), "dz": (1, 2)}
             pairs["zz"] = (2, 2)
             for key, (i, j) in pairs.items():
-                out[key][idx] = hess[i][j]
+                out[key][idx] = hess[i][j][spread]
     return out
 
 
