@@ -87,4 +87,4 @@ def row(label: str, seconds: float, floor: float, peers: dict[str, float | None]
         f"{name} {t:8.3f} s ({t / seconds:6.1f}x)" if t is not None else f"{name}   (skipped)"
         for name, t in peers.items()
     )
-    print(f"{label:<46} {seconds:8.3f} s   floor {floor:7.3f} s ({seconds / floor:6.1f}x)   {peer}")
+    print(f"{label:<46} {seconds:8.3f} s   floor {floor:8.4f} s ({seconds / floor:6.1f}x)   {peer}")

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import Categorical, factorize_ids, factorize_labels, sort_rows
+from .._columns import Categorical, code_dtype, factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros
 from .._validation import as_1d
 from ..errors import DataError
@@ -221,7 +221,7 @@ class MemoryLedger(Ledger):
         if arr.dtype.kind in "iu":
             arr = arr.reshape(-1)
             outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)  # before a cast could wrap
-            times = arr.astype(np.int64)
+            times = arr.astype(np.int64, copy=False)  # only read: sort_rows returns new arrays
         else:
             times = datetimes_to_micros(arr, column="at", timezone=timezone)
             outside = (times < FIRST_ENTRY) | (times > LAST_ENTRY)
@@ -248,7 +248,13 @@ class MemoryLedger(Ledger):
                 c if v is None or isinstance(v, str) else c[order]
                 for c, v in zip(rest, given, strict=True)
             ]
-        ledger._set_main(_Columns(sorted_codes, sorted_times, *rest))
+        ledger._set_main(
+            _Columns(
+                sorted_codes,
+                sorted_times,
+                *(c.astype(t, copy=False) for c, t in zip(rest, _COLUMN_TYPES[2:], strict=True)),
+            )
+        )
         return ledger
 
     @classmethod
@@ -272,13 +278,16 @@ class MemoryLedger(Ledger):
             initiator=np.where(h.company, "company", "customer"),
         )
 
-    def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
+    def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.signedinteger[Any]]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
         column = _few_labels(values, n, name) or factorize_labels(values, n, name)
         # the column's codes index its categories, -1 (missing) the last entry of the table
-        table = np.array([*map(self._code_for, column.categories), -1], dtype=np.int32)
-        out: npt.NDArray[np.int32] = table[column.codes]
+        codes = [*map(self._code_for, column.categories), -1]
+        # the narrowest type: reordered by customer and time, a column of a few megabytes
+        # is gathered from cache, one of tens from memory
+        table = np.array(codes, dtype=code_dtype(len(self._label_list)))
+        out: npt.NDArray[np.signedinteger[Any]] = table[column.codes]
         return out
 
     def _code_for(self, label: str | None) -> int:
@@ -501,9 +510,8 @@ def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
     """
     if not (isinstance(values, np.ndarray) and values.dtype == object and values.shape == (n,)):
         return None
-    items = values.tolist()
     try:
-        distinct = list(set(items))
+        distinct = list(set(values))
     except TypeError:
         return None
     if len(distinct) > _FEW_LABELS:
@@ -516,7 +524,7 @@ def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
     except DataError:
         return None
     lookup = dict(zip(distinct, checked.codes.tolist(), strict=True))
-    codes = np.fromiter(map(lookup.__getitem__, items), dtype=np.int32, count=n)
+    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int16, count=n)
     return Categorical(codes, checked.categories)
 
 
