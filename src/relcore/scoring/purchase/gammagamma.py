@@ -232,6 +232,10 @@ class GammaGamma(FittedModel):
         return out
 
 
+# Rows per block of the objective: the temporaries of a block stay in cache.
+_BLOCK_ROWS = 65_536
+
+
 class _GammaGammaObjective:
     """Total log-likelihood of ``_rows``, gradient and Hessian in log-parameters, written
     by hand: the gamma functions once per distinct frequency, per row one logarithm and
@@ -253,26 +257,39 @@ class _GammaGammaObjective:
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         p, q, v = np.exp(theta)
-        ux, inv, Wx, W, w, wx = self.ux, self.inv, self.Wx, self.W, self.w, self.wx
+        ux, Wx, W = self.ux, self.Wx, self.W
         px = p * ux
-        vmx = v + self.m * self.x
-        L = np.log(vmx)
         log_v = np.log(v)
-        # (p x + q) log(v + m x) = p x (log m + log x - L) - q (L - log v) + ...
+        derivatives = order >= 2
         head = special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
-        rows = head[inv] + p * self.x * (self.log_mx - L) + q * (log_v - L) - self.log_m
-        ll = dot(w, rows)
-        if order < 2:
+        if derivatives:
+            dig = special.digamma(px + q)
+            dp_x = dig - special.digamma(px)  # per distinct x
+            dq_x = dig - special.digamma(q)
+        # ll, the gradient in (p, q, v), and sums of w/(v+mx), wx/(v+mx) and their squares
+        sums = np.zeros(8)
+        # rows in blocks whose temporaries stay in cache
+        for lo in range(0, self.x.size, _BLOCK_ROWS):
+            rows = slice(lo, lo + _BLOCK_ROWS)
+            w, wx, x, inv = self.w[rows], self.wx[rows], self.x[rows], self.inv[rows]
+            vmx = v + self.m[rows] * x
+            L = np.log(vmx)
+            # (p x + q) log(v + m x) = p x (log m + log x - L) - q (L - log v) + ...
+            log_mx = self.log_mx[rows]
+            sums[0] += dot(w, head[inv] + p * x * (log_mx - L) + q * (log_v - L) - self.log_m[rows])
+            if not derivatives:
+                continue
+            iv = 1.0 / vmx
+            iv2 = iv * iv
+            sums[1] += dot(wx, dp_x[inv] + log_mx - L)
+            sums[2] += dot(w, dq_x[inv] + log_v - L)
+            sums[3] += dot(w, q / v - (p * x + q) * iv)
+            sums[4:] += (dot(w, iv), dot(wx, iv), dot(w, iv2), dot(wx, iv2))
+        ll = float(sums[0])
+        if not derivatives:
             return ll, None, None
-        iv = 1.0 / vmx
-        dig = special.digamma(px + q)
+        g_p, g_q, g_v, Si, Sxi, Si2, Sxi2 = sums[1:].tolist()
         tri = special.polygamma(1, px + q)
-        g_p = dot(wx, (dig - special.digamma(px))[inv] + self.log_mx - L)
-        g_q = dot(w, (dig - special.digamma(q))[inv] + log_v - L)
-        g_v = dot(w, q / v - (p * self.x + q) * iv)
-        Si, Sxi = dot(w, iv), dot(wx, iv)
-        iv2 = iv * iv
-        Si2, Sxi2 = dot(w, iv2), dot(wx, iv2)
         h_pp = dot(Wx * ux * ux, tri - special.polygamma(1, px))
         h_pq = dot(Wx * ux, tri)
         h_qq = dot(Wx, tri) - W * special.polygamma(1, q)
