@@ -412,13 +412,13 @@ def test_clv_discounts_each_month_and_scales_with_spend():
     bg = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGamma(p=6.25, q=3.74, v=15.44)
     s = load_cdnow_summary()
-    undiscounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.0, months=12)
+    undiscounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.0, months=12).clv
     per_month = 365.25 / 12 / 7
     expected = bg.expected_purchases(
         12 * per_month, s.frequency, s.recency, s.T
     ) * gg.expected_average_value(s.frequency, s.monetary_value)
     np.testing.assert_allclose(undiscounted, expected, rtol=1e-10)
-    discounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.05)
+    discounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.05).clv
     assert np.all(discounted < undiscounted + 1e-12)
 
 

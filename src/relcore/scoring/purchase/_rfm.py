@@ -4,13 +4,15 @@ dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as _dt
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
 from scipy import special
 
+from ..._time import US_PER_DAY, timedelta_micros
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import FittedModel, Limit
@@ -23,6 +25,7 @@ from ._inputs import (
     whole_numbers,
 )
 from ._optimize import dot
+from ._predictions import CustomerPredictions, customer_columns, is_customer_table
 from ._special import unique_counts
 from ._types import FloatArray, Objective
 
@@ -177,6 +180,10 @@ class RFMModel(FittedModel):
 
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     _time_columns: ClassVar[tuple[str, ...]] = ("recency", "T")
+    _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
+        "p_alive": (0, _columns),
+        "expected_purchases": (1, _columns),
+    }
 
     @classmethod
     def fit(
@@ -267,9 +274,105 @@ class RFMModel(FittedModel):
         x, tx, T_, tt = broadcast_float(x, tx, T_, time_horizon(t))
         return x, tx, T_, tt
 
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Probability that a customer with this history is still active (each model's own)."""
+        raise NotImplementedError
+
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history (each model's own)."""
         raise NotImplementedError
+
+    def predict(
+        self,
+        data: Any,
+        *,
+        horizon: float | _dt.timedelta,
+        spend_model: Any = None,
+        months: int = 12,
+        monthly_discount_rate: float = 0.01,
+        period_days: float | None = None,
+        days_per_month: float = 365.25 / 12,
+    ) -> CustomerPredictions:
+        """P(alive), expected purchases and, with a spend model, lifetime value of every
+        customer, in one table keyed by customer id.
+
+        Parameters
+        ----------
+        data
+            The customers: an :class:`~relcore.scoring.RFMSummary` or a pandas / polars
+            DataFrame with columns ``frequency``, ``recency``, ``T`` (and
+            ``monetary_value`` with a spend model), keyed by its ``customer_id`` column or
+            else (pandas) its index.
+        horizon
+            How far ahead to count expected purchases: a number of model periods, or a
+            ``datetime.timedelta`` (converted with the period length).
+        spend_model
+            A fitted :class:`~relcore.scoring.GammaGamma` (anything with
+            ``expected_average_value``): adds ``expected_average_value`` and ``clv``.
+        months, monthly_discount_rate, days_per_month
+            Lifetime value as in :func:`~relcore.scoring.customer_lifetime_value`.
+        period_days
+            Length of one model period in days; a summary supplies its own, otherwise 1.
+
+        Returns
+        -------
+        CustomerPredictions
+            Columns ``p_alive``, ``expected_purchases`` (over ``horizon``) and, with a
+            spend model, ``expected_average_value`` and ``clv``; one row per customer, in
+            the data's order.
+
+        Examples
+        --------
+        >>> from relcore.datasets import load_cdnow_summary
+        >>> from relcore.scoring import BGNBD
+        >>> s = load_cdnow_summary()
+        >>> table = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426).predict(s, horizon=39)
+        >>> list(table.columns), len(table) == len(s)
+        (['p_alive', 'expected_purchases'], True)
+        """
+        from ..summary import RFMSummary
+        from .clv import customer_lifetime_value
+
+        if not is_customer_table(data):
+            raise TypeError(
+                "predict takes an RFMSummary or a DataFrame of customers, got "
+                f"{type(data).__name__}; for arrays call p_alive and expected_purchases"
+            )
+        if period_days is None and isinstance(data, RFMSummary):
+            period_days = data.period_days
+        days = 1.0 if period_days is None else float(period_days)
+        if isinstance(horizon, _dt.timedelta):
+            t: float = timedelta_micros(horizon) / (days * US_PER_DAY)
+            ahead = f"{horizon.days:g} days" if horizon.seconds == 0 else f"{horizon}"
+        else:
+            t = float(horizon)
+            ahead = f"{t:g} periods"
+        names = self._columns + (("monetary_value",) if spend_model is not None else ())
+        ids, columns = customer_columns(data, names)
+        x, tx, T_ = self._history(*columns[:3])
+        out = {
+            "p_alive": self.p_alive(x, tx, T_),
+            "expected_purchases": self.expected_purchases(t, x, tx, T_),
+        }
+        description = f"{type(self).__name__}, purchases over {ahead}"
+        if spend_model is not None:
+            out["expected_average_value"] = np.asarray(
+                spend_model.expected_average_value(x, columns[3])
+            )
+            out["clv"] = customer_lifetime_value(
+                self,
+                spend_model,
+                x,
+                tx,
+                T_,
+                columns[3],
+                months=months,
+                monthly_discount_rate=monthly_discount_rate,
+                period_days=days,
+                days_per_month=days_per_month,
+            )
+            description += f", {months}-month lifetime value"
+        return CustomerPredictions(ids, out, description=description)
 
     def _discounted_purchases(
         self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray

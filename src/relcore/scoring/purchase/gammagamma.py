@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -90,6 +90,9 @@ class GammaGamma(FittedModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
+    _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
+        "expected_average_value": (0, _columns)
+    }
     _chunked_objective: ClassVar[bool] = True
     _empty: ClassVar[str] = (
         "no customers with repeat purchases and a positive spend: the spend model has "
