@@ -20,7 +20,8 @@ Conventions of the tables:
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -187,8 +188,82 @@ def _polars_column(polars: Any, name: str, col: npt.NDArray[Any] | Labels) -> An
     if arr.dtype.kind == "M":
         return polars.Series(name, arr.astype("datetime64[us]")).dt.replace_time_zone("UTC")
     if arr.dtype.kind in "OU":
-        return polars.Series(name, arr.tolist())
+        values = arr.tolist()
+        if all(v is None or isinstance(v, str) for v in values):  # text, maybe missing
+            return polars.Series(name, values, dtype=polars.String)
+        return polars.Series(name, values)
     return polars.Series(name, arr)
+
+
+class CountsMethod(dict[str, int]):
+    """Counts read by calling, ``result.counts()``: the one spelling of every result's
+    counts (they are computed, so they are methods; columns and settings are attributes).
+
+    Results where they were a property still hand them out this way: read without the
+    call they behave as the dict they were, with a :class:`DeprecationWarning` saying to
+    call them.
+    """
+
+    __slots__ = ("_plain", "_spelling")
+
+    def __init__(self, counts: Mapping[str, int], spelling: str) -> None:
+        super().__init__(counts)
+        # a plain copy: copying self would read through the warning methods below
+        self._plain = dict(counts)
+        self._spelling = spelling
+
+    def __call__(self) -> dict[str, int]:
+        return dict(self._plain)
+
+    def _old_spelling(self) -> None:
+        warnings.warn(
+            f"{self._spelling} is a method: call it, {self._spelling}(); reading it as a "
+            "property is deprecated",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+    def __getitem__(self, key: str) -> int:
+        self._old_spelling()
+        return super().__getitem__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._old_spelling()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._old_spelling()
+        return super().__len__()
+
+    def __contains__(self, key: object) -> bool:
+        self._old_spelling()
+        return super().__contains__(key)
+
+    def __eq__(self, other: object) -> bool:
+        self._old_spelling()
+        return self._plain == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._old_spelling()
+        return repr(self._plain)
+
+    def keys(self) -> Any:
+        self._old_spelling()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._old_spelling()
+        return super().values()
+
+    def items(self) -> Any:
+        self._old_spelling()
+        return super().items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._old_spelling()
+        return super().get(key, default)
 
 
 def frame(customer_id: npt.NDArray[Any], columns: Mapping[str, Any]) -> pd.DataFrame:

@@ -8,11 +8,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame, label_counts
+from ..._result import Labels, Table, TableResult, column, keyed, label_counts
 from ..summary import RFMSummary
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["RFM_SEGMENTS", "RFMSegments", "rfm_segments"]
@@ -31,7 +30,7 @@ RFM_SEGMENTS: tuple[str, ...] = (
 
 
 @attrs.frozen(eq=False)
-class RFMSegments:
+class RFMSegments(TableResult):
     """RFM scores and segments of the customers of a summary.
 
     Attributes
@@ -58,18 +57,15 @@ class RFMSegments:
         """Customers per segment, in :data:`RFM_SEGMENTS` order."""
         return label_counts(self.segment, RFM_SEGMENTS)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """Scores and ``segment`` (categorical) indexed by customer id."""
-        from ..._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        return frame(
+    def _table(self) -> Table:
+        """Scores and ``segment`` (categorical) keyed by customer id."""
+        return keyed(
             self.customer_id,
             {
                 "recency_score": self.recency_score,
                 "frequency_score": self.frequency_score,
                 "monetary_score": self.monetary_score,
-                "segment": pandas_.Categorical(self.segment, categories=list(RFM_SEGMENTS)),
+                "segment": Labels(self.segment, RFM_SEGMENTS),
             },
         )
 
