@@ -86,6 +86,14 @@ class LiftResult(TableResult):
         low, high = self.difference_ci
         return bool(low > 0 or high < 0)
 
+    def __repr__(self) -> str:
+        lo, hi = self.difference_ci
+        return (
+            f"LiftResult({self.kind} lift {self.difference:.4g} [{lo:.4g}, {hi:.4g}] at "
+            f"{self.confidence:g}, ratio {self.ratio:.4g}, p = {self.p_value:.3g}, "
+            f"n = {self.n_treated:,} vs {self.n_control:,})"
+        )
+
     def _table(self) -> Table:
         """One row: every field, the intervals as ``*_low`` and ``*_high`` columns."""
         values: dict[str, Any] = {
