@@ -234,7 +234,12 @@ class PurchaseTracking(TableResult):
         ax.set_title(f"{kind} repeat purchases")
         ax.set_ylabel("repeat purchases" + (" to date" if cumulative else " per period"))
         ax.legend()
-        ax.figure.autofmt_xdate()
+        # Compact dates on this axes alone: the figure's autofmt_xdate would rotate and
+        # hide the tick labels of the user's other subplots.
+        dates = require("matplotlib.dates", "plot")
+        locator = dates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
         return ax
 
 
