@@ -264,12 +264,3 @@ class CountsMethod(dict[str, int]):
     def get(self, key: str, default: Any = None) -> Any:
         self._old_spelling()
         return super().get(key, default)
-
-
-def frame(customer_id: npt.NDArray[Any], columns: Mapping[str, Any]) -> pd.DataFrame:
-    """A DataFrame of ``columns`` indexed by customer id (``pandas`` extra)."""
-    pandas_ = require("pandas", "pandas")
-    index = pandas_.Index(np.asarray(customer_id), name="customer_id")
-    data = {k: (np.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in columns.items()}
-    out: pd.DataFrame = pandas_.DataFrame(data, index=index)
-    return out
