@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame
+from ..._result import Table, TableResult, column, keyed
 from ..._time import (
     US_PER_DAY,
     from_micros,
@@ -25,9 +25,6 @@ from ...models import EventLog
 from ._asof import as_of, as_of_datetime
 from ._roles import event_roles, label_mask
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 __all__ = ["PreferredSendTimes", "preferred_send_time"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -38,7 +35,7 @@ _LOG_ALPHA_BOUNDS = (-4.0, 12.0)  # prior strength between ~0.02 and ~160,000 re
 
 
 @attrs.frozen(eq=False)
-class PreferredSendTimes:
+class PreferredSendTimes(TableResult):
     """Each customer's preferred hour and weekday on their own clock, with confidences.
 
     Attributes
@@ -89,9 +86,9 @@ class PreferredSendTimes:
         out: npt.NDArray[np.bool_] = self.hour != int(np.argmax(self.population_hour))
         return out
 
-    def to_pandas(self) -> pd.DataFrame:
+    def _table(self) -> Table:
         """``hour``, ``weekday``, their confidences, ``responses`` and ``timezone``."""
-        return frame(
+        return keyed(
             self.customer_id,
             {
                 "hour": self.hour,
