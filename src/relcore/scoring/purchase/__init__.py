@@ -6,6 +6,7 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 """
 
 from . import diagnostics
+from ._covariates import CovariatePurchaseModel, CovariateSpendModel
 from ._fitsummary import FitSummary
 from .bgbb import BGBB
 from .bgnbd import BGNBD
@@ -19,6 +20,8 @@ __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CovariatePurchaseModel",
+    "CovariateSpendModel",
     "FitSummary",
     "GammaGamma",
     "ParetoNBD",

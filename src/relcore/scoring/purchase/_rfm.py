@@ -4,8 +4,8 @@ dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import attrs
 import numpy as np
@@ -28,6 +28,8 @@ from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
+
+    from ._covariates import CovariatePurchaseModel
 
 
 def nbd_log_pmf(n: FloatArray, t: FloatArray, r: float, alpha: float) -> FloatArray:
@@ -178,6 +180,7 @@ class RFMModel(FittedModel):
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     _time_columns: ClassVar[tuple[str, ...]] = ("recency", "T")
 
+    @overload
     @classmethod
     def fit(
         cls,
@@ -188,7 +191,47 @@ class RFMModel(FittedModel):
         T: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> Self:
+        covariates: None = None,
+        covariate_names: None = None,
+        purchase: None = None,
+        dropout: None = None,
+        penalty: float = 0.0,
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: object,
+        covariate_names: Sequence[str] | None = None,
+        purchase: Sequence[str] | None = None,
+        dropout: Sequence[str] | None = None,
+        penalty: float = 0.0,
+    ) -> CovariatePurchaseModel: ...
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: Any = None,
+        covariate_names: Sequence[str] | None = None,
+        purchase: Sequence[str] | None = None,
+        dropout: Sequence[str] | None = None,
+        penalty: float = 0.0,
+    ) -> Self | CovariatePurchaseModel:
         """Maximum-likelihood fit.
 
         Parameters
@@ -204,10 +247,23 @@ class RFMModel(FittedModel):
             L2 penalty on the parameters (time parameters in time rescaled so that the
             longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
             likelihood.
+        covariates
+            Static customer covariates (BG/NBD and Pareto/NBD): a DataFrame or mapping of
+            numeric columns, or a 2-D array (named by ``covariate_names``), one row per
+            customer in the order of the data. The fit then returns a
+            :class:`~relcore.scoring.CovariatePurchaseModel` (see the covariates guide).
+        covariate_names
+            Names of the columns of an array of covariates (default ``x0, x1, ...``).
+        purchase, dropout
+            The covariates of the purchase and of the dropout process, by name; a process
+            left out takes every covariate, ``[]`` takes none.
+        penalty
+            L2 penalty on the covariate coefficients: ``penalty * sum(coef**2)`` is added
+            to the mean negative log-likelihood per customer.
 
         Returns
         -------
-        Self
+        Self or CovariatePurchaseModel
             The fitted model; ``fit_info`` holds log-likelihood and covariance.
 
         Raises
@@ -230,6 +286,23 @@ class RFMModel(FittedModel):
         {'r': 0.24, 'alpha': 4.41, 'a': 0.79, 'b': 2.43}
         """
         arrays = {"frequency": frequency, "recency": recency, "T": T}
+        if covariates is not None:
+            from ._covariates import fit_with_covariates
+
+            fitted: CovariatePurchaseModel = fit_with_covariates(
+                cls,
+                data,
+                arrays,
+                weights=weights,
+                penalizer=penalizer,
+                covariates=covariates,
+                covariate_names=covariate_names,
+                selections={"purchase": purchase, "dropout": dropout},
+                penalty=penalty,
+            )
+            return fitted
+        if purchase is not None or dropout is not None or covariate_names is not None:
+            raise TypeError("purchase, dropout and covariate_names need covariates")
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
 
     @classmethod

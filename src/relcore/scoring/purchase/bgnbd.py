@@ -79,6 +79,12 @@ class BGNBD(RFMModel):
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
     _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("BG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
+    # static covariates (CLVTools): α_i = α exp(-γ'z), a_i = a exp(δ'z), b_i = b exp(δ'z)
+    _covariate_scales: ClassVar[dict[str, tuple[str, float]]] = {
+        "alpha": ("purchase", -1.0),
+        "a": ("dropout", 1.0),
+        "b": ("dropout", 1.0),
+    }
 
     r: float = param_field()
     alpha: float = param_field()
@@ -91,9 +97,13 @@ class BGNBD(RFMModel):
         """Log-likelihood of each row (Fader, Hardie & Lee 2005, eq. 6)."""
         r, alpha, a, b = params
         x, tx, T = data["frequency"], data["recency"], data["T"]
-        head = (
-            jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) + jet.log_beta_ratio(a, b, x)
-        )
+        if np.ndim(jet.value(a)) == 0 and np.ndim(jet.value(b)) == 0:
+            beta_ratio = jet.log_beta_ratio(a, b, x)
+        else:  # a and b per row (covariates): B(a, b+x) / B(a, b) from log-gammas
+            beta_ratio = (
+                jet.gammaln(b + x) - jet.gammaln(b) - jet.gammaln(a + b + x) + jet.gammaln(a + b)
+            )
+        head = jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) + beta_ratio
         alive = -(r + x) * jet.log(alpha + T)
         # δ(x>0) a/(b+x-1) (α+t_x)^-(r+x); rows with x = 0 take the alive term only
         xm = np.maximum(x, 1.0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import attrs
 import numpy as np
@@ -19,6 +19,8 @@ from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
+
+    from ._covariates import CovariateSpendModel
 
 __all__ = ["GammaGamma"]
 
@@ -89,6 +91,8 @@ class GammaGamma(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
+    # static covariates scale v (relcore's choice; CLVTools' spending model has none)
+    _covariate_scales: ClassVar[dict[str, tuple[str, float]]] = {"v": ("spend", 1.0)}
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     _chunked_objective: ClassVar[bool] = True
     _empty: ClassVar[str] = (
@@ -101,6 +105,7 @@ class GammaGamma(FittedModel):
     v: float = param_field()
     frequency_monetary_correlation: float | None = attrs.field(default=None, kw_only=True, eq=False)
 
+    @overload
     @classmethod
     def fit(
         cls,
@@ -110,7 +115,42 @@ class GammaGamma(FittedModel):
         monetary_value: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> Self:
+        covariates: None = None,
+        covariate_names: None = None,
+        spend: None = None,
+        penalty: float = 0.0,
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        monetary_value: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: object,
+        covariate_names: Sequence[str] | None = None,
+        spend: Sequence[str] | None = None,
+        penalty: float = 0.0,
+    ) -> CovariateSpendModel: ...
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        monetary_value: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: Any = None,
+        covariate_names: Sequence[str] | None = None,
+        spend: Sequence[str] | None = None,
+        penalty: float = 0.0,
+    ) -> Self | CovariateSpendModel:
         """Maximum-likelihood fit on customers with ``frequency > 0``.
 
         Parameters
@@ -124,6 +164,18 @@ class GammaGamma(FittedModel):
             How many customers share each row.
         penalizer
             L2 penalty on the parameters, as lifetimes' ``penalizer_coef``.
+        covariates
+            Static customer covariates: a DataFrame or mapping of numeric columns, or a 2-D
+            array (named by ``covariate_names``), one row per customer of the data. They
+            scale ``v`` (``v_i = v exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the
+            fit returns a :class:`~relcore.scoring.CovariateSpendModel`.
+        covariate_names
+            Names of the columns of an array of covariates (default ``x0, x1, ...``).
+        spend
+            The covariates to use (default: all).
+        penalty
+            L2 penalty on the covariate coefficients (``penalty * sum(coef**2)`` added to the
+            mean negative log-likelihood per customer).
 
         Raises
         ------
@@ -143,6 +195,23 @@ class GammaGamma(FittedModel):
         35.17
         """
         arrays = {"frequency": frequency, "monetary_value": monetary_value}
+        if covariates is not None:
+            from ._covariates import fit_with_covariates
+
+            fitted: CovariateSpendModel = fit_with_covariates(
+                cls,
+                data,
+                arrays,
+                weights=weights,
+                penalizer=penalizer,
+                covariates=covariates,
+                covariate_names=covariate_names,
+                selections={"spend": spend},
+                penalty=penalty,
+            )
+            return fitted
+        if spend is not None or covariate_names is not None:
+            raise TypeError("spend and covariate_names need covariates")
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
 
     @classmethod
