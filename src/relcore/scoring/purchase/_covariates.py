@@ -27,6 +27,7 @@ group's parameters, so every prediction of the base model carries over unchanged
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 from scipy import special
 
 from ..._validation import as_float, same_length
@@ -42,7 +44,7 @@ from . import _jet as jet
 from ._base import FitInfo, FittedModel, _identified
 from ._fitsummary import FitSummary
 from ._inputs import compress, gather_columns, validate_weights
-from ._optimize import minimize
+from ._optimize import chunked_objective, minimize
 from ._types import FloatArray, Objective
 
 __all__ = ["CovariatePurchaseModel", "CovariateSpendModel"]
@@ -50,7 +52,7 @@ __all__ = ["CovariatePurchaseModel", "CovariateSpendModel"]
 # Rows per block of the objective: the per-row Jacobians (rows x base parameters x all
 # parameters) and Hessians of a block stay small.
 _BLOCK_ROWS = 8_192
-_MAX_ITER = 200
+_MAX_ITER = 100
 
 
 # -- covariate input --------------------------------------------------------------------
@@ -236,6 +238,74 @@ class _CovariateObjective:
         return ll, g, H
 
 
+class _GroupedObjective:
+    """The same total for covariates that take few distinct values (categories, flags):
+    within a group of rows with equal covariates every parameter is one number, so each
+    group is summed by the model's own fast objective at the group's log-parameters
+    ``J_g θ``, and ``Σ_g J_gᵀ g_g``, ``Σ_g J_gᵀ H_g J_g`` are the derivatives."""
+
+    def __init__(
+        self,
+        model: type[FittedModel],
+        design: _Design,
+        data: dict[str, FloatArray],
+        Z: FloatArray,
+        weights: FloatArray,
+        groups: npt.NDArray[np.intp],
+    ) -> None:
+        jacobian = _CovariateObjective(model._rows, design, data, Z, weights)._jacobian
+        order = np.argsort(groups, kind="stable")
+        bounds = np.searchsorted(groups[order], np.arange(int(groups.max()) + 2))
+        self.parts: list[tuple[Callable[[FloatArray, int], Objective], FloatArray]] = []
+        for lo, hi in itertools.pairwise(bounds.tolist()):
+            idx = order[lo:hi]
+            sub = {k: v[idx] for k, v in data.items()}
+            objective = (
+                chunked_objective(model._objective_factory, sub, weights[idx])
+                if model._chunked_objective
+                else model._objective_factory(sub, weights[idx])
+            )
+            self.parts.append((objective, jacobian(Z[idx[:1]])[0]))
+
+    def __call__(self, theta: FloatArray, order: int) -> Objective:
+        ll = 0.0
+        m = theta.size
+        g, H = np.zeros(m), np.zeros((m, m))
+        for objective, J in self.parts:
+            value, gl, hl = objective(J @ theta, order)
+            ll += value
+            if order >= 2 and gl is not None and hl is not None:
+                g += J.T @ gl
+                H += J.T @ hl @ J
+        if order < 2:
+            return ll, None, None
+        return ll, g, H
+
+
+# Covariates with at most this many distinct rows (and at most one per _MIN_GROUP_ROWS
+# rows of data) are summed group by group with the model's own objective.
+_MAX_GROUPS = 1_000
+_MIN_GROUP_ROWS = 20
+
+
+def _likelihood(
+    model: type[FittedModel],
+    design: _Design,
+    data: dict[str, FloatArray],
+    Z: FloatArray,
+    weights: FloatArray,
+) -> Callable[[FloatArray, int], Objective]:
+    """The objective over the rows: by covariate group where groups are few and large,
+    else row by row."""
+    used = list(design.used)
+    _, groups = np.unique(Z[:, used], axis=0, return_inverse=True)
+    groups = groups.reshape(-1)
+    n_groups = int(groups.max()) + 1 if groups.size else 0
+    if n_groups <= _MAX_GROUPS and n_groups * _MIN_GROUP_ROWS <= weights.size:
+        return _GroupedObjective(model, design, data, Z, weights, groups)
+    return _CovariateObjective(model._rows, design, data, Z, weights)
+
+
 # -- fitting --------------------------------------------------------------------------------
 def fit_with_covariates(
     model: type[FittedModel],
@@ -299,7 +369,7 @@ def fit_with_covariates(
 
     start = _start(model, rows, w, log_scale)
     x0 = np.concatenate([start, np.zeros(len(design.labels))])
-    loglik = _CovariateObjective(model._rows, design, cdata, cZ, cw)
+    loglik = _likelihood(model, design, cdata, cZ, cw)
     total = float(cw.sum())
     P = len(design.base)
 
@@ -321,9 +391,19 @@ def fit_with_covariates(
 
     result = minimize(objective, x0, max_iter=_MAX_ITER)
     if not result.success:
+        at = ", ".join(
+            f"{k}={v:.4g}"
+            for k, v in zip(
+                design.base + design.labels,
+                np.concatenate([np.exp(result.x[:P] + log_scale), result.x[P:]]),
+                strict=True,
+            )
+        )
         raise ConvergenceError(
-            f"the optimiser did not converge: {result.message}; the data may not identify "
-            "the covariate model: try a penalty"
+            f"the optimiser did not converge ({result.message}), stopping at {at}: the "
+            "data may not identify the covariate model (parameters growing without bound "
+            "together mark a boundary such as no heterogeneity in dropout): try a penalty "
+            "or fewer covariates"
         )
     if not _identified(result.hess):
         eig = np.linalg.eigvalsh(result.hess)

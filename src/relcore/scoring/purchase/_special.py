@@ -514,7 +514,7 @@ def _series_terms(zmax: float) -> int:
     """Terms of ``sum_k (c)_k/(d)_k z**k`` for 1e-17 at ``z <= zmax`` (they shrink at
     least by ``z`` per step, as ``c < d``)."""
     if zmax <= 0.0:
-        return 2
+        return 3  # at z = 0 too, the second z-derivative needs the z**2 term
     return int(min(np.ceil(np.log(_EPS) / np.log(zmax)) + 3, 400))
 
 
