@@ -340,6 +340,49 @@ def test_a_penalty_shrinks_the_coefficients_towards_zero(cdnow):
     assert size(shrunk) < size(free)
 
 
+def test_a_large_lasso_penalty_sets_every_coefficient_to_zero_and_leaves_the_plain_fit(cdnow):
+    n = len(cdnow.frequency)
+    cov = {"g": _binary(n, 17), "h": np.random.default_rng(18).integers(0, 4, n).astype(float)}
+    m = ParetoNBD.fit(cdnow, covariates=cov, penalty=1.0, l1_ratio=1.0)
+    plain = ParetoNBD.fit(cdnow)
+    assert all(v == 0.0 for c in m.coefficients.values() for v in c.values())
+    for name, value in plain.params.items():
+        assert m.base.params[name] == pytest.approx(value, rel=1e-6)
+    assert np.isnan(m.standard_errors["dropout.h"])
+    assert "set to 0 by the L1 penalty" in str(m.summary())
+
+
+@pytest.mark.parametrize("l1_ratio", [0.5, 1.0])
+def test_an_elastic_net_fit_is_a_minimum_of_the_penalised_likelihood(cdnow, l1_ratio):
+    # the objective evaluated with the published formula: moving any coefficient either
+    # way from the fit (zeros included, where |coef| has its kink) does not lower it
+    n = len(cdnow.frequency)
+    rng = np.random.default_rng(19)
+    # coded categories (few distinct rows: a quick fit)
+    cov = {"g": _binary(n, 20), "h": rng.integers(0, 3, n), "noise": rng.integers(0, 5, n)}
+    cov = {k: np.asarray(v, dtype=float) for k, v in cov.items()}
+    penalty = 0.004
+    m = BGNBD.fit(cdnow, covariates=cov, penalty=penalty, l1_ratio=l1_ratio)
+    x, tx, T = cdnow.frequency, cdnow.recency, cdnow.T
+
+    def objective(coef):
+        gam = {k[len("purchase.") :]: v for k, v in coef.items() if k.startswith("purchase.")}
+        dlt = {k[len("dropout.") :]: v for k, v in coef.items() if k.startswith("dropout.")}
+        alpha = m.base.alpha * np.exp(-sum(gam[k] * cov[k] for k in cov))
+        eta = np.exp(sum(dlt[k] * cov[k] for k in cov))
+        ll = _bgnbd_loglik(m.base.r, alpha, m.base.a * eta, m.base.b * eta, x, tx, T).sum()
+        beta = np.array(list(coef.values()))
+        l1, l2 = penalty * l1_ratio, penalty * (1 - l1_ratio)
+        return -ll / n + l2 * float(beta @ beta) + l1 * float(np.abs(beta).sum())
+
+    coef = {k: v for k, v in m.params.items() if "." in k}
+    best = objective(coef)
+    for name in coef:
+        for step in (-1e-3, 1e-3):
+            moved = dict(coef, **{name: coef[name] + step})
+            assert objective(moved) >= best - 1e-12, (name, step)
+
+
 def test_summary_lists_coefficients_with_standard_errors_and_symmetric_intervals(cdnow):
     n = len(cdnow.frequency)
     m = ParetoNBD.fit(cdnow, covariates={"g": _binary(n, 14)}, dropout=[])

@@ -44,7 +44,7 @@ from . import _jet as jet
 from ._base import FitInfo, FittedModel, _identified
 from ._fitsummary import FitSummary
 from ._inputs import compress, gather_columns, validate_weights
-from ._optimize import chunked_objective, minimize
+from ._optimize import OptimResult, chunked_objective, minimize
 from ._types import FloatArray, Objective
 
 __all__ = ["CovariatePurchaseModel", "CovariateSpendModel"]
@@ -318,6 +318,7 @@ def fit_with_covariates(
     covariate_names: Sequence[str] | None,
     selections: dict[str, Any],
     penalty: float,
+    l1_ratio: float = 0.0,
 ) -> Any:
     """The covariate fit of ``model`` (BG/NBD, Pareto/NBD or Gamma-Gamma)."""
     if not hasattr(model, "_covariate_scales"):
@@ -325,6 +326,8 @@ def fit_with_covariates(
     for name, value in (("penalizer", penalizer), ("penalty", penalty)):
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not 0 <= l1_ratio <= 1:
+        raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio!r}")
     columns, raw_weights = gather_columns(model._columns, data, arrays, weights)
     rows = model._validate(columns)
     n = len(rows[model._columns[0]])
@@ -340,7 +343,7 @@ def fit_with_covariates(
     design = _design(model, names, selections)
     used = design.used
     counted = w > 0
-    if penalty == 0:
+    if penalty * (1.0 - l1_ratio) == 0:  # only an L2 part identifies a constant column
         for j in used:
             col = Z_all[counted, j]
             if col.size and np.ptp(col) == 0:
@@ -373,30 +376,14 @@ def fit_with_covariates(
     total = float(cw.sum())
     P = len(design.base)
 
-    def objective(theta: FloatArray, order: int) -> Objective:
-        with np.errstate(all="ignore"):
-            ll, g, h = loglik(theta, order)
-        p = np.exp(theta[:P])
-        beta = theta[P:]
-        f = -ll / total + penalizer * float(p @ p) + penalty * float(beta @ beta)
-        if order < 2 or g is None or h is None:
-            return f, None, None
-        gf = -g / total
-        gf[:P] += 2.0 * penalizer * p * p
-        gf[P:] += 2.0 * penalty * beta
-        hf = -h / total
-        hf[:P, :P] += np.diag(4.0 * penalizer * p * p)
-        hf[P:, P:] += np.diag(np.full(beta.size, 2.0 * penalty))
-        return f, gf, hf
-
-    result = minimize(objective, x0, max_iter=_MAX_ITER)
+    penalised = _Penalised(loglik, total, P, penalizer, penalty, l1_ratio)
+    result, zero = penalised.solve(x0)
+    labels = design.base + design.labels
     if not result.success:
         at = ", ".join(
             f"{k}={v:.4g}"
             for k, v in zip(
-                design.base + design.labels,
-                np.concatenate([np.exp(result.x[:P] + log_scale), result.x[P:]]),
-                strict=True,
+                labels, _natural(penalised.full(result.x, zero), P, log_scale), strict=True
             )
         )
         raise ConvergenceError(
@@ -413,19 +400,20 @@ def fit_with_covariates(
             "collinear (for instance every level of a category) or that hardly vary cannot "
             "be separated: drop one or set a penalty"
         )
-    theta = result.x
+    theta = penalised.full(result.x, zero)
     base = np.exp(theta[:P] + log_scale)
     beta = theta[P:]
-    p_scaled = np.exp(theta[:P])
-    pen = penalizer * float(p_scaled @ p_scaled) + penalty * float(beta @ beta)
-    ll = -(result.fun - pen) * total - model._time_jacobian(cdata, cw) * math.log(scale)
-    # observed information in the fitted vector, then the delta method to natural base
-    # parameters (the coefficients are already natural)
-    cov_theta = np.linalg.inv(result.hess * total)
+    ll = penalised.loglik_at(theta) - model._time_jacobian(cdata, cw) * math.log(scale)
+    # observed information (of the penalised likelihood) in the fitted vector, then the
+    # delta method to natural base parameters (the coefficients are already natural);
+    # coefficients the L1 penalty sets to 0 have no standard error
+    free = np.flatnonzero(~penalised.mask(zero))
+    cov = np.full((theta.size, theta.size), np.nan)
+    cov[np.ix_(free, free)] = np.linalg.inv(result.hess * total)
     d = np.concatenate([base, np.ones(beta.size)])
     info = FitInfo(
         log_likelihood=float(ll),
-        covariance=np.asarray(cov_theta * np.outer(d, d), dtype=np.float64),
+        covariance=np.asarray(cov * np.outer(d, d), dtype=np.float64),
         n_customers=total,
         n_rows=int(cw.size),
         penalizer=penalizer,
@@ -438,7 +426,138 @@ def fit_with_covariates(
         for p, cols in design.processes
     }
     cls: type[_CovariateFit] = CovariateSpendModel if "spend" in offsets else CovariatePurchaseModel
-    return cls(base=base_model, coefficients=coefficients, penalty=penalty, fit_info=info)
+    return cls(
+        base=base_model,
+        coefficients=coefficients,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        fit_info=info,
+    )
+
+
+def _natural(theta: FloatArray, P: int, log_scale: FloatArray) -> FloatArray:
+    out: FloatArray = np.concatenate([np.exp(theta[:P] + log_scale), theta[P:]])
+    return out
+
+
+class _Penalised:
+    """``-loglik / n + penalizer Σ p² + penalty ((1 - l1_ratio) Σ β² + l1_ratio Σ |β|)``
+    over the base parameters ``p`` (rescaled time) and the coefficients ``β``, minimised.
+
+    Without an L1 part the objective is smooth and one trust-region search finds its
+    minimum. With one, ``|β|`` is not differentiable at 0, so the search works on an
+    active set: coefficients held at 0 are left out, the others keep a sign, on which
+    ``|β| = sign · β`` is smooth; after each search, a coefficient that crossed 0 joins
+    the set, and one held at 0 leaves it when the slope of the rest of the objective
+    there exceeds the L1 weight (the optimality condition of a coefficient at 0). The
+    search ends when neither happens: the elastic-net solution, with exact zeros.
+    """
+
+    def __init__(
+        self,
+        loglik: Callable[[FloatArray, int], Objective],
+        total: float,
+        P: int,
+        penalizer: float,
+        penalty: float,
+        l1_ratio: float,
+    ) -> None:
+        self.loglik, self.total, self.P = loglik, total, P
+        self.penalizer = penalizer
+        self.l2 = penalty * (1.0 - l1_ratio)
+        self.l1 = penalty * l1_ratio
+
+    def mask(self, zero: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Which entries of the fitted vector are held at 0."""
+        return np.concatenate([np.zeros(self.P, dtype=bool), zero])
+
+    def full(self, x: FloatArray, zero: npt.NDArray[np.bool_]) -> FloatArray:
+        theta = np.zeros(self.P + zero.size)
+        theta[~self.mask(zero)] = x
+        return theta
+
+    def loglik_at(self, theta: FloatArray) -> float:
+        with np.errstate(all="ignore"):
+            return float(self.loglik(theta, 0)[0])
+
+    def smooth(
+        self, zero: npt.NDArray[np.bool_], sign: FloatArray, eps: float = 0.0
+    ) -> Callable[[FloatArray, int], Objective]:
+        """The objective over the free entries, ``|β|`` taken as ``sign · β`` (or, with
+        ``eps``, as ``sqrt(β² + eps²)``)."""
+        P, keep = self.P, ~self.mask(zero)
+
+        def objective(x: FloatArray, order: int) -> Objective:
+            theta = self.full(x, zero)
+            with np.errstate(all="ignore"):
+                ll, g, h = self.loglik(theta, order)
+            p, beta = np.exp(theta[:P]), theta[P:]
+            root = np.sqrt(beta * beta + eps * eps)
+            l1 = float(root.sum()) if eps else float(sign @ beta)
+            f = (
+                -ll / self.total
+                + self.penalizer * float(p @ p)
+                + self.l2 * float(beta @ beta)
+                + self.l1 * l1
+            )
+            if order < 2 or g is None or h is None:
+                return f, None, None
+            gf = -g / self.total
+            gf[:P] += 2.0 * self.penalizer * p * p
+            gf[P:] += 2.0 * self.l2 * beta + self.l1 * (beta / root if eps else sign)
+            hf = -h / self.total
+            hf[:P, :P] += np.diag(4.0 * self.penalizer * p * p)
+            curvature = self.l1 * eps * eps / root**3 if eps else 0.0
+            hf[P:, P:] += np.diag(np.full(beta.size, 2.0 * self.l2) + curvature)
+            return f, gf[keep], hf[np.ix_(keep, keep)]
+
+        return objective
+
+    def solve(self, x0: FloatArray) -> tuple[OptimResult, npt.NDArray[np.bool_]]:
+        """The minimum, and which coefficients the L1 penalty holds at 0."""
+        P, k = self.P, x0.size - self.P
+        zero = np.zeros(k, dtype=bool)
+        result = minimize(self.smooth(zero, np.zeros(k)), x0, max_iter=_MAX_ITER)
+        if self.l1 == 0 or not result.success:
+            return result, zero
+        # The L1 term smoothed near 0 first, only to guess the active set: coefficients
+        # that belong at 0 end within a few eps of it, the others have their signs (the
+        # search need not converge: the exact rounds below decide).
+        eps = _L1_SMOOTHING
+        guess = minimize(self.smooth(zero, np.zeros(k), eps), result.x, max_iter=_SMOOTH_ITER)
+        theta = guess.x.copy() if np.all(np.isfinite(guess.x)) else result.x.copy()
+        zero = np.abs(theta[P:]) < 10.0 * eps
+        sign = np.where(zero, 0.0, np.sign(theta[P:]))
+        for _ in range(_ACTIVE_SET_ROUNDS):
+            theta[P:][zero] = 0.0
+            result = minimize(self.smooth(zero, sign), theta[~self.mask(zero)], max_iter=_MAX_ITER)
+            if not result.success:
+                return result, zero
+            theta = self.full(result.x, zero)
+            crossed = ~zero & (sign * theta[P:] < 0)
+            slope = self._slope(theta)
+            leaving = zero & (np.abs(slope) > self.l1 * (1.0 + 1e-9))
+            if not crossed.any() and not leaving.any():
+                return result, zero
+            zero = (zero | crossed) & ~leaving
+            sign = np.where(leaving, -np.sign(slope), np.where(zero, 0.0, sign))
+        message = "the coefficients held at 0 by the L1 penalty did not settle"
+        return attrs.evolve(result, success=False, message=message), zero
+
+    def _slope(self, theta: FloatArray) -> FloatArray:
+        """The gradient in the coefficients of everything but the L1 term (where a
+        coefficient is held at 0, it may stay there while this is below the L1 weight)."""
+        k = theta.size - self.P
+        rest = self.smooth(np.zeros(k, dtype=bool), np.zeros(k))(theta, 2)[1]
+        out: FloatArray = np.zeros(k) if rest is None else rest[self.P :]
+        return out
+
+
+# Searches of the L1 active set before giving up, and the width of the smoothing of |β|
+# in the search that finds the first signs.
+_ACTIVE_SET_ROUNDS = 20
+_L1_SMOOTHING = 1e-3
+_SMOOTH_ITER = 30
 
 
 def _start(
@@ -469,6 +588,7 @@ class _CovariateFit:
     base: Any
     coefficients: dict[str, dict[str, float]] = attrs.field(converter=_coefficients)
     penalty: float = attrs.field(default=0.0, kw_only=True)
+    l1_ratio: float = attrs.field(default=0.0, kw_only=True)
     fit_info: FitInfo | None = attrs.field(default=None, kw_only=True, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -530,6 +650,10 @@ class _CovariateFit:
                 upper = np.concatenate(
                     [values[:P] * np.exp(half[:P] / values[:P]), values[P:] + half[P:]]
                 )
+        notes: tuple[str, ...] = ()
+        held = [k for k, v in zip(self.params, se, strict=True) if np.isnan(v)]
+        if self.fit_info is not None and held:
+            notes = (f"set to 0 by the L1 penalty (no standard error): {', '.join(held)}",)
         return FitSummary(
             model=f"{type(self.base).__name__} with covariates",
             title=self._describe(),
@@ -539,6 +663,7 @@ class _CovariateFit:
             lower=lower,
             upper=upper,
             level=level,
+            notes=notes,
         )
 
     def _describe(self) -> str:
@@ -548,6 +673,7 @@ class _CovariateFit:
             return f"{name}, known parameters"
         pen = f", penalizer {info.penalizer:g}" if info.penalizer else ""
         pen += f", penalty {self.penalty:g}" if self.penalty else ""
+        pen += f" (l1_ratio {self.l1_ratio:g})" if self.penalty and self.l1_ratio else ""
         return (
             f"{name} fitted to {info.n_customers:,.0f} customers ({info.n_rows:,} distinct "
             f"rows), log-likelihood {info.log_likelihood:,.2f}{pen}"

@@ -196,6 +196,7 @@ class RFMModel(FittedModel):
         purchase: None = None,
         dropout: None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> Self: ...
 
     @overload
@@ -214,6 +215,7 @@ class RFMModel(FittedModel):
         purchase: Sequence[str] | None = None,
         dropout: Sequence[str] | None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> CovariatePurchaseModel: ...
 
     @classmethod
@@ -231,6 +233,7 @@ class RFMModel(FittedModel):
         purchase: Sequence[str] | None = None,
         dropout: Sequence[str] | None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> Self | CovariatePurchaseModel:
         """Maximum-likelihood fit.
 
@@ -258,8 +261,12 @@ class RFMModel(FittedModel):
             The covariates of the purchase and of the dropout process, by name; a process
             left out takes every covariate, ``[]`` takes none.
         penalty
-            L2 penalty on the covariate coefficients: ``penalty * sum(coef**2)`` is added
-            to the mean negative log-likelihood per customer.
+            Elastic-net penalty on the covariate coefficients (never on the base
+            parameters): ``penalty * ((1 - l1_ratio) * sum(coef**2) + l1_ratio *
+            sum(|coef|))`` is added to the mean negative log-likelihood per customer.
+        l1_ratio
+            The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
+            sets weak coefficients exactly to 0).
 
         Returns
         -------
@@ -299,6 +306,7 @@ class RFMModel(FittedModel):
                 covariate_names=covariate_names,
                 selections={"purchase": purchase, "dropout": dropout},
                 penalty=penalty,
+                l1_ratio=l1_ratio,
             )
             return fitted
         if purchase is not None or dropout is not None or covariate_names is not None:

@@ -119,6 +119,7 @@ class GammaGamma(FittedModel):
         covariate_names: None = None,
         spend: None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> Self: ...
 
     @overload
@@ -135,6 +136,7 @@ class GammaGamma(FittedModel):
         covariate_names: Sequence[str] | None = None,
         spend: Sequence[str] | None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> CovariateSpendModel: ...
 
     @classmethod
@@ -150,6 +152,7 @@ class GammaGamma(FittedModel):
         covariate_names: Sequence[str] | None = None,
         spend: Sequence[str] | None = None,
         penalty: float = 0.0,
+        l1_ratio: float = 0.0,
     ) -> Self | CovariateSpendModel:
         """Maximum-likelihood fit on customers with ``frequency > 0``.
 
@@ -174,8 +177,12 @@ class GammaGamma(FittedModel):
         spend
             The covariates to use (default: all).
         penalty
-            L2 penalty on the covariate coefficients (``penalty * sum(coef**2)`` added to the
-            mean negative log-likelihood per customer).
+            Elastic-net penalty on the covariate coefficients (never on the base
+            parameters): ``penalty * ((1 - l1_ratio) * sum(coef**2) + l1_ratio *
+            sum(|coef|))`` is added to the mean negative log-likelihood per customer.
+        l1_ratio
+            The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
+            sets weak coefficients exactly to 0).
 
         Raises
         ------
@@ -208,6 +215,7 @@ class GammaGamma(FittedModel):
                 covariate_names=covariate_names,
                 selections={"spend": spend},
                 penalty=penalty,
+                l1_ratio=l1_ratio,
             )
             return fitted
         if spend is not None or covariate_names is not None:
