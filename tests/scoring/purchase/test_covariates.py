@@ -304,6 +304,23 @@ def test_lifetime_value_with_covariates_sums_each_customers_own_model(cdnow):
         np.testing.assert_allclose(clv[sel], one, rtol=1e-10)
 
 
+def test_a_dataframe_an_array_and_a_mapping_of_covariates_fit_alike(cdnow):
+    pd = pytest.importorskip("pandas")
+    n = len(cdnow.frequency)
+    g, k = _binary(n, 23), np.random.default_rng(24).integers(0, 3, n).astype(float)
+    frame = BGNBD.fit(cdnow, covariates=pd.DataFrame({"g": g, "k": k}))
+    array = BGNBD.fit(cdnow, covariates=np.column_stack([g, k]), covariate_names=["g", "k"])
+    mapping = BGNBD.fit(cdnow, covariates={"g": g, "k": k})
+    for other in (array, mapping):
+        for name, value in frame.params.items():
+            assert other.params[name] == pytest.approx(value, rel=1e-12, abs=1e-15)
+    x, tx, T = cdnow.frequency, cdnow.recency, cdnow.T
+    np.testing.assert_array_equal(
+        frame.p_alive(x, tx, T, covariates=pd.DataFrame({"k": k, "g": g})),
+        frame.p_alive(x, tx, T, covariates=np.column_stack([g, k])),
+    )
+
+
 def test_models_without_a_covariate_version_say_so(cdnow):
     with pytest.raises(TypeError, match="no covariate version"):
         MBGNBD.fit(cdnow, covariates={"g": _binary(len(cdnow.frequency), 1)})
@@ -490,3 +507,29 @@ def test_gamma_gamma_95_percent_intervals_cover_known_coefficients():
     hits, total = _coverage(fit_one, truth, range(10))
     # 20 intervals at 95 %: fewer than 16 hits has probability below 0.3 %
     assert hits >= 16, f"{hits}/{total}"
+
+
+# -- pymc-marketing (when installed) -------------------------------------------------------
+@pytest.mark.parametrize("model", [BGNBD, ParetoNBD])
+def test_log_likelihood_equals_pymc_marketings_distribution_with_each_customers_parameters(
+    model, cdnow
+):
+    # the likelihood only (priors excluded): pymc-marketing's BetaGeoNBD / ParetoNBD
+    # distributions at the fit's per-customer parameters
+    pm = pytest.importorskip("pymc")
+    distributions = pytest.importorskip("pymc_marketing.clv.distributions")
+    n = len(cdnow.frequency)
+    cov = {"g": _binary(n, 21), "h": np.random.default_rng(22).integers(0, 3, n).astype(float)}
+    m = model.fit(cdnow, covariates=cov)
+    p = m.customer_params(cov)
+    value = np.column_stack([cdnow.recency, cdnow.frequency])
+    if model is BGNBD:
+        dist = distributions.BetaGeoNBD.dist(
+            a=p["a"], b=p["b"], r=p["r"], alpha=p["alpha"], T=cdnow.T
+        )
+    else:
+        dist = distributions.ParetoNBD.dist(
+            r=p["r"], alpha=p["alpha"], s=p["s"], beta=p["beta"], T=cdnow.T
+        )
+    theirs = float(np.sum(pm.logp(dist, value).eval()))
+    assert m.log_likelihood == pytest.approx(theirs, rel=1e-8)

@@ -14,12 +14,15 @@ So a positive purchase coefficient raises the purchase rate (``E[λ] = r/α``), 
 Pareto/NBD dropout coefficient raises the dropout rate, and a positive spend coefficient
 raises spend; the base parameters are those of a customer whose covariates are all 0.
 
-Fitting works on per-row parameters. Each row's log-likelihood is the model's own
-``_rows`` evaluated with per-row parameter jets, which give the gradient and Hessian in
-the row's log-parameters ``u_i``; these are linear in the fitted vector ``θ`` (base
-log-parameters, then the coefficients of each process), ``u_i = J_i θ``, so the total's
-derivatives are exactly ``Σ w_i J_iᵀ g_i`` and ``Σ w_i J_iᵀ H_i J_i``. Identical rows
-(equal in the model's columns and in every covariate) are compressed into weights first.
+Fitting works on per-row parameters. A row's log-parameters ``u_i`` are linear in the
+fitted vector ``θ`` (base log-parameters, then the coefficients of each process),
+``u_i = J_i θ``, so the total's derivatives are exactly ``Σ w_i J_iᵀ g_i`` and
+``Σ w_i J_iᵀ H_i J_i`` with ``g_i``, ``H_i`` those of the row's log-likelihood in ``u_i``.
+Where the covariates take few distinct values, rows with equal covariates share ``J`` and
+each group is summed by the model's own fast objective (:class:`_GroupedObjective`);
+otherwise the model's ``_rows`` runs on per-row parameter jets (:class:`_CovariateObjective`).
+Identical rows (equal in the model's columns and in every covariate) are compressed into
+weights first, and the elastic-net penalty acts on the coefficients only (:class:`_Penalised`).
 
 Predictions group customers by their distinct covariate rows and ask the model with that
 group's parameters, so every prediction of the base model carries over unchanged.
@@ -43,7 +46,7 @@ from ...errors import ConvergenceError, DataError, FitWarning
 from . import _jet as jet
 from ._base import FitInfo, FittedModel, _identified
 from ._fitsummary import FitSummary
-from ._inputs import compress, gather_columns, validate_weights
+from ._inputs import compress, distinct_rows, gather_columns, validate_weights
 from ._optimize import OptimResult, chunked_objective, minimize
 from ._types import FloatArray, Objective
 
@@ -297,12 +300,13 @@ def _likelihood(
 ) -> Callable[[FloatArray, int], Objective]:
     """The objective over the rows: by covariate group where groups are few and large,
     else row by row."""
-    used = list(design.used)
-    _, groups = np.unique(Z[:, used], axis=0, return_inverse=True)
-    groups = groups.reshape(-1)
-    n_groups = int(groups.max()) + 1 if groups.size else 0
-    if n_groups <= _MAX_GROUPS and n_groups * _MIN_GROUP_ROWS <= weights.size:
-        return _GroupedObjective(model, design, data, Z, weights, groups)
+    # (None: the covariate rows hardly repeat)
+    distinct = distinct_rows([Z[:, j] for j in design.used]) if weights.size > 1 else None
+    if distinct is not None:
+        uniq, groups = distinct
+        n_groups = uniq[0].size
+        if n_groups <= _MAX_GROUPS and n_groups * _MIN_GROUP_ROWS <= weights.size:
+            return _GroupedObjective(model, design, data, Z, weights, groups)
     return _CovariateObjective(model._rows, design, data, Z, weights)
 
 
@@ -759,8 +763,11 @@ class _CovariateFit:
         out = np.empty(n)
         if n == 0:
             return out
-        uZ, inverse = np.unique(Z, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        distinct = distinct_rows([Z[:, j] for j in range(Z.shape[1])]) if n > 1 else None
+        if distinct is None:  # every customer a covariate row of their own
+            uZ, inverse = Z, np.arange(n)
+        else:
+            uZ, inverse = np.column_stack(distinct[0]), distinct[1]
         order = np.argsort(inverse, kind="stable")
         bounds = np.searchsorted(inverse[order], np.arange(uZ.shape[0] + 1))
         for g in range(uZ.shape[0]):
