@@ -321,6 +321,40 @@ def test_a_dataframe_an_array_and_a_mapping_of_covariates_fit_alike(cdnow):
     )
 
 
+def test_covariates_with_customer_ids_are_matched_to_the_summarys_customers(cdnow):
+    n = len(cdnow.frequency)
+    g = _binary(n, 25)
+    shuffled = np.random.default_rng(26).permutation(n)
+    extra = np.array([10**9])  # a customer not in the summary is simply not used
+    by_id = ParetoNBD.fit(
+        cdnow,
+        covariates={
+            "customer_id": np.concatenate([cdnow.customer_id[shuffled], extra]),
+            "g": np.concatenate([g[shuffled], [1.0]]),
+        },
+    )
+    in_order = ParetoNBD.fit(cdnow, covariates={"g": g})
+    for name, value in in_order.params.items():
+        assert by_id.params[name] == pytest.approx(value, rel=1e-12, abs=1e-15)
+
+
+def test_customers_without_covariates_are_refused_naming_them(cdnow):
+    n = len(cdnow.frequency)
+    keep = np.arange(n) != 4
+    with pytest.raises(DataError, match="without covariates") as err:
+        BGNBD.fit(
+            cdnow, covariates={"customer_id": cdnow.customer_id[keep], "g": _binary(n - 1, 1)}
+        )
+    assert err.value.rows == (4,)
+
+
+def test_repeated_customer_ids_in_the_covariates_are_refused(cdnow):
+    ids = cdnow.customer_id.copy()
+    ids[7] = ids[3]
+    with pytest.raises(DataError, match="repeated"):
+        BGNBD.fit(cdnow, covariates={"customer_id": ids, "g": _binary(len(ids), 1)})
+
+
 def test_models_without_a_covariate_version_say_so(cdnow):
     with pytest.raises(TypeError, match="no covariate version"):
         MBGNBD.fit(cdnow, covariates={"g": _binary(len(cdnow.frequency), 1)})

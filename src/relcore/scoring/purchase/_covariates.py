@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ..._validation import as_float, same_length
+from ..._validation import as_float, check_mask, same_length
 from ...errors import ConvergenceError, DataError, FitWarning
 from . import _jet as jet
 from ._base import FitInfo, FittedModel, _identified
@@ -94,6 +94,44 @@ def covariate_matrix(
         raise DataError("covariates", "no covariate columns")
     values = [as_float(arr[:, j], labels[j]) for j in range(k)]
     return np.column_stack(values), labels
+
+
+def _by_customer(covariates: Any, data: Any) -> Any:
+    """Covariates with a ``customer_id`` column (or a pandas index of that name) put in
+    the order of an :class:`~relcore.scoring.RFMSummary`'s customers, as a mapping of
+    columns; other covariates are returned as they are (rows in the order of the data)."""
+    from ..summary import RFMSummary
+
+    columns: list[Any] | None = None
+    if isinstance(covariates, Mapping):
+        columns = list(covariates.keys())
+    elif hasattr(covariates, "columns"):
+        columns = list(covariates.columns)
+    if columns is None:
+        return covariates
+    index = getattr(covariates, "index", None)
+    if "customer_id" in columns:
+        ids = np.asarray(covariates["customer_id"])
+    elif getattr(index, "name", None) == "customer_id":
+        ids = np.asarray(index)
+    else:
+        return covariates
+    if not isinstance(data, RFMSummary):
+        raise TypeError(
+            "covariates with customer_id are aligned to an RFMSummary's customers: pass the "
+            "summary as data, or covariates in the order of the data without customer_id"
+        )
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    repeated = np.zeros(ids.size, dtype=bool)
+    repeated[order[1:]] = sorted_ids[1:] == sorted_ids[:-1]
+    check_mask("customer_id", repeated, "customer ids repeated in the covariates")
+    target = np.asarray(data.customer_id)
+    at = np.minimum(np.searchsorted(sorted_ids, target), max(ids.size - 1, 0))
+    found = sorted_ids[at] == target if ids.size else np.zeros(target.size, dtype=bool)
+    check_mask("customer_id", ~found, "customers of the data without covariates")
+    rows = order[at]
+    return {c: np.asarray(covariates[c])[rows] for c in columns if c != "customer_id"}
 
 
 def _select(selection: Sequence[str], names: tuple[str, ...], process: str) -> tuple[int, ...]:
@@ -337,7 +375,7 @@ def fit_with_covariates(
     n = len(rows[model._columns[0]])
     if n == 0:
         raise DataError(model._columns[0], model._empty)
-    Z_all, names = covariate_matrix(covariates, covariate_names)
+    Z_all, names = covariate_matrix(_by_customer(covariates, data), covariate_names)
     if Z_all.shape[0] != n:
         raise DataError(
             "covariates", f"{Z_all.shape[0]} rows of covariates for {n} customers (one row each)"

@@ -253,7 +253,9 @@ class RFMModel(FittedModel):
         covariates
             Static customer covariates (BG/NBD and Pareto/NBD): a DataFrame or mapping of
             numeric columns, or a 2-D array (named by ``covariate_names``), one row per
-            customer in the order of the data. The fit then returns a
+            customer in the order of the data; with a ``customer_id`` column (or pandas
+            index) the rows are matched to an RFMSummary's customers instead. The fit
+            then returns a
             :class:`~relcore.scoring.CovariatePurchaseModel` (see the covariates guide).
         covariate_names
             Names of the columns of an array of covariates (default ``x0, x1, ...``).

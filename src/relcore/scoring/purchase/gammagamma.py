@@ -169,7 +169,8 @@ class GammaGamma(FittedModel):
             L2 penalty on the parameters, as lifetimes' ``penalizer_coef``.
         covariates
             Static customer covariates: a DataFrame or mapping of numeric columns, or a 2-D
-            array (named by ``covariate_names``), one row per customer of the data. They
+            array (named by ``covariate_names``), one row per customer of the data (or
+            matched by a ``customer_id`` column to an RFMSummary's customers). They
             scale ``v`` (``v_i = v exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the
             fit returns a :class:`~relcore.scoring.CovariateSpendModel`.
         covariate_names
