@@ -266,6 +266,71 @@ def test_predictions_use_each_customers_own_parameters(cdnow):
     np.testing.assert_allclose(params["b"], m.base.b * np.exp(eta), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "base",
+    [
+        BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43),
+        ParetoNBD(r=0.55, alpha=10.6, s=0.61, beta=11.7),
+        ParetoNBD(r=0.55, alpha=10.6, s=0.61, beta=4.0),  # the other hypergeometric branch
+    ],
+)
+def test_a_real_valued_covariate_predicts_as_one_model_per_customer(base, cdnow, monkeypatch):
+    # every customer's parameters at once (the path for covariates that hardly repeat)
+    # against one base model per customer
+    from relcore.scoring.purchase import _covariates as cov_module
+
+    idx = np.arange(0, len(cdnow.frequency), 9)
+    x, tx, T = cdnow.frequency[idx], cdnow.recency[idx], cdnow.T[idx]
+    cov = {"h": np.random.default_rng(27).normal(size=idx.size)}
+    # (dropout coefficients that keep a + b > 1 for BG/NBD: see the xfail test below)
+    m = CovariatePurchaseModel(base, {"purchase": {"h": 0.4}, "dropout": {"h": -0.2}})
+    at_once = [
+        m.p_alive(x, tx, T, covariates=cov),
+        m.expected_purchases(26, x, tx, T, covariates=cov),
+        m.expected_purchases_new(np.linspace(0, 52, idx.size), covariates=cov),
+    ]
+    monkeypatch.setattr(cov_module, "_MAX_PREDICTION_GROUPS", 10**9)
+    one_by_one = [
+        m.p_alive(x, tx, T, covariates=cov),
+        m.expected_purchases(26, x, tx, T, covariates=cov),
+        m.expected_purchases_new(np.linspace(0, 52, idx.size), covariates=cov),
+    ]
+    for a, b in zip(at_once, one_by_one, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BGNBD.expected_purchases (bg_expectation_by_frequency, outside the covariate "
+    "code) returns NaN for x = 0 when a + b < 1; the per-customer path is finite",
+)
+def test_bgnbd_expected_purchases_are_finite_when_a_plus_b_is_below_one():
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b, T, t = 0.24, 1.5722, 0.2176, 0.6694, 27.0, 26.0
+    z = t / (alpha + T + t)
+    # Fader, Hardie & Lee (2005), eq. 10 with x = 0 (P(alive) = 1)
+    expected = (
+        (a + b - 1)
+        / (a - 1)
+        * (1 - ((alpha + T) / (alpha + T + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+    )
+    got = BGNBD(r=r, alpha=alpha, a=a, b=b).expected_purchases(t, 0, 0.0, T)
+    assert float(got) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_real_valued_covariate_predicts_spend_as_one_model_per_customer(cdnow, monkeypatch):
+    from relcore.scoring.purchase import _covariates as cov_module
+
+    rep = np.flatnonzero(cdnow.frequency > 0)[::4]
+    x, mv = cdnow.frequency[rep], cdnow.monetary_value[rep]
+    cov = {"h": np.random.default_rng(28).normal(size=rep.size)}
+    m = CovariateSpendModel(GammaGamma(p=6.25, q=3.74, v=15.44), {"spend": {"h": 0.3}})
+    at_once = m.expected_average_value(x, mv, covariates=cov)
+    monkeypatch.setattr(cov_module, "_MAX_PREDICTION_GROUPS", 10**9)
+    np.testing.assert_allclose(at_once, m.expected_average_value(x, mv, covariates=cov), rtol=1e-12)
+
+
 def test_a_covariate_array_follows_the_models_covariate_names(cdnow):
     m = CovariatePurchaseModel(
         ParetoNBD(r=0.55, alpha=10.6, s=0.61, beta=11.7),

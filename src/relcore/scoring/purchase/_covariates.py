@@ -595,6 +595,10 @@ class _Penalised:
         return out
 
 
+# Predictions for more distinct covariate rows than this take every customer's parameters
+# at once rather than one model per distinct row.
+_MAX_PREDICTION_GROUPS = 64
+
 # Searches of the L1 active set before giving up, and the width of the smoothing of |β|
 # in the search that finds the first signs.
 _ACTIVE_SET_ROUNDS = 20
@@ -747,18 +751,8 @@ class _CovariateFit:
         Z, _ = covariate_matrix(covariates, names)
         return Z
 
-    def customer_params(self, covariates: Any) -> dict[str, FloatArray]:
-        """Each customer's base-model parameters given their covariates.
-
-        Examples
-        --------
-        >>> from relcore.scoring import ParetoNBD, CovariatePurchaseModel
-        >>> m = CovariatePurchaseModel(ParetoNBD(r=0.5, alpha=10, s=0.6, beta=12),
-        ...                            {"purchase": {"female": 0.5}, "dropout": {}})
-        >>> m.customer_params({"female": [0, 1]})["alpha"].round(3).tolist()
-        [10.0, 6.065]
-        """
-        Z = self._matrix(covariates)
+    def _params_of(self, Z: FloatArray) -> dict[str, FloatArray]:
+        """Per-customer base parameters for covariates already in matrix form."""
         names = self.covariate_names
         scales = type(self.base)._covariate_scales
         out = {}
@@ -772,6 +766,19 @@ class _CovariateFit:
             out[name] = value * np.exp(sign * (Z @ beta))
         return out
 
+    def customer_params(self, covariates: Any) -> dict[str, FloatArray]:
+        """Each customer's base-model parameters given their covariates.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ParetoNBD, CovariatePurchaseModel
+        >>> m = CovariatePurchaseModel(ParetoNBD(r=0.5, alpha=10, s=0.6, beta=12),
+        ...                            {"purchase": {"female": 0.5}, "dropout": {}})
+        >>> m.customer_params({"female": [0, 1]})["alpha"].round(3).tolist()
+        [10.0, 6.065]
+        """
+        return self._params_of(self._matrix(covariates))
+
     def individual(self, covariates: Any) -> Any:
         """The base model of one customer with these covariates (a mapping of values or
         a 1-D array in the order of :attr:`covariate_names`)."""
@@ -784,10 +791,16 @@ class _CovariateFit:
         return attrs.evolve(self.base, **{k: float(v[0]) for k, v in params.items()})
 
     def _by_group(
-        self, covariates: Any, fn: Callable[..., FloatArray], *columns: Any
+        self,
+        covariates: Any,
+        fn: Callable[..., FloatArray],
+        *columns: Any,
+        rows: Callable[..., FloatArray] | None = None,
     ) -> FloatArray:
         """``fn(model, *columns)`` with each customer's own model, once per distinct
-        covariate row; columns broadcast to one value per customer."""
+        covariate row; columns broadcast to one value per customer. Where the covariate
+        rows hardly repeat (a real-valued covariate), ``rows(params, *columns)`` takes
+        every customer's parameters at once instead."""
         Z = self._matrix(covariates)
         n = Z.shape[0]
         cols = []
@@ -802,6 +815,9 @@ class _CovariateFit:
         if n == 0:
             return out
         distinct = distinct_rows([Z[:, j] for j in range(Z.shape[1])]) if n > 1 else None
+        many = distinct is None or distinct[0][0].size > _MAX_PREDICTION_GROUPS
+        if many and rows is not None and not self.base._in_limit:
+            return rows(self._params_of(Z), *cols)
         if distinct is None:  # every customer a covariate row of their own
             uZ, inverse = Z, np.arange(n)
         else:
@@ -855,7 +871,12 @@ class CovariatePurchaseModel(_CovariateFit):
     def p_alive(self, frequency: Any, recency: Any, T: Any, *, covariates: Any) -> FloatArray:
         """P(alive) of each customer, from their history and covariates."""
         return self._by_group(
-            covariates, lambda m, x, tx, t: m.p_alive(x, tx, t), frequency, recency, T
+            covariates,
+            lambda m, x, tx, t: m.p_alive(x, tx, t),
+            frequency,
+            recency,
+            T,
+            rows=type(self.base)._covariate_p_alive,
         )
 
     def expected_purchases(
@@ -869,11 +890,17 @@ class CovariatePurchaseModel(_CovariateFit):
             frequency,
             recency,
             T,
+            rows=type(self.base)._covariate_expected,
         )
 
     def expected_purchases_new(self, t: Any, *, covariates: Any) -> FloatArray:
         """Expected purchases in ``(0, t]`` of a customer just acquired, per covariate row."""
-        return self._by_group(covariates, lambda m, h: m.expected_purchases_new(h), t)
+        return self._by_group(
+            covariates,
+            lambda m, h: m.expected_purchases_new(h),
+            t,
+            rows=type(self.base)._covariate_expected_new,
+        )
 
 
 @attrs.frozen(repr=False)
@@ -897,7 +924,11 @@ class CovariateSpendModel(_CovariateFit):
         """Expected mean spend per transaction of each customer (note 025, eq. 5, with the
         customer's own ``v``)."""
         return self._by_group(
-            covariates, lambda m, x, v: m.expected_average_value(x, v), frequency, monetary_value
+            covariates,
+            lambda m, x, v: m.expected_average_value(x, v),
+            frequency,
+            monetary_value,
+            rows=type(self.base)._covariate_average_value,
         )
 
 

@@ -248,6 +248,41 @@ class BGNBD(RFMModel):
         out: FloatArray = np.clip(first + np.where(pos, second, 0.0), 0.0, 1.0)
         return out
 
+    # -- predictions with a parameter set per customer (covariates) -----------------------
+    @classmethod
+    def _covariate_p_alive(
+        cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`p_alive` with ``r, alpha, a, b`` one per customer (1-d histories)."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        log_odds = (
+            np.log(a)
+            - np.log(b + np.maximum(x, 1.0) - 1.0)
+            + (r + x) * np.log1p((T_ - tx) / (alpha + tx))
+        )
+        with np.errstate(over="ignore"):
+            out: FloatArray = np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
+        return out
+
+    @classmethod
+    def _covariate_expected(
+        cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`expected_purchases` with the parameters one per customer."""
+        x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        core = bg_expectation_core(r + x, b + x, a + b - 1.0 + x, tt / (alpha + T_ + tt))
+        out: FloatArray = core * cls._covariate_p_alive(p, x, tx, T_)
+        return out
+
+    @staticmethod
+    def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
+        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        tt = time_horizon(t)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        return bg_expectation_core(r, b, a + b - 1.0, tt / (alpha + tt))
+
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None
     ) -> Any:

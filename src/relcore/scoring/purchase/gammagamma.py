@@ -291,6 +291,19 @@ class GammaGamma(FittedModel):
             out = np.where(denom > 0, p * (v + x * np.where(x > 0, m, 0.0)) / denom, np.inf)
         return np.asarray(out, dtype=np.float64)
 
+    @staticmethod
+    def _covariate_average_value(
+        params: dict[str, FloatArray], frequency: Any, monetary_value: Any
+    ) -> FloatArray:
+        """:meth:`expected_average_value` with ``p, q, v`` one per customer."""
+        x, m = _spend_columns(frequency, monetary_value)
+        check_mask("monetary_value", m < 0, "negative values")
+        p, q, v = params["p"], params["q"], params["v"]
+        denom = p * x + q - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(denom > 0, p * (v + x * np.where(x > 0, m, 0.0)) / denom, np.inf)
+        return np.asarray(out, dtype=np.float64)
+
     def simulate(self, frequency: Any, rng: np.random.Generator | int | None = None) -> FloatArray:
         """Mean spend of ``frequency`` transactions for customers drawn from the model.
 

@@ -252,6 +252,41 @@ class ParetoNBD(RFMModel):
         out: FloatArray = total * ((r + x) * bT / (alpha + T)) * self._alive(x, tx, T)
         return out
 
+    # -- predictions with a parameter set per customer (covariates) -----------------------
+    @classmethod
+    def _covariate_p_alive(
+        cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`p_alive` with ``r, alpha, s, beta`` one per customer (1-d histories):
+        the alive-at-T term over the likelihood's sum, each row on its own branch."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        params = [p["r"], p["alpha"], p["s"], p["beta"]]
+        alive, total = _log_terms(params, x, tx, T_)
+        out: FloatArray = np.minimum(np.exp(alive - total), 1.0)
+        # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
+        return np.where(tx == T_, 1.0, out)
+
+    @classmethod
+    def _covariate_expected(
+        cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`expected_purchases` with the parameters one per customer."""
+        x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        ell = np.log1p(tt / (beta + T_))
+        per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
+        out: FloatArray = per_alive * cls._covariate_p_alive(p, x, tx, T_)
+        return out
+
+    @staticmethod
+    def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
+        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        tt = time_horizon(t)
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        ell = np.log1p(tt / beta)
+        out: FloatArray = r * beta / alpha * ell * expm1_ratio(-(s - 1.0) * ell)
+        return out
+
     def expected_purchases_new(self, t: Any) -> FloatArray:
         """Expected purchases in ``(0, t]`` of a new customer (note 008, eq. 17):
         ``r β / (α (s-1)) [1 - (β/(β+t))^(s-1)]``.
