@@ -719,6 +719,9 @@ def bg_expectation_by_frequency(
     slow[order[slow_mask]] = True
     Y = np.log1p(-z) + S * log1p_ratio(B * S)
     out = C * (-Y) * expm1_ratio(B * Y)
+    # where 1 + B S <= 0 (a + b < 1 can make the group's series negative enough) the
+    # logarithm fails: those rows take the per-row path too
+    slow |= ~np.isfinite(out)
     if slow.any():
         idx = np.flatnonzero(slow)
         out[idx] = bg_expectation_core(C[idx] - A, C[idx] - B, C[idx], z[idx])
