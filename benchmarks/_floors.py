@@ -23,13 +23,24 @@ from scipy import special
 _N = 4_000_000
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` runs and the last result."""
-    best, result = float("inf"), None
+class Seconds(float):
+    """A wall time that also carries the CPU time of the same run (all threads): on a
+    machine shared with other jobs, CPU time is what the run would take alone, up to
+    the sharing of its threads."""
+
+    cpu: float
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[Seconds, Any]:
+    """Best wall time of ``repeat`` runs (with that run's CPU time) and the last result."""
+    best, result = Seconds("inf"), None
+    best.cpu = float("inf")
     for _ in range(max(1, repeat)):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn()
-        best = min(best, time.perf_counter() - start)
+        wall = Seconds(time.perf_counter() - start)
+        wall.cpu = time.process_time() - cpu
+        best = min(best, wall)
     return best, result
 
 
@@ -81,10 +92,25 @@ def exponent(sizes: list[int], seconds: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
+def slopes(sizes: list[int], times: list[Seconds]) -> tuple[float, float]:
+    """Exponents of wall and CPU time against size from 100k customers up (below, fixed
+    costs dominate)."""
+    big = [(n, t) for n, t in zip(sizes, times, strict=True) if n >= 100_000]
+    if len(big) < 2:
+        return float("nan"), float("nan")
+    ns = [n for n, _ in big]
+    return exponent(ns, [t for _, t in big]), exponent(ns, [t.cpu for _, t in big])
+
+
 def row(label: str, seconds: float, floor: float, peers: dict[str, float | None]) -> None:
     """One line of a hot-path table: time, distance to the floor, same-run peer ratios."""
     peer = "   ".join(
         f"{name} {t:8.3f} s ({t / seconds:6.1f}x)" if t is not None else f"{name}   (skipped)"
         for name, t in peers.items()
     )
-    print(f"{label:<46} {seconds:8.3f} s   floor {floor:8.4f} s ({seconds / floor:6.1f}x)   {peer}")
+    cpu = getattr(seconds, "cpu", None)
+    cpu_text = f"(cpu {cpu:6.3f} s)" if cpu is not None else " " * 16
+    print(
+        f"{label:<46} {seconds:8.3f} s {cpu_text}   floor {floor:8.4f} s "
+        f"({seconds / floor:6.1f}x)   {peer}"
+    )

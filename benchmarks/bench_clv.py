@@ -30,7 +30,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from _floors import Floors, best_of, exponent, machine, row
+from _floors import Floors, best_of, machine, row, slopes
 
 from relcore.scoring import BGNBD, MBGNBD, GammaGamma, ParetoNBD, customer_lifetime_value
 
@@ -156,8 +156,11 @@ def main() -> None:
             )
 
     sizes = [10_000, 100_000, 1_000_000] + ([10_000_000] if args.big else [])
-    print(f"\n== CLV time by customers (12 months; best of {args.repeat}) ==")
-    head = "".join(f"{s:>11,}" for s in sizes)
+    print(
+        f"\n== CLV time by customers, wall (cpu) s (12 months; best of {args.repeat}; "
+        "exponent: slope from 100k up, of wall and cpu time) =="
+    )
+    head = "".join(f"{s:>19,}" for s in sizes)
     print(f"{'model':<12}{'data':<12}{head}   exponent")
     for name, model in MODELS.items():
         for kind in ("daily", "continuous"):
@@ -166,10 +169,9 @@ def main() -> None:
                 d = customers(model, size, kind)
                 runs = args.repeat if size < 5_000_000 else 1
                 times.append(best_of(lambda d=d, m=model: clv(m, d), runs)[0])
-            big = [(s, t) for s, t in zip(sizes, times, strict=True) if s >= 100_000]
-            slope = exponent(*map(list, zip(*big, strict=True)))
-            cells = "".join(f"{t:10.3f}s" for t in times)
-            print(f"{name:<12}{kind:<12}{cells}   {slope:8.2f}")
+            slope, slope_cpu = slopes(sizes, times)
+            cells = "".join(f"{t:10.3f} ({t.cpu:6.3f})" for t in times)
+            print(f"{name:<12}{kind:<12}{cells}   {slope:5.2f} ({slope_cpu:4.2f})")
     print(f"\nmachine at the end: {machine()}")
 
 

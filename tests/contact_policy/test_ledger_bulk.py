@@ -59,3 +59,25 @@ def test_a_bad_label_among_objects_is_refused_naming_its_rows(bad, words):
     with pytest.raises(DataError, match=words) as info:
         MemoryLedger.from_arrays(["a"] * 6, np.arange(6), channel=channel)
     assert (info.value.column, info.value.rows) == ("channel", (2, 5))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["company"] * 4, ["customer"] * 4, ["company", "customer", "customer", "company"]],
+)
+def test_initiator_objects_mark_contacts_and_customer_events_row_by_row(values):
+    initiator = np.array(values, dtype=object)
+    ledger = MemoryLedger.from_arrays(["a"] * 4, [1, 2, 3, 4], initiator=initiator)
+    h = ledger.customer_history("a")
+    assert h.company.tolist() == [v == "company" for v in values]
+
+
+@pytest.mark.parametrize("bad", ["Company", None, 1, ["company"]])
+def test_a_bad_initiator_among_objects_is_refused_naming_its_rows(bad):
+    initiator = np.empty(5, dtype=object)
+    initiator[:] = "company"
+    initiator[1] = bad
+    initiator[4] = bad
+    with pytest.raises(DataError, match="other than 'company' or 'customer'") as info:
+        MemoryLedger.from_arrays(["a"] * 5, np.arange(5), initiator=initiator)
+    assert (info.value.column, info.value.rows) == ("initiator", (1, 4))

@@ -411,15 +411,15 @@ class MemoryLedger(Ledger):
         n = codes.size
         arr = np.asarray(at)
         if arr.dtype.kind in "iu":
-            arr = arr.reshape(-1)
-            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)  # before a cast could wrap
+            arr = arr.reshape(-1)  # checked before a cast could wrap
             times = arr.astype(np.int64, copy=False)  # only read: sort_rows returns new arrays
         else:
-            times = datetimes_to_micros(arr, column="at", timezone=timezone)
-            outside = (times < FIRST_ENTRY) | (times > LAST_ENTRY)
+            arr = times = datetimes_to_micros(arr, column="at", timezone=timezone)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
-        if outside.any():
+        # two reductions; the mask naming the rows only when there are some
+        if n and (arr.min() < FIRST_ENTRY or arr.max() > LAST_ENTRY):
+            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)
             raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
         ids = table.tolist() if table.dtype.kind == "U" else table.astype(str).tolist()
@@ -953,6 +953,8 @@ def _insert_rows(h: History, extra: Mapping[int, list[_Row]]) -> History:
 # A per-row column of labels given as Python objects is coded through a dict of its
 # distinct values when it has at most this many (channels, kinds, campaigns).
 _FEW_LABELS = 4096
+# Up to this many distinct labels, rows are coded by comparisons instead of lookups.
+_BY_COMPARISON = 3
 
 
 def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
@@ -979,7 +981,15 @@ def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
     except DataError:
         return None
     lookup = dict(zip(distinct, checked.codes.tolist(), strict=True))
-    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int16, count=n)
+    if len(distinct) > _BY_COMPARISON:
+        codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int16, count=n)
+        return Categorical(codes, checked.categories)
+    # a comparison per row costs a third of a dict lookup: two or three labels are
+    # coded by comparing, the first needs none
+    first, *others = distinct
+    codes = np.full(n, lookup[first], dtype=np.int16)
+    for label in others:
+        codes[np.equal(values, label)] = lookup[label]
     return Categorical(codes, checked.categories)
 
 
@@ -988,9 +998,16 @@ def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
         if values not in ("company", "customer"):
             raise DataError("initiator", f"must be 'company' or 'customer', got {values!r}")
         return np.full(n, values == "company", dtype=bool)
-    arr = as_1d(values, "initiator").astype(object)
-    if arr.size != n:
-        raise DataError("initiator", f"has {arr.size} values for {n} entries")
+    given = as_1d(values, "initiator")
+    if given.size != n:
+        raise DataError("initiator", f"has {given.size} values for {n} entries")
+    if given.dtype == object:
+        # valid rows (the common case): one comparison per row, a second only for the
+        # rows that are not contacts, no copy; otherwise the general path names the rows
+        company = np.asarray(np.equal(given, "company"), dtype=bool)
+        if np.all(np.equal(given[~company], "customer")):
+            return company
+    arr = given.astype(object)
     company = arr == "company"
     bad = ~company & (arr != "customer")
     if bad.any():

@@ -118,3 +118,16 @@ def test_fit_on_whole_number_rows_equals_the_fit_on_their_distinct_rows_with_wei
     assert whole.log_likelihood == pytest.approx(distinct.log_likelihood, rel=1e-12)
     for name, value in distinct.params.items():
         assert whole.params[name] == pytest.approx(value, rel=1e-8)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_rows_of_weight_one_are_counted_and_read_back_from_their_keys_exactly(wide):
+    rng = np.random.default_rng(8)
+    n = 40_000
+    # shifted ranges (codes offset from the smallest value), negatives, and keys that
+    # need more than 32 bits when ``wide``
+    far = 1e6 + rng.integers(0, 50, n)
+    signed = rng.integers(-3, 4, n).astype(float)
+    third = rng.integers(0, 2**26 if wide else 9, n).astype(float)
+    third[: n // 2] = third[n // 2 :]  # repeats however wide
+    _assert_same([far, signed, third], np.ones(n))

@@ -165,33 +165,75 @@ def _argsort(key: npt.NDArray[Any], size: int) -> tuple[npt.NDArray[np.intp], np
     return order, key[order]
 
 
-def _codes(column: FloatArray) -> tuple[npt.NDArray[np.int64], int] | None:
-    """Integer codes ordering like a whole-number column and their bound, or None when
-    the column holds fractions."""
-    hi = float(column.max())
-    if not -_EXACT_INTEGERS < float(column.min()) <= hi < _EXACT_INTEGERS:
+def _codes(column: FloatArray) -> tuple[npt.NDArray[np.int64], int, int | None] | None:
+    """Integer codes ordering like a whole-number column, their bound, and the value of
+    code 0 (None when the codes are ranks); None when the column holds fractions."""
+    lo, hi = float(column.min()), float(column.max())
+    if not -_EXACT_INTEGERS < lo <= hi < _EXACT_INTEGERS:
         return None
     whole = column.astype(np.int64)
     if not np.array_equal(whole, column):
         return None
-    lo = int(whole.min())
-    if hi - lo < 1 << 31:
-        return whole - lo, int(hi) - lo + 1
-    return _rank(whole, 0)
+    if hi - lo >= 1 << 31:
+        return (*_rank(whole, 0), None)
+    # counts and periods start at 0 or 1: their values are their codes (a pass saved)
+    offset = 0 if 0 <= lo <= hi - lo else int(lo)
+    if offset:
+        whole -= offset
+    return whole, int(hi) - offset + 1, offset
 
 
-def _mostly_unique(columns: list[FloatArray]) -> bool:
-    """Whether a random sample of rows shows few repeats (continuous data)."""
+def _continuous_sample(columns: list[FloatArray]) -> tuple[bool, bool]:
+    """From a random sample of rows: whether some column holds fractions, and whether
+    the rows hardly repeat (continuous data)."""
     n = columns[0].size
     rng = np.random.default_rng(0)
     idx = np.unique(rng.integers(0, n, _SAMPLE_ROWS))
     sample = [c[idx] for c in columns]
+    fractions = any(not np.array_equal(np.floor(c), c) for c in sample)
     order = np.lexsort(sample[::-1])
     same = np.ones(idx.size - 1, dtype=bool)
     for c in sample:
         cs = c[order]
         same &= cs[1:] == cs[:-1]
-    return bool(same.sum() < _MIN_DUPLICATE_SHARE * idx.size)
+    return fractions, bool(same.sum() < _MIN_DUPLICATE_SHARE * idx.size)
+
+
+def _keys(
+    columns: list[FloatArray], force: bool
+) -> tuple[npt.NDArray[np.int64], int, list[tuple[int, int]] | None] | None:
+    """One int64 key per row ordering like the rows (the first column most significant),
+    its bound, and how to decode a key into the row's values (per column: its bound and
+    the value of code 0; None when some column was ranked); None for continuous data
+    whose rows hardly repeat (unless ``force``).
+
+    Each column becomes integer codes that order like its values (whole numbers: the
+    values themselves; other columns: their ranks) and the codes combine into one key.
+    Continuous data are recognised from a sample, so that skipping them costs next to
+    nothing.
+    """
+    n = columns[0].size
+    sampled = not force and n > _SAMPLE_ROWS
+    fractions, unique = _continuous_sample(columns) if sampled else (False, False)
+    if fractions and unique:
+        return None
+    maybe = [_codes(c) for c in columns]
+    if sampled and unique and any(c is None for c in maybe):
+        return None
+    codes = [
+        (*_rank(col, 0), None) if c is None else c for c, col in zip(maybe, columns, strict=True)
+    ]
+    key, size, _ = codes[0]
+    reranked = False
+    for code, bound, _ in codes[1:]:
+        if size * bound >= _KEY_LIMIT:
+            key, size = _rank(key, size)
+            reranked = True
+        key *= bound  # in place: every key array here was made for it
+        key += code
+        size *= bound
+    decode = [(bound, offset) for _, bound, offset in codes if offset is not None]
+    return key, size, None if reranked or len(decode) < len(codes) else decode
 
 
 def _groups(
@@ -199,28 +241,39 @@ def _groups(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
     """A permutation sorting the rows by the columns (the first most significant) and
     where each run of identical rows starts in it; None for continuous data whose rows
-    hardly repeat (unless ``force``).
-
-    Each column becomes integer codes that order like its values (whole numbers: the
-    values themselves; other columns: their ranks), the codes combine into one int64 key
-    per row, and one sort of the keys finds the runs.
-    """
-    n = columns[0].size
-    maybe = [_codes(c) for c in columns]
-    continuous = any(c is None for c in maybe)
-    if continuous and not force and n > _SAMPLE_ROWS and _mostly_unique(columns):
+    hardly repeat (unless ``force``). One sort of the rows' keys (see ``_keys``) finds
+    the runs."""
+    keys = _keys(columns, force)
+    if keys is None:
         return None
-    codes = [_rank(col, 0) if c is None else c for c, col in zip(maybe, columns, strict=True)]
-    key, size = codes[0]
-    for code, bound in codes[1:]:
-        if size * bound >= _KEY_LIMIT:
-            key, size = _rank(key, size)
-        key, size = key * bound + code, size * bound
+    key, size, _ = keys
     order, sorted_key = _argsort(key, size)
-    new = np.empty(n, dtype=bool)
+    return order, _run_starts(sorted_key)
+
+
+def _run_starts(sorted_key: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    new = np.empty(sorted_key.size, dtype=bool)
     new[0] = True
     np.not_equal(sorted_key[1:], sorted_key[:-1], out=new[1:])
-    return order, np.flatnonzero(new)
+    return np.flatnonzero(new)
+
+
+def _counted(
+    key: npt.NDArray[np.int64], size: int, decode: list[tuple[int, int]]
+) -> tuple[list[FloatArray], FloatArray]:
+    """Distinct rows of weight 1 and their counts from keys that decode into the values:
+    the keys alone are sorted (numpy sorts values several times faster than it sorts
+    indices, and 32-bit keys faster still), each run's length is its weight, and the
+    distinct rows are read back from their keys."""
+    sorted_key = np.sort(key.astype(np.uint32) if size <= 1 << 32 else key)
+    starts = _run_starts(sorted_key)
+    weights = np.diff(starts, append=key.size).astype(np.float64)
+    rest = sorted_key[starts].astype(np.int64)
+    values: list[FloatArray] = []
+    for bound, offset in reversed(decode):
+        rest, code = np.divmod(rest, bound)
+        values.append((code + offset).astype(np.float64))
+    return values[::-1], weights
 
 
 def compress(
@@ -230,12 +283,17 @@ def compress(
     the columns, the first most significant. Continuous data, whose rows hardly repeat,
     are returned unchanged unless ``force`` is set."""
     n = weights.size
-    groups = _groups(columns, force) if n > 1 else None
-    if groups is None:
+    keys = _keys(columns, force) if n > 1 else None
+    if keys is None:
         return columns, weights
-    order, starts = groups
+    key, size, decode = keys
+    unit = bool(np.all(weights == 1.0))
+    if unit and decode is not None:
+        return _counted(key, size, decode)
+    order, sorted_key = _argsort(key, size)
+    starts = _run_starts(sorted_key)
     first = order[starts]
-    if np.all(weights == 1.0):
+    if unit:
         summed = np.diff(starts, append=n).astype(np.float64)
     else:
         summed = np.add.reduceat(weights[order], starts)
