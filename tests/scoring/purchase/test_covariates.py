@@ -96,6 +96,14 @@ def test_all_zero_covariates_give_the_fit_without_covariates(model, cdnow):
         assert se[name] == pytest.approx(se_plain[name], rel=1e-4)
 
 
+def test_the_base_parameter_penalizer_acts_as_without_covariates(cdnow):
+    plain = BGNBD.fit(cdnow, penalizer=0.05)
+    zero = np.zeros(len(cdnow.frequency))
+    m = BGNBD.fit(cdnow, covariates={"z": zero}, penalty=0.1, penalizer=0.05)
+    for name, value in plain.params.items():
+        assert m.base.params[name] == pytest.approx(value, rel=1e-6)
+
+
 def test_all_zero_covariates_give_the_gamma_gamma_fit_without_covariates(cdnow):
     rep = cdnow.frequency > 0
     x, mv = cdnow.frequency[rep], cdnow.monetary_value[rep]
