@@ -38,6 +38,7 @@ from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
 from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .planning import Budget, CampaignPlan, CommitResult, RateLimit, plan_campaign
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -60,6 +61,9 @@ __all__ = [
     "Arbitration",
     "AuditRecord",
     "BatchDecision",
+    "Budget",
+    "CampaignPlan",
+    "CommitResult",
     "Contact",
     "ContactFatigue",
     "ContactGuard",
@@ -82,6 +86,7 @@ __all__ = [
     "Policy",
     "PostgresLedger",
     "QuietHours",
+    "RateLimit",
     "Reason",
     "Reserve",
     "Rule",
@@ -89,5 +94,6 @@ __all__ = [
     "SimulationResult",
     "Snooze",
     "parameter",
+    "plan_campaign",
     "simulate",
 ]
