@@ -62,7 +62,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids
+from .._columns import factorize_ids, factorize_labels
 from .._hashing import hash_ids, mix64, salt_seed, unit_interval
 from .._optional import require
 from .._time import (
@@ -315,27 +315,15 @@ def _times(values: Any, column: str, timezone: str | None, n: int) -> Micros:
 
 
 def _labels(values: Any, column: str, n: int, *, required: bool) -> tuple[Any, tuple[str, ...]]:
-    if values is None or isinstance(values, str):
-        if values is None and required:
-            raise DataError(column, "is required")
-        return np.full(n, 0 if values is not None else -1, dtype=np.int32), (
-            (values,) if values is not None else ()
-        )
-    arr = np.asarray(values, dtype=object).reshape(-1)
-    if arr.size != n:
-        raise DataError(column, f"has {arr.size} values for {n} candidates")
-    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in arr.tolist()])
-    if required and missing.any():
-        raise DataError.from_mask(column, missing, "missing values")
-    bad = ~missing & np.array([not isinstance(v, str) or not v for v in arr.tolist()], dtype=bool)
-    if bad.any():
-        raise DataError.from_mask(column, bad, "values that are not non-empty strings")
-    codes = np.full(n, -1, dtype=np.int32)
-    if (~missing).any():
-        cats, inverse = np.unique(arr[~missing].astype(str), return_inverse=True)
-        codes[~missing] = inverse
-        return codes, tuple(str(c) for c in cats)
-    return codes, ()
+    if values is not None and not isinstance(values, str):
+        arr = np.asarray(values)
+        if arr.ndim == 0 or arr.size != n:
+            raise DataError(column, f"has {arr.size} values for {n} candidates")
+    col = factorize_labels(values, n, column, allow_missing=not required)
+    codes = np.asarray(col.codes, dtype=np.int32)
+    if codes.size != n:
+        codes = np.full(n, int(codes[0]) if codes.size else -1, dtype=np.int32)
+    return codes, tuple(col.categories)
 
 
 def _numbers(values: Any, column: str, n: int, default: float, *, integer: bool) -> Any:
@@ -459,8 +447,12 @@ class CampaignPlan:
     def reason_counts(self) -> dict[str, int]:
         """Candidates left out, by reason code (a candidate counts under each rule code)."""
         c: Counter[str] = Counter()
-        for r in self.reason[self.status == "left_out"].tolist():
-            c.update(r.split("+"))
+        values, counts = np.unique(
+            self.reason[self.status == "left_out"].astype(str), return_counts=True
+        )
+        for r, k in zip(values.tolist(), counts.tolist(), strict=True):
+            for code in r.split("+"):
+                c[code] += k
         return dict(c.most_common())
 
     @property
@@ -815,6 +807,7 @@ class _Planner:
             self.message.astype(str) if n else np.zeros(0, dtype="U1"), f"relcore-plan-{seed}"
         )
         self.hash = mix64(cust_hash[self.cust] ^ msg_hash) if n else np.zeros(0, np.uint64)
+        self._group_codes()
 
     # ------------------------------------------------------------------ helpers
 
@@ -826,46 +819,64 @@ class _Planner:
         ids = self.ids.tolist()
         given = self.preferences
         out: list[Any] = [None] * len(ids)
-        missing = []
-        for i, c in enumerate(ids):
-            p = None if given is None else given.get(c)
-            if p is not None and not isinstance(p, ContactPreferences):
-                raise TypeError(
-                    f"preferences must map ids to ContactPreferences, got {type(p).__name__}"
-                )
-            out[i] = p
-            if p is None:
-                missing.append(c)
+        missing = ids
+        if given:
+            missing = []
+            for i, c in enumerate(ids):
+                p = given.get(c)
+                if p is not None and not isinstance(p, ContactPreferences):
+                    raise TypeError(
+                        f"preferences must map ids to ContactPreferences, got {type(p).__name__}"
+                    )
+                out[i] = p
+                if p is None:
+                    missing.append(c)
         stored = self.guard.ledger.get_preferences_many(missing) if missing else {}
         if stored:
             for i, c in enumerate(ids):
                 if out[i] is None:
                     out[i] = stored.get(c)
-        return out if any(p is not None for p in out) else None
+        return out if (stored or given) and any(p is not None for p in out) else None
 
-    def _keys(self, idx: npt.NDArray[np.int64]) -> dict[tuple[int, int, int, int], Any]:
-        """Candidates ``idx`` grouped by labels and the reserve reduction of their priority."""
+    def _group_codes(self) -> None:
+        """One int per candidate naming its labels and reserve reduction (see _keys)."""
         reserve = self.guard.policy.reserve
         red = (
-            np.zeros(idx.size, dtype=np.int64)
+            np.zeros(self.n, dtype=np.int64)
             if reserve is None
-            else np.where(self.priority[idx] >= reserve.min_priority, 0, reserve.slots)
+            else (self.priority < reserve.min_priority).astype(np.int64)
         )
-        k = np.stack(
-            [self.channel[idx], self.category[idx], self.campaign[idx], red], axis=1
+        self._red = 0 if reserve is None else reserve.slots
+        dims = (len(self.channels), len(self.categories) + 1, len(self.campaigns) + 1, 2)
+        self._dims = dims
+        self._gcode = np.ravel_multi_index(
+            (self.channel, self.category + 1, self.campaign + 1, red), dims
         ).astype(np.int64)
+
+    def _keys(self, idx: npt.NDArray[np.int64]) -> dict[tuple[int, int, int, int], Any]:
+        """Positions in ``idx`` grouped by labels (channel, category and campaign codes)
+        and the reserve reduction of their priority."""
         if idx.size == 0:
             return {}
-        uniq, inverse = np.unique(k, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
-        return {
-            (int(uniq[g, 0]), int(uniq[g, 1]), int(uniq[g, 2]), int(uniq[g, 3])): order[
-                bounds[g] : bounds[g + 1]
-            ]
-            for g in range(len(uniq))
-        }
+        codes = self._gcode[idx]
+        first = int(codes[0])
+        if (codes == first).all():
+            groups = {first: np.arange(idx.size)}
+        else:
+            order = np.argsort(codes, kind="stable")
+            sorted_codes = codes[order]
+            cut = np.flatnonzero(np.diff(sorted_codes)) + 1
+            groups = {
+                int(sorted_codes[lo]): order[lo:hi]
+                for lo, hi in zip(
+                    np.r_[0, cut].tolist(), np.r_[cut, idx.size].tolist(), strict=True
+                )
+            }
+        out = {}
+        for code, members in groups.items():
+            ch, cat, camp, red = np.unravel_index(code, self._dims)
+            out[(int(ch), int(cat) - 1, int(camp) - 1, self._red * int(red))] = members
+        return out
 
     def decide(
         self, pos: npt.NDArray[np.int64], cands: npt.NDArray[np.int64], t: Micros, h: History
@@ -975,55 +986,47 @@ class _Planner:
         n_cust = self.ids.size
         starts = np.searchsorted(self.cust[by_customer], np.arange(n_cust))
         ends = np.searchsorted(self.cust[by_customer], np.arange(n_cust), side="right")
-        ptr = starts.copy()
+
+        self.in_time_order = not all(_counts_every_row(r) for r in guard.policy.rules)
+        self.grid = self._grids()
+        self.rank = rank
+        self.cutoff: dict[tuple[int, int], int] = {}
+        self.aside = np.zeros(n, dtype=bool)
+        if self.budgets:
+            self.cutoff = self._cutoffs(
+                base, status, by_customer, starts, ends, per_customer, spread
+            )
+        self._reset(n_cust)
         chosen = np.zeros(n_cust, dtype=np.int64)
         first_choice = np.full(n_cust, -1, dtype=np.int64)
-
-        self.budget_used: list[dict[int, int]] = [{} for _ in self.budgets]
-        self.last_planned = np.full(n_cust, np.iinfo(np.int64).min + 1, dtype=np.int64)
-        self.in_time_order = not all(_counts_every_row(r) for r in guard.policy.rules)
-        self.occupied: dict[int, Micros] = {}
-        self.grid = self._grids()
-        planned: list[tuple[Micros, Micros]] = []  # (candidate, send time) per round
-        decided = int((status != _UNDECIDED).sum())
+        planned: list[tuple[Micros, Micros]] = []  # (candidates, send times) per round
+        out = (status, send_at, reason, detail)
+        track = (chosen, first_choice, planned)
+        report = progress
         if progress is not None:
-            progress(decided, n)
-        while True:
-            # Skip each customer's candidates already decided (held out, low value).
-            while True:
-                live = ptr < ends
-                blocked = np.zeros(n_cust, dtype=bool)
-                blocked[live] = status[by_customer[ptr[live]]] != _UNDECIDED
-                if not blocked.any():
-                    break
-                ptr[blocked] += 1
-            active = ptr < ends
-            if per_customer is not None:
-                active &= chosen < per_customer
-            custs = np.flatnonzero(active)
-            if not custs.size:
-                break
-            cands = by_customer[ptr[custs]]
-            ptr[custs] += 1
-            h = self._round_history(base, custs, planned)
-            when = self._round(h, cands, spread, status, send_at, reason, detail, rank)
-            ok = status[cands] == _SCHEDULED
-            planned.append((cands[ok], when[ok]))
-            chosen[custs[ok]] += 1
-            new = custs[ok & (first_choice[custs] < 0)]
-            first_choice[new] = cands[ok & (first_choice[custs] < 0)]
-            decided += cands.size
-            if progress is not None:
-                progress(decided, n)
+            progress(int((status != _UNDECIDED).sum()), n)
+            done_before = int((status != _UNDECIDED).sum())
+
+            def report(k: int, total: int) -> None:
+                progress(min(done_before + k, total), total)
+
+        self._pass(base, by_customer, starts, ends, per_customer, spread, out, track, report)
+        if self.aside.any():
+            # Second pass: what the budgets' cut-off set aside may use what is left.
+            status[self.aside] = _UNDECIDED
+            reason[self.aside] = ""
+            detail[self.aside] = ""
+            self.cutoff = {}
+            self.aside[:] = False
+            self._pass(base, by_customer, starts, ends, per_customer, spread, out, track, None)
         rest = status == _UNDECIDED
         if rest.any():
             status[rest] = _LEFT_OUT
             reason[rest] = OUTRANKED
             winner = first_choice[self.cust[rest]]
-            detail[rest] = [
-                f"lower value than the chosen alternative (message {self.message[w]})"
-                for w in winner.tolist()
-            ]
+            detail[rest] = (
+                "lower value than the chosen alternative (message " + self.message[winner] + ")"
+            )
             if progress is not None:
                 progress(n, n)
         names = np.array(STATUSES, dtype=object)
@@ -1049,6 +1052,109 @@ class _Planner:
             detail=detail,
             seed=self.seed,
         )
+
+    def _reset(self, n_cust: int) -> None:
+        self.budget_used: list[dict[int, int]] = [{} for _ in self.budgets]
+        self.last_planned = np.full(n_cust, np.iinfo(np.int64).min + 1, dtype=np.int64)
+        self.occupied: dict[int, Micros] = {}
+
+    def _pass(
+        self,
+        base: History,
+        by_customer: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+        per_customer: int | None,
+        spread: int | None,
+        out: tuple[Any, Micros, Any, Any],
+        track: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[tuple[Micros, Micros]]],
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Rounds over every customer's undecided candidates, best first."""
+        status, send_at, reason, detail = out
+        chosen, first_choice, planned = track
+        n_cust = starts.size
+        ptr = starts.copy()
+        decided = 0
+        while True:
+            # Skip each customer's candidates already decided (held out, low value).
+            while True:
+                live = ptr < ends
+                blocked = np.zeros(n_cust, dtype=bool)
+                blocked[live] = status[by_customer[ptr[live]]] != _UNDECIDED
+                if not blocked.any():
+                    break
+                ptr[blocked] += 1
+            active = ptr < ends
+            if per_customer is not None:
+                active &= chosen < per_customer
+            custs = np.flatnonzero(active)
+            if not custs.size:
+                break
+            cands = by_customer[ptr[custs]]
+            ptr[custs] += 1
+            h = self._round_history(base, custs, planned)
+            when = self._round(h, cands, spread, status, send_at, reason, detail)
+            ok = status[cands] == _SCHEDULED
+            planned.append((cands[ok], when[ok]))
+            chosen[custs[ok]] += 1
+            new = ok & (first_choice[custs] < 0)
+            first_choice[custs[new]] = cands[new]
+            decided += cands.size
+            if progress is not None:
+                progress(decided, self.n)
+
+    def _cutoffs(
+        self,
+        base: History,
+        status: npt.NDArray[np.int8],
+        by_customer: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+        per_customer: int | None,
+        spread: int | None,
+    ) -> dict[tuple[int, int], int]:
+        """The rank of the last candidate each full budget (per day) should admit.
+
+        Rounds take each customer's best candidates first, so a customer's second choice
+        is decided after other customers' first: without a look-ahead a poor first choice
+        could take the budget a better second choice needed. A pass without budgets and
+        rate limits finds what the rules allow; greedy by value over that finds, for each
+        budget that fills, the value below which it should refuse. The planning pass
+        refuses below it; a last pass offers what is left to the candidates set aside.
+        """
+        budgets, grid = self.budgets, self.grid
+        self.budgets, self.grid = (), {}
+        self._reset(starts.size)
+        st = status.copy()
+        send = np.full(self.n, -1, dtype=np.int64)
+        why = np.full(self.n, "", dtype=object)
+        text = np.full(self.n, "", dtype=object)
+        chosen = np.zeros(starts.size, dtype=np.int64)
+        first = np.full(starts.size, -1, dtype=np.int64)
+        self._pass(
+            base,
+            by_customer,
+            starts,
+            ends,
+            per_customer,
+            spread,
+            (st, send, why, text),
+            (chosen, first, []),
+            None,
+        )
+        self.budgets, self.grid = budgets, grid
+        self._reset(starts.size)
+        tentative = np.flatnonzero(st == _SCHEDULED)
+        tentative = tentative[np.argsort(self.rank[tentative], kind="stable")]
+        t = send[tentative]
+        admitted, _, _ = self._budgets(tentative, t)
+        cut: dict[tuple[int, int], int] = {}
+        for bi, d, idx in self._groups(tentative, t):
+            took = idx[admitted[idx]]
+            if took.size >= self.budgets[bi].limit:
+                cut[(bi, d)] = int(self.rank[tentative[took]].max()) if took.size else -1
+        return cut
 
     def _propensity(self, propensity: Any) -> npt.NDArray[np.float64]:
         n = self.n
@@ -1152,7 +1258,6 @@ class _Planner:
         send_at: Micros,
         reason: npt.NDArray[Any],
         detail: npt.NDArray[Any],
-        rank: npt.NDArray[np.int64],
     ) -> Micros:
         """Decide candidates ``cands`` (one per customer; customer ``i`` of ``h`` owns
         ``cands[i]``) and return their send times."""
@@ -1195,13 +1300,25 @@ class _Planner:
         for _ in range(_MAX_PASSES):
             if not pending.size:
                 break
-            pending = pending[np.argsort(rank[cands[pending]], kind="stable")]
-            admitted, bound = self._budgets(cands[pending], p[pending])
+            pending = pending[np.argsort(self.rank[cands[pending]], kind="stable")]
+            admitted, bound, aside = self._budgets(cands[pending], p[pending])
             # Budget refusals: a per-day budget alone moves the candidate to the next day.
-            refused = pending[~admitted]
+            if aside.any():
+                gone = pending[aside]
+                self.aside[cands[gone]] = True
+                leave(
+                    gone,
+                    BUDGET,
+                    [
+                        f"budget {self.budgets[b].name}: kept for candidates of higher value"
+                        for b in bound[aside].tolist()
+                    ],
+                )
+            refused = pending[~admitted & ~aside]
+            bound = bound[~admitted & ~aside]
             retry = np.zeros(refused.size, dtype=bool)
             if refused.size:
-                b_idx = bound[~admitted]
+                b_idx = bound
                 daily = np.array([self.budgets[b].per_day for b in b_idx.tolist()], dtype=bool)
                 if daily.any():
                     d = refused[daily]
@@ -1257,7 +1374,7 @@ class _Planner:
             keep = retry.copy()
             if refused.size and (~retry).any():
                 out = np.flatnonzero(~retry)
-                b_idx = bound[~admitted][out]
+                b_idx = bound[out]
                 full = self._full(cands[refused[out]], p[refused[out]], b_idx)
                 keep[out[~full]] = True
                 out = out[full]
@@ -1273,17 +1390,12 @@ class _Planner:
             leave(pending, RATE_LIMIT, "no send time settled")
         return when
 
-    def _budgets(
+    def _groups(
         self, cands: npt.NDArray[np.int64], t: Micros
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-        """Exact greedy admission of ``cands`` (in order of value) within the budgets:
-        whether each is admitted, and else the budget that bound."""
+    ) -> list[tuple[int, int, npt.NDArray[np.int64]]]:
+        """``(budget, day, positions)`` of every budget group the candidates count in
+        (day 0 for a budget not per day); positions keep the order of ``cands``."""
         m = cands.size
-        admitted = np.ones(m, dtype=bool)
-        bound = np.full(m, -1, dtype=np.int64)
-        if not self.budgets or not m:
-            return admitted, bound
-        # Groups: (budget, day) -> member positions, in value order.
         members: list[tuple[int, int, npt.NDArray[np.int64]]] = []
         day = self._day(t) if any(b.per_day for b in self.budgets) else None
         ch_names = np.array(self.channels, dtype=object)
@@ -1304,8 +1416,31 @@ class _Planner:
                     members.append((bi, int(d), idx[day[idx] == d]))
             else:
                 members.append((bi, 0, idx))
-        used = {(bi, d): self.budget_used[bi].get(d, 0) for bi, d, _ in members}
+        return members
+
+    def _budgets(
+        self, cands: npt.NDArray[np.int64], t: Micros
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Exact greedy admission of ``cands`` (in order of value) within the budgets:
+        whether each is admitted, else the budget that bound, and whether it was refused
+        by a budget's cut-off (see :meth:`_cutoffs`) rather than by a full budget."""
+        m = cands.size
+        admitted = np.ones(m, dtype=bool)
+        bound = np.full(m, -1, dtype=np.int64)
+        aside = np.zeros(m, dtype=bool)
+        if not self.budgets or not m:
+            return admitted, bound, aside
+        members = self._groups(cands, t)
         alive = np.ones(m, dtype=bool)
+        for bi, d, idx in members:
+            cut = self.cutoff.get((bi, d))
+            if cut is not None:
+                below = idx[alive[idx] & (self.rank[cands[idx]] > cut)]
+                alive[below] = False
+                admitted[below] = False
+                aside[below] = True
+                bound[below] = bi
+        used = {(bi, d): self.budget_used[bi].get(d, 0) for bi, d, _ in members}
         closed: set[tuple[int, int]] = set()
         start = 0
         while True:
@@ -1338,7 +1473,7 @@ class _Planner:
                 admitted[out] = False
                 bound[out] = bi
             start = first_over
-        return admitted, bound
+        return admitted, bound, aside
 
     def _full(self, cands: npt.NDArray[np.int64], t: Micros, which: npt.NDArray[np.int64]) -> Any:
         """Whether budget ``which[i]`` has no room left for candidate ``cands[i]`` at ``t[i]``."""
@@ -1353,26 +1488,8 @@ class _Planner:
     def _spend(self, cands: npt.NDArray[np.int64], t: Micros) -> None:
         if not self.budgets or not cands.size:
             return
-        day = self._day(t) if any(b.per_day for b in self.budgets) else None
-        for bi, b in enumerate(self.budgets):
-            app = np.array(
-                [
-                    b.applies(self.channels[ch], self.label(self.campaigns, cp))
-                    for ch, cp in zip(
-                        self.channel[cands].tolist(), self.campaign[cands].tolist(), strict=True
-                    )
-                ],
-                dtype=bool,
-            )
-            if not app.any():
-                continue
-            if b.per_day:
-                assert day is not None
-                values, counts = np.unique(day[app], return_counts=True)
-                for d, k in zip(values.tolist(), counts.tolist(), strict=True):
-                    self.budget_used[bi][d] = self.budget_used[bi].get(d, 0) + k
-            else:
-                self.budget_used[bi][0] = self.budget_used[bi].get(0, 0) + int(app.sum())
+        for bi, d, idx in self._groups(cands, t):
+            self.budget_used[bi][d] = self.budget_used[bi].get(d, 0) + int(idx.size)
 
     def _slots(self, cands: npt.NDArray[np.int64], t: Micros) -> tuple[Micros, npt.NDArray[Any]]:
         """The first free grid instant ``>= t`` of each candidate's channel (in time order,

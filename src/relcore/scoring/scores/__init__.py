@@ -22,6 +22,7 @@ from ._lifecycle import (
     repeat_customers,
 )
 from ._plots import plot_score_distribution, plot_segment_sizes
+from ._propensity import ResponsePropensity, response_propensity
 from ._rfm import RFM_SEGMENTS, RFMSegments, rfm_segments
 from ._value_balance import BALANCE_CLASSES, ValueBalance, value_balance
 
@@ -42,6 +43,7 @@ __all__ = [
     "RFMSegments",
     "RepeatCustomers",
     "ResponseCurve",
+    "ResponsePropensity",
     "ValueBalance",
     "also_bought",
     "customer_view",
@@ -53,6 +55,7 @@ __all__ = [
     "plot_score_distribution",
     "plot_segment_sizes",
     "repeat_customers",
+    "response_propensity",
     "rfm_segments",
     "value_balance",
 ]
