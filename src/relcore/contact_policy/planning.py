@@ -62,7 +62,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids, factorize_labels
+from .._columns import factorize_ids
 from .._hashing import hash_ids, mix64, salt_seed, unit_interval
 from .._optional import require
 from .._time import (
@@ -315,15 +315,46 @@ def _times(values: Any, column: str, timezone: str | None, n: int) -> Micros:
 
 
 def _labels(values: Any, column: str, n: int, *, required: bool) -> tuple[Any, tuple[str, ...]]:
-    if values is not None and not isinstance(values, str):
-        arr = np.asarray(values)
-        if arr.ndim == 0 or arr.size != n:
-            raise DataError(column, f"has {arr.size} values for {n} candidates")
-    col = factorize_labels(values, n, column, allow_missing=not required)
-    codes = np.asarray(col.codes, dtype=np.int32)
-    if codes.size != n:
-        codes = np.full(n, int(codes[0]) if codes.size else -1, dtype=np.int32)
-    return codes, tuple(col.categories)
+    """Codes into a sorted table of labels, ``-1`` where missing."""
+    if values is None or isinstance(values, str):
+        if values is None and required:
+            raise DataError(column, "is required")
+        if values == "":
+            raise DataError(column, "must be a non-empty string")
+        code = -1 if values is None else 0
+        return np.full(n, code, dtype=np.int32), (() if values is None else (values,))
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.size != n:
+        raise DataError(column, f"has {arr.size} values for {n} candidates")
+    labels: list[Any]
+    if arr.dtype.kind == "U":
+        table, codes = np.unique(arr, return_inverse=True)
+        labels = [str(v) for v in table.tolist()]
+    elif arr.dtype == object:
+        # One dict lookup per row, then the few distinct values are checked and sorted.
+        rows = arr.tolist()
+        labels = list(dict.fromkeys(rows))
+        try:
+            seen = {v: i for i, v in enumerate(labels)}
+        except TypeError:  # an unhashable value
+            raise DataError(column, "values that are not non-empty strings") from None
+        codes = np.fromiter(map(seen.__getitem__, rows), dtype=np.int64, count=n)
+    else:
+        raise DataError(column, f"must hold strings, got dtype {arr.dtype}")
+    missing = [v is None or (isinstance(v, float) and v != v) for v in labels]
+    bad = [
+        i
+        for i, v in enumerate(labels)
+        if (missing[i] and required) or not (missing[i] or (isinstance(v, str) and v))
+    ]
+    if bad:
+        problem = "missing values" if missing[bad[0]] else "values that are not non-empty strings"
+        raise DataError.from_mask(column, np.isin(codes, bad), problem)
+    present = sorted((v, i) for i, v in enumerate(labels) if not missing[i])
+    remap = np.full(len(labels) + 1, -1, dtype=np.int32)
+    for j, (_, i) in enumerate(present):
+        remap[i] = j
+    return remap[codes], tuple(v for v, _ in present)
 
 
 def _numbers(values: Any, column: str, n: int, default: float, *, integer: bool) -> Any:
@@ -776,15 +807,17 @@ class _Planner:
                 f"must be strings (ledgers key customers by text), got dtype {raw_ids.dtype}",
             )
         n = self.n = raw_ids.size
-        self.cust, self.ids = factorize_ids(raw_ids.astype(str) if n else raw_ids, "customer_id")
+        self.cust, self.ids = factorize_ids(raw_ids, "customer_id")
         self.ids = np.asarray(self.ids).astype(object)
         if "message_id" in data:
             msg = np.asarray(data["message_id"]).reshape(-1)
             if msg.size != n:
                 raise DataError("message_id", f"has {msg.size} values for {n} candidates")
-            self.message = msg.astype(str).astype(object)
+            if msg.dtype.kind not in "iuUO":
+                raise DataError("message_id", f"must be strings or integers, got {msg.dtype}")
+            self.message = msg
         else:
-            self.message = np.arange(n).astype(str).astype(object)
+            self.message = np.arange(n, dtype=np.int64)
         self.channel, self.channels = _labels(data["channel"], "channel", n, required=True)
         self.category, self.categories = _labels(
             data.get("category"), "category", n, required=False
@@ -803,9 +836,8 @@ class _Planner:
         self.zone = guard._zone
         # The seeded hash of each candidate: jitter and ties of value.
         cust_hash = hash_ids(np.asarray(self.ids, dtype=str), f"relcore-plan-{seed}")
-        msg_hash = hash_ids(
-            self.message.astype(str) if n else np.zeros(0, dtype="U1"), f"relcore-plan-{seed}"
-        )
+        msg = self.message if self.message.dtype.kind in "iuU" else self.message.astype(str)
+        msg_hash = hash_ids(msg, f"relcore-plan-{seed}", column="message_id") if n else msg
         self.hash = mix64(cust_hash[self.cust] ^ msg_hash) if n else np.zeros(0, np.uint64)
         self._group_codes()
 
@@ -862,16 +894,9 @@ class _Planner:
         first = int(codes[0])
         if (codes == first).all():
             groups = {first: np.arange(idx.size)}
-        else:
-            order = np.argsort(codes, kind="stable")
-            sorted_codes = codes[order]
-            cut = np.flatnonzero(np.diff(sorted_codes)) + 1
-            groups = {
-                int(sorted_codes[lo]): order[lo:hi]
-                for lo, hi in zip(
-                    np.r_[0, cut].tolist(), np.r_[cut, idx.size].tolist(), strict=True
-                )
-            }
+        else:  # few distinct label sets: one pass each beats a sort
+            present = np.flatnonzero(np.bincount(codes, minlength=int(np.prod(self._dims))))
+            groups = {int(c): np.flatnonzero(codes == c) for c in present.tolist()}
         out = {}
         for code, members in groups.items():
             ch, cat, camp, red = np.unravel_index(code, self._dims)
@@ -928,7 +953,10 @@ class _Planner:
         # How far back the rules read, for the customers' history.
         lookback = 0
         unbounded = False
-        keys = self._keys(np.arange(n))
+        keys = {
+            k: np.zeros(0, dtype=np.int64)
+            for k in self._keys(np.unique(self._gcode, return_index=True)[1])
+        }
         for ch, cat, camp, _ in keys:
             _, lb = guard._plan(
                 (
@@ -964,7 +992,7 @@ class _Planner:
         for rule in guard.policy.rules:
             if not isinstance(rule, GlobalControl):
                 continue
-            for (ch, cat, camp, _), members in keys.items():
+            for (ch, cat, camp, _), members in self._keys(np.arange(n)).items():
                 c = self.label(self.categories, cat)
                 if c is not None and c in guard.policy.exempt_categories:
                     continue
@@ -980,9 +1008,13 @@ class _Planner:
             detail[low] = f"net value below {float(min_net_value):g}"
 
         # Rank: net value, then priority, then the seeded hash.
+        order = np.argsort(self.hash)
+        if n and (self.priority != self.priority[0]).any():
+            order = order[np.argsort(-self.priority[order], kind="stable")]
+        order = order[np.argsort(-net[order], kind="stable")]
         rank = np.empty(n, dtype=np.int64)
-        rank[np.lexsort((self.hash, -self.priority, -net))] = np.arange(n)
-        by_customer = np.lexsort((rank, self.cust))
+        rank[order] = np.arange(n)
+        by_customer = order[np.argsort(self.cust[order], kind="stable")]
         n_cust = self.ids.size
         starts = np.searchsorted(self.cust[by_customer], np.arange(n_cust))
         ends = np.searchsorted(self.cust[by_customer], np.arange(n_cust), side="right")
@@ -992,7 +1024,10 @@ class _Planner:
         self.rank = rank
         self.cutoff: dict[tuple[int, int], int] = {}
         self.aside = np.zeros(n, dtype=bool)
-        if self.budgets:
+        self._round1: tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], Micros] | None = None
+        self._keep_round1 = False
+        if self._may_bind(status, per_customer):
+            self._keep_round1 = True
             self.cutoff = self._cutoffs(
                 base, status, by_customer, starts, ends, per_customer, spread
             )
@@ -1024,9 +1059,13 @@ class _Planner:
             status[rest] = _LEFT_OUT
             reason[rest] = OUTRANKED
             winner = first_choice[self.cust[rest]]
-            detail[rest] = (
-                "lower value than the chosen alternative (message " + self.message[winner] + ")"
-            )
+            detail[rest] = np.char.add(
+                np.char.add(
+                    "lower value than the chosen alternative (message ",
+                    self.message[winner].astype(str),
+                ),
+                ")",
+            ).astype(object)
             if progress is not None:
                 progress(n, n)
         names = np.array(STATUSES, dtype=object)
@@ -1103,6 +1142,19 @@ class _Planner:
             decided += cands.size
             if progress is not None:
                 progress(decided, self.n)
+
+    def _may_bind(self, status: npt.NDArray[np.int8], per_customer: int | None) -> bool:
+        """Whether some budget could be reached (else no look-ahead is needed)."""
+        live = np.flatnonzero(status == _UNDECIDED)
+        for bi, _, idx in self._groups(live, self.earliest[live]):
+            b = self.budgets[bi]
+            most = idx.size
+            if per_customer is not None:
+                customers = int(np.count_nonzero(np.bincount(self.cust[live[idx]])))
+                most = min(most, per_customer * customers)
+            if b.per_day or most > b.limit:
+                return True
+        return False
 
     def _cutoffs(
         self,
@@ -1267,7 +1319,14 @@ class _Planner:
         begin = self.earliest[cands]
         if self.in_time_order:
             begin = np.maximum(begin, self.last_planned[self.cust[cands]] + 1)
-        bits, p = self.decide(pos, cands, begin, h)
+        cached = self._round1
+        reuse = cached is not None and cached[0].size == m and np.array_equal(cached[0], cands)
+        if reuse:
+            assert cached is not None
+            bits, p = cached[1], cached[2].copy()
+            self._round1 = None
+        else:
+            bits, p = self.decide(pos, cands, begin, h)
         when = np.full(m, -1, dtype=np.int64)
 
         def leave(sel: npt.NDArray[np.int64], why: Any, text: Any) -> None:
@@ -1278,9 +1337,11 @@ class _Planner:
         late = p > latest
         if late.any():
             sel = np.flatnonzero(late)
+            kinds, which = np.unique(bits[sel], return_inverse=True)
+            names = np.array([self.codes(int(b)) or OUTRANKED for b in kinds.tolist()], object)
             leave(
                 sel,
-                [self.codes(int(b)) or OUTRANKED for b in bits[sel].tolist()],
+                names[which.reshape(-1)],
                 [
                     "never allowed"
                     if x >= NEVER
@@ -1289,7 +1350,7 @@ class _Planner:
                 ],
             )
         pending = np.flatnonzero(~late)
-        if spread and pending.size:
+        if spread and pending.size and not reuse:
             deferred = pending[p[pending] > self.earliest[cands[pending]]]
             if deferred.size:
                 room = np.minimum(spread, latest[deferred] - p[deferred])
@@ -1297,6 +1358,9 @@ class _Planner:
                 t = p[deferred] + (u * room).astype(np.int64)
                 _, x = self.decide(pos[deferred], cands[deferred], t, h)
                 p[deferred] = np.where(x <= latest[deferred], x, p[deferred])
+        if self._keep_round1:
+            self._round1 = (cands.copy(), bits, p.copy())
+            self._keep_round1 = False
         for _ in range(_MAX_PASSES):
             if not pending.size:
                 break
@@ -1398,15 +1462,14 @@ class _Planner:
         m = cands.size
         members: list[tuple[int, int, npt.NDArray[np.int64]]] = []
         day = self._day(t) if any(b.per_day for b in self.budgets) else None
-        ch_names = np.array(self.channels, dtype=object)
-        camp_names = np.array([*self.campaigns, None], dtype=object)
         for bi, b in enumerate(self.budgets):
             app = np.ones(m, dtype=bool)
             if b.channel is not None:
-                app &= ch_names[self.channel[cands]] == b.channel
+                code = self.channels.index(b.channel) if b.channel in self.channels else -2
+                app &= self.channel[cands] == code
             if b.campaign is not None:
-                cc = self.campaign[cands]
-                app &= camp_names[np.where(cc < 0, len(self.campaigns), cc)] == b.campaign
+                code = self.campaigns.index(b.campaign) if b.campaign in self.campaigns else -2
+                app &= self.campaign[cands] == code
             idx = np.flatnonzero(app)
             if not idx.size:
                 continue
