@@ -38,7 +38,15 @@ from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
 from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
-from .planning import Budget, CampaignPlan, CommitResult, RateLimit, plan_campaign
+from .planning import (
+    Budget,
+    CampaignPlan,
+    CommitResult,
+    PolicyComparison,
+    RateLimit,
+    compare,
+    plan_campaign,
+)
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -84,6 +92,7 @@ __all__ = [
     "OptOut",
     "OutcomeSuppression",
     "Policy",
+    "PolicyComparison",
     "PostgresLedger",
     "QuietHours",
     "RateLimit",
@@ -93,6 +102,7 @@ __all__ = [
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "compare",
     "parameter",
     "plan_campaign",
     "simulate",

@@ -55,7 +55,7 @@ import datetime as _dt
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -89,7 +89,15 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-__all__ = ["Budget", "CampaignPlan", "CommitResult", "RateLimit", "plan_campaign"]
+__all__ = [
+    "Budget",
+    "CampaignPlan",
+    "CommitResult",
+    "PolicyComparison",
+    "RateLimit",
+    "compare",
+    "plan_campaign",
+]
 
 Micros = npt.NDArray[np.int64]
 
@@ -260,7 +268,7 @@ _COLUMNS = (
 )
 
 
-def _columns(candidates: Any) -> dict[str, Any]:
+def _columns(candidates: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     if isinstance(candidates, Mapping):
         data = dict(candidates)
     elif hasattr(candidates, "columns") and hasattr(candidates, "__getitem__"):
@@ -282,12 +290,12 @@ def _columns(candidates: Any) -> dict[str, Any]:
             "candidates must be a mapping of columns or a pandas/polars DataFrame, got "
             f"{type(candidates).__name__}"
         )
-    unknown = sorted(set(data) - set(_COLUMNS))
+    unknown = sorted(set(data) - set(_COLUMNS) - set(extra))
     if unknown:
         raise DataError(
             "candidates", f"unknown columns {unknown}; the columns are {', '.join(_COLUMNS)}"
         )
-    for required in ("customer_id", "channel", "earliest", "latest"):
+    for required in ("customer_id", "channel", *(extra or ("earliest", "latest"))):
         if required not in data:
             raise DataError(required, "is required")
     return data
@@ -404,7 +412,7 @@ class CommitResult:
     def __repr__(self) -> str:
         return (
             f"CommitResult({len(self.committed):,} committed, "
-            f"{len(self.refused):,} customers refused)"
+            f"{len(self.refused):,} customer{'' if len(self.refused) == 1 else 's'} refused)"
         )
 
 
@@ -431,6 +439,9 @@ class CampaignPlan:
         The objective's terms (see the module docstring).
     status, reason, detail
         The outcome.
+    moved
+        Whether a rule, the customer's preferences or a daily budget moved the candidate
+        past its ``earliest`` (a deferral; a rate limit's spacing alone is not one).
     seed
         The seed of the plan's jitter.
     """
@@ -451,6 +462,7 @@ class CampaignPlan:
     send_at: Micros = attrs.field(converter=_column)
     reason: npt.NDArray[Any] = attrs.field(converter=_column)
     detail: npt.NDArray[Any] = attrs.field(converter=_column)
+    moved: npt.NDArray[np.bool_] = attrs.field(converter=_column)
     seed: int = 0
 
     def __len__(self) -> int:
@@ -463,8 +475,9 @@ class CampaignPlan:
 
     @property
     def deferred(self) -> npt.NDArray[np.bool_]:
-        """Which scheduled candidates go out after their ``earliest``."""
-        return self.scheduled & (self.send_at > self.earliest)
+        """Which scheduled candidates a rule, a preference or a daily budget deferred
+        (see ``moved``)."""
+        return self.scheduled & self.moved
 
     @property
     def counts(self) -> dict[str, int]:
@@ -840,6 +853,7 @@ class _Planner:
         msg_hash = hash_ids(msg, f"relcore-plan-{seed}", column="message_id") if n else msg
         self.hash = mix64(cust_hash[self.cust] ^ msg_hash) if n else np.zeros(0, np.uint64)
         self._group_codes()
+        self.by_time = False
 
     # ------------------------------------------------------------------ helpers
 
@@ -1009,9 +1023,12 @@ class _Planner:
 
         # Rank: net value, then priority, then the seeded hash.
         order = np.argsort(self.hash)
+        if self.by_time:  # a calendar: first planned, first served
+            order = order[np.argsort(self.earliest[order], kind="stable")]
         if n and (self.priority != self.priority[0]).any():
             order = order[np.argsort(-self.priority[order], kind="stable")]
-        order = order[np.argsort(-net[order], kind="stable")]
+        if not self.by_time:
+            order = order[np.argsort(-net[order], kind="stable")]
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
         by_customer = order[np.argsort(self.cust[order], kind="stable")]
@@ -1024,6 +1041,7 @@ class _Planner:
         self.rank = rank
         self.cutoff: dict[tuple[int, int], int] = {}
         self.aside = np.zeros(n, dtype=bool)
+        self.moved = np.zeros(n, dtype=bool)
         self._round1: tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], Micros] | None = None
         self._keep_round1 = False
         if self._may_bind(status, per_customer):
@@ -1089,6 +1107,7 @@ class _Planner:
             send_at=send_at,
             reason=reason,
             detail=detail,
+            moved=self.moved,
             seed=self.seed,
         )
 
@@ -1197,6 +1216,7 @@ class _Planner:
         )
         self.budgets, self.grid = budgets, grid
         self._reset(starts.size)
+        self.moved[:] = False
         tentative = np.flatnonzero(st == _SCHEDULED)
         tentative = tentative[np.argsort(self.rank[tentative], kind="stable")]
         t = send[tentative]
@@ -1337,7 +1357,10 @@ class _Planner:
         late = p > latest
         if late.any():
             sel = np.flatnonzero(late)
-            kinds, which = np.unique(bits[sel], return_inverse=True)
+            # Why: the rules failing at earliest, and those still failing at latest (a
+            # gap or a cap that outlasts the window once the quiet hours are over).
+            at_end, _ = self.decide(pos[sel], cands[sel], np.maximum(latest[sel], begin[sel]), h)
+            kinds, which = np.unique(bits[sel] | at_end, return_inverse=True)
             names = np.array([self.codes(int(b)) or OUTRANKED for b in kinds.tolist()], object)
             leave(
                 sel,
@@ -1361,6 +1384,7 @@ class _Planner:
         if self._keep_round1:
             self._round1 = (cands.copy(), bits, p.copy())
             self._keep_round1 = False
+        self.moved[cands[p > self.earliest[cands]]] = True
         for _ in range(_MAX_PASSES):
             if not pending.size:
                 break
@@ -1389,6 +1413,7 @@ class _Planner:
                     _, x = self.decide(pos[d], cands[d], self._next_day(p[d]), h)
                     fits = x <= latest[d]
                     p[d[fits]] = x[fits]
+                    self.moved[cands[d[fits]]] = True
                     retry[np.flatnonzero(daily)[fits]] = True
             go = pending[admitted]
             s, slot_name = self._slots(cands[go], p[go])
@@ -1414,6 +1439,7 @@ class _Planner:
                 x_redo = np.maximum(x[~ok], s[mv][~ok])
                 fits = x_redo <= latest[go[redo]]
                 p[go[redo[fits]]] = x_redo[fits]
+                self.moved[cands[go[redo[fits & (x[~ok] > s[mv][~ok])]]]] = True
                 again[redo[fits]] = True
                 gone = redo[~fits]
                 if gone.size:
@@ -1595,3 +1621,251 @@ class _Planner:
             g = (t[sel] - phase) // spacing
             occ = self.occupied.get(code, np.zeros(0, dtype=np.int64))
             self.occupied[code] = np.union1d(occ, g)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+@attrs.frozen(repr=False, eq=False)
+class PolicyComparison:
+    """The same calendar of planned contacts through several policies.
+
+    Attributes
+    ----------
+    names
+        The policies' names, in the order given.
+    plans
+        The :class:`CampaignPlan` of each policy (``earliest`` is the planned time;
+        a refused contact may be deferred up to ``max_delay``).
+    days
+        The days of the trajectories (``datetime64[D]``, UTC), from the calendar's first
+        to the day after its last planned contact plus ``max_delay``.
+    sends_per_day, fatigue_per_day
+        ``(n_policies, n_days)``: sends each day, and the customers' mean fatigue score
+        (a :class:`ContactFatigue` over the history and the sends) at the end of each day.
+    """
+
+    names: tuple[str, ...]
+    plans: tuple[CampaignPlan, ...]
+    days: npt.NDArray[np.datetime64] = attrs.field(converter=_column)
+    sends_per_day: npt.NDArray[np.int64] = attrs.field(converter=_column)
+    fatigue_per_day: npt.NDArray[np.float64] = attrs.field(converter=_column)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per policy: sends, deferrals and their delays, refusals by reason, contacts per
+        customer per week, expected value and the fatigue at the end."""
+        weeks = max(self.days.size / 7.0, 1.0 / 7.0)
+        out = []
+        for j, (name, plan) in enumerate(zip(self.names, self.plans, strict=True)):
+            sent = plan.scheduled
+            delay = (plan.send_at - plan.earliest)[plan.deferred] / 3.6e9
+            per_customer = np.unique(plan.customer_id[sent], return_counts=True)[1]
+            everyone = np.unique(plan.customer_id).size
+            rates = np.concatenate([per_customer, np.zeros(everyone - per_customer.size)]) / weeks
+            row: dict[str, Any] = {
+                "policy": name,
+                "planned": len(plan),
+                "sent": int(sent.sum()),
+                "deferred": int(plan.deferred.sum()),
+                "refused": int((~sent).sum()),
+                "delay_hours_median": float(np.median(delay)) if delay.size else 0.0,
+                "delay_hours_p90": float(np.quantile(delay, 0.9)) if delay.size else 0.0,
+                "contacts_per_week_mean": float(rates.mean()) if rates.size else 0.0,
+                "contacts_per_week_p90": float(np.quantile(rates, 0.9)) if rates.size else 0.0,
+                "expected_value": plan.expected_value,
+                "fatigue_end": float(self.fatigue_per_day[j, -1]) if self.days.size else 0.0,
+            }
+            for code, k in plan.reason_counts.items():
+                row[f"refused_{code}"] = k
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """:meth:`summary` as a frame indexed by policy (``pandas`` extra)."""
+        pandas_ = require("pandas", "pandas")
+        frame: pd.DataFrame = pandas_.DataFrame(self.summary()).set_index("policy")
+        return frame.fillna(0)
+
+    def plot(self, *, axes: Any = None) -> Any:
+        """Sends per day and mean fatigue per day, one line per policy (``plot`` extra).
+
+        Returns the two matplotlib axes."""
+        if axes is None:
+            plt = require("matplotlib.pyplot", "plot")
+            _, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+        top, bottom = axes
+        x = self.days.astype("datetime64[D]").astype(object)
+        for j, name in enumerate(self.names):
+            top.plot(x, self.sends_per_day[j], label=name)
+            bottom.plot(x, self.fatigue_per_day[j], label=name)
+        top.set_ylabel("sends per day")
+        bottom.set_ylabel("mean fatigue")
+        top.legend()
+        return axes
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{n}: {p.counts['scheduled']:,} sent"
+            for n, p in zip(self.names, self.plans, strict=True)
+        )
+        return f"PolicyComparison({parts})"
+
+
+def compare(
+    calendar: Any,
+    policies: Mapping[str, Any] | Sequence[Any],
+    log: Any = None,
+    *,
+    max_delay: _dt.timedelta = _dt.timedelta(days=7),
+    preferences: Mapping[str, ContactPreferences | None] | None = None,
+    propensity: Any = None,
+    fatigue: FatigueScorer | None = None,
+    timezone: str | None = None,
+) -> PolicyComparison:
+    """Run the same calendar of planned contacts through several policies.
+
+    Each policy plans the calendar (every planned contact a candidate of its own, at its
+    planned time ``at``, allowed to wait up to ``max_delay``; a customer's contacts are
+    served in time order) against the same history, so the policies are compared on the
+    same customers and the same plan before one is rolled out.
+
+    Parameters
+    ----------
+    calendar
+        A mapping of columns or a DataFrame: ``customer_id``, ``channel``, ``at`` and
+        optionally ``message_id``, ``category``, ``campaign``, ``priority``, ``value``.
+    policies
+        The policies: a mapping from name, or a sequence (named by their ``name``, else
+        ``policy 1``, ``policy 2``...).
+    log
+        What customers already received and did: a ledger, a
+        :class:`~relcore.contact_policy.History`, an :class:`~relcore.models.EventLog` or
+        entries (copied, never changed).
+    max_delay
+        How long a refused contact may wait for a time the policy allows.
+    preferences, propensity, fatigue, timezone
+        As for :func:`plan_campaign` (the fatigue scorer also draws the trajectory).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from relcore.contact_policy import FrequencyCap, Policy
+    >>> t = datetime(2026, 6, 1, 9, tzinfo=timezone.utc)
+    >>> calendar = {"customer_id": ["a"] * 4, "channel": ["email"] * 4,
+    ...             "at": [t + timedelta(days=d) for d in range(4)]}
+    >>> result = compare(calendar, {"weekly": Policy([FrequencyCap(1, per="7d")]),
+    ...                             "none": Policy([])}, max_delay=timedelta(days=1))
+    >>> [row["sent"] for row in result.summary()]
+    [1, 4]
+    """
+    from ._simulate import _private_ledger
+
+    named = _named(policies)
+    if not isinstance(max_delay, _dt.timedelta) or max_delay < _dt.timedelta(0):
+        raise ValueError(f"max_delay must be a timedelta >= 0, got {max_delay!r}")
+    data = _columns(calendar, extra=("at",))
+    if "earliest" in data or "latest" in data:
+        raise DataError("at", "a calendar gives each contact's planned time as at")
+    at = data.pop("at")
+    n = np.asarray(data["customer_id"]).reshape(-1).size
+    when = _times(at, "at", timezone, n)
+    data["earliest"] = when.view("datetime64[us]")
+    data["latest"] = (when + timedelta_micros(max_delay)).view("datetime64[us]")
+    timezone = "UTC"
+    scorer = fatigue if fatigue is not None else ContactFatigue()
+    # One copy of the history serves every policy: planning only reads it.
+    ids = np.asarray(data["customer_id"]).astype(str)
+    ledger = _private_ledger(log, set(np.unique(ids).tolist()))
+    plans = []
+    for policy in named.values():
+        guard = ContactGuard(policy, ledger)
+        planner = _Planner(guard, data, (), (), preferences, 0, timezone)
+        planner.by_time = True
+        plans.append(
+            planner.run(
+                per_customer=None,
+                propensity=propensity,
+                lam=0.0,
+                fatigue=scorer,
+                min_net_value=None,
+                spread=None,
+                progress=None,
+            )
+        )
+    first = min((int(p.earliest.min()) for p in plans if len(p)), default=0)
+    last = max((int(p.latest.max()) for p in plans if len(p)), default=0)
+    day_us = 86_400_000_000
+    day0 = first // day_us
+    n_days = max(last // day_us - day0 + 1, 1)
+    days = (np.arange(n_days) + day0).astype("datetime64[D]")
+    sends = np.zeros((len(plans), n_days), dtype=np.int64)
+    tired = np.zeros((len(plans), n_days))
+    customers = np.unique(ids)
+    base = ledger.histories(customers.tolist()).take()
+    ends = (np.arange(n_days) + day0 + 1) * day_us - 1
+    for j, plan in enumerate(plans):
+        sent = plan.scheduled
+        d = plan.send_at[sent] // day_us - day0
+        sends[j] = np.bincount(d, minlength=n_days)[:n_days]
+        h = _with_sends(base, customers, plan, sent)
+        for k in range(n_days):
+            at = np.full(len(h), ends[k], dtype=np.int64)
+            tired[j, k] = float(scorer.score_many(h, at).mean()) if len(h) else 0.0
+    return PolicyComparison(tuple(named), tuple(plans), days, sends, tired)
+
+
+def _named(policies: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+    from .policy import Policy
+
+    items = (
+        list(policies.items())
+        if isinstance(policies, Mapping)
+        else [(p.name or f"policy {i + 1}", p) for i, p in enumerate(policies)]
+    )
+    out: dict[str, Any] = {}
+    for name, p in items:
+        if not isinstance(p, Policy):
+            raise TypeError(f"policies must be Policy values, got {type(p).__name__}")
+        if name in out:
+            raise ValueError(f"two policies are named {name!r}; pass a mapping of names")
+        out[str(name)] = p
+    if not out:
+        raise ValueError("compare needs at least one policy")
+    return out
+
+
+def _with_sends(
+    base: History, customers: npt.NDArray[Any], plan: CampaignPlan, sent: npt.NDArray[np.bool_]
+) -> History:
+    """The history of ``customers`` with the plan's sends added (as contacts)."""
+    where = np.searchsorted(customers, plan.customer_id[sent].astype(str))
+    at = plan.send_at[sent]
+    labels = list(base.labels)
+    table = {lab: i for i, lab in enumerate(labels)}
+    for name in ("message",):
+        if name not in table:
+            table[name] = len(labels)
+            labels.append(name)
+    chan = np.array(
+        [table.setdefault(c, len(table)) for c in plan.channel[sent].tolist()], dtype=np.int32
+    )
+    labels = list(table)
+    owner = np.concatenate([base.owner(), where])
+    times = np.concatenate([base.at, at])
+    order = np.lexsort((times, owner))
+    counts = np.bincount(owner, minlength=len(base))
+    new_ends = np.cumsum(counts)
+    n_new = at.size
+    return History(
+        base.customer_ids,
+        at=times[order],
+        channel=np.concatenate([base.channel, chan])[order],
+        category=np.concatenate([base.category, np.full(n_new, -1, np.int32)])[order],
+        campaign=np.concatenate([base.campaign, np.full(n_new, -1, np.int32)])[order],
+        kind=np.concatenate([base.kind, np.full(n_new, table["message"], np.int32)])[order],
+        company=np.concatenate([base.company, np.ones(n_new, dtype=bool)])[order],
+        labels=tuple(labels),
+        starts=new_ends - counts,
+        ends=new_ends,
+        label_codes=table,
+    )

@@ -245,6 +245,11 @@ def response_propensity(
         np.float64
     )
     y = np.minimum(y.reshape(n_cust, n_chan), n)
+    # A channel nobody was contacted on has no response rate to speak of: left out.
+    contacted = n.sum(axis=0) > 0
+    n, y = n[:, contacted], y[:, contacted]
+    channels = tuple(c for c, keep in zip(channels, contacted.tolist(), strict=True) if keep)
+    n_chan = len(channels)
     alpha = np.empty(n_chan)
     beta = np.empty(n_chan)
     for j in range(n_chan):
