@@ -239,3 +239,42 @@ def test_budget_and_rate_limit_read_their_command_line_spelling() -> None:
             Budget.parse(bad)
     with pytest.raises(DataError, match="rate"):
         RateLimit.parse("sms=5/fortnight")
+
+
+def test_an_empty_candidate_list_plans_nothing() -> None:
+    plan = plan_campaign(
+        ContactGuard(Policy([])), {"customer_id": [], "channel": [], "earliest": [], "latest": []}
+    )
+    assert len(plan) == 0
+    assert plan.counts["scheduled"] == 0
+
+
+def test_progress_reports_every_candidate_decided() -> None:
+    calls = []
+    plan_campaign(
+        ContactGuard(Policy([])),
+        cands(["a", "a", "b"]),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls[-1] == (3, 3)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_a_dataframe_with_zoned_times_is_read_as_its_instants() -> None:
+    pd = pytest.importorskip("pandas")
+    nine_paris = pd.Timestamp("2026-06-01 09:00", tz="Europe/Paris")  # 07:00 UTC
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "channel": ["email", "sms"],
+            "category": [None, "promotional"],
+            "earliest": [nine_paris] * 2,
+            "latest": [nine_paris + pd.Timedelta(hours=3)] * 2,
+        }
+    )
+    plan = plan_campaign(ContactGuard(Policy([])), frame)
+    assert plan.earliest.tolist() == [us(dt.datetime(2026, 6, 1, 7, tzinfo=UTC))] * 2
+    assert plan.category.tolist() == [None, "promotional"]
+    pl = pytest.importorskip("polars")
+    again = plan_campaign(ContactGuard(Policy([])), pl.from_pandas(frame))
+    assert again.earliest.tolist() == plan.earliest.tolist()

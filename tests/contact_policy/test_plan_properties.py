@@ -31,6 +31,7 @@ from relcore.contact_policy import (
     Policy,
     QuietHours,
     RateLimit,
+    Reserve,
     plan_campaign,
 )
 from relcore.models import ContactLimit, ContactPreferences
@@ -72,6 +73,7 @@ def instances(draw: st.DrawFn) -> dict:
     policy = Policy(
         draw(st.lists(rules, max_size=4)),
         timezone=draw(st.sampled_from(ZONES)),
+        reserve=draw(st.sampled_from([None, Reserve(slots=1, min_priority=2)])),
     )
     customers = [f"c{i}" for i in range(draw(st.integers(1, 5)))]
     history = []

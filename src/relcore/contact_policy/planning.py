@@ -784,9 +784,10 @@ def plan_campaign(
     lam = float(fatigue_cost)
     if not math.isfinite(lam) or lam < 0:
         raise ValueError(f"fatigue_cost must be a finite number >= 0, got {fatigue_cost!r}")
-    planner = _Planner(
-        guard, _columns(candidates), budgets, rate_limits, preferences, seed, timezone
-    )
+    data = _columns(candidates)
+    if np.asarray(data["customer_id"]).size == 0:
+        return _empty_plan(seed)
+    planner = _Planner(guard, data, budgets, rate_limits, preferences, seed, timezone)
     return planner.run(
         per_customer=per_customer,
         propensity=propensity,
@@ -795,6 +796,32 @@ def plan_campaign(
         min_net_value=min_net_value,
         spread=None if spread is None else timedelta_micros(spread),
         progress=progress,
+    )
+
+
+def _empty_plan(seed: int) -> CampaignPlan:
+    text = np.zeros(0, dtype=object)
+    times = np.zeros(0, dtype=np.int64)
+    numbers = np.zeros(0)
+    return CampaignPlan(
+        customer_id=text,
+        message_id=text,
+        channel=text,
+        category=text,
+        campaign=text,
+        priority=times,
+        earliest=times,
+        latest=times,
+        value=numbers,
+        propensity=numbers,
+        fatigue_cost=numbers,
+        net_value=numbers,
+        status=text,
+        send_at=times,
+        reason=text,
+        detail=text,
+        moved=np.zeros(0, dtype=bool),
+        seed=seed,
     )
 
 
@@ -814,6 +841,8 @@ class _Planner:
         self.guard = guard
         self.seed = seed
         raw_ids = np.asarray(data["customer_id"]).reshape(-1)
+        if raw_ids.size == 0:
+            raw_ids = np.zeros(0, dtype=object)
         if raw_ids.dtype.kind not in "UO":
             raise DataError(
                 "customer_id",
