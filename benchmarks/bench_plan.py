@@ -141,7 +141,7 @@ def main() -> None:
     )
     took = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    scheduled = plan.counts["scheduled"]
+    scheduled = plan.counts()["scheduled"]
     print(
         f"plan_campaign: {n_customers:,} customers x 3 candidates, 5 rules, 2 budgets, "
         f"2 rate limits, {len(ledger):,} ledger rows"

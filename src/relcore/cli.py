@@ -851,7 +851,7 @@ def _run_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with _rows_of(table):
             result["clv"] = scoring.customer_lifetime_value(
                 model, spend, summary, months=args.months, monthly_discount_rate=args.discount
-            )
+            ).clv
     else:
         print("no monetary_value column: lifetime value not computed", file=report)
     _write(result, args.output, out)

@@ -171,7 +171,7 @@ def test_rate_limit_that_leaves_no_slot_before_latest_says_so() -> None:
         cands(["a", "b", "c"], hours=0, values=[3.0, 2.0, 1.0]),
         rate_limits=[RateLimit(1, per=dt.timedelta(hours=1), channel="email")],
     )
-    assert plan.counts["scheduled"] <= 1
+    assert plan.counts()["scheduled"] <= 1
     assert set(plan.reason[~plan.scheduled].tolist()) == {"rate_limit"}
 
 
@@ -246,7 +246,7 @@ def test_an_empty_candidate_list_plans_nothing() -> None:
         ContactGuard(Policy([])), {"customer_id": [], "channel": [], "earliest": [], "latest": []}
     )
     assert len(plan) == 0
-    assert plan.counts["scheduled"] == 0
+    assert plan.counts()["scheduled"] == 0
 
 
 def test_progress_reports_every_candidate_decided() -> None:
@@ -278,3 +278,40 @@ def test_a_dataframe_with_zoned_times_is_read_as_its_instants() -> None:
     pl = pytest.importorskip("polars")
     again = plan_campaign(ContactGuard(Policy([])), pl.from_pandas(frame))
     assert again.earliest.tolist() == plan.earliest.tolist()
+
+
+def test_a_candidate_the_budget_kept_from_says_budget_even_when_its_customer_got_another() -> None:
+    plan = plan_campaign(
+        ContactGuard(Policy([])),
+        cands(
+            ["a", "a", "b"],
+            channels=["email", "sms", "email"],
+            values=[10.0, 5.0, 20.0],
+            campaign=["spring", "news", "spring"],
+        ),
+        budgets=[Budget(1, campaign="spring")],
+    )
+    assert plan.status.tolist() == ["left_out", "scheduled", "scheduled"]
+    assert plan.reason[0] == "budget"
+    assert "spring" in plan.detail[0]
+
+
+def test_plan_and_comparison_convert_and_display_like_every_result() -> None:
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    from relcore.contact_policy import compare
+
+    ids = [f"c{i}" for i in range(30)]
+    plan = plan_campaign(ContactGuard(Policy([])), cands(ids), budgets=[Budget(10)])
+    calendar = {"customer_id": ids, "channel": ["email"] * 30, "at": [NINE] * 30}
+    comparison = compare(calendar, {"a": Policy([]), "b": Policy([FrequencyCap(0, per="1d")])})
+    for result, keys, rows in ((plan, [], 30), (comparison, ["policy"], 2)):
+        frame, table = result.to_pandas(), result.to_polars()
+        assert isinstance(frame, pd.DataFrame)
+        assert isinstance(table, pl.DataFrame)
+        assert len(frame) == len(table) == rows
+        assert table.columns == [*keys, *frame.columns]
+        assert len(repr(result).splitlines()) == 1
+        assert result._repr_html_().count("<tr>") <= 12
+    assert plan.to_polars(scheduled_only=True).height == 10
+    assert comparison.to_pandas().loc["b", "refused_frequency_cap"] == 30

@@ -250,7 +250,7 @@ def test_replayed_plan_is_checked_in_time_order_with_contacts_of_the_ledger() ->
         },
     )
     assert plan.send_at[0] == us_of(BASE + dt.timedelta(hours=1))
-    assert plan.counts["deferred"] == 1
+    assert plan.counts()["deferred"] == 1
 
 
 def test_send_pushed_by_a_rate_limit_into_quiet_hours_waits_for_the_morning() -> None:

@@ -65,6 +65,7 @@ import numpy.typing as npt
 from .._columns import factorize_ids
 from .._hashing import hash_ids, mix64, salt_seed, unit_interval
 from .._optional import require
+from .._result import Labels, Table, TableResult
 from .._time import (
     datetimes_to_micros,
     format_instant,
@@ -417,7 +418,7 @@ class CommitResult:
 
 
 @attrs.frozen(repr=False)
-class CampaignPlan:
+class CampaignPlan(TableResult):
     """A planned campaign: every candidate, whether and when it goes out, and why not.
 
     One row per candidate, in the order given. ``status`` is ``"scheduled"`` (at
@@ -479,7 +480,6 @@ class CampaignPlan:
         (see ``moved``)."""
         return self.scheduled & self.moved
 
-    @property
     def counts(self) -> dict[str, int]:
         """Candidates by status (and how many of the scheduled are deferred)."""
         c = Counter(self.status.tolist())
@@ -487,7 +487,6 @@ class CampaignPlan:
         out["deferred"] = int(self.deferred.sum())
         return out
 
-    @property
     def reason_counts(self) -> dict[str, int]:
         """Candidates left out, by reason code (a candidate counts under each rule code)."""
         c: Counter[str] = Counter()
@@ -539,58 +538,53 @@ class CampaignPlan:
             value=float(self.net_value[i]),
         )
 
-    def _columns(self) -> dict[str, Any]:
+    def _table(self) -> Table:
+        """One row per candidate, in the order given."""
         send = micros_to_datetime64(np.where(self.scheduled, self.send_at, 0))
         send[~self.scheduled] = np.datetime64("NaT")
-        return {
-            "customer_id": self.customer_id,
-            "message_id": self.message_id,
-            "channel": self.channel,
-            "category": self.category,
-            "campaign": self.campaign,
-            "priority": self.priority,
-            "earliest": micros_to_datetime64(self.earliest),
-            "latest": micros_to_datetime64(self.latest),
-            "value": self.value,
-            "propensity": self.propensity,
-            "fatigue_cost": self.fatigue_cost,
-            "net_value": self.net_value,
-            "status": self.status,
-            "send_at": send,
-            "reason": self.reason,
-            "detail": self.detail,
-        }
+        return Table(
+            {},
+            {
+                "customer_id": self.customer_id,
+                "message_id": self.message_id,
+                "channel": self.channel,
+                "category": self.category,
+                "campaign": self.campaign,
+                "priority": self.priority,
+                "earliest": micros_to_datetime64(self.earliest),
+                "latest": micros_to_datetime64(self.latest),
+                "value": self.value,
+                "propensity": self.propensity,
+                "fatigue_cost": self.fatigue_cost,
+                "net_value": self.net_value,
+                "status": Labels(self.status, STATUSES),
+                "send_at": send,
+                "reason": self.reason,
+                "detail": self.detail,
+            },
+        )
 
     def to_pandas(self, *, scheduled_only: bool = False) -> pd.DataFrame:
-        """One row per candidate (``pandas`` extra); times are UTC datetimes."""
-        pandas_ = require("pandas", "pandas")
-        cols = self._columns()
+        """One row per candidate (``pandas`` extra); instants are UTC timestamps.
+
+        With ``scheduled_only``, the schedule alone."""
+        frame = super().to_pandas()
         if scheduled_only:
-            keep = self.scheduled
-            cols = {k: np.asarray(v)[keep] for k, v in cols.items()}
-        frame: pd.DataFrame = pandas_.DataFrame(cols)
-        for k in ("earliest", "latest", "send_at"):
-            frame[k] = frame[k].dt.tz_localize("UTC")
+            frame = frame[self.scheduled].reset_index(drop=True)
         return frame
 
     def to_polars(self, *, scheduled_only: bool = False) -> pl.DataFrame:
-        """One row per candidate (``polars`` extra); times are UTC datetimes."""
-        polars_ = require("polars", "polars")
-        cols = self._columns()
+        """One row per candidate (``polars`` extra); instants are UTC datetimes."""
+        frame = super().to_polars()
         if scheduled_only:
-            keep = self.scheduled
-            cols = {k: np.asarray(v)[keep] for k, v in cols.items()}
-        frame: pl.DataFrame = polars_.DataFrame(
-            {k: (v.tolist() if np.asarray(v).dtype == object else v) for k, v in cols.items()}
-        )
-        return frame.with_columns(
-            [polars_.col(k).dt.replace_time_zone("UTC") for k in ("earliest", "latest", "send_at")]
-        )
+            polars_ = require("polars", "polars")
+            frame = frame.filter(polars_.Series(self.scheduled))
+        return frame
 
     def summary(self) -> str:
         """A small plain-text report: scheduled, deferred, left out by reason, held out,
         expected value."""
-        c = self.counts
+        c = self.counts()
         n = len(self)
         lines = [
             f"{n:,} candidates for {np.unique(self.customer_id).size:,} customers",
@@ -600,7 +594,7 @@ class CampaignPlan:
             "in a global control group)",
             f"expected net value {self.expected_value:,.2f}",
         ]
-        reasons = self.reason_counts
+        reasons = self.reason_counts()
         if reasons:
             lines.append("left out, by reason (a candidate counts under each failing rule):")
             lines += [f"  {code:<20} {v:>10,}" for code, v in reasons.items()]
@@ -610,7 +604,7 @@ class CampaignPlan:
         return self.summary()
 
     def __repr__(self) -> str:
-        c = self.counts
+        c = self.counts()
         return (
             f"CampaignPlan({len(self):,} candidates: {c['scheduled']:,} scheduled "
             f"({c['deferred']:,} deferred), {c['left_out']:,} left out, {c['held_out']:,} "
@@ -1093,14 +1087,23 @@ class _Planner:
                 progress(min(done_before + k, total), total)
 
         self._pass(base, by_customer, starts, ends, per_customer, spread, out, track, report)
-        if self.aside.any():
+        aside = self.aside.copy()
+        aside_detail = detail[aside].copy()
+        if aside.any():
             # Second pass: what the budgets' cut-off set aside may use what is left.
-            status[self.aside] = _UNDECIDED
-            reason[self.aside] = ""
-            detail[self.aside] = ""
+            status[aside] = _UNDECIDED
+            reason[aside] = ""
+            detail[aside] = ""
             self.cutoff = {}
             self.aside[:] = False
             self._pass(base, by_customer, starts, ends, per_customer, spread, out, track, None)
+            # Set aside and then not reached (the customer got another message): the
+            # budget's cut-off is why, not the other message's value.
+            still = status[aside] == _UNDECIDED
+            back = np.flatnonzero(aside)[still]
+            status[back] = _LEFT_OUT
+            reason[back] = BUDGET
+            detail[back] = aside_detail[still]
         rest = status == _UNDECIDED
         if rest.any():
             status[rest] = _LEFT_OUT
@@ -1656,7 +1659,7 @@ class _Planner:
 
 
 @attrs.frozen(repr=False, eq=False)
-class PolicyComparison:
+class PolicyComparison(TableResult):
     """The same calendar of planned contacts through several policies.
 
     Attributes
@@ -1704,16 +1707,19 @@ class PolicyComparison:
                 "expected_value": plan.expected_value,
                 "fatigue_end": float(self.fatigue_per_day[j, -1]) if self.days.size else 0.0,
             }
-            for code, k in plan.reason_counts.items():
+            for code, k in plan.reason_counts().items():
                 row[f"refused_{code}"] = k
             out.append(row)
         return out
 
-    def to_pandas(self) -> pd.DataFrame:
-        """:meth:`summary` as a frame indexed by policy (``pandas`` extra)."""
-        pandas_ = require("pandas", "pandas")
-        frame: pd.DataFrame = pandas_.DataFrame(self.summary()).set_index("policy")
-        return frame.fillna(0)
+    def _table(self) -> Table:
+        """One row per policy: :meth:`summary`, refusals by reason as ``refused_<code>``."""
+        rows = self.summary()
+        names = list(dict.fromkeys(k for row in rows for k in row if k != "policy"))
+        return Table(
+            {"policy": np.array(self.names, dtype=object)},
+            {k: np.array([row.get(k, 0) for row in rows]) for k in names},
+        )
 
     def plot(self, *, axes: Any = None) -> Any:
         """Sends per day and mean fatigue per day, one line per policy (``plot`` extra).
@@ -1734,7 +1740,7 @@ class PolicyComparison:
 
     def __repr__(self) -> str:
         parts = ", ".join(
-            f"{n}: {p.counts['scheduled']:,} sent"
+            f"{n}: {p.counts()['scheduled']:,} sent"
             for n, p in zip(self.names, self.plans, strict=True)
         )
         return f"PolicyComparison({parts})"

@@ -29,10 +29,12 @@ import numpy.typing as npt
 
 from ..._optional import require
 from ..._plotting import axes
+from ..._result import Table, TableResult
 from ..._validation import readonly
 from ...errors import DataError
 from ...models import EventLog
-from ..summary import Period, RFMSummary, _end_instant, _period_grid, _period_starts
+from .._periods import end_instant, period_grid, period_starts
+from ..summary import Period, RFMSummary
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -71,7 +73,7 @@ def _ro(values: Any) -> FloatArray:
 
 
 @attrs.frozen(eq=False)
-class CalibrationHoldout:
+class CalibrationHoldout(TableResult):
     """Mean holdout purchases by calibration frequency, actual and expected.
 
     Row ``i`` holds the customers with ``frequency == i`` in calibration; the last row
@@ -92,6 +94,17 @@ class CalibrationHoldout:
     customers: FloatArray = attrs.field(converter=_ro)
     actual: FloatArray = attrs.field(converter=_ro)
     expected: FloatArray = attrs.field(converter=_ro)
+
+    def _table(self) -> Table:
+        columns = {"customers": self.customers, "actual": self.actual, "expected": self.expected}
+        return Table({"frequency": self.frequency}, columns)
+
+    def __repr__(self) -> str:
+        top = int(self.frequency[-1]) if len(self.frequency) else 0
+        return (
+            f"CalibrationHoldout({self.customers.sum():,.0f} customers, calibration "
+            f"frequency 0 to {top}+)"
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Actual and expected holdout purchases against calibration frequency."""
@@ -155,7 +168,7 @@ def plot_calibration_vs_holdout(
 
 
 @attrs.frozen(eq=False)
-class PurchaseTracking:
+class PurchaseTracking(TableResult):
     """Repeat purchases of a cohort per period: actual and expected by the model.
 
     Attributes
@@ -173,6 +186,25 @@ class PurchaseTracking:
     actual: FloatArray = attrs.field(converter=_ro)
     expected: FloatArray = attrs.field(converter=_ro)
     calibration_periods: int
+
+    def _table(self) -> Table:
+        holdout = np.arange(self.period_start.size) >= self.calibration_periods
+        columns = {
+            "actual": self.actual,
+            "expected": self.expected,
+            "actual_cumulative": self.actual_cumulative,
+            "expected_cumulative": self.expected_cumulative,
+            "holdout": holdout,
+        }
+        return Table({"period_start": self.period_start}, columns)
+
+    def __repr__(self) -> str:
+        n = self.period_start.size
+        return (
+            f"PurchaseTracking({n:,} periods, {self.calibration_periods:,} in calibration; "
+            f"repeat purchases actual {self.actual.sum():,.0f}, expected "
+            f"{self.expected.sum():,.1f})"
+        )
 
     @property
     def actual_cumulative(self) -> FloatArray:
@@ -203,7 +235,12 @@ class PurchaseTracking:
         ax.set_title(f"{kind} repeat purchases")
         ax.set_ylabel("repeat purchases" + (" to date" if cumulative else " per period"))
         ax.legend()
-        ax.figure.autofmt_xdate()
+        # Compact dates on this axes alone: the figure's autofmt_xdate would rotate and
+        # hide the tick labels of the user's other subplots.
+        dates = require("matplotlib.dates", "plot")
+        locator = dates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
         return ax
 
 
@@ -241,15 +278,15 @@ def purchase_tracking(
     -------
     PurchaseTracking
     """
-    length, anchor = _period_grid(period)
+    length, anchor = period_grid(period)
     events = log.filter(kind=kind)
     if len(events) == 0:
         raise DataError("kind", f"no events of kind {kind!r} in the log")
-    obs_period = (_end_instant(observation_end, "observation_end") - anchor) // length
-    cal_period = (_end_instant(calibration_end, "calibration_end") - anchor) // length
+    obs_period = (end_instant(observation_end, "observation_end") - anchor) // length
+    cal_period = (end_instant(calibration_end, "calibration_end") - anchor) // length
     periods = (events.at - anchor) // length
     codes = events.customer_codes
-    starts = np.flatnonzero(_period_starts(codes, periods))
+    starts = np.flatnonzero(period_starts(codes, periods))
     g_code, g_period = codes[starts], periods[starts]
     first = np.ones(g_code.size, dtype=bool)
     first[1:] = g_code[1:] != g_code[:-1]

@@ -33,21 +33,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from ..._durations import describe_duration
-from ..._result import column, frame
+from ..._result import Table, TableResult, column, keyed
 from ...errors import DataError
 from ...models import EventLog
 from ._asof import as_of, as_of_datetime, decay, duration_micros
 from ._roles import _labels, label_mask
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["ResponsePropensity", "response_propensity"]
 
@@ -58,8 +55,8 @@ DEFAULT_HALF_LIFE = _dt.timedelta(days=180)
 _LOG_BOUND = 12.0  # alpha + beta up to e**12 (~160,000 contacts' worth): the pooled rate
 
 
-@attrs.frozen(eq=False)
-class ResponsePropensity:
+@attrs.frozen(eq=False, repr=False)
+class ResponsePropensity(TableResult):
     """Per customer and channel, the probability of responding to a contact.
 
     Attributes
@@ -144,9 +141,9 @@ class ResponsePropensity:
         out: FloatArray = np.where(found, self.propensity[row, cols], prior[cols])
         return out
 
-    def to_pandas(self) -> pd.DataFrame:
-        """One ``propensity_<channel>`` column per channel, indexed by customer id."""
-        return frame(
+    def _table(self) -> Table:
+        """One ``propensity_<channel>`` column per channel, keyed by customer id."""
+        return keyed(
             self.customer_id,
             {f"propensity_{c}": self.propensity[:, j] for j, c in enumerate(self.channels)},
         )
