@@ -69,8 +69,8 @@ def build(n_customers: int, seed: int = 0) -> tuple[MemoryLedger, dict[str, obje
     cust = np.repeat(ids, 3)
     chan = np.tile(np.array(["email", "sms", "push"], dtype=object), n_customers)
     campaign = np.tile(np.array(["spring", "spring", "loyalty"], dtype=object), n_customers)
-    # Half the audience is released in the evening (quiet hours defer them).
-    offset = np.where(rng.random(n) < 0.5, 0, 8 * 3_600_000_000)
+    # Half the audience is released at 21:00 in New York: quiet hours defer them to 08:00.
+    offset = np.where(rng.random(n) < 0.5, 0, 12 * 3_600_000_000)
     earliest = (START_US + offset).astype("datetime64[us]")
     latest = earliest + np.timedelta64(2, "D")
     candidates = {
