@@ -96,6 +96,7 @@ def test_deferred_contacts_report_their_delay() -> None:
     assert frame.loc["quiet", "sent"] == 2
 
 
+@pytest.mark.slow
 def test_plot_draws_sends_and_fatigue_per_policy() -> None:
     pytest.importorskip("matplotlib")
     import matplotlib

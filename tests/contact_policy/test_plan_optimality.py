@@ -21,6 +21,7 @@ import itertools
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,6 +135,7 @@ policies = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(candidates(hours=30), policies, budget_lists, st.sampled_from([1, 2, None]))
 def test_plan_keeps_a_stated_share_of_the_optimum_when_limits_cross(

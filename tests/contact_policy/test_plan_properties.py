@@ -14,6 +14,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,6 +214,7 @@ def check_plan(case: dict) -> None:
         assert (inside <= r.rate).all(), (r, t)
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(instances())
 def test_no_plan_breaks_a_rule_a_budget_or_a_rate_limit(case: dict) -> None:
