@@ -413,7 +413,6 @@ def _add_plan_parser(verbs: Any) -> None:
     plan.add_argument(
         "--budget",
         action="append",
-        default=[],
         metavar="SPEC",
         help="at most N sends: NAME=N (campaign NAME), channel:NAME=N, all=N, day=N; "
         "add /day before = for a daily budget (repeatable)",
@@ -421,7 +420,6 @@ def _add_plan_parser(verbs: Any) -> None:
     plan.add_argument(
         "--rate",
         action="append",
-        default=[],
         metavar="SPEC",
         help="at most R sends on a channel: CHANNEL=R/s, CHANNEL=R/min or CHANNEL=R/h (repeatable)",
     )
@@ -950,8 +948,8 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _fail("--output", f"{args.output}: name a .csv or .parquet file")
     if args.ledger is not None and args.history is not None:
         _fail("--history", "give either --ledger or --history, not both")
-    budgets = [Budget.parse(b) for b in args.budget]
-    rates = [RateLimit.parse(r) for r in args.rate]
+    budgets = [Budget.parse(b) for b in args.budget or ()]
+    rates = [RateLimit.parse(r) for r in args.rate or ()]
     spread = None if args.spread is None else _duration(args.spread, "--spread")
     policy = _read_policy(args.policy)
     candidates = _read_candidates(args.input, args)

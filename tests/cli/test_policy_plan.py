@@ -106,3 +106,26 @@ def test_policy_plan_names_a_bad_row_of_the_candidates(tmp_path, relcore_cli):
     assert done.status == 2
     assert "earliest" in done.err
     assert "line 4" in done.err
+
+
+def test_policy_plan_reads_a_sqlite_ledger_without_writing_it(tmp_path, relcore_cli):
+    from datetime import UTC, datetime
+
+    from relcore.contact_policy import Contact, ContactGuard, Policy, SQLiteLedger
+
+    path = tmp_path / "contacts.db"
+    ledger = SQLiteLedger(str(path))
+    at = datetime(2026, 6, 1, 7, tzinfo=UTC)
+
+    ContactGuard(Policy([]), ledger).record(Contact("c", channel="sms", at=at))
+    before = len(ledger)
+    ledger.close()
+    policy = write(tmp_path, "p.toml", POLICY)
+    cands = write(tmp_path, "c.csv", CANDIDATES)
+    out = tmp_path / "s.csv"
+    done = relcore_cli("policy", "plan", policy, cands, "--ledger", path, "-o", out)
+    assert done.status == 0, done.err
+    assert rows(out)["c-email"]["reason"] == "frequency_cap"
+    again = SQLiteLedger(str(path))
+    assert len(again) == before
+    again.close()
