@@ -79,6 +79,11 @@ def test_fewer_sends_never_raise_the_fatigue_trajectory() -> None:
     assert (result.fatigue_per_day[0] <= result.fatigue_per_day[1] + 1e-12).all()
     assert result.sends_per_day.sum(axis=1).tolist() == [daily["sent"], 60]
     assert daily["contacts_per_week_mean"] < none["contacts_per_week_mean"]
+    # per-week rates times the weeks of the calendar give back the 60 sends
+    weeks = result.days.size / 7
+    per_week = result.contacts_per_week("none")
+    assert per_week.sum() * weeks == pytest.approx(60)
+    assert (result.contacts_per_week("daily") <= per_week).all()
 
 
 def test_deferred_contacts_report_their_delay() -> None:

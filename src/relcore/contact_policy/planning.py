@@ -1683,17 +1683,26 @@ class PolicyComparison(TableResult):
     sends_per_day: npt.NDArray[np.int64] = attrs.field(converter=_column)
     fatigue_per_day: npt.NDArray[np.float64] = attrs.field(converter=_column)
 
+    def contacts_per_week(self, policy: str) -> npt.NDArray[np.float64]:
+        """Under ``policy``, each calendar customer's sends per week over the calendar's
+        days (customers in sorted order; those sent nothing count 0)."""
+        if policy not in self.names:
+            raise ValueError(f"no policy named {policy!r}; the policies are {self.names}")
+        plan = self.plans[self.names.index(policy)]
+        weeks = max(self.days.size / 7.0, 1.0 / 7.0)
+        customers, owner = np.unique(plan.customer_id.astype(str), return_inverse=True)
+        sends = np.bincount(owner.reshape(-1)[plan.scheduled], minlength=customers.size)
+        out: npt.NDArray[np.float64] = sends / weeks
+        return out
+
     def summary(self) -> list[dict[str, Any]]:
         """Per policy: sends, deferrals and their delays, refusals by reason, contacts per
         customer per week, expected value and the fatigue at the end."""
-        weeks = max(self.days.size / 7.0, 1.0 / 7.0)
         out = []
         for j, (name, plan) in enumerate(zip(self.names, self.plans, strict=True)):
             sent = plan.scheduled
             delay = (plan.send_at - plan.earliest)[plan.deferred] / 3.6e9
-            per_customer = np.unique(plan.customer_id[sent], return_counts=True)[1]
-            everyone = np.unique(plan.customer_id).size
-            rates = np.concatenate([per_customer, np.zeros(everyone - per_customer.size)]) / weeks
+            rates = self.contacts_per_week(name)
             row: dict[str, Any] = {
                 "policy": name,
                 "planned": len(plan),
@@ -1703,6 +1712,7 @@ class PolicyComparison(TableResult):
                 "delay_hours_median": float(np.median(delay)) if delay.size else 0.0,
                 "delay_hours_p90": float(np.quantile(delay, 0.9)) if delay.size else 0.0,
                 "contacts_per_week_mean": float(rates.mean()) if rates.size else 0.0,
+                "contacts_per_week_median": float(np.median(rates)) if rates.size else 0.0,
                 "contacts_per_week_p90": float(np.quantile(rates, 0.9)) if rates.size else 0.0,
                 "expected_value": plan.expected_value,
                 "fatigue_end": float(self.fatigue_per_day[j, -1]) if self.days.size else 0.0,
