@@ -315,3 +315,11 @@ def test_plan_and_comparison_convert_and_display_like_every_result() -> None:
         assert result._repr_html_().count("<tr>") <= 12
     assert plan.to_polars(scheduled_only=True).height == 10
     assert comparison.to_pandas().loc["b", "refused_frequency_cap"] == 30
+
+
+def test_a_forgotten_customer_keeps_the_opt_outs_the_ledger_suppresses() -> None:
+    guard = ContactGuard(Policy([]))
+    guard.ledger.set_preferences("a", ContactPreferences(opted_out_channels={"sms"}))
+    guard.ledger.forget("a")
+    plan = plan_campaign(guard, cands(["a", "a"], channels=["sms", "email"]), per_customer=None)
+    assert plan.reason.tolist() == ["opted_out", ""]

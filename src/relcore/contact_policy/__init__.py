@@ -37,7 +37,7 @@ from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .ledger import Erasure, KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .planning import (
     Budget,
     CampaignPlan,
@@ -63,6 +63,7 @@ from .rules import (
     parameter,
 )
 from .sqlite import SQLiteLedger
+from .statement import CustomerStatement, StatementEntry, StatementScore, customer_statement
 
 __all__ = [
     "REASON_CODES",
@@ -77,8 +78,10 @@ __all__ = [
     "ContactGuard",
     "Cooldown",
     "CustomerRows",
+    "CustomerStatement",
     "Decision",
     "Entry",
+    "Erasure",
     "FatigueLimit",
     "FatigueScorer",
     "FrequencyCap",
@@ -102,7 +105,10 @@ __all__ = [
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "StatementEntry",
+    "StatementScore",
     "compare",
+    "customer_statement",
     "parameter",
     "plan_campaign",
     "simulate",
