@@ -33,7 +33,12 @@ each against the ledger *and the sends planned for the customer in earlier round
    after ``latest`` (or never comes);
 2. the round's candidates take budget in order of net value (exactly greedy: a candidate
    is admitted when every budget it counts against still has room); a candidate that
-   only a per-day budget stops moves to the next day when its window allows;
+   only a per-day budget stops moves to the next day when its window allows. So that a
+   customer's poor first choice cannot take the budget their better second choice needs
+   (rounds meet first choices first), a look-ahead pass without budgets and rate limits
+   finds what the rules allow, and greedy by value over it sets, for each budget that
+   fills, the value below which the planning pass refuses; what that sets aside may use
+   what is left at the end;
 3. each rate-limited channel sends on a grid of instants ``spacing = per / rate`` apart
    (with a seeded phase), so that no window of length ``per`` ever holds more than
    ``rate`` sends; candidates take the first free grid instant at or after their time, in
@@ -44,9 +49,14 @@ each against the ledger *and the sends planned for the customer in earlier round
 A customer gets at most ``per_customer`` messages; the candidates behind them are left
 out as ``"outranked"`` (lower value than the chosen alternative).
 
-Every scheduled send passes :meth:`ContactGuard.check` at its time given the ledger plus
-the customer's other scheduled sends (with rules that, like relcore's, only ever pass
-more easily with fewer contacts).
+Caps and gaps count contacts recorded for later times too, so a send planned before one
+already planned is checked against it; with a rule that reads only the past (a fatigue
+limit, outcome suppression, a rule of your own) each customer's sends are planned in
+time order instead. Every scheduled send then passes :meth:`ContactGuard.request` when the
+plan's sends are replayed in time order on the ledger (with rules that, like relcore's,
+only ever pass more easily with fewer contacts).
+
+:func:`compare` runs one calendar of planned contacts through several policies.
 """
 
 from __future__ import annotations
