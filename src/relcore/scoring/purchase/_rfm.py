@@ -183,6 +183,7 @@ class RFMModel(FittedModel):
     _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
         "p_alive": (0, _columns),
         "expected_purchases": (1, _columns),
+        "probability_of_purchases": (2, _columns),
     }
 
     @classmethod
@@ -276,6 +277,10 @@ class RFMModel(FittedModel):
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Probability that a customer with this history is still active (each model's own)."""
+        raise NotImplementedError
+
+    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive | history) for validated histories of one shape (each model's own)."""
         raise NotImplementedError
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
@@ -388,6 +393,49 @@ class RFMModel(FittedModel):
         for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
             total += wk * self.expected_purchases(tk, x, tx, T)
         return total
+
+    def _given_history(self, n: Any, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """``P(X(T, T+t) = n | history)``: the posterior customer's fresh start weighted
+        by P(alive), plus the certain 0 of a customer who has left (see
+        :mod:`._conditional`)."""
+        if frequency is None or recency is None or T is None:
+            raise TypeError("give the history as frequency, recency and T together")
+        x, tx, T_ = self._history(frequency, recency, T)
+        nn, tt = self._counts(n, t)
+        nn, tt, x, tx, T_ = broadcast_float(nn, tt, x, tx, T_)
+        alive = self._alive(x, tx, T_)
+        if self._in_limit:
+            r, alpha = (getattr(self, k) for k in self._param_names[:2])
+            fresh: FloatArray = np.exp(nbd_log_pmf(nn, tt, r + x, alpha + T_))
+        else:
+            fresh = self._fresh_pmf(nn, tt, x, T_)
+        out: FloatArray = alive * fresh + (1.0 - alive) * (nn == 0)
+        return out
+
+    def _fresh_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        """``P(X(t) = n)`` of a customer alive at ``T`` with history ``(x, T)``."""
+        raise NotImplementedError
+
+    def _still_alive(self, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        """``P(alive at T + t | alive at T, history)``: no dropout in ``(T, T + t]``."""
+        raise NotImplementedError
+
+    def _alive_ahead(self, frequency: Any, recency: Any, T: Any, periods_ahead: Any) -> FloatArray:
+        """P(alive at ``T + periods_ahead`` | history up to ``T``): P(alive) at ``T``
+        times the chance of no dropout since (not seeing the purchases in between)."""
+        x, tx, T_ = self._history(frequency, recency, T)
+        ahead = time_horizon(periods_ahead)
+        x, tx, T_, ahead = broadcast_float(x, tx, T_, ahead)
+        alive = self._alive(x, tx, T_)
+        if self._in_limit:
+            return alive
+        out: FloatArray = alive * self._still_alive(x, T_, ahead)
+        return out
+
+    def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
+        if self._in_limit:  # nobody drops out: the NBD likelihood
+            return nbd_rows([getattr(self, n) for n in self._param_names[:2]], rows)
+        return super()._row_log_likelihood(rows)
 
     @staticmethod
     def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:
