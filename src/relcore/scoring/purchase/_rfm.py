@@ -297,6 +297,9 @@ class RFMModel(FittedModel):
         monthly_discount_rate: float = 0.01,
         period_days: float | None = None,
         days_per_month: float = 365.25 / 12,
+        interval: float | None = None,
+        draws: int | None = None,
+        rng: Any = None,
     ) -> CustomerPredictions:
         """P(alive), expected purchases and, with a spend model, lifetime value of every
         customer, in one table keyed by customer id.
@@ -318,6 +321,17 @@ class RFMModel(FittedModel):
             Lifetime value as in :func:`~relcore.scoring.customer_lifetime_value`.
         period_days
             Length of one model period in days; a summary supplies its own, otherwise 1.
+        interval
+            A level such as 0.9: each column ``c`` gets ``c_lower`` and ``c_upper``, the
+            central interval of its values over parameters drawn from the fits'
+            asymptotic distributions (the same draws for every column). It reflects
+            what the data leave unknown about the parameters, not the chance in what a
+            customer will actually do (see the intervals guide). The model (and the
+            spend model) must be fitted.
+        draws
+            Parameter draws for ``interval`` (default 500).
+        rng
+            Seed or ``numpy.random.Generator`` for the draws.
 
         Returns
         -------
@@ -355,29 +369,68 @@ class RFMModel(FittedModel):
         names = self._columns + (("monetary_value",) if spend_model is not None else ())
         ids, columns = customer_columns(data, names)
         x, tx, T_ = self._history(*columns[:3])
-        out = {
-            "p_alive": self.p_alive(x, tx, T_),
-            "expected_purchases": self.expected_purchases(t, x, tx, T_),
-        }
+        spend = None if spend_model is None else np.asarray(columns[3])
+
+        def table(model: RFMModel, spender: Any, rows: slice) -> dict[str, FloatArray]:
+            hist = (x[rows], tx[rows], T_[rows])
+            out = {
+                "p_alive": model.p_alive(*hist),
+                "expected_purchases": model.expected_purchases(t, *hist),
+            }
+            if spender is not None and spend is not None:
+                out["expected_average_value"] = np.asarray(
+                    spender.expected_average_value(hist[0], spend[rows])
+                )
+                out["clv"] = customer_lifetime_value(
+                    model,
+                    spender,
+                    *hist,
+                    spend[rows],
+                    months=months,
+                    monthly_discount_rate=monthly_discount_rate,
+                    period_days=days,
+                    days_per_month=days_per_month,
+                )
+            return out
+
+        out = table(self, spend_model, slice(None))
         description = f"{type(self).__name__}, purchases over {ahead}"
         if spend_model is not None:
-            out["expected_average_value"] = np.asarray(
-                spend_model.expected_average_value(x, columns[3])
-            )
-            out["clv"] = customer_lifetime_value(
-                self,
-                spend_model,
-                x,
-                tx,
-                T_,
-                columns[3],
-                months=months,
-                monthly_discount_rate=monthly_discount_rate,
-                period_days=days,
-                days_per_month=days_per_month,
-            )
             description += f", {months}-month lifetime value"
+        if interval is not None:
+            out = self._with_bands(out, table, spend_model, interval, draws, rng)
+            description += f", {interval:.0%} intervals from parameter uncertainty"
+        elif draws is not None or rng is not None:
+            raise TypeError("draws and rng go with interval=")
         return CustomerPredictions(ids, out, description=description)
+
+    def _with_bands(
+        self,
+        point: dict[str, FloatArray],
+        table: Callable[[Any, Any, slice], dict[str, FloatArray]],
+        spend_model: Any,
+        interval: float,
+        draws: int | None,
+        rng: Any,
+    ) -> dict[str, FloatArray]:
+        """``point``'s columns each followed by their ``_lower`` and ``_upper`` bounds over
+        parameter draws of this model and the spend model."""
+        from ._uncertainty import DEFAULT_DRAWS, bands, check_level, parameter_draws
+
+        level = check_level(interval)
+        n_draws = DEFAULT_DRAWS if draws is None else draws
+        gen = np.random.default_rng(rng)
+        models = parameter_draws(self, n_draws, gen)
+        spenders = (
+            [None] * n_draws if spend_model is None else parameter_draws(spend_model, n_draws, gen)
+        )
+        n = next(iter(point.values())).size
+        bounds = bands(lambda k, rows: table(models[k], spenders[k], rows), n, n_draws, level)
+        out: dict[str, FloatArray] = {}
+        for name, values in point.items():
+            out[name] = values
+            out[f"{name}_lower"], out[f"{name}_upper"] = bounds[name]
+        return out
 
     def _discounted_purchases(
         self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
