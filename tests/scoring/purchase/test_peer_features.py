@@ -418,3 +418,72 @@ def test_tracking_age_conventions_differ_by_one_period_of_the_curve(cdnow_log):
     )
     with pytest.raises(ValueError, match="age_convention"):
         diag.purchase_tracking(model, cdnow_log, **weekly, age_convention="btyd")
+
+
+# --------------------------------------------------------------------- Gamma-Gamma q > 1
+
+
+def test_gamma_gamma_q_constraint_keeps_a_maximum_with_q_above_one(cdnow):
+    rep = cdnow[cdnow.frequency > 0]
+    plain = GammaGamma.fit(rep)
+    constrained = GammaGamma.fit(rep, q_constraint=True)
+    assert plain.q > 1
+    assert constrained.params == plain.params
+
+
+def _heavy_tailed_spend():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 6, 4000).astype(float)
+    # q = 0.6: the gamma mixing of ν puts so much mass near 0 that mean spend is infinite
+    return x, GammaGamma(p=4.0, q=0.6, v=10.0).simulate(x, rng=rng)
+
+
+def test_gamma_gamma_q_constraint_returns_the_maximum_on_q_equal_one():
+    from scipy import optimize
+
+    from relcore import FitWarning
+
+    x, m = _heavy_tailed_spend()
+    free = GammaGamma.fit(frequency=x, monetary_value=m)
+    assert free.q < 1
+    with pytest.warns(FitWarning, match="q_constraint binds"):
+        at_one = GammaGamma.fit(frequency=x, monetary_value=m, q_constraint=True)
+    assert at_one.q == 1.0
+    # an independent maximisation over (p, v) at q = 1 of the per-customer likelihood
+
+    def negative(theta):
+        p, v = np.exp(theta)
+        return (
+            -GammaGamma(p=p, q=1.0, v=v)
+            .log_likelihood_per_customer(frequency=x, monetary_value=m)
+            .sum()
+        )
+
+    best = optimize.minimize(negative, np.log([free.p, free.v]), method="Nelder-Mead",
+                             options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 4000})  # fmt: skip
+    assert at_one.log_likelihood == pytest.approx(-best.fun, abs=1e-4)
+    assert at_one.log_likelihood < free.log_likelihood
+    assert at_one.standard_errors["q"] == 0.0
+    assert np.isfinite(at_one.expected_average_value(2, 30.0)).all()
+    assert "q at its constraint" in str(at_one.summary())
+
+
+# --------------------------------------------------------------------- holdout spend
+
+
+def test_holdout_spend_per_period_sums_a_periods_purchases_like_calibration_spend():
+    utc = dt.UTC
+    days = [1, 3, 12, 12, 15]  # calibration to day 5; two holdout purchases on day 12
+    log = EventLog.from_arrays(
+        ["a"] * 5,
+        [dt.datetime(2024, 1, d, 9, tzinfo=utc) for d in days],
+        value=[5.0, 7.0, 10.0, 20.0, 30.0],
+    )
+    when = {"period": "D", "observation_end": "2024-01-31", "calibration_end": "2024-01-05"}
+    per_transaction = summarize(log, **when)
+    per_period = summarize(log, **when, holdout_spend="per_period")
+    assert per_transaction.holdout_monetary_value[0] == pytest.approx(60.0 / 3)
+    assert per_period.holdout_monetary_value[0] == pytest.approx(60.0 / 2)
+    assert per_period.holdout_frequency[0] == 2
+    with pytest.raises(ValueError, match="holdout_spend"):
+        summarize(log, **when, holdout_spend="mean")

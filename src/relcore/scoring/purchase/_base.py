@@ -260,7 +260,8 @@ class FittedModel:
         if info is not None and info.limit is not None:
             at = ", ".join(f"{k} = {getattr(self, k):g}" for k in info.boundary)
             unknown = " and ".join(info.not_identified)
-            notes = (f"at the boundary ({info.limit}): {at}; {unknown} are not identified",)
+            unknown_note = f"; {unknown} are not identified" if unknown else ""
+            notes = (f"at the boundary ({info.limit}): {at}{unknown_note}",)
         return FitSummary(
             model=type(self).__name__,
             title=self._describe(),
