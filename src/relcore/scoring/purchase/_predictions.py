@@ -191,7 +191,15 @@ def _with_interval(
 ) -> CustomerPredictions:
     """``method``'s predictions with lower and upper bounds from parameter uncertainty
     (see :mod:`._uncertainty`), keyed by ``ids`` (default: row positions)."""
-    from ._uncertainty import DEFAULT_DRAWS, bands, check_level, parameter_draws, rows_of
+    from ._uncertainty import (
+        DEFAULT_DRAWS,
+        bands,
+        check_level,
+        distinct,
+        expand,
+        parameter_draws,
+        rows_of,
+    )
 
     level = check_level(level)
     n_draws = DEFAULT_DRAWS if draws is None else draws
@@ -208,14 +216,25 @@ def _with_interval(
 
     flat_args = [flat(a) for a in args]
     flat_kwargs = {k: flat(v) for k, v in kwargs.items()}
+    # evaluate once per distinct row of the per-customer arguments
+    per_row = [i for i, a in enumerate(flat_args) if np.ndim(a) == 1 and np.size(a) == n]
+    per_key = [k for k, v in flat_kwargs.items() if np.ndim(v) == 1 and np.size(v) == n]
+    columns = [flat_args[i] for i in per_row] + [flat_kwargs[k] for k in per_key]
+    unique, inverse = distinct(columns)
+    m = n if inverse is None else unique[0].size
+    if inverse is not None:
+        for i, col in zip(per_row, unique, strict=False):
+            flat_args[i] = col
+        for key, col in zip(per_key, unique[len(per_row) :], strict=True):
+            flat_kwargs[key] = col
 
     def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
-        a = [rows_of(v, n, rows) for v in flat_args]
-        kw = {key: rows_of(v, n, rows) for key, v in flat_kwargs.items()}
+        a = [rows_of(v, m, rows) for v in flat_args]
+        kw = {key: rows_of(v, m, rows) for key, v in flat_kwargs.items()}
         values = np.asarray(method(models[k], *a, **kw), dtype=np.float64)
         return {name: np.broadcast_to(values, (rows.stop - rows.start,))}
 
-    ((lower, upper),) = bands(evaluate, n, n_draws, level).values()
+    ((lower, upper),) = expand(bands(evaluate, m, n_draws, level), inverse).values()
     keys = np.arange(n) if ids is None else ids
     return CustomerPredictions(
         keys,

@@ -369,23 +369,24 @@ class RFMModel(FittedModel):
         names = self._columns + (("monetary_value",) if spend_model is not None else ())
         ids, columns = customer_columns(data, names)
         x, tx, T_ = self._history(*columns[:3])
-        spend = None if spend_model is None else np.asarray(columns[3])
+        spend = None if spend_model is None else np.asarray(columns[3], dtype=np.float64)
+        sources = [x, tx, T_] + ([] if spend is None else [spend])
 
         def table(model: RFMModel, spender: Any, rows: slice) -> dict[str, FloatArray]:
-            hist = (x[rows], tx[rows], T_[rows])
+            hist = (sources[0][rows], sources[1][rows], sources[2][rows])
             out = {
                 "p_alive": model.p_alive(*hist),
                 "expected_purchases": model.expected_purchases(t, *hist),
             }
-            if spender is not None and spend is not None:
+            if spender is not None and len(sources) == 4:
                 out["expected_average_value"] = np.asarray(
-                    spender.expected_average_value(hist[0], spend[rows])
+                    spender.expected_average_value(hist[0], sources[3][rows])
                 )
                 out["clv"] = customer_lifetime_value(
                     model,
                     spender,
                     *hist,
-                    spend[rows],
+                    sources[3][rows],
                     months=months,
                     monthly_discount_rate=monthly_discount_rate,
                     period_days=days,
@@ -398,7 +399,12 @@ class RFMModel(FittedModel):
         if spend_model is not None:
             description += f", {months}-month lifetime value"
         if interval is not None:
-            out = self._with_bands(out, table, spend_model, interval, draws, rng)
+            from ._uncertainty import distinct
+
+            # the draws are evaluated once per distinct customer history
+            unique, inverse = distinct(sources)
+            sources[:] = unique
+            out = self._with_bands(out, table, spend_model, interval, draws, rng, inverse)
             description += f", {interval:.0%} intervals from parameter uncertainty"
         elif draws is not None or rng is not None:
             raise TypeError("draws and rng go with interval=")
@@ -412,10 +418,12 @@ class RFMModel(FittedModel):
         interval: float,
         draws: int | None,
         rng: Any,
+        inverse: Any,
     ) -> dict[str, FloatArray]:
         """``point``'s columns each followed by their ``_lower`` and ``_upper`` bounds over
-        parameter draws of this model and the spend model."""
-        from ._uncertainty import DEFAULT_DRAWS, bands, check_level, parameter_draws
+        parameter draws of this model and the spend model, ``table`` giving the columns
+        of the distinct rows that ``inverse`` maps back to the customers."""
+        from ._uncertainty import DEFAULT_DRAWS, bands, check_level, expand, parameter_draws
 
         level = check_level(interval)
         n_draws = DEFAULT_DRAWS if draws is None else draws
@@ -424,8 +432,12 @@ class RFMModel(FittedModel):
         spenders = (
             [None] * n_draws if spend_model is None else parameter_draws(spend_model, n_draws, gen)
         )
-        n = next(iter(point.values())).size
-        bounds = bands(lambda k, rows: table(models[k], spenders[k], rows), n, n_draws, level)
+        n = next(iter(point.values())).size if inverse is None else int(inverse.max()) + 1
+
+        def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
+            return table(models[k], spenders[k], rows)
+
+        bounds = expand(bands(evaluate, n, n_draws, level), inverse)
         out: dict[str, FloatArray] = {}
         for name, values in point.items():
             out[name] = values

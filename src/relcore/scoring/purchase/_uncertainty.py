@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ._inputs import distinct_rows
 from ._types import FloatArray
 
 # Draws evaluated at once are held as (draws x customers) arrays; customers are taken in
@@ -87,6 +88,27 @@ def bands(
             out[name][0][rows] = lower
             out[name][1][rows] = upper
     return out
+
+
+def distinct(columns: list[FloatArray]) -> tuple[list[FloatArray], Any]:
+    """The distinct rows of per-customer columns and each row's index among them (None
+    when rows hardly repeat): the draws need only be evaluated once per distinct row."""
+    if not columns or columns[0].size < 2:
+        return columns, None
+    found = distinct_rows([np.asarray(c, dtype=np.float64) for c in columns])
+    if found is None:
+        return columns, None
+    unique, inverse = found
+    return unique, inverse
+
+
+def expand(
+    bounds: dict[str, tuple[FloatArray, FloatArray]], inverse: Any
+) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Bounds per distinct row back to every row."""
+    if inverse is None:
+        return bounds
+    return {k: (lo[inverse], hi[inverse]) for k, (lo, hi) in bounds.items()}
 
 
 def rows_of(value: Any, n_rows: int, rows: slice) -> Any:

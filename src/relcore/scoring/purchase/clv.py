@@ -254,7 +254,7 @@ def _clv_interval(
 ) -> CustomerPredictions:
     """Lifetime value with bounds over parameters drawn from both fits (independently:
     the two models are fitted to separate likelihoods)."""
-    from ._uncertainty import DEFAULT_DRAWS, bands, check_level, parameter_draws
+    from ._uncertainty import DEFAULT_DRAWS, bands, check_level, distinct, expand, parameter_draws
 
     level = check_level(level)
     n_draws = DEFAULT_DRAWS if draws is None else draws
@@ -266,12 +266,14 @@ def _clv_interval(
     flat = [np.broadcast_to(a, shape).reshape(-1) for a in arrays]
     point = customer_lifetime_value(purchase_model, spend_model, *flat, **options)
     n = point.size
+    unique, inverse = distinct(flat)
 
     def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
-        cols = [c[rows] for c in flat]
+        cols = [c[rows] for c in unique]
         return {"clv": customer_lifetime_value(purchases[k], spends[k], *cols, **options)}
 
-    ((lower, upper),) = bands(evaluate, n, n_draws, level).values()
+    bounds = bands(evaluate, unique[0].size, n_draws, level)
+    ((lower, upper),) = expand(bounds, inverse).values()
     months, rate = options["months"], options["monthly_discount_rate"]
     return CustomerPredictions(
         np.arange(n) if ids is None else ids,
