@@ -115,3 +115,45 @@ def test_intervals_need_a_fitted_model_and_a_level_in_the_unit_interval(cdnow, f
         m.p_alive(cdnow, interval=90)
     with pytest.raises(TypeError, match="interval"):
         m.p_alive(cdnow, draws=10)
+
+
+def test_parameter_draws_follow_the_fits_covariance_on_the_log_scale(fitted):
+    from relcore.scoring.purchase._uncertainty import parameter_draws
+
+    m, _ = fitted
+    draws = parameter_draws(m, 4000, np.random.default_rng(11))
+    logs = np.log([[d.r, d.alpha, d.a, d.b] for d in draws])
+    values = np.array([m.r, m.alpha, m.a, m.b])
+    expected = m.fit_info.covariance / np.outer(values, values)
+    # 4,000 draws estimate a variance to about 2 %; the means sit at log(estimate)
+    np.testing.assert_allclose(np.cov(logs.T), expected, rtol=0.1, atol=0.1 * expected.max())
+    se_of_mean = np.sqrt(np.diag(expected) / 4000)
+    assert np.all(np.abs(logs.mean(axis=0) - np.log(values)) < 4 * se_of_mean)
+
+
+def test_draws_of_a_fit_at_the_no_dropout_boundary_keep_the_limit():
+    import warnings
+
+    from relcore.scoring.purchase._uncertainty import parameter_draws
+
+    data = BGNBD(r=1.0, alpha=2.0, a=1.0, b=1e12).simulate(800, 20.0, rng=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = BGNBD.fit(data)
+    draws = parameter_draws(m, 50, 1)
+    assert all(np.isinf(d.b) and d.a == m.a for d in draws)
+    assert len({d.r for d in draws}) == 50
+    band = m.expected_purchases(10, data, interval=0.9, draws=50, rng=1)
+    assert np.all(band.expected_purchases_lower < band.expected_purchases_upper)
+
+
+def test_intervals_take_a_pandas_frame_keyed_by_its_index(cdnow, fitted):
+    pytest.importorskip("pandas")
+    m, _ = fitted
+    frame = cdnow[:30].to_pandas()
+    band = m.p_alive(frame, interval=0.8, draws=50, rng=0)
+    np.testing.assert_array_equal(band.customer_id, frame.index.to_numpy())
+    per = m.log_likelihood_per_customer(frame)
+    np.testing.assert_allclose(
+        per.log_likelihood, m.log_likelihood_per_customer(cdnow[:30]).log_likelihood
+    )

@@ -184,6 +184,8 @@ def test_conditional_probabilities_stay_finite_for_extreme_histories():
         p = m.probability_of_purchases(np.array([0, 1, 100])[:, None], 52.0, x, tx, T)
         assert np.all(np.isfinite(p))
         assert np.all((p >= 0) & (p <= 1))
+        ll = m.log_likelihood_per_customer(frequency=x, recency=tx, T=T)
+        assert np.all(np.isfinite(ll))
         ahead = m.p_alive(x, tx, T, periods_ahead=52.0)
         assert np.all(np.isfinite(ahead))
         assert np.all(ahead <= m.p_alive(x, tx, T))

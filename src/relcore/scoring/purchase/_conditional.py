@@ -4,8 +4,8 @@ history.
 A customer of a BG/NBD-type or Pareto/NBD model who is alive at the end of observation
 ``T`` starts afresh: by the memorylessness of the Poisson purchases (and, for the
 Pareto/NBD, of the exponential lifetime), the future is that of a customer just acquired
-whose parameters are the posterior ones given the history (Fader, Hardie & Lee 2005,
-section 5; note 008):
+whose parameters are the posterior ones given the history (the argument behind the
+conditional expectations of Fader, Hardie & Lee 2005 and of Hardie's note 008):
 
 * BG/NBD: ``λ ~ Gamma(r + x, α + T)``, ``p ~ Beta(a, b + x)`` (``x`` chances to drop
   out survived);
@@ -124,7 +124,7 @@ def bgbb_new_pmf(
     delta: Any,
 ) -> FloatArray:
     """``P(X(m) = k)``: transactions in the first ``m`` opportunities of a BG/BB customer
-    just acquired (Fader, Hardie & Shang 2010, eq. 7), parameters per customer:
+    just acquired (Fader, Hardie & Shang 2010), parameters per customer:
 
     ``C(m, k) B(α+k, β+m-k)/B(α, β) · B(γ, δ+m)/B(γ, δ)`` (alive throughout) plus, for
     death after opportunity ``i`` (``i = k..m-1``, having transacted ``k`` times),

@@ -361,9 +361,9 @@ class BGBB(FittedModel):
         """Probability of ``n`` transactions in ``m_periods`` opportunities.
 
         For a customer just acquired, in the first ``m_periods`` opportunities (Fader,
-        Hardie & Shang 2010, eq. 7). Given a history (``frequency``, ``recency``,
+        Hardie & Shang 2010). Given a history (``frequency``, ``recency``,
         ``n_periods``, or a summary in their place), in the next ``m_periods``
-        opportunities (eq. 12): alive after opportunity ``n_periods``
+        opportunities: alive after opportunity ``n_periods``
         (:meth:`p_alive`), the customer starts afresh with the posterior parameters
         ``α + x``, ``β + n - x``, ``γ``, ``δ + n``; having died, they transact no more.
 
