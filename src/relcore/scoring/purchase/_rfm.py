@@ -470,7 +470,7 @@ class RFMModel(FittedModel):
         nn, tt, x, tx, T_ = broadcast_float(nn, tt, x, tx, T_)
         alive = self._alive(x, tx, T_)
         if self._in_limit:
-            r, alpha = (getattr(self, k) for k in self._param_names[:2])
+            r, alpha = self.params["r"], self.params["alpha"]
             fresh: FloatArray = np.exp(nbd_log_pmf(nn, tt, r + x, alpha + T_))
         else:
             fresh = self._fresh_pmf(nn, tt, x, T_)
@@ -499,7 +499,7 @@ class RFMModel(FittedModel):
 
     def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
         if self._in_limit:  # nobody drops out: the NBD likelihood
-            return nbd_rows([getattr(self, n) for n in self._param_names[:2]], rows)
+            return nbd_rows([self.params["r"], self.params["alpha"]], rows)
         return super()._row_log_likelihood(rows)
 
     @staticmethod
