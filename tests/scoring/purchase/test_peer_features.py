@@ -489,3 +489,16 @@ def test_holdout_spend_per_period_sums_a_periods_purchases_like_calibration_spen
     assert per_period.holdout_frequency[0] == 2
     with pytest.raises(ValueError, match="holdout_spend"):
         summarize(log, **when, holdout_spend="mean")
+
+
+def test_conditional_probabilities_without_dropout_are_the_posterior_nbd():
+    from scipy import stats
+
+    m = BGNBD(r=0.5, alpha=4.0, a=1.0, b=np.inf)
+    x, tx, T = 3.0, 20.0, 30.0
+    n = np.arange(400)
+    p = m.probability_of_purchases(n, 26.0, x, tx, T)
+    # λ | history ~ Gamma(r + x, α + T): a negative binomial count over the next 26 periods
+    expected = stats.nbinom.pmf(n, m.r + x, (m.alpha + T) / (m.alpha + T + 26.0))
+    np.testing.assert_allclose(p, expected, rtol=1e-10, atol=1e-300)
+    assert m.p_alive(x, tx, T, periods_ahead=52).item() == 1.0

@@ -14,6 +14,7 @@ from scipy import special
 
 from ..._time import US_PER_DAY, timedelta_micros
 from ...errors import ConvergenceError, DataError
+from . import _conditional
 from . import _jet as jet
 from ._base import FittedModel, Limit
 from ._inputs import (
@@ -471,7 +472,7 @@ class RFMModel(FittedModel):
         alive = self._alive(x, tx, T_)
         if self._in_limit:
             r, alpha = self.params["r"], self.params["alpha"]
-            fresh: FloatArray = np.exp(nbd_log_pmf(nn, tt, r + x, alpha + T_))
+            fresh: FloatArray = np.exp(_conditional.nbd_log_pmf(nn, tt, r + x, alpha + T_))
         else:
             fresh = self._fresh_pmf(nn, tt, x, T_)
         out: FloatArray = alive * fresh + (1.0 - alive) * (nn == 0)
