@@ -613,3 +613,12 @@ def test_gamma_gamma_95_percent_intervals_cover_known_coefficients():
 
 # pymc-marketing's distributions are compared in tools/crosscheck_pymc_marketing.py
 # (not an extra of relcore; the suite may skip nothing).
+
+
+def test_gamma_gamma_q_constraint_is_refused_with_covariates(cdnow):
+    rep = cdnow.frequency > 0
+    x, m = cdnow.frequency[rep], cdnow.monetary_value[rep]
+    with pytest.raises(TypeError, match="q_constraint"):
+        GammaGamma.fit(
+            frequency=x, monetary_value=m, covariates={"g": _binary(x.size, 3)}, q_constraint=True
+        )
