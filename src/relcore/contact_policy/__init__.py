@@ -37,7 +37,16 @@ from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .ledger import Erasure, KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .planning import (
+    Budget,
+    CampaignPlan,
+    CommitResult,
+    PolicyComparison,
+    RateLimit,
+    compare,
+    plan_campaign,
+)
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -54,19 +63,25 @@ from .rules import (
     parameter,
 )
 from .sqlite import SQLiteLedger
+from .statement import CustomerStatement, StatementEntry, StatementScore, customer_statement
 
 __all__ = [
     "REASON_CODES",
     "Arbitration",
     "AuditRecord",
     "BatchDecision",
+    "Budget",
+    "CampaignPlan",
+    "CommitResult",
     "Contact",
     "ContactFatigue",
     "ContactGuard",
     "Cooldown",
     "CustomerRows",
+    "CustomerStatement",
     "Decision",
     "Entry",
+    "Erasure",
     "FatigueLimit",
     "FatigueScorer",
     "FrequencyCap",
@@ -80,14 +95,21 @@ __all__ = [
     "OptOut",
     "OutcomeSuppression",
     "Policy",
+    "PolicyComparison",
     "PostgresLedger",
     "QuietHours",
+    "RateLimit",
     "Reason",
     "Reserve",
     "Rule",
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "StatementEntry",
+    "StatementScore",
+    "compare",
+    "customer_statement",
     "parameter",
+    "plan_campaign",
     "simulate",
 ]

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._result import Table, TableResult, keyed
 from .._time import (
     US_PER_DAY,
     UTC,
     format_instant,
     from_micros,
-    parse_instant,
-    timedelta_micros,
 )
 from .._validation import readonly
 from ..errors import DataError
 from ..models import EventLog
+from ._periods import end_instant, period_grid, period_starts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,33 +28,6 @@ __all__ = ["Period", "RFMSummary", "summarize", "summarize_partition"]
 
 Period = Literal["D", "W"] | _dt.timedelta
 FloatArray = npt.NDArray[np.float64]
-
-# pandas' weekly periods ("W" = "W-SUN") run Monday to Sunday; the Unix epoch fell on a
-# Thursday, so weeks are counted from Monday 1969-12-29.
-_WEEK_ANCHOR_US = -3 * US_PER_DAY
-
-
-def _period_grid(period: Period) -> tuple[int, int]:
-    """``(length, anchor)`` in microseconds: period k is ``[anchor + k*length, ...)``."""
-    if period == "D":
-        return US_PER_DAY, 0
-    if period == "W":
-        return 7 * US_PER_DAY, _WEEK_ANCHOR_US
-    if isinstance(period, _dt.timedelta):
-        length = timedelta_micros(period)
-        if length <= 0:
-            raise ValueError(f"period must be a positive duration, got {period}")
-        return length, 0
-    raise ValueError(f"period must be 'D', 'W' or a timedelta, got {period!r}")
-
-
-def _end_instant(value: _dt.datetime | _dt.date | str, name: str) -> int:
-    """An inclusive end: a date (or ``"YYYY-MM-DD"``) includes the whole of that UTC day."""
-    if isinstance(value, str) and len(value) == 10:
-        value = _dt.date.fromisoformat(value)
-    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
-        return parse_instant(value, name) + US_PER_DAY - 1
-    return parse_instant(value, name)
 
 
 def _array(values: Any) -> npt.NDArray[Any]:
@@ -66,7 +39,7 @@ def _optional_array(values: Any) -> npt.NDArray[Any] | None:
 
 
 @attrs.frozen(eq=False)
-class RFMSummary:
+class RFMSummary(TableResult):
     """Per-customer frequency, recency, age (T) and mean spend, in model periods.
 
     ``frequency`` counts the periods with a purchase after the first one (repeat
@@ -95,7 +68,7 @@ class RFMSummary:
     @property
     def period_days(self) -> float:
         """Length of one period in days (7.0 for weekly summaries)."""
-        return _period_grid(self.period)[0] / US_PER_DAY
+        return period_grid(self.period)[0] / US_PER_DAY
 
     @property
     def has_holdout(self) -> bool:
@@ -119,6 +92,10 @@ class RFMSummary:
                 out[name] = col
         return out
 
+    def _table(self) -> Table:
+        columns = self.to_dict()
+        return keyed(columns.pop("customer_id"), columns)
+
     def to_pandas(self, *, lifetimes_columns: bool = False) -> pd.DataFrame:
         """A DataFrame indexed by customer id (``pandas`` extra).
 
@@ -126,22 +103,78 @@ class RFMSummary:
         (``frequency_cal``, ``frequency_holdout``, ``duration_holdout``…) so the frame can
         be handed to code written for lifetimes.
         """
-        from .._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        data = self.to_dict()
-        index = pandas_.Index(data.pop("customer_id"), name="customer_id")
+        frame = super().to_pandas()
         if lifetimes_columns:
             renamed = {}
-            for name, col in data.items():
+            for name in frame.columns:
                 if name.startswith("holdout_"):
-                    base = name.removeprefix("holdout_")
-                    renamed[f"{base}_holdout"] = col
-                else:
-                    renamed[f"{name}_cal" if self.has_holdout else name] = col
-            data = renamed
-        frame: pd.DataFrame = pandas_.DataFrame(data, index=index)
+                    renamed[name] = f"{name.removeprefix('holdout_')}_holdout"
+                elif self.has_holdout:
+                    renamed[name] = f"{name}_cal"
+            frame = frame.rename(columns=renamed)
         return frame
+
+    @overload
+    def __getitem__(self, rows: str) -> npt.NDArray[Any]: ...
+
+    @overload
+    def __getitem__(self, rows: Any) -> RFMSummary: ...
+
+    def __getitem__(self, rows: Any) -> npt.NDArray[Any] | RFMSummary:
+        """``summary[mask]``, ``summary[indices]``, ``summary[a:b]``: the summary of those
+        customers (a new summary, in the order selected); ``summary["frequency"]``: a
+        column.
+
+        Examples
+        --------
+        >>> s = RFMSummary(customer_id=["a", "b", "c"], frequency=[0, 2, 1],
+        ...                recency=[0, 10, 4], T=[30, 30, 20], monetary_value=[0, 20, 5])
+        >>> s[s.frequency > 0].customer_id.tolist()
+        ['b', 'c']
+        >>> s["T"].tolist()
+        [30, 30, 20]
+        """
+        if isinstance(rows, str):
+            columns = self.to_dict()
+            if rows not in columns:
+                raise KeyError(
+                    f"no column {rows!r}; columns are {list(columns)} (select customers "
+                    "by id with summary.select([...]))"
+                )
+            return columns[rows]
+        if isinstance(rows, slice):
+            index: Any = rows
+        else:
+            index = np.asarray(rows)
+            if index.dtype == np.bool_:
+                if index.shape != (len(self),):
+                    raise IndexError(
+                        f"a boolean mask of shape {index.shape} for {len(self):,} customers"
+                    )
+            elif index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+                raise TypeError(
+                    "select customers with a boolean mask, integer positions or a slice "
+                    f"(by id: summary.select([...])), got {type(rows).__name__}"
+                )
+            else:
+                index = index.astype(np.intp)
+        picked: dict[str, Any] = {k: v[index] for k, v in self.to_dict().items()}
+        return attrs.evolve(self, **picked)
+
+    def select(self, customer_id: Any) -> RFMSummary:
+        """The summary of the given customers, in the order given.
+
+        Raises :class:`~relcore.DataError` for ids not in the summary, or given twice
+        (a customer counted twice would weigh double in a fit).
+
+        Examples
+        --------
+        >>> s = RFMSummary(customer_id=[10, 20, 30], frequency=[0, 2, 1],
+        ...                recency=[0, 10, 4], T=[30, 30, 20], monetary_value=[0, 20, 5])
+        >>> s.select([30, 10]).frequency.tolist()
+        [1, 0]
+        """
+        return self[_positions(self.customer_id, customer_id)]
 
     def __repr__(self) -> str:
         n = len(self)
@@ -156,20 +189,35 @@ class RFMSummary:
         )
 
 
-def _period_starts(
-    codes: npt.NDArray[np.int32], periods: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """Mark the first row of each (customer, period) run.
-
-    Rows are sorted by (customer, time), so periods are non-decreasing within a customer
-    and each (customer, period) group is one contiguous run.
-    """
-    new = np.empty(codes.size, dtype=bool)
-    if codes.size:
-        new[0] = True
-        np.not_equal(codes[1:], codes[:-1], out=new[1:])
-        new[1:] |= periods[1:] != periods[:-1]
-    return new
+def _positions(ids: npt.NDArray[Any], wanted: Any) -> npt.NDArray[np.intp]:
+    """Where each of ``wanted`` stands in ``ids`` (whose values are distinct)."""
+    want = np.asarray(wanted)
+    if want.ndim == 0:
+        want = want.reshape(1)
+    if want.ndim != 1:
+        raise TypeError(f"customer ids must be one-dimensional, got shape {want.shape}")
+    if want.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if ids.size == 0:
+        pos = np.full(want.size, -1, dtype=np.intp)
+    elif ids.dtype.kind == want.dtype.kind and ids.dtype.kind in "iuU":
+        # sortable without Python objects: binary search in the sorted ids
+        order = np.argsort(ids, kind="stable")
+        ranked = ids[order]
+        at = np.minimum(np.searchsorted(ranked, want), ids.size - 1)
+        pos = np.where(ranked[at] == want, order[at], -1)
+    else:
+        index = {v: i for i, v in enumerate(ids.tolist())}
+        pos = np.array([index.get(v, -1) for v in want.tolist()], dtype=np.intp)
+    if (pos < 0).any():
+        raise DataError.from_mask("customer_id", pos < 0, "ids not in the summary")
+    order = np.argsort(pos, kind="stable")
+    repeated = np.zeros(pos.size, dtype=bool)
+    repeated[order[1:]] = pos[order][1:] == pos[order][:-1]
+    if repeated.any():
+        raise DataError.from_mask("customer_id", repeated, "ids given more than once")
+    out: npt.NDArray[np.intp] = pos.astype(np.intp)
+    return out
 
 
 def _per_customer(
@@ -183,7 +231,7 @@ def _per_customer(
     if n == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int32), empty, empty, empty, empty
-    g = np.flatnonzero(_period_starts(codes, periods))
+    g = np.flatnonzero(period_starts(codes, periods))
     g_code, g_period = codes[g], periods[g]
     g_value = np.add.reduceat(values, g)
 
@@ -211,6 +259,7 @@ def summarize(
     observation_end: _dt.datetime | _dt.date | str,
     calibration_end: _dt.datetime | _dt.date | str | None = None,
     kind: str | None = "purchase",
+    holdout_spend: Literal["per_transaction", "per_period"] = "per_transaction",
 ) -> RFMSummary:
     """Summarise each customer's purchases as frequency, recency, T and monetary value.
 
@@ -242,6 +291,13 @@ def summarize(
         ``holdout_frequency`` is 0.
     kind
         Which events are purchases (``None``: every event).
+    holdout_spend
+        How ``holdout_monetary_value`` averages: ``"per_transaction"`` (the default,
+        lifetimes' ``calibration_and_holdout_data``) divides the holdout value by the
+        holdout purchases; ``"per_period"`` by the holdout periods with a purchase, as
+        ``monetary_value`` does in calibration (several purchases in one period are one
+        purchase whose value is their sum), so that it compares with the Gamma-Gamma's
+        expected spend per counted purchase.
 
     Returns
     -------
@@ -262,7 +318,19 @@ def summarize(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
     """
-    return _summarize(log, period, observation_end, calibration_end, kind, check_range=True)
+    if holdout_spend not in ("per_transaction", "per_period"):
+        raise ValueError(
+            f"holdout_spend must be 'per_transaction' or 'per_period', got {holdout_spend!r}"
+        )
+    return _summarize(
+        log,
+        period,
+        observation_end,
+        calibration_end,
+        kind,
+        check_range=True,
+        per_period=holdout_spend == "per_period",
+    )
 
 
 def summarize_partition(
@@ -301,15 +369,16 @@ def _summarize(
     kind: str | None,
     *,
     check_range: bool,
+    per_period: bool = False,
 ) -> RFMSummary:
     """:func:`summarize`; without ``check_range`` a log holding only part of the customers
     (a Dask partition) may lack purchases, or holdout purchases, without that being an
     error."""
-    length, anchor = _period_grid(period)
+    length, anchor = period_grid(period)
     events = log if kind is None else log.filter(kind=kind)
     if check_range and len(events) == 0:
         raise DataError("kind", f"no events of kind {kind!r} in the log")
-    obs_us = _end_instant(observation_end, "observation_end")
+    obs_us = end_instant(observation_end, "observation_end")
     late = events.at > obs_us
     if late.any():
         raise DataError.from_mask(
@@ -334,7 +403,7 @@ def _summarize(
             observation_end=from_micros(obs_us),
         )
 
-    cal_us = _end_instant(calibration_end, "calibration_end")
+    cal_us = end_instant(calibration_end, "calibration_end")
     if cal_us >= obs_us:
         raise ValueError(
             f"calibration_end ({format_instant(cal_us)}) must be before observation_end "
@@ -357,11 +426,12 @@ def _summarize(
     hold = ~in_cal
     h_codes, h_periods, h_values = codes[hold], periods[hold], values[hold]
     n_cust = log.n_customers
-    starts = _period_starts(h_codes, h_periods)
+    starts = period_starts(h_codes, h_periods)
     h_freq = np.bincount(h_codes[starts], minlength=n_cust).astype(np.float64)
     h_count = np.bincount(h_codes, minlength=n_cust)
     h_sum = np.bincount(h_codes, weights=h_values, minlength=n_cust)
-    h_mon = np.divide(h_sum, h_count, out=np.zeros(n_cust), where=h_count > 0)
+    h_n = h_freq if per_period else h_count
+    h_mon = np.divide(h_sum, h_n, out=np.zeros(n_cust), where=h_n > 0)
     return RFMSummary(
         customer_id=log.customers[ccode],
         frequency=freq,

@@ -6,7 +6,9 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 """
 
 from . import diagnostics
+from ._covariates import CovariatePurchaseModel, CovariateSpendModel
 from ._fitsummary import FitSummary
+from ._predictions import CustomerPredictions
 from .bgbb import BGBB
 from .bgnbd import BGNBD
 from .clv import customer_lifetime_value
@@ -19,6 +21,9 @@ __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CovariatePurchaseModel",
+    "CovariateSpendModel",
+    "CustomerPredictions",
     "FitSummary",
     "GammaGamma",
     "ParetoNBD",

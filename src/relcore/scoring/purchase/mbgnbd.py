@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -10,10 +11,24 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
+from ._conditional import bg_new_pmf, bg_no_dropout
 from ._inputs import time_horizon
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
-from ._special import bg_expectation_by_frequency, bg_expectation_core, log_beta_ratio
-from ._types import FloatArray
+from ._rfm import (
+    RFMModel,
+    nbd_expected,
+    nbd_log_pmf,
+    no_dropout,
+    per_distinct,
+    simulate_beta_geometric,
+)
+from ._special import (
+    bg_expectation_by_frequency,
+    bg_expectation_core,
+    bg_expectation_sum,
+    log_beta_ratio,
+)
+from ._types import FloatArray, Objective
+from .bgnbd import _BGNBDObjective
 
 __all__ = ["MBGNBD"]
 
@@ -46,6 +61,7 @@ class MBGNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
+    _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("MBG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
 
     r: float = param_field()
@@ -68,18 +84,42 @@ class MBGNBD(RFMModel):
         dropped = jet.log(a) - jet.log(b + x) - (r + x) * jet.log(alpha + tx)
         return head + jet.logaddexp(alive, dropped)
 
+    @classmethod
+    def _objective_factory(
+        cls, columns: dict[str, FloatArray], weights: FloatArray
+    ) -> Callable[[FloatArray, int], Objective]:
+        return _BGNBDObjective(columns, weights, modified=True)
+
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        lo = (
-            np.log(self.a)
-            - np.log(self.b + x)
-            + (self.r + x) * np.log1p((T - tx) / (self.alpha + tx))
-        )
+        """P(alive | history) for validated histories of one shape (see ``BGNBD._alive``
+        for why it is written into buffers)."""
+        shape = x.shape
+        x, tx, T = x.reshape(-1), tx.reshape(-1), T.reshape(-1)
+        # odds of having dropped out: a/(b+x) (1 + (T-t_x)/(α+t_x))^(r+x)
+        odds = np.subtract(T, tx)
+        tmp = np.add(tx, self.alpha)
+        odds /= tmp
+        np.log1p(odds, out=odds)
+        np.add(x, self.r, out=tmp)
+        odds *= tmp
+        np.add(x, self.b, out=tmp)
+        np.log(tmp, out=tmp)
+        odds -= tmp
+        odds += np.log(self.a)
         with np.errstate(over="ignore"):
-            out: FloatArray = special.expit(-lo)
+            np.exp(odds, out=odds)
+        odds += 1.0
+        out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
         return out
 
-    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def p_alive(
+        self, frequency: Any, recency: Any, T: Any, *, periods_ahead: Any = 0
+    ) -> FloatArray:
         """Probability of being active: ``1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x))``.
+
+        With ``periods_ahead = t``, the probability of being active at ``T + t`` (not
+        seeing the purchases in between), as for :meth:`BGNBD.p_alive` with the
+        posterior ``p ~ Beta(a, b + x + 1)``.
 
         Examples
         --------
@@ -90,7 +130,17 @@ class MBGNBD(RFMModel):
         >>> MBGNBD(r=1.0, alpha=1.0, a=1.0, b=3.0).p_alive(0, 0, 0).item()
         0.75
         """
+        if np.any(np.asarray(periods_ahead) != 0):
+            return self._alive_ahead(frequency, recency, T, periods_ahead)
         return self._alive(*self._history(frequency, recency, T))
+
+    def _still_alive(self, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        return bg_no_dropout(self.r + x, t / (self.alpha + T), self.a, self.b + x + 1.0)
+
+    def _fresh_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        # alive at T after x + 1 dropout chances (the first purchase's too); from T on a
+        # chance follows each purchase, as in the BG/NBD
+        return bg_new_pmf(n, t, self.r + x, self.alpha + T, self.a, self.b, x + 1.0)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history.
@@ -114,14 +164,33 @@ class MBGNBD(RFMModel):
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
 
-    def expected_purchases_new(self, t: Any) -> FloatArray:
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        return self._alive(x, tx, T) * per_distinct(
+            lambda ux, uT: bg_expectation_sum(a + b - r, a - 1.0, a + b, ux, alpha + uT, t, w),
+            x,
+            T,
+        )
+
+    def expected_purchases_new(
+        self, t: Any, *, include_first_transaction: bool = False
+    ) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired.
+
+        ``include_first_transaction=True`` counts the purchase that made the customer
+        too (``1 + E[X]``), as CLVTools' new-customer predictions count it.
 
         Examples
         --------
         >>> MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).expected_purchases_new(0).item()
         0.0
         """
+        if include_first_transaction:
+            return 1.0 + self.expected_purchases_new(t)
         tt = time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if self._in_limit:
@@ -130,8 +199,12 @@ class MBGNBD(RFMModel):
         out: FloatArray = bg_expectation_core(r, b + 1.0, a + b, z) * (b / (a + b))
         return out
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
-        """``P(X(t) = n)`` for a customer just acquired.
+    def probability_of_purchases(
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
+    ) -> FloatArray:
+        """``P(X(t) = n)`` for a customer just acquired; given a history, of ``n``
+        purchases in ``(T, T + t]`` (see :meth:`BGNBD.probability_of_purchases`; the
+        posterior dropout probability is ``Beta(a, b + x + 1)``).
 
         Examples
         --------
@@ -139,6 +212,8 @@ class MBGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(3000), 52).sum()), 10)
         1.0
         """
+        if frequency is not None or recency is not None or T is not None:
+            return self._given_history(n, t, frequency, recency, T)
         nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         log_nb = nbd_log_pmf(nn, tt, r, alpha)
