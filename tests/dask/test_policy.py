@@ -228,3 +228,19 @@ def test_decisions_written_to_parquet_read_back_the_same(
     back = pd.read_parquet(tmp_path / "decisions")
     assert_same_decisions(back, decided(guard, plan, **options))
     assert back["next_allowed_at"].isna().any()  # NEVER, as missing, survives the trip
+
+
+def test_a_tenants_ledger_copy_keeps_its_tenant_and_suppressions_not_the_other_tenants():
+    store = MemoryLedger()
+    brand = store.for_tenant("brand-b")
+    guard = ContactGuard(POLICY, brand)
+    guard.record(Contact("c1", channel="email", at=NOW - timedelta(hours=1)))
+    brand.set_preferences("c2", ContactPreferences(opted_out_channels={"sms"}))
+    brand.forget("c2")  # the opt-out stays behind as a suppression
+    store.for_tenant("brand-c").set_preferences("c3", ContactPreferences())
+    for copied in (pickle.loads(pickle.dumps(brand)), copy.deepcopy(brand)):
+        assert copied.tenant == "brand-b"
+        assert len(copied) == len(brand)
+        assert copied.for_tenant("brand-c").get_preferences("c3") is None  # not shipped
+        decided = ContactGuard(POLICY, copied).check_many(["c1", "c2"], channel="sms", at=NOW)
+        assert [list(codes) for codes in decided.reason_codes] == [["frequency_cap"], ["opted_out"]]
