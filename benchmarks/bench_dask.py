@@ -136,10 +136,7 @@ def single_machine(folder: Path, out: Path) -> dict[str, float]:
     )
     times["fit Gamma-Gamma"] = time.perf_counter() - t
     t = time.perf_counter()
-    clv = customer_lifetime_value(bg, gg, summary)
-    pd.DataFrame({"clv": clv}, index=pd.Index(summary.customer_id, name="customer_id")).to_parquet(
-        out / "clv-single.parquet"
-    )
+    customer_lifetime_value(bg, gg, summary).to_pandas().to_parquet(out / "clv-single.parquet")
     times["lifetime value, written"] = time.perf_counter() - t
     print(f"    {len(log):,} transactions, {len(summary):,} customers; {bg!r}; {gg!r}")
     return times
