@@ -79,7 +79,7 @@ def run(folder: Path, out: Path) -> None:
     gg1 = GammaGamma.fit(
         frequency=one.frequency[spenders], monetary_value=one.monetary_value[spenders]
     )
-    clv1 = customer_lifetime_value(bg1, gg1, one)
+    clv1 = customer_lifetime_value(bg1, gg1, one).clv
     same_fit = all(
         math.isclose(m.params[k], v, rel_tol=1e-9)
         for m, m1 in ((bg, bg1), (gg, gg1))

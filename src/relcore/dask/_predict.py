@@ -122,7 +122,7 @@ def customer_lifetime_value(
     >>> bg, gg = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426), GammaGamma(p=6.25, q=3.74, v=15.44)
     >>> frame = dd.from_pandas(s.to_pandas(), npartitions=3)
     >>> out = customer_lifetime_value(bg, gg, frame, period_days=7).compute()
-    >>> bool(np.allclose(out["clv"], clv(bg, gg, s), rtol=1e-12))
+    >>> bool(np.allclose(out["clv"], clv(bg, gg, s).clv, rtol=1e-12))
     True
     """
     from ..scoring import purchase
