@@ -3,8 +3,9 @@
 * :mod:`relcore.scoring.summary` — the customer-base summary (:func:`summarize`,
   :class:`RFMSummary`): frequency, recency, age and spend per customer;
 * :mod:`relcore.scoring.purchase` — purchase, retention and spend models
-  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`BGBB`,
-  :class:`ShiftedBetaGeometric`, :class:`GammaGamma`), lifetime value and diagnostics;
+  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`GGompertzNBD`,
+  :class:`BGCNBDK`, :class:`MBGCNBDK`, :class:`BGBB`, :class:`ShiftedBetaGeometric`,
+  :class:`GammaGamma`), lifetime value and diagnostics;
 * :mod:`relcore.scoring.scores` — relationship scores (engagement, fatigue, value
   balance, the customer view, RFM segments, lifecycle stages, also-bought).
 
@@ -32,9 +33,12 @@ if TYPE_CHECKING:
 # equals ``purchase.__all__``).
 _PURCHASE = (
     "BGBB",
+    "BGCNBDK",
     "BGNBD",
+    "MBGCNBDK",
     "MBGNBD",
     "FitSummary",
+    "GGompertzNBD",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",

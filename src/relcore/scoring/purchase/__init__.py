@@ -8,18 +8,23 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 from . import diagnostics
 from ._fitsummary import FitSummary
 from .bgbb import BGBB
+from .bgcnbd import BGCNBDK, MBGCNBDK
 from .bgnbd import BGNBD
 from .clv import customer_lifetime_value
 from .gammagamma import GammaGamma, frequency_monetary_correlation
+from .ggompertz import GGompertzNBD
 from .mbgnbd import MBGNBD
 from .paretonbd import ParetoNBD
 from .sbg import ShiftedBetaGeometric
 
 __all__ = [
     "BGBB",
+    "BGCNBDK",
     "BGNBD",
+    "MBGCNBDK",
     "MBGNBD",
     "FitSummary",
+    "GGompertzNBD",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",
