@@ -78,8 +78,8 @@ def _q_nodes(
     # invert β + g(τ) = β e^(-q/s): τ = c log1p(β expm1(-q/s) / c), in logs where expm1
     # would overflow
     y = -q / s
-    tau = c * np.log1p(beta * np.expm1(np.minimum(y, 700.0)) / c)
-    far = y >= 700.0
+    far = y + np.log(max(beta / c, 1.0)) >= 700.0
+    tau = c * np.log1p(beta * np.expm1(np.where(far, 0.0, y)) / c)
     if far.any():
         yf = y[far]
         tau[far] = c * (yf + np.log(beta * -np.expm1(-yf) + c * np.exp(-yf)) - np.log(c))
