@@ -215,3 +215,25 @@ def test_extreme_inputs_give_finite_in_range_values(params):
     assert np.isfinite(e).all()
     assert (e >= 0).all()
     assert np.isfinite(m.expected_purchases_new([0.0, 1.0, 1e5])).all()
+
+
+@pytest.mark.slow
+def test_fit_recovers_an_ageing_dropout_from_simulated_customers():
+    truth = GGompertzNBD(r=1.0, alpha=4.0, s=1.0, beta=20.0, c=8.0)
+    s = truth.simulate(4000, 52.0, rng=11)
+    m = GGompertzNBD.fit(s)
+    intervals = m.confidence_intervals(0.99)
+    for name, value in truth.params.items():
+        lo, hi = intervals[name]
+        assert lo < value < hi, name
+    # the ageing is detected: the fit is not the Pareto/NBD limit
+    assert np.isfinite(m.c)
+
+
+def test_pareto_limit_objective_reproduces_the_pareto_nbd_likelihood(cdnow):
+    # the limit's quadrature against ParetoNBD's hypergeometric series, at its fit
+    p = ParetoNBD.fit(cdnow)
+    m = GGompertzNBD(r=p.r, alpha=p.alpha, s=p.s, beta=p.beta, c=1e12)
+    data = {"frequency": cdnow.frequency, "recency": cdnow.recency, "T": cdnow.T}
+    ll = float(np.sum(_gg_rows(list(m.params.values()), data)))
+    assert ll == pytest.approx(p.log_likelihood, abs=1e-4)

@@ -16,7 +16,7 @@ from ._inputs import distinct_rows, time_horizon
 from ._optimize import dot
 from ._rfm import RFMModel, summary_from
 from ._types import FloatArray, Objective
-from .paretonbd import ParetoNBD, _ParetoObjective
+from .paretonbd import ParetoNBD
 
 __all__ = ["GGompertzNBD"]
 
@@ -78,6 +78,11 @@ def _q_nodes(
     # invert β + g(τ) = β e^(-q/s): τ = c log1p(β expm1(-q/s) / c), in logs where expm1
     # would overflow
     y = -q / s
+    if np.isinf(c):  # the Pareto/NBD: g(τ) = τ
+        tau = beta * np.expm1(y)
+        with np.errstate(divide="ignore"):
+            log_w = _LOG_W + np.log(width) + np.log(beta + tau) - np.log(s)
+        return tau, log_w
     far = y + np.log(max(beta / c, 1.0)) >= 700.0
     tau = c * np.log1p(beta * np.expm1(np.where(far, 0.0, y)) / c)
     if far.any():
@@ -143,18 +148,26 @@ def _jet_expm1(x: Any) -> Any:
 
 
 # -- the likelihood, written once with jets ---------------------------------------------------
+def _log_bg(tau: Any, beta: Any, c: Any) -> Any:
+    """``log(β + g(τ))``, with ``g(τ) = τ`` when ``c = inf`` (the Pareto/NBD)."""
+    if not isinstance(c, jet.Jet) and np.isinf(c):
+        return jet.log(beta + tau)
+    u = tau / c
+    return u + _log_d(u, beta, c)
+
+
 def _log_survival(params: list[Any], tau: Any) -> Any:
     """``log S(τ)``: ``s log(β / (β + g(τ)))``."""
     _, _, s, beta, c = params
-    u = tau / c
-    return s * jet.log(beta) - s * (u + _log_d(u, beta, c))
+    return s * jet.log(beta) - s * _log_bg(tau, beta, c)
 
 
 def _log_density(params: list[Any], tau: Any) -> Any:
-    """``log f(τ)`` of the lifetime: ``log(s β^s e^(τ/c) (β + g(τ))^-(s+1))``."""
+    """``log f(τ)`` of the lifetime: ``log(s β^s g'(τ) (β + g(τ))^-(s+1))`` with
+    ``g'(τ) = e^(τ/c)``."""
     _, _, s, beta, c = params
-    u = tau / c
-    return jet.log(s) + s * jet.log(beta) - s * u - (s + 1.0) * _log_d(u, beta, c)
+    aging = 0.0 if not isinstance(c, jet.Jet) and np.isinf(c) else tau / c
+    return jet.log(s) + s * jet.log(beta) + aging - (s + 1.0) * _log_bg(tau, beta, c)
 
 
 def _jet_logsumexp(psi: Any) -> Any:
@@ -198,7 +211,14 @@ class _Terms:
     log-parameters ``(r, α, s, β, c)``: ``δ = 0`` is ``log`` of the alive term
     ``(α+T)^-(r+x) S(T)``, ``δ = 1`` the integrand ``(α+τ)^-(r+x) f(τ)``."""
 
+    val: Any
+    g: tuple[Any, ...]
+    h: tuple[tuple[Any, ...], ...]
+
     def __init__(self, p: FloatArray, x: FloatArray, tau: FloatArray, delta: float) -> None:
+        if p.size == 4:
+            self._pareto(p, x, tau, delta)
+            return
         r, alpha, s, beta, c = p
         k = s + delta
         rx = r + x
@@ -234,6 +254,26 @@ class _Terms:
             (zero, zero, s * (u - E), -k * q * (u - E), -s * u - k * dE),
         )
 
+    def _pareto(self, p: FloatArray, x: FloatArray, tau: FloatArray, delta: float) -> None:
+        """The same at ``c = inf`` in ``(r, α, s, β)``: ``D = β + τ``."""
+        r, alpha, s, beta = p
+        k = s + delta
+        rx = r + x
+        La = np.log(alpha + tau)
+        ia = alpha / (alpha + tau)
+        logD = np.log(beta + tau)
+        q = beta / (beta + tau)
+        rest = np.log(beta) - logD
+        self.val = -rx * La + s * rest - delta * logD + (delta * np.log(s) if delta else 0.0)
+        self.g = (-r * La, -rx * ia, delta + s * rest, s - k * q)
+        zero = 0.0
+        self.h = (
+            (-r * La, -r * ia, zero, zero),
+            (-r * ia, -rx * ia * (1.0 - ia), zero, zero),
+            (zero, zero, s * rest, s * (1.0 - q)),
+            (zero, zero, s * (1.0 - q), -k * q * (1.0 - q)),
+        )
+
 
 class _GGObjective:
     """Total log-likelihood of the Gamma-Gompertz/NBD with exact gradient and Hessian.
@@ -244,15 +284,19 @@ class _GGObjective:
     the ``rows × nodes`` temporaries stay small. A test checks it against :func:`_gg_rows`.
     """
 
-    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+    def __init__(
+        self, columns: dict[str, FloatArray], weights: FloatArray, *, pareto: bool = False
+    ) -> None:
         self.x, self.tx, self.T = columns["frequency"], columns["recency"], columns["T"]
         self.w = weights
+        # the Pareto/NBD limit (c = inf) in (r, α, s, β)
+        self.m = 4 if pareto else 5
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         p = np.exp(theta)
         ll = 0.0
-        g = np.zeros(5)
-        H = np.zeros((5, 5))
+        g = np.zeros(self.m)
+        H = np.zeros((self.m, self.m))
         for lo in range(0, self.x.size, _BLOCK_ROWS):
             rows = slice(lo, lo + _BLOCK_ROWS)
             v, gb, hb = self._block(p, rows, order >= 2)
@@ -270,7 +314,8 @@ class _GGObjective:
         x, tx, T, w = self.x[rows], self.tx[rows], self.T[rows], self.w[rows]
         has_b = tx < T
         A = _Terms(p, x, T, 0.0)
-        tau, log_w = _death_nodes(p.tolist(), tx, np.where(has_b, T, tx + 1.0))
+        params = p.tolist() + ([np.inf] if self.m == 4 else [])
+        tau, log_w = _death_nodes(params, tx, np.where(has_b, T, tx + 1.0))
         B = _Terms(p, x[:, None], tau, 1.0)
         psi = B.val + log_w
         logB = special.logsumexp(psi, axis=1)
@@ -278,8 +323,8 @@ class _GGObjective:
         m = np.logaddexp(A.val, logB)
         head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
         ll = dot(w, head + m)
-        gt = np.zeros(5)
-        Ht = np.zeros((5, 5))
+        gt = np.zeros(self.m)
+        Ht = np.zeros((self.m, self.m))
         if not derivatives:
             return ll, gt, Ht
         rho = np.exp(logB - m)  # posterior weight of "died in (t_x, T]"
@@ -291,9 +336,9 @@ class _GGObjective:
         dg = [b - a for a, b in zip(gA, gB, strict=True)]
         wr = w * rho * (1.0 - rho)
         wa, wb = w * (1.0 - rho), w * rho
-        for i in range(5):
+        for i in range(self.m):
             gt[i] = dot(w, grow[i])
-            for j in range(i, 5):
+            for j in range(i, self.m):
                 hb_ij = B.h[i][j]
                 second = np.broadcast_to(B.g[i], pi.shape) * np.broadcast_to(B.g[j], pi.shape)
                 if not np.isscalar(hb_ij) or hb_ij != 0.0:
@@ -316,7 +361,9 @@ class _GGObjective:
 
 
 def _pareto_limit(columns: dict[str, FloatArray], weights: FloatArray) -> Any:
-    return _ParetoObjective(columns, weights)
+    # the Pareto/NBD by the same quadrature (not ParetoNBD's hypergeometric series, which
+    # slows to seconds per step where an ageing population drives its s and β up)
+    return _GGObjective(columns, weights, pareto=True)
 
 
 @attrs.frozen(repr=False)
