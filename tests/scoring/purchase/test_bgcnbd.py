@@ -181,3 +181,14 @@ def test_extreme_inputs_give_finite_in_range_values(cls):
         assert np.isfinite(e).all()
         assert (e >= 0).all()
         assert np.isfinite(m.expected_purchases_new([0.0, 1.0, 1e5])).all()
+
+
+@pytest.mark.parametrize("cls", [BGCNBDK, MBGCNBDK])
+def test_purchase_distribution_sums_to_one_and_its_mean_is_the_expectation(cls):
+    # two independent routes: the distribution of min(allowed, survived) purchases and
+    # the series of the expectation
+    m = cls(k=3, r=3.0, alpha=12.0, a=1.0, b=4.0)
+    n = np.arange(400)
+    p = m.probability_of_purchases(n, 52.0)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (n * p).sum() == pytest.approx(m.expected_purchases_new(52.0).item(), rel=1e-10)

@@ -478,6 +478,44 @@ class BGCNBDK(RFMModel):
         out: FloatArray = (alive * self._future(flat, zero, zero, zero, b_post)).reshape(tt.shape)
         return out
 
+    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+        """``P(X(t) = n)``: probability of ``n`` repeat purchases in ``(0, t]`` for a
+        customer just acquired.
+
+        ``X = min(L, G)`` with ``L`` the purchases the Erlang clock allows (``nk`` ticks
+        of a negative binomial count) and ``G`` those made before dropping out:
+        ``P(L = n) P(G >= n) + P(L > n) P(G = n)``.
+
+        Examples
+        --------
+        >>> m = BGCNBDK(k=3, r=3.0, alpha=12.0, a=1.0, b=4.0)
+        >>> round(float(m.probability_of_purchases(range(200), 52).sum()), 10)
+        1.0
+        """
+        nn, tt = self._counts(n, t)
+        if self.k == 1:
+            return self._as_k1().probability_of_purchases(nn, tt)  # type: ignore[no-any-return]
+        k, r, a, b = self.k, self.r, self.a, self.b
+        z = tt / (self.alpha + tt)
+
+        def reach(m: FloatArray) -> FloatArray:  # P(L >= m) = P(ticks >= mk)
+            out: FloatArray = np.where(m > 0, special.betainc(np.maximum(m * k, 1.0), r, z), 1.0)
+            return out
+
+        def survive(m: FloatArray) -> FloatArray:  # P(G >= m)
+            if self._in_limit:
+                return np.ones_like(m)
+            steps = np.maximum(m - 1.0 + self._shift, 0.0)
+            out: FloatArray = np.where(
+                m > 0, np.exp(special.betaln(a, b + steps) - special.betaln(a, b)), 1.0
+            )
+            return out
+
+        p_l = reach(nn) - reach(nn + 1.0)
+        p_g = survive(nn) - survive(nn + 1.0)
+        result: FloatArray = np.clip(p_l * survive(nn) + reach(nn + 1.0) * p_g, 0.0, 1.0)
+        return result
+
     def simulate(
         self,
         n_customers: int,
