@@ -23,6 +23,7 @@ from . import scores
 from .scores import *  # noqa: F403
 from .summary import Period as Period
 from .summary import RFMSummary as RFMSummary
+from .summary import log_interpurchase_times as log_interpurchase_times
 from .summary import summarize as summarize
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ _PURCHASE = (
     "frequency_monetary_correlation",
 )
 
-__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize"]
+__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "purchase", "scores", "summarize"]
 __all__ += scores.__all__
 __all__ += _PURCHASE
 

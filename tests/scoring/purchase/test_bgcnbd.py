@@ -192,3 +192,23 @@ def test_purchase_distribution_sums_to_one_and_its_mean_is_the_expectation(cls):
     p = m.probability_of_purchases(n, 52.0)
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
     assert (n * p).sum() == pytest.approx(m.expected_purchases_new(52.0).item(), rel=1e-10)
+
+
+def test_log_interpurchase_times_of_a_summary_are_its_gaps_in_periods():
+    from relcore.scoring import log_interpurchase_times, summarize
+
+    log = load_cdnow()
+    args = {"period": "D", "observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
+    summary = summarize(log, **args)
+    litt = log_interpurchase_times(log, **args)
+    # the helper above merges purchases per day and measures gaps in weeks
+    weekly = _cdnow_weekly_with_litt(every=1)
+    np.testing.assert_array_equal(summary.frequency, weekly["frequency"])
+    np.testing.assert_allclose(litt - summary.frequency * np.log(7.0), weekly["litt"], atol=1e-9)
+    # Jensen: the mean log gap is at most the log of the mean gap (recency / frequency)
+    rep = summary.frequency > 0
+    mean_gap = summary.recency[rep] / summary.frequency[rep]
+    assert np.all(litt[rep] / summary.frequency[rep] <= np.log(mean_gap) + 1e-12)
+    # and the model reads it alongside the summary
+    m = BGCNBDK.fit(summary, litt=litt, k=1)
+    assert m.k == 1
