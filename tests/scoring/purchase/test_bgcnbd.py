@@ -212,3 +212,16 @@ def test_log_interpurchase_times_of_a_summary_are_its_gaps_in_periods():
     # and the model reads it alongside the summary
     m = BGCNBDK.fit(summary, litt=litt, k=1)
     assert m.k == 1
+
+
+def test_diagnostics_accept_the_model():
+    from relcore.scoring import diagnostics, summarize
+
+    log = load_cdnow()
+    window = {"period": "W", "observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
+    summary = summarize(log, **window)
+    m = BGCNBDK(k=2, r=0.5, alpha=4.4, a=0.8, b=2.4)
+    table = diagnostics.calibration_vs_holdout(m, summary)
+    assert np.isfinite(table.expected).all()
+    tracking = diagnostics.purchase_tracking(m, log, **window)
+    assert np.all(np.diff(tracking.expected_cumulative) >= 0)

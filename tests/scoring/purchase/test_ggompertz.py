@@ -237,3 +237,17 @@ def test_pareto_limit_objective_reproduces_the_pareto_nbd_likelihood(cdnow):
     data = {"frequency": cdnow.frequency, "recency": cdnow.recency, "T": cdnow.T}
     ll = float(np.sum(_gg_rows(list(m.params.values()), data)))
     assert ll == pytest.approx(p.log_likelihood, abs=1e-4)
+
+
+def test_diagnostics_accept_the_model():
+    from relcore.datasets import load_cdnow
+    from relcore.scoring import diagnostics, summarize
+
+    log = load_cdnow()
+    window = {"period": "W", "observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
+    summary = summarize(log, **window)
+    m = GGompertzNBD(r=0.55, alpha=10.6, s=0.6, beta=11.7, c=50.0)
+    table = diagnostics.calibration_vs_holdout(m, summary)
+    assert np.isfinite(table.expected).all()
+    tracking = diagnostics.purchase_tracking(m, log, **window)
+    assert np.all(np.diff(tracking.expected_cumulative) >= 0)

@@ -14,7 +14,7 @@ from scipy import special
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import Limit, param_field
-from ._inputs import gather_columns, time_horizon, validate_weights
+from ._inputs import distinct_rows, gather_columns, time_horizon, validate_weights
 from ._optimize import jet_objective
 from ._rfm import RFMModel, summary_from
 from ._types import FloatArray
@@ -30,8 +30,9 @@ __all__ = ["BGCNBDK", "MBGCNBDK"]
 # buy tens of thousands of times) the terms whose purchase has surely happened are summed
 # in closed form.
 _MAX_TERMS = 20_000
-# Rows per block of the expectation's rows × terms table.
+# Rows per block of the expectations, and entries of a rows × ticks table.
 _BLOCK_ROWS = 2048
+_TABLE = 1_000_000
 
 
 def _log_s2(r: Any, alpha: Any, x: FloatArray, tx: FloatArray, T: FloatArray, k: FloatArray) -> Any:
@@ -106,6 +107,32 @@ def _survival_sum(a: float, b: FloatArray, L: FloatArray) -> FloatArray:
     )
     res: FloatArray = (a + b - 1.0) / (a - 1.0) * -np.expm1(delta)
     return res
+
+
+def _series(
+    a: float, k: int, j: int, R: FloatArray, z: FloatArray, b_post: FloatArray, n_terms: int
+) -> FloatArray:
+    """``Σ_{n=1..n_terms} B(a, b'+n-1)/B(a, b') P(M >= nk - j)`` per row, ``M`` negative
+    binomial(R, z): the tail from the cumulative probabilities (each from the last by
+    ``(R+m)/(m+1) z``) and the survival from the last by ``(b'+n-1)/(a+b'+n-1)``, where
+    incomplete beta and beta functions per term would cost a hundred times more."""
+    ticks = n_terms * k
+    m = np.arange(ticks, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.log(R[:, None] + m[:-1]) - np.log(m[1:])
+        log_pmf = R[:, None] * np.log1p(-z[:, None]) + special.xlogy(m, z[:, None])
+        log_pmf[:, 1:] += np.cumsum(steps, axis=1)
+    cdf = np.cumsum(np.exp(log_pmf), axis=1)
+    n = np.arange(1, n_terms + 1)
+    reach = np.clip(1.0 - cdf[:, n * k - j - 1], 0.0, 1.0)  # P(M >= nk - j)
+    if np.isinf(b_post).any():  # no dropout
+        surv = np.ones((R.size, n_terms))
+    else:
+        ratios = (b_post[:, None] + n[:-1] - 1.0) / (a + b_post[:, None] + n[:-1] - 1.0)
+        surv = np.ones((R.size, n_terms))
+        surv[:, 1:] = np.cumprod(ratios, axis=1)
+    out: FloatArray = np.einsum("ij,ij->i", surv, reach)
+    return out
 
 
 @attrs.frozen(repr=False)
@@ -404,10 +431,7 @@ class BGCNBDK(RFMModel):
         lw = np.array(logs)
         lw = lw - special.logsumexp(lw, axis=0)
         total = np.zeros(x.size)
-        limit = bool(np.isinf(b_post).any())
-        log_b0 = special.betaln(a, b_post) if not limit else None
         for j in range(k):
-            wj = np.exp(lw[j])
             R = rkx + j
             # ticks in (T, T+t] are negative binomial(R, z): enough terms to pass its mean
             # by 12 standard deviations and its geometric tail (ratio z) by e^-35
@@ -416,24 +440,29 @@ class BGCNBDK(RFMModel):
             with np.errstate(divide="ignore"):
                 tail = 35.0 / np.maximum(-np.log(np.maximum(z, 1e-300)), 1e-300)
             need = np.ceil(mean + (12.0 * np.sqrt(R * z) / one_z + tail) / k + 2.0)
-            n_terms = int(min(np.max(need, initial=1.0), _MAX_TERMS))
-            n = np.arange(1, n_terms + 1, dtype=np.float64)
-            if log_b0 is None:  # no dropout
-                surv = np.ones((x.size, n.size))
-            else:
-                surv = np.exp(special.betaln(a, b_post[:, None] + n - 1.0) - log_b0[:, None])
-            shape_n = np.maximum(n * k - j, 1e-300)
-            cdf = special.betainc(shape_n, R[:, None], z[:, None])
-            part = np.sum(surv * cdf, axis=1)
-            # customers expected to buy more often than the terms summed: the later
-            # chances are surely reached well before t, up to about the mean count
-            long = need > n_terms
-            if long.any():
-                L = np.maximum(np.floor(mean[long]), n_terms)
-                part[long] += _survival_sum(a, b_post[long], L) - _survival_sum(
-                    a, b_post[long], np.full(L.size, float(n_terms))
-                )
-            total += wj * part
+            need = np.minimum(need, _MAX_TERMS)
+            # rows with similar needs together, in blocks of a bounded rows × ticks table
+            order = np.argsort(need, kind="stable")
+            ranked = need[order]
+            lo = 0
+            while lo < order.size:
+                size = ranked[lo:] * k * np.arange(1, order.size - lo + 1)
+                over = size > _TABLE
+                rows = max(1, int(np.argmax(over))) if over.any() else order.size - lo
+                idx = order[lo : lo + rows]
+                n_terms = int(ranked[lo + rows - 1])
+                part = _series(a, k, j, R[idx], z[idx], b_post[idx], n_terms)
+                # customers expected to buy more often than the terms summed: the later
+                # chances are surely reached well before t, up to about the mean count
+                long = need[idx] >= _MAX_TERMS
+                if long.any():
+                    L = np.maximum(np.floor(mean[idx][long]), n_terms)
+                    bl = b_post[idx][long]
+                    part[long] += _survival_sum(a, bl, L) - _survival_sum(
+                        a, bl, np.full(L.size, float(n_terms))
+                    )
+                total[idx] += np.exp(lw[j][idx]) * part
+                lo += rows
         return total
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
@@ -452,11 +481,16 @@ class BGCNBDK(RFMModel):
         if self.k == 1:
             return self._as_k1().expected_purchases(tt, x, tx, T_)  # type: ignore[no-any-return]
         xf, txf, Tf, tf = x.ravel(), tx.ravel(), T_.ravel(), tt.ravel()
-        out = np.empty(xf.size)
-        for lo in range(0, xf.size, _BLOCK_ROWS):
+        # the series once per distinct history and horizon (whole periods repeat them)
+        distinct = distinct_rows([xf, txf, Tf, tf])
+        ux, utx, uT, ut = (xf, txf, Tf, tf) if distinct is None else distinct[0]
+        out = np.empty(ux.size)
+        for lo in range(0, ux.size, _BLOCK_ROWS):
             rows = slice(lo, lo + _BLOCK_ROWS)
-            b_post = self.b + xf[rows] + self._shift
-            out[rows] = self._future(tf[rows], xf[rows], txf[rows], Tf[rows], b_post)
+            b_post = self.b + ux[rows] + self._shift
+            out[rows] = self._future(ut[rows], ux[rows], utx[rows], uT[rows], b_post)
+        if distinct is not None:
+            out = out[distinct[1]]
         result: FloatArray = (out * self._alive(xf, txf, Tf)).reshape(x.shape)
         return result
 
