@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relcore import DataError
 from relcore.datasets import load_cdnow, load_cdnow_summary
@@ -225,3 +227,48 @@ def test_diagnostics_accept_the_model():
     assert np.isfinite(table.expected).all()
     tracking = diagnostics.purchase_tracking(m, log, **window)
     assert np.all(np.diff(tracking.expected_cumulative) >= 0)
+
+
+_param = st.floats(min_value=1e-4, max_value=1e4, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _histories(draw, n=6):
+    """Rows with frequency 0..10,000, T up to 100,000 and recency in [0, T]."""
+    x = np.array(draw(st.lists(st.integers(0, 10_000), min_size=n, max_size=n)), dtype=float)
+    T = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
+    share = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+    x = np.where(T > 0, x, 0.0)  # a customer first seen at the end has no repeat purchase
+    tx = np.where(x > 0, share * T, 0.0)
+    t = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
+    return x, tx, T, t
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(_histories(), st.sampled_from([2, 5]), st.booleans(), _param, _param, _param, _param)
+def test_any_parameters_and_history_give_finite_in_range_values(h, k, modified, r, alpha, a, b):
+    x, tx, T, t = h
+    m = (MBGCNBDK if modified else BGCNBDK)(k=k, r=r, alpha=alpha, a=a, b=b)
+    data = {"frequency": x, "recency": tx, "T": T, "k": np.full(x.size, float(k))}
+    assert np.isfinite(m._rows(list(m.params.values()), data)).all()
+    p = m.p_alive(x, tx, T)
+    assert ((p >= 0) & (p <= 1)).all()
+    e = m.expected_purchases(t, x, tx, T)
+    assert np.isfinite(e).all()
+    assert (e >= 0).all()
+    e0 = m.expected_purchases_new(t)
+    assert np.isfinite(e0).all()
+    assert (e0 >= 0).all()
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.25, 0.5), (0.5, 0.5), (2.0, 3.0), (1.0, 2.0), (5.0, 0.1)])
+def test_closed_form_of_survived_chances_is_the_sum_of_beta_ratios(a, b):
+    from scipy import special
+
+    from relcore.scoring.purchase.bgcnbd import _survival_sum
+
+    L = np.array([1.0, 7.0, 50.0])
+    terms = np.exp(special.betaln(a, b + np.arange(50.0)) - special.betaln(a, b))
+    direct = np.cumsum(terms)[L.astype(int) - 1]
+    np.testing.assert_allclose(_survival_sum(a, np.full(3, b), L), direct, rtol=1e-12)

@@ -41,15 +41,15 @@ def _log_s2(r: Any, alpha: Any, x: FloatArray, tx: FloatArray, T: FloatArray, k:
     completed by ``T`` (relative to ``j = 0``)."""
     rkx = r + k * x
     gap = T - tx
-    log_ratio = jet.log(gap / (alpha + T)) if np.all(gap > 0) else None
+    # log((T - t_x)/(α+T)) as a difference of logs: the ratio of a tiny gap underflows
+    with np.errstate(divide="ignore"):
+        log_gap = np.log(gap)
+    lr = log_gap - jet.log(alpha + T)
+    if not np.all(gap > 0):
+        lr = jet.where(gap > 0, lr, -np.inf)
     total: Any = 0.0 * rkx
     kmax = int(np.max(k)) if k.size else 1
     for j in range(1, kmax):
-        if log_ratio is None:
-            safe = np.where(gap > 0, gap, 1.0)
-            lr = jet.where(gap > 0, jet.log(safe / (alpha + T)), -np.inf)
-        else:
-            lr = log_ratio
         term = jet.gammaln(rkx + j) - jet.gammaln(rkx) - math.lgamma(j + 1.0) + j * lr
         term = jet.where(k > j, term, -np.inf)
         total = jet.logaddexp(total, term)
@@ -93,19 +93,21 @@ def _no_dropout_objective(columns: dict[str, FloatArray], weights: FloatArray) -
 def _survival_sum(a: float, b: FloatArray, L: FloatArray) -> FloatArray:
     """``Σ_{n=1..L} B(a, b+n-1) / B(a, b)``: the expected number of the next ``L``
     purchase chances a customer with dropout probability ``p ~ Beta(a, b)`` survives to
-    use (``B(a, c) = B(a-1, c) - B(a-1, c+1)`` telescopes the sum)."""
+    use (``B(a, c) = B(a-1, c) - B(a-1, c+1)`` telescopes the sum to
+    ``(B(a-1, b) - B(a-1, b+L)) / B(a, b)``)."""
     if np.isinf(b).any():  # nobody leaves: every chance is used
         return np.where(np.isinf(b), L, _survival_sum(a, np.where(np.isinf(b), 1.0, b), L))
     if abs(a - 1.0) < 1e-8:  # Σ b/(b+n-1)
         out: FloatArray = b * (special.digamma(b + L) - special.digamma(b))
         return out
-    delta = (
-        special.gammaln(b + L)
-        + special.gammaln(a + b - 1.0)
+    # (a+b-1) B(a-1, b+L) / B(a, b), every gamma function at a positive argument
+    tail = np.exp(
+        special.gammaln(a + b)
+        + special.gammaln(b + L)
         - special.gammaln(a + b + L - 1.0)
         - special.gammaln(b)
     )
-    res: FloatArray = (a + b - 1.0) / (a - 1.0) * -np.expm1(delta)
+    res: FloatArray = (a + b - 1.0 - tail) / (a - 1.0)
     return res
 
 
@@ -424,7 +426,7 @@ class BGCNBDK(RFMModel):
         logs = []
         for j in range(k):
             with np.errstate(divide="ignore"):
-                lr = np.log(np.where(gap > 0, gap, 0.0) / (alpha + T)) if j else 0.0
+                lr = np.log(gap) - np.log(alpha + T) if j else 0.0
             logs.append(
                 special.gammaln(rkx + j) - special.gammaln(rkx) - math.lgamma(j + 1.0) + j * lr
             )

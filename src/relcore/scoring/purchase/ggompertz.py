@@ -73,7 +73,8 @@ def _q_nodes(
     (``q_lo`` at the earlier age), as ages ``τ``, and the logarithms of their weights for
     integrals in ``τ`` (``dτ/dq = -D/s``, ``D = β e^-u - c expm1(-u)``)."""
     s, beta, c = params[2], params[3], params[4]
-    width = (q_lo - q_hi)[:, None]
+    # an interval of a few ulps may come out reversed by rounding: it holds nothing
+    width = np.maximum(q_lo - q_hi, 0.0)[:, None]
     q = np.where(_XI <= 0.5, q_lo[:, None] - width * _XI, q_hi[:, None] + width * _REST)
     # invert β + g(τ) = β e^(-q/s): τ = c log1p(β expm1(-q/s) / c), in logs where expm1
     # would overflow
