@@ -285,3 +285,20 @@ def test_any_parameters_and_history_give_finite_in_range_values(h, r, alpha, s, 
     e0 = m.expected_purchases_new(t)
     assert np.isfinite(e0).all()
     assert (e0 >= 0).all()
+
+
+def test_a_cohort_without_dropout_gets_the_nbd_limit_as_the_pareto_nbd_does():
+    frequency = np.array([0, 1, 2, 8, 15, 4, 1, 3])
+    T = np.array([0, 8, 10, 12, 11, 9, 12, 10])
+    young = {"frequency": frequency, "recency": np.where(frequency > 0, T, 0), "T": T}
+    with pytest.warns(FitWarning):
+        m = GGompertzNBD.fit(**young)
+    with pytest.warns(FitWarning):
+        p = ParetoNBD.fit(**young)
+    assert m.beta == np.inf
+    assert m.c == np.inf
+    assert m.r == pytest.approx(p.r, rel=1e-9)
+    assert m.alpha == pytest.approx(p.alpha, rel=1e-9)
+    assert m.log_likelihood == pytest.approx(p.log_likelihood, rel=1e-12)
+    assert (m.p_alive(young["frequency"], young["recency"], T) == 1.0).all()
+    assert set(m.fit_info.not_identified) >= {"s", "beta", "c"}

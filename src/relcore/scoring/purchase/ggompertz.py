@@ -4,19 +4,23 @@ Sudden 'Death': A Flexible Customer Lifetime Model", Management Science 58(5))."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
 from scipy import special
 
+from ...errors import ConvergenceError
 from . import _jet as jet
-from ._base import Limit, param_field
+from ._base import FitInfo, Limit, param_field
 from ._inputs import distinct_rows, time_horizon
 from ._optimize import dot
 from ._rfm import RFMModel, summary_from
 from ._types import FloatArray, Objective
 from .paretonbd import ParetoNBD
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["GGompertzNBD"]
 
@@ -387,7 +391,9 @@ class GGompertzNBD(RFMModel):
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     s, beta
         Shape and scale (in time units) of the gamma distribution of initial dropout
-        rates ``μ``.
+        rates ``μ``. ``beta = inf`` (with ``c = inf``) is the limit without dropout, the
+        NBD model, which a fit returns with a :class:`~relcore.FitWarning` when the data
+        show no sign of dropout (as the Pareto/NBD does).
     c
         Periods over which the dropout hazard grows e-fold. ``c = inf`` is the limit
         without ageing, the Pareto/NBD, which a fit returns with a
@@ -434,7 +440,7 @@ class GGompertzNBD(RFMModel):
     r: float = param_field()
     alpha: float = param_field()
     s: float = param_field()
-    beta: float = param_field()
+    beta: float = param_field(limit=True)
     c: float = param_field(limit=True)
 
     # -- conversions ----------------------------------------------------------------------
@@ -469,6 +475,41 @@ class GGompertzNBD(RFMModel):
         cls, columns: dict[str, FloatArray], weights: FloatArray
     ) -> Callable[[FloatArray, int], Objective]:
         return _GGObjective(columns, weights)
+
+    @classmethod
+    def _from_fit(
+        cls, columns: dict[str, FloatArray], weights: FloatArray, *, penalizer: float = 0.0
+    ) -> Self:
+        try:
+            return super()._from_fit(columns, weights, penalizer=penalizer)
+        except ConvergenceError:
+            # No dropout at all (a young cohort) lies beyond the Pareto/NBD limit: its own
+            # limit, the NBD, which the Pareto/NBD's fit finds and says so.
+            pareto = ParetoNBD._from_fit(columns, weights, penalizer=penalizer)
+            info = pareto.fit_info
+            if info is None or info.limit is None:
+                raise
+        cov = np.full((5, 5), 0.0)
+        cov[:4, :4] = info.covariance
+        cov[4, 4] = np.inf
+        return cls(
+            r=pareto.r,
+            alpha=pareto.alpha,
+            s=pareto.s,
+            beta=pareto.beta,
+            c=np.inf,
+            fit_info=FitInfo(
+                log_likelihood=info.log_likelihood,
+                covariance=cov,
+                n_customers=info.n_customers,
+                n_rows=info.n_rows,
+                penalizer=info.penalizer,
+                iterations=info.iterations,
+                limit=info.limit,
+                boundary=(*info.boundary, "c"),
+                not_identified=(*info.not_identified, "c"),
+            ),
+        )
 
     # -- predictions ----------------------------------------------------------------------
     def _values(self) -> list[float]:
