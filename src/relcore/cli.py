@@ -45,7 +45,7 @@ __all__ = ["main"]
 _LARGE_INPUT_BYTES = 20_000_000
 # The purchase models `relcore score` offers, by class name in relcore.scoring; the
 # command-line name is the class name in lower case.
-_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD")
+_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD", "GGompertzNBD")
 # relcore keeps instants and durations as int64 microseconds.
 _LONGEST_US = np.iinfo(np.int64).max
 _PLAN_COLUMNS = ("customer_id", "at", "channel", "category", "campaign", "priority")

@@ -3,8 +3,9 @@
 * :mod:`relcore.scoring.summary` — the customer-base summary (:func:`summarize`,
   :class:`RFMSummary`): frequency, recency, age and spend per customer;
 * :mod:`relcore.scoring.purchase` — purchase, retention and spend models
-  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`BGBB`,
-  :class:`ShiftedBetaGeometric`, :class:`GammaGamma`), lifetime value and diagnostics;
+  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`GGompertzNBD`,
+  :class:`BGCNBDK`, :class:`MBGCNBDK`, :class:`BGBB`, :class:`ShiftedBetaGeometric`,
+  :class:`GammaGamma`), lifetime value and diagnostics;
 * :mod:`relcore.scoring.scores` — relationship scores (engagement, fatigue, value
   balance, the customer view, RFM segments, lifecycle stages, also-bought).
 
@@ -22,6 +23,7 @@ from . import scores
 from .scores import *  # noqa: F403
 from .summary import Period as Period
 from .summary import RFMSummary as RFMSummary
+from .summary import log_interpurchase_times as log_interpurchase_times
 from .summary import summarize as summarize
 
 if TYPE_CHECKING:
@@ -32,12 +34,15 @@ if TYPE_CHECKING:
 # equals ``purchase.__all__``).
 _PURCHASE = (
     "BGBB",
+    "BGCNBDK",
     "BGNBD",
+    "MBGCNBDK",
     "MBGNBD",
     "CovariatePurchaseModel",
     "CovariateSpendModel",
     "CustomerPredictions",
     "FitSummary",
+    "GGompertzNBD",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",
@@ -46,7 +51,7 @@ _PURCHASE = (
     "frequency_monetary_correlation",
 )
 
-__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize"]
+__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "purchase", "scores", "summarize"]
 __all__ += scores.__all__
 __all__ += _PURCHASE
 
