@@ -201,6 +201,48 @@ def scaling(sizes: list[int], repeat: int) -> None:
             print(f"{model.__name__:<12}{data:<12}{cells}   {slope:5.2f} ({slope_cpu:4.2f})")
 
 
+# -- every model against lifetimes (issue 15) ------------------------------------------
+
+
+def _lifetimes_fit(lifetimes: Any, model: type, d: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """lifetimes' fit of the same model on the same rows (its defaults otherwise)."""
+    if model is GammaGamma:
+        return lambda: lifetimes.GammaGammaFitter().fit(d["frequency"], d["monetary_value"])
+    if model is BGBB:
+        return lambda: lifetimes.BetaGeoBetaBinomFitter().fit(
+            d["frequency"], d["recency"], d["n_periods"]
+        )
+    fitter = {
+        BGNBD: lifetimes.BetaGeoFitter,
+        MBGNBD: lifetimes.ModifiedBetaGeoFitter,
+        ParetoNBD: lifetimes.ParetoNBDFitter,
+    }[model]
+    return lambda: fitter().fit(d["frequency"], d["recency"], d["T"])
+
+
+def peer_ratios(sizes: list[int], repeat: int, lifetimes: Any) -> None:
+    """Each model's fit against lifetimes' in the same run. lifetimes runs at most 200k
+    customers (20k for its Pareto/NBD, whose fit takes minutes beyond); larger sizes
+    scale its time per customer linearly (marked ``~``), which flatters it: its fits
+    grow faster than linearly."""
+    print(f"\n== every fit against lifetimes, same run (best of {repeat}; lifetimes once) ==")
+    print(f"{'model':<12}{'data':<12}{'customers':>11}{'relcore':>10}{'lifetimes':>13}{'ratio':>9}")
+    for model in (BGNBD, MBGNBD, ParetoNBD, BGBB, GammaGamma):
+        for n in sizes:
+            d = fit_data(model, n, "daily")
+            t, _ = best_of(quiet(lambda d=d, m=model: m.fit(**d)), repeat)
+            cap = 20_000 if model is ParetoNBD else 200_000
+            k = min(n, cap)
+            sub = {key: v[:k] for key, v in d.items()}
+            peer, _ = best_of(quiet(_lifetimes_fit(lifetimes, model, sub)), 1)
+            peer_t = peer * n / k
+            mark = "~" if k < n else " "
+            print(
+                f"{model.__name__:<12}{'daily':<12}{n:>11,}{t:>9.3f}s{peer_t:>11.2f}s{mark}"
+                f"{peer_t / t:>8.1f}x"
+            )
+
+
 # -- covariates --------------------------------------------------------------------------
 
 
@@ -287,6 +329,9 @@ def main() -> None:
     parser.add_argument(
         "--new-models-only", action="store_true", help="only the GG/NBD and BG/CNBD-k fits"
     )
+    parser.add_argument(
+        "--peers-only", action="store_true", help="each model's fit against lifetimes only"
+    )
     args = parser.parse_args()
     lifetimes: Any = None
     if not args.no_lifetimes:
@@ -305,6 +350,9 @@ def main() -> None:
     if args.new_models_only:
         new_models([10_000, 100_000], args.repeat)
         return
+    if args.peers_only:
+        peer_ratios([100_000, 1_000_000], args.repeat, lifetimes)
+        return
     floors = Floors()
     print(f"floors: {floors.describe()}")
     print(f"\n== hot paths (best of {args.repeat}) ==")
@@ -318,6 +366,8 @@ def main() -> None:
     if not args.no_covariates:
         covariate_fits([10_000, 100_000] + ([1_000_000] if not args.quick else []), args.repeat)
     new_models([10_000, 100_000], args.repeat)
+    if lifetimes is not None:
+        peer_ratios([100_000, 1_000_000], args.repeat, lifetimes)
     print(f"\nmachine at the end: {machine()}")
 
 
