@@ -63,7 +63,12 @@ class EventLog:
     handed out are read-only.
 
     Build a log with :meth:`from_arrays` (the bulk path every other constructor ends in),
-    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars` or :meth:`read_csv`.
+    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars`, :meth:`from_arrow`,
+    :meth:`read_csv` or :meth:`read_parquet`.
+
+    :attr:`customers` is always sorted (by value for integer ids, by code point for
+    string ids), whatever the order of the input, so a customer's code does not depend on
+    where their first event was written.
 
     Examples
     --------
@@ -137,8 +142,9 @@ class EventLog:
         Parameters
         ----------
         customer_id
-            Customer ids: integers or non-empty strings. Integer ids stay integers in
-            :attr:`customers`, so results join back to integer keys.
+            Customer ids: integers or non-empty strings (a numpy array, a list or a
+            pyarrow array). Integer ids stay integers in :attr:`customers`, so results join
+            back to integer keys; string ids are kept exactly as written.
         at
             When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
             offset, or ``datetime64`` values together with ``timezone=``.
@@ -289,7 +295,7 @@ class EventLog:
     @classmethod
     def from_polars(
         cls,
-        df: pl.DataFrame,
+        df: pl.DataFrame | pl.LazyFrame,
         *,
         customer_id: str = "customer_id",
         at: str = "at",
@@ -304,15 +310,126 @@ class EventLog:
         default_kind: str = "purchase",
         timezone: str | None = None,
     ) -> EventLog:
-        """Build a log from a polars DataFrame; arguments name its columns.
+        """Build a log from a polars DataFrame or LazyFrame; arguments name its columns.
 
-        Same contract as :meth:`from_pandas`. Requires the ``polars`` extra.
+        Same contract as :meth:`from_pandas`. A LazyFrame is collected with just the named
+        columns. Requires the ``polars`` extra (and reads text fastest with ``arrow``).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import polars as pl
+        >>> orders = pl.LazyFrame({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": [dt.datetime(2026, 3, d, 9) for d in (1, 2, 3)],
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_polars(orders, customer_id="client", at="ordered_at",
+        ...                            value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
         """
         from ..io.frames import polars_columns
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
         columns, zone = polars_columns(df, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Build a log from a pyarrow Table or RecordBatch; arguments name its columns.
+
+        Text is read where pyarrow holds it (no Python string is made per row). ``at`` may
+        be a timestamp column (with a time zone it holds instants; without one, wall-clock
+        times in ``timezone``), a date column with ``timezone=``, or ISO 8601 text with
+        offsets. A null id, time or value is an error naming its rows; a null label is a
+        missing one. Requires the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import pyarrow as pa
+        >>> utc = dt.timezone.utc
+        >>> orders = pa.table({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, d, tzinfo=utc) for d in (1, 2, 3)],
+        ...                            pa.timestamp("us", tz="UTC")),
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_arrow(orders, customer_id="client", at="ordered_at",
+        ...                           value="amount")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
+        """
+        from ..io.frames import arrow_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        columns, zone = arrow_columns(table, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def read_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Read a Parquet file; arguments name its columns, and only those are read.
+
+        Columns are read as :meth:`from_arrow` reads them. Requires the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import datetime as dt
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.parquet"
+        >>> pq.write_table(pa.table({
+        ...     "client": ["00042", "NA"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 2, 9)]),
+        ...     "amount": [25.5, 12.0],
+        ... }), path)
+        >>> log = EventLog.read_parquet(path, customer_id="client", at="ordered_at",
+        ...                             value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.times.astype(str).tolist()
+        (['00042', 'NA'], ['2026-03-01T08:00:00.000000', '2026-03-02T08:00:00.000000'])
+        """
+        from ..io.frames import arrow_columns
+        from ..io.parquet import read_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        table = read_columns(path, list(dict.fromkeys(names.values())))
+        columns, zone = arrow_columns(table, names, timezone)
         return cls._from_named(columns, zone, default_kind, names)
 
     @classmethod
