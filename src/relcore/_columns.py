@@ -4,6 +4,7 @@ customer-id factorisation and the one sort that orders a log by customer and tim
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -480,6 +481,14 @@ def _chunked(values: Any) -> Any:
     import pyarrow as pa
 
     return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
+def release_arrow_memory() -> None:
+    """Hand back to the system the memory pyarrow's allocator keeps for reuse (once a
+    large text column it held has been coded, or a file's blocks read)."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
 
 
 def _module(name: str) -> Any:

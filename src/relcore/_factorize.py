@@ -165,6 +165,16 @@ class UnicodeText:
     def unicode(self) -> npt.NDArray[np.str_]:
         return self.values
 
+    def order(self) -> I64:
+        """The permutation that sorts the values (by code point)."""
+        if self.width == 0:
+            return np.arange(len(self), dtype=np.int64)
+        unit = _unit(int(self._points().max())) if len(self) else 1
+        # Code points as big-endian units, so that whole words compare as the text does.
+        units = self._points().astype(f">u{unit}")
+        words = _unicode_words(units, unit).view(">u8")
+        return _order_of_words(words, None)
+
 
 def _unit(largest_code_point: int) -> int:
     return 1 if largest_code_point < 1 << 8 else 2 if largest_code_point < 1 << 16 else 4
@@ -174,7 +184,7 @@ def _unicode_words(points: npt.NDArray[np.uint32], unit: int) -> U64:
     """Code points ``unit`` bytes each, zero-padded into whole 8-byte words per row."""
     rows, width = points.shape
     per_word = 8 // unit
-    narrow = points if unit == 4 else points.astype(f"u{unit}")
+    narrow = points if points.dtype.itemsize == unit else points.astype(f"u{unit}")
     if width % per_word:
         padded = np.zeros((rows, width + per_word - width % per_word), dtype=narrow.dtype)
         padded[:, :width] = narrow
@@ -239,7 +249,30 @@ class Utf8Text:
         return mix64(out)
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Text:
-        return Utf8Text(self.column.take(rows))
+        """The values of ``rows``, as one chunk.
+
+        Taken chunk by chunk: pyarrow's ``take`` on a chunked column would first join
+        the chunks into one copy of the whole column.
+        """
+        import pyarrow as pa
+
+        chunks = self.column.chunks
+        if len(chunks) <= 1:
+            return Utf8Text(self.column.take(rows))
+        starts = np.cumsum([0, *(len(c) for c in chunks)])
+        rows = np.asarray(rows, dtype=np.int64)
+        which = np.searchsorted(starts, rows, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(len(chunks) + 1))
+        pieces = [
+            chunks[i].take(rows[order[bounds[i] : bounds[i + 1]]] - starts[i])
+            for i in range(len(chunks))
+            if bounds[i + 1] > bounds[i]
+        ]
+        joined = pa.concat_arrays(pieces) if pieces else pa.array([], self.column.type)
+        back = np.empty_like(order)
+        back[order] = np.arange(order.size)
+        return Utf8Text(pa.chunked_array([joined.take(back)]))
 
     def mismatches(self, groups: Codes, rows: I64) -> npt.NDArray[np.bool_]:
         """Rows that differ from ``rows[groups[row]]``, the first row of their group."""
@@ -282,6 +315,16 @@ class Utf8Text:
             same = pc.equal(part, expected).to_numpy(zero_copy_only=False)
             bad[lo : lo + len(part)] = ~same
         return bad
+
+    def order(self) -> I64:
+        """The permutation that sorts the values (by code point: UTF-8 bytes sort so)."""
+        chunk = self.column.combine_chunks()
+        offsets, data = _buffers(chunk)
+        lengths = np.diff(offsets)
+        if lengths.size and int(lengths.max()) > _WORDS_COMPARED_BYTES:
+            return np.argsort(self.unicode()).astype(np.int64)
+        words, _ = _utf8_words(data, offsets, lengths)
+        return _order_of_words(words.view(">u8"), lengths)
 
     def unicode(self) -> npt.NDArray[np.str_]:
         """The values as a numpy ``U`` array (meant for a table of distinct values)."""
@@ -359,11 +402,42 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
     bad = text.mismatches(groups, rows)
     if bad.any():
         groups, rows = _split(text, groups, rows, np.flatnonzero(bad))
-    table = text.take(rows).unicode()
-    order = np.argsort(table)
+    distinct = text.take(rows)
+    order = distinct.order()
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
-    return rank[groups], table[order]
+    return rank[groups], distinct.take(order).unicode()
+
+
+def _order_of_words(words: Any, lengths: I64 | None) -> I64:
+    """The permutation sorting rows of big-endian words (then ``lengths``) in order.
+
+    Sorted by the first word, then, only among rows still tied, by the next: distinct
+    ids rarely share their first eight bytes, so this is mostly one integer sort rather
+    than a sort of strings.
+    """
+    keys = [words[:, j].astype(np.uint64) for j in range(words.shape[1])]
+    if lengths is not None:
+        keys.append(lengths)
+    n = words.shape[0]
+    if n < 2 or not keys:
+        return np.arange(n, dtype=np.int64)
+    order = np.argsort(keys[0])
+    first = keys[0][order]
+    tie = first[1:] == first[:-1]
+    for key in keys[1:]:
+        if not tie.any():
+            break
+        in_run = np.zeros(n, dtype=bool)
+        in_run[:-1] |= tie
+        in_run[1:] |= tie
+        pos = np.flatnonzero(in_run)
+        run = np.cumsum(~np.concatenate(([False], tie)))[pos]
+        rows = order[pos]
+        order[pos] = rows[np.lexsort((key[rows], run))]
+        ordered = key[order]
+        tie &= ordered[1:] == ordered[:-1]
+    return order.astype(np.int64, copy=False)
 
 
 def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:

@@ -528,8 +528,9 @@ def _stages(total: int, enabled: bool, desc: str) -> Iterator[Callable[[str], No
 
 
 def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._columns import factorize_labels
     from ._time import UTC, format_instant
-    from .io.csv import event_columns, read_table
+    from .io.csv import EventBatches
     from .models import EventLog
     from .scoring import summarize
 
@@ -559,42 +560,45 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.kind is not None:
         names["kind"] = args.kind
 
+    def no_late_events(columns: dict[str, Any]) -> None:
+        late = columns["at"] > end_us
+        if late.any():
+            raise DataError.from_mask(
+                args.at,
+                late,
+                f"events after --observation-end ({format_instant(end_us, UTC)}); "
+                "choose a later end, or leave them out of the file",
+            )
+
     large = os.path.getsize(args.input) > _LARGE_INPUT_BYTES
     with _stages(3, large, "summarize") as advance:
-        table = read_table(
+        # Read a block at a time: the file's text is never held whole (see EventBatches).
+        batches = EventBatches(
             args.input,
-            list(names.values()),
+            names,
+            at_format=args.at_format,
+            timezone=args.timezone,
             delimiter=args.delimiter,
             encoding=args.encoding,
             arg_names=_ARG_NAMES,
+            check=no_late_events,
         )
-        if table.n_rows == 0:
-            _fail(table.path, "has a header but no rows: there is nothing to summarise")
-        with _rows_of(table):
-            columns = event_columns(
-                table,
-                names,
-                at_format=args.at_format,
-                timezone=args.timezone,
-            )
-            late = columns["at"] > end_us
-            if late.any():
-                raise DataError.from_mask(
-                    args.at,
-                    late,
-                    f"events after --observation-end ({format_instant(end_us, UTC)}); "
-                    "choose a later end, or leave them out of the file",
-                )
+        with _rows_of(batches.table):
+            columns = batches.read()
+        n = batches.table.n_rows
+        if n == 0:
+            _fail(batches.table.path, "has a header but no rows: there is nothing to summarise")
         kinds = columns.pop("kind", None)
         if kinds is not None:
+            kinds = factorize_labels(kinds, n, "kind", allow_missing=False)
             _report_other_kinds(kinds, args, "purchase", err)
         advance("read")
         log = EventLog.from_arrays(
-            columns.pop("customer_id"),
-            columns.pop("at").view("datetime64[us]"),
+            customer_id=columns.pop("customer_id"),
+            at=columns.pop("at").view("datetime64[us]"),
             kind="purchase" if kinds is None else kinds,
+            value=columns.pop("value", None),
             timezone="UTC",
-            **columns,
         )
         summary = summarize(
             log,
@@ -616,27 +620,26 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _report_other_kinds(
-    kinds: npt.NDArray[np.object_], args: argparse.Namespace, wanted: str, err: TextIO
-) -> None:
-    """Count, on stderr, the rows the kind filter leaves out, by kind."""
-    other = kinds != wanted
-    if not other.any():
+def _report_other_kinds(kinds: Any, args: argparse.Namespace, wanted: str, err: TextIO) -> None:
+    """Count, on stderr, the rows the kind filter leaves out, by kind (``kinds``: the
+    column as a Categorical, whose categories are sorted)."""
+    counts = np.bincount(np.asarray(kinds.codes, dtype=np.int64), minlength=len(kinds.categories))
+    left_out = [
+        (label, int(count))
+        for label, count in zip(kinds.categories, counts.tolist(), strict=True)
+        if label != wanted and count
+    ]
+    if not left_out:
         return
-    labels, counts = np.unique(kinds[other].astype(str), return_counts=True)
-    kinds_left = [str(k) for k in labels.tolist()]
-    listed = ", ".join(
-        f"{k!r} ({n:,} row{'s' if n != 1 else ''})"
-        for k, n in zip(kinds_left, counts.tolist(), strict=True)
-    )
-    near = [k for k in kinds_left if k.strip().lower() == wanted]
+    listed = ", ".join(f"{k!r} ({c:,} row{'s' if c != 1 else ''})" for k, c in left_out)
+    near = [k for k, _ in left_out if k.strip().lower() == wanted]
     hint = (
         f"; kinds are matched exactly as written, so {' and '.join(map(repr, near))} "
         f"{'is' if len(near) == 1 else 'are'} not {wanted!r}"
         if near
         else ""
     )
-    n = int(other.sum())
+    n = sum(c for _, c in left_out)
     print(
         f"{args.command_name}: note: {n:,} of {len(kinds):,} rows left out, whose "
         f"{args.kind} is not {wanted!r}: {listed}{hint}",

@@ -22,7 +22,7 @@ ids_text = st.text(
     alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
     min_size=1,
     max_size=80,
-) | st.sampled_from(["a", "b", "ab", "a\x00b", "é", "日本", "x" * 70, "x" * 71])
+) | st.sampled_from(["a", "b", "ab", "a\x00b", "é", "日本", "😀", "a😀", "x" * 70, "x" * 71])
 
 
 def log_of(ids):

@@ -16,6 +16,7 @@ from .._columns import (
     factorize_ids,
     factorize_labels,
     is_constant,
+    release_arrow_memory,
     sort_rows,
     take,
 )
@@ -166,26 +167,39 @@ class EventLog:
             Naming the column and rows of any missing id, unparseable, naive or
             non-existent time, non-finite value or unknown initiator.
         """
-        codes, customers = factorize_ids(customer_id, "customer_id")
+        columns = {
+            "customer_id": customer_id, "at": at, "value": value,
+            "value_to_customer": value_to_customer, "kind": kind, "channel": channel,
+            "initiator": initiator, "category": category, "campaign": campaign, "item": item,
+        }  # fmt: skip
+        del customer_id, at
+        return cls._build(columns, timezone)
+
+    @classmethod
+    def _build(cls, columns: dict[str, Any], timezone: str | _dt.tzinfo | None) -> EventLog:
+        """:meth:`from_arrays` over a dict of its arguments, which it empties as it goes:
+        a column read from a file (the ids' text above all) is freed once it is coded."""
+        codes, customers = factorize_ids(columns.pop("customer_id"), "customer_id")
+        release_arrow_memory()
         n = codes.size
-        times = datetimes_to_micros(at, column="at", timezone=timezone)
+        times = datetimes_to_micros(columns.pop("at"), column="at", timezone=timezone)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
-        amounts = {
-            name: constant(0.0, n, np.float64) if col is None else as_float(col, name)
-            for name, col in (("value", value), ("value_to_customer", value_to_customer))
-        }
-        for name, arr in amounts.items():
-            if arr.size != n:
-                raise DataError(name, f"has {arr.size} values for {n} events")
-        labels = {
-            "kind": factorize_labels(kind, n, "kind", allow_missing=False),
-            "channel": factorize_labels(channel, n, "channel"),
-            "initiator": factorize_labels(initiator, n, "initiator", allowed=INITIATORS),
-            "category": factorize_labels(category, n, "category"),
-            "campaign": factorize_labels(campaign, n, "campaign"),
-            "item": factorize_labels(item, n, "item"),
-        }
+        amounts = {}
+        for name in ("value", "value_to_customer"):
+            col = columns.pop(name, None)
+            amounts[name] = constant(0.0, n, np.float64) if col is None else as_float(col, name)
+            if amounts[name].size != n:
+                raise DataError(name, f"has {amounts[name].size} values for {n} events")
+        labels = {}
+        for name in _LABEL_COLUMNS:
+            labels[name] = factorize_labels(
+                columns.pop(name, None),
+                n,
+                name,
+                allow_missing=name != "kind",
+                allowed=INITIATORS if name == "initiator" else None,
+            )
         order, codes, times = sort_rows(codes, times, customers.size)
         if order is not None:
             amounts = {k: take(v, order) for k, v in amounts.items()}
@@ -462,7 +476,13 @@ class EventLog:
         ``timezone`` (an error when no zone is given). ``at_format`` (a ``strptime``
         format such as ``"%Y%m%d"``) reads other layouts; with ``%z`` in it, the offset
         in the data wins. The reader's rules are those of :mod:`relcore.io.csv`, and it is
-        pyarrow's multi-threaded one when the ``arrow`` extra is installed.
+        pyarrow's when the ``arrow`` extra is installed.
+
+        The file is read a block at a time (:class:`relcore.io.csv.EventBatches`): its text
+        is never held whole, ids are kept as pyarrow text until they are tabled, and the
+        log needs about 21 bytes per event, so reading takes less memory than the file's
+        size with the ``arrow`` extra (the careful reader, without it, holds each cell as
+        a Python string).
 
         Errors name the file's columns; row numbers count data rows from 0 (the header
         is not a row).
@@ -485,11 +505,11 @@ class EventLog:
         ...
         relcore.errors.DataError: column 'ordered_at', 1 row (1): naive timestamps...
         """
-        from ..io.csv import read_event_columns
+        from ..io.csv import EventBatches
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        columns = read_event_columns(
+        batches = EventBatches(
             path,
             names,
             at_format=at_format,
@@ -497,6 +517,7 @@ class EventLog:
             delimiter=delimiter,
             encoding=encoding,
         )
+        columns = batches.read()
         columns["at"] = columns["at"].view("datetime64[us]")
         return cls._from_named(columns, "UTC", default_kind, names)
 
@@ -512,14 +533,9 @@ class EventLog:
 
         Errors name the caller's columns (``ordered_at``), not relcore's (``at``).
         """
+        columns.setdefault("kind", default_kind)
         try:
-            return cls.from_arrays(
-                columns.pop("customer_id"),
-                columns.pop("at"),
-                kind=columns.pop("kind", default_kind),
-                timezone=zone,
-                **columns,
-            )
+            return cls._build(columns, zone)
         except DataError as exc:
             if exc.column not in names or names[exc.column] == exc.column:
                 raise
