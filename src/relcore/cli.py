@@ -8,12 +8,15 @@ Subcommands:
 * ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
 * ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
 
-Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike. A
+Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike.
+``relcore summarize`` reads its transactions a block at a time, so a file is never held
+whole (it also reads Parquet files, by the same rules, a batch of rows at a time). A
 problem in the input is reported in one line naming the file, the column and, for bad
-cells, the file's own line of each (blank lines and line breaks inside quotes counted), and
-the command exits with status 2. Nothing is dropped or changed silently: rows left out (of
-another kind than ``purchase``) are counted on stderr. An error relcore did not foresee is
-reported in one line too, as an internal error, with exit status 70.
+cells, the file's own line of each (blank lines and line breaks inside quotes counted; a
+Parquet file's rows), and the command exits with status 2. Nothing is dropped or changed
+silently: rows left out (of another kind than ``purchase``) are counted on stderr. An error
+relcore did not foresee is reported in one line too, as an internal error, with exit
+status 70.
 
 A summary written by ``relcore summarize`` has a ``period`` column (``D``, ``W`` or a
 duration such as ``3d``, the same in every row), so ``relcore score`` knows the length of
@@ -135,7 +138,8 @@ def _report_in_file(command: str, exc: _InFileError, err: TextIO) -> None:
     )
     for row, line, cell in table.locate(error.rows, error.column):
         shown = "" if cell is None else f": {_shorten(cell)}"
-        print(f"  line {line} (row {row}){shown}", file=err)
+        where = f"row {row}" if line is None else f"line {line} (row {row})"  # Parquet: rows
+        print(f"  {where}{shown}", file=err)
     if error.count > len(error.rows):
         print(f"  … and {error.count - len(error.rows):,} more", file=err)
 
@@ -238,7 +242,9 @@ def _add_summarize_parser(sub: Any) -> None:
         ),
         formatter_class=_Formatter,
     )
-    summ.add_argument("input", help="CSV file with a header row")
+    summ.add_argument(
+        "input", help="CSV file with a header row, or a Parquet file (named *.parquet)"
+    )
     summ.add_argument("--customer", default="customer_id", help="customer id column")
     summ.add_argument("--at", default="at", help="timestamp column")
     summ.add_argument("--value", help="value column (optional)")
@@ -572,17 +578,30 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     large = os.path.getsize(args.input) > _LARGE_INPUT_BYTES
     with _stages(3, large, "summarize") as advance:
-        # Read a block at a time: the file's text is never held whole (see EventBatches).
-        batches = EventBatches(
-            args.input,
-            names,
-            at_format=args.at_format,
-            timezone=args.timezone,
-            delimiter=args.delimiter,
-            encoding=args.encoding,
-            arg_names=_ARG_NAMES,
-            check=no_late_events,
-        )
+        # Read a block at a time: the file is never held whole (see EventBatches).
+        batches: Any
+        if Path(args.input).suffix.lower() == ".parquet":
+            from .io.parquet import ParquetEventBatches
+
+            batches = ParquetEventBatches(
+                args.input,
+                names,
+                at_format=args.at_format,
+                timezone=args.timezone,
+                arg_names=_ARG_NAMES,
+                check=no_late_events,
+            )
+        else:
+            batches = EventBatches(
+                args.input,
+                names,
+                at_format=args.at_format,
+                timezone=args.timezone,
+                delimiter=args.delimiter,
+                encoding=args.encoding,
+                arg_names=_ARG_NAMES,
+                check=no_late_events,
+            )
         with _rows_of(batches.table):
             columns = batches.read()
         n = batches.table.n_rows

@@ -44,9 +44,10 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import release_arrow_memory
 from .._time import resolve_zone, wall_to_micros
 from ..errors import DataError
+from ._batches import BatchedEvents
+from ._batches import FileError as _FileError
 
 __all__ = [
     "BLOCK_BYTES",
@@ -74,22 +75,6 @@ _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _FIRST_US = (_dt.datetime.min - _EPOCH) // _US
 _LAST_US = (_dt.datetime.max - _EPOCH) // _US
 _SPACES = " \t"
-
-
-class _FileError(DataError):
-    """A problem with the shape of the file, at a line rather than in a column."""
-
-    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        super().__init__(path, problem)
-
-    def _message(self) -> str:
-        where = self.path if self.line is None else f"{self.path}, line {self.line}"
-        return f"{where}: {self.problem}"
-
-    def __reduce__(self) -> Any:
-        return (type(self), (self.path, self.problem, self.line))
 
 
 class _Format:
@@ -911,18 +896,18 @@ def _event_batch(
     return out
 
 
-class EventBatches:
+class EventBatches(BatchedEvents):
     """An event file read a block of rows at a time, so that its text is never all held.
 
     Iterating yields each block's columns keyed by relcore's names, in the file's row
     order: ``at`` as int64 microseconds since the epoch (UTC), numbers as float64, text as
-    the reader holds it (pyarrow columns, or object arrays from the careful reader).
+    the reader holds it (pyarrow columns, or object arrays from the careful reader);
+    :meth:`read` joins them.
 
     A file with a problem is read to its end before the problem is raised, and then it is
     the :class:`~relcore.DataError` :func:`event_columns` raises for the whole file: the
     first check, in the order of ``names``, that any row fails, with every row of the file
-    that fails it (rows count from the first data row of the file). Rows after the first
-    block with a problem are read and checked but no longer yielded. A problem with the
+    that fails it (rows count from the first data row of the file). A problem with the
     file's shape is raised at once, naming its line. ``check``, when given, is run on each
     block's columns after them (a :class:`~relcore.DataError` it raises names rows of the
     block, and ranks after every problem of the columns).
@@ -953,56 +938,28 @@ class EventBatches:
         engine: Engine | None = None,
         check: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        super().__init__(dict(names), check)
         columns = list(names.values())
         fmt, header, wanted = _open(path, columns, (), None, delimiter, encoding, arg_names)
         self.table = Table(fmt, header, {}, 0)
         self._wanted = wanted
-        self._names = dict(names)
         self._at_format = at_format
         self._timezone = timezone
         self._engine = _engine(engine)
-        self._check = check
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        table = self.table
-        table.n_rows = 0
-        first: _Problem | None = None
-        batches = _batches(table._fmt, table.header, self._wanted, self._engine)
-        for batch in batches:
-            start = table.n_rows
-            table.n_rows += batch.n_rows
-            stage = 0
-            try:
-                columns = _event_batch(batch, self._names, self._at_format, self._timezone)
-                stage = 1
-                if self._check is not None:
-                    self._check(columns)
-            except _FileError:
-                raise
-            except DataError as exc:
-                found = _Problem.of(exc, stage, start, batch, list(self._names.values()))
-                first = found if first is None else first.merged(found, self)
-                continue
-            if first is None:
-                yield columns
-        if first is not None:
-            raise first.error()
+    def _batches(self) -> Iterator[Table]:
+        return _batches(self.table._fmt, self.table.header, self._wanted, self._engine)
 
-    def read(self) -> dict[str, Any]:
-        """Every block's columns joined: pyarrow text as one chunked column (object arrays
-        if the careful reader took over part way), numbers as one array."""
-        parts = list(self)
-        out: dict[str, Any] = {}
-        for name in self._names:
-            pieces = [part.pop(name) for part in parts]
-            out[name] = _joined(pieces)
-            del pieces
-        release_arrow_memory()
-        return out
+    def _size(self, batch: Table) -> int:
+        return batch.n_rows
 
-    def _earlier_problem(self, column: str, cells: list[str]) -> str | None:
-        """The problem a check of ``column`` finds first among ``cells`` (each failing a
-        check of its own): which of two problems the whole file would report."""
+    def _convert(self, batch: Table) -> dict[str, Any]:
+        return _event_batch(batch, self._names, self._at_format, self._timezone)
+
+    def _cell(self, batch: Table, column: str, row: int) -> str:
+        return batch.cell(column, row)
+
+    def _first_problem(self, column: str, cells: list[Any]) -> str | None:
         table = Table(self.table._fmt, self.table.header, {column: cells}, len(cells))
         ours = next(o for o, t in self._names.items() if t == column)
         try:
@@ -1010,60 +967,3 @@ class EventBatches:
         except DataError as exc:
             return exc.problem
         return None
-
-
-def _joined(pieces: list[Any]) -> Any:
-    if not pieces:
-        return np.zeros(0, dtype=object)
-    if all(isinstance(p, np.ndarray) for p in pieces):
-        return np.concatenate(pieces)
-    if not any(isinstance(p, np.ndarray) for p in pieces):
-        import pyarrow as pa
-
-        return pa.chunked_array([c for p in pieces for c in p.chunks], type=pieces[0].type)
-    # pyarrow gave way to the careful reader part way through: text as Python strings
-    return np.concatenate(
-        [p if isinstance(p, np.ndarray) else p.to_numpy(zero_copy_only=False) for p in pieces]
-    )
-
-
-class _Problem:
-    """The first problem found in a file read in batches, as far as it has been read."""
-
-    def __init__(
-        self, rank: tuple[int, int], error: DataError, rows: list[int], cell: str | None
-    ) -> None:
-        self.rank = rank
-        self.column = error.column
-        self.problem = error.problem
-        self.rows = rows
-        self.count = error.count
-        self.cell = cell
-
-    @classmethod
-    def of(
-        cls, exc: DataError, stage: int, start: int, batch: Table, columns: list[str]
-    ) -> _Problem:
-        position = columns.index(exc.column) if exc.column in columns else len(columns)
-        cell = None
-        if stage == 0 and exc.rows and exc.column in batch:
-            cell = batch.cell(exc.column, exc.rows[0])
-        return cls((stage, position), exc, [start + r for r in exc.rows], cell)
-
-    def merged(self, other: _Problem, batches: EventBatches) -> _Problem:
-        """The problem the whole file read so far shows: the earlier check, or both
-        blocks' rows of the same one."""
-        if other.rank != self.rank:
-            return self if self.rank < other.rank else other
-        if other.problem == self.problem:
-            self.rows = (self.rows + other.rows)[:5]
-            self.count += other.count
-            return self
-        if self.cell is not None and other.cell is not None:
-            first = batches._earlier_problem(self.column, [self.cell, other.cell])
-            if first == other.problem:
-                return other
-        return self
-
-    def error(self) -> DataError:
-        return DataError(self.column, self.problem, self.rows, self.count)

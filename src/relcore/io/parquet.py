@@ -1,22 +1,24 @@
-"""Parquet files: reading the columns of an event log, writing result tables.
+"""Parquet files: reading the columns of an event log (whole, or a batch of rows at a
+time), writing result tables.
 
-Both need pyarrow (the ``arrow`` extra), imported when called.
+All need pyarrow (the ``arrow`` extra), imported when called.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .._optional import require
+from .._validation import check_mask
 from ..errors import DataError
-from .csv import _FileError
+from ._batches import BatchedEvents, FileError
 
-__all__ = ["read_columns", "write_columns"]
+__all__ = ["ParquetEventBatches", "read_columns", "write_columns"]
 
 
 def read_columns(path: str | os.PathLike[str], columns: Sequence[str]) -> Any:
@@ -31,18 +33,12 @@ def read_columns(path: str | os.PathLike[str], columns: Sequence[str]) -> Any:
     try:
         schema = pq.read_schema(where)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _FileError(where, f"could not be read as Parquet ({exc})") from None
-    header = list(schema.names)
-    for name in columns:
-        if name not in header:
-            shown = ", ".join(map(repr, header))
-            raise DataError(name, f"is not a column of {where} (its columns: {shown})")
-        if header.count(name) > 1:
-            raise DataError(name, f"appears {header.count(name)} times in {where}")
+        raise FileError(where, f"could not be read as Parquet ({exc})") from None
+    _check_columns(where, list(schema.names), columns)
     try:
         return pq.read_table(where, columns=list(columns))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _FileError(where, f"could not be read as Parquet ({exc})") from None
+        raise FileError(where, f"could not be read as Parquet ({exc})") from None
 
 
 def write_columns(
@@ -76,3 +72,226 @@ def write_columns(
         if os.path.exists(target):
             os.remove(target)
         raise
+
+
+# ---------------------------------------------------------------------------- batches
+
+# Rows read from a Parquet file at a time.
+BATCH_ROWS = 1 << 20
+
+
+class ParquetFile:
+    """A Parquet file as a whole: its columns, rows read so far, and where a row is."""
+
+    def __init__(self, path: str, file: Any) -> None:
+        self.path = path
+        self.header = tuple(file.schema_arrow.names)
+        self.n_rows = 0
+        self._file = file
+
+    def locate(
+        self, rows: Sequence[int], column: str | None = None
+    ) -> list[tuple[int, int | None, str | None]]:
+        """``(row, None, value)`` for rows of the file: a Parquet file has no lines."""
+        wanted = sorted({int(r) for r in rows if 0 <= int(r) < self.n_rows})
+        if column is None or column not in self.header:
+            return [(r, None, None) for r in wanted]
+        meta = self._file.metadata
+        starts = np.cumsum([0, *(meta.row_group(i).num_rows for i in range(meta.num_row_groups))])
+        out: list[tuple[int, int | None, str | None]] = []
+        for row in wanted:
+            group = int(np.searchsorted(starts, row, side="right")) - 1
+            values = self._file.read_row_group(group, columns=[column]).column(0)
+            value = values[row - int(starts[group])].as_py()
+            out.append((row, None, None if value is None else str(value)))
+        return out
+
+
+class ParquetEventBatches(BatchedEvents):
+    """An event Parquet file read a batch of rows at a time, with the contract of
+    :class:`relcore.io.csv.EventBatches` (the same error for the whole file, rows counted
+    from the first).
+
+    Columns may be typed or text. Ids: text or whole numbers. ``at``: timestamps with a
+    time zone (instants), without one or dates (wall-clock times in ``timezone``), or text
+    read as the CSV reader reads it (ISO 8601, or ``at_format``). Values: numbers, or text
+    read as the CSV reader reads numbers. Labels: text. A null is a missing value, an error
+    except in a label. ``arg_names`` says how the caller spells ``timezone=``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        names: Mapping[str, str],
+        *,
+        at_format: str | None = None,
+        timezone: str | None = None,
+        arg_names: Mapping[str, str] | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__(dict(names), check)
+        pa = require("pyarrow", "arrow")
+        pq = require("pyarrow.parquet", "arrow")
+        where = os.fspath(path)
+        try:
+            file = pq.ParquetFile(where)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise FileError(where, f"could not be read as Parquet ({exc})") from None
+        self.table = ParquetFile(where, file)
+        _check_columns(where, list(self.table.header), list(names.values()))
+        self._file = file
+        self._at_format = at_format
+        self._timezone = timezone
+        self._arg_names = dict(arg_names or {})
+
+    def _batches(self) -> Iterator[Any]:
+        columns = list(dict.fromkeys(self._names.values()))
+        return iter(self._file.iter_batches(batch_size=BATCH_ROWS, columns=columns))
+
+    def _size(self, batch: Any) -> int:
+        return int(batch.num_rows)
+
+    def _convert(self, batch: Any) -> dict[str, Any]:
+        return _arrow_events(
+            batch, self._names, self._at_format, self._timezone, self._arg_names, self.table.path
+        )
+
+    def _cell(self, batch: Any, column: str, row: int) -> Any:
+        return batch.column(column)[row]
+
+    def _first_problem(self, column: str, cells: list[Any]) -> str | None:
+        import pyarrow as pa
+
+        values = pa.array([c.as_py() for c in cells], type=cells[0].type)
+        ours = next(o for o, t in self._names.items() if t == column)
+        try:
+            _arrow_events(
+                pa.record_batch([values], names=[column]), {ours: column}, self._at_format,
+                self._timezone, self._arg_names, self.table.path,
+            )  # fmt: skip
+        except DataError as exc:
+            return exc.problem
+        return None
+
+
+def _check_columns(where: str, header: list[str], columns: Sequence[str]) -> None:
+    for name in columns:
+        if name not in header:
+            shown = ", ".join(map(repr, header))
+            raise DataError(name, f"is not a column of {where} (its columns: {shown})")
+        if header.count(name) > 1:
+            raise DataError(name, f"appears {header.count(name)} times in {where}")
+
+
+def _arrow_events(
+    batch: Any,
+    names: Mapping[str, str],
+    at_format: str | None,
+    timezone: str | None,
+    arg_names: Mapping[str, str],
+    path: str,
+) -> dict[str, Any]:
+    """A batch's columns keyed by relcore's names, as :class:`ParquetEventBatches` reads
+    them; errors name the file's columns and the batch's rows."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for ours, theirs in names.items():
+        col = batch.column(theirs)
+        kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        text = text or pa.types.is_string_view(kind)
+        if ours != "customer_id" and ours not in _LABELS and col.null_count:
+            check_mask(theirs, np.asarray(col.is_null()), "missing values")
+        if ours == "customer_id":
+            if not (text or pa.types.is_integer(kind)):
+                raise DataError(theirs, f"holds {col.type}; ids are text or whole numbers")
+            out[ours] = pa.chunked_array([col])
+        elif ours == "at":
+            out[ours] = _instants(col, theirs, at_format, timezone, arg_names, path)
+        elif ours in ("value", "value_to_customer"):
+            out[ours] = _numbers(col, theirs, path)
+        elif ours in _LABELS:
+            if not text:
+                raise DataError(theirs, f"holds {col.type}; labels are text")
+            if ours == "kind" and col.null_count:
+                check_mask(theirs, np.asarray(col.is_null()), "missing values")
+            out[ours] = pa.chunked_array([col])
+        else:
+            raise DataError(ours, f"is not a column of an event log (file column {theirs!r})")
+    return out
+
+
+_LABELS = ("kind", "channel", "initiator", "category", "campaign", "item")
+
+
+def _text_table(col: Any, name: str, path: str, arg_names: Mapping[str, str]) -> Any:
+    """A text column as the CSV reader's table, to read it by the CSV reader's rules."""
+    import pyarrow as pa
+
+    from .csv import Table, _Format
+
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if not pa.types.is_string(col.type):
+        col = col.cast(pa.string())
+    fmt = _Format(path, ",", "utf-8", arg_names)
+    return Table(fmt, (name,), {name: pa.chunked_array([col])}, len(col))
+
+
+def _instants(
+    col: Any,
+    name: str,
+    at_format: str | None,
+    timezone: str | None,
+    arg_names: Mapping[str, str],
+    path: str,
+) -> npt.NDArray[np.int64]:
+    import pyarrow as pa
+
+    from .._time import datetimes_to_micros
+
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        table = _text_table(col, name, path, arg_names)
+        parsed: npt.NDArray[np.int64] = table.instants(name, timezone=timezone, at_format=at_format)
+        return parsed
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        zone = "UTC"  # Arrow keeps instants as UTC counts whatever zone it shows them in
+    elif pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if timezone is None:
+            option = arg_names.get("timezone", "timezone=")
+            raise DataError(
+                name,
+                f"holds times without a time zone; pass {option} naming the zone they "
+                "were recorded in",
+            )
+        zone = timezone
+    else:
+        raise DataError(name, f"holds {t}; times are timestamps, dates or ISO 8601 text")
+    from .csv import _FIRST_US, _LAST_US
+
+    values: npt.NDArray[np.int64] = datetimes_to_micros(
+        col.to_numpy(zero_copy_only=False), column=name, timezone=zone
+    )
+    # as the CSV reader: no datetime could show a time beyond these years
+    check_mask(
+        name, (values < _FIRST_US) | (values > _LAST_US), "times outside the years 1 to 9999 in UTC"
+    )
+    return values
+
+
+def _numbers(col: Any, name: str, path: str) -> npt.NDArray[np.float64]:
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        parsed: npt.NDArray[np.float64] = _text_table(col, name, path, {}).numbers(name)
+        return parsed
+    if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
+        raise DataError(name, f"holds {t}; values are numbers")
+    values = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    check_mask(name, ~np.isfinite(values), "values that are infinite or NaN")
+    return values
