@@ -144,22 +144,24 @@ class UnicodeText:
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> UnicodeText:
         return UnicodeText(self.values[rows])
 
-    def mismatches(self, groups: Codes, rows: I64) -> npt.NDArray[np.bool_]:
-        """Rows that differ from ``rows[groups[row]]``, the first row of their group."""
+    def mismatches(self, groups: Codes, first: UnicodeText) -> npt.NDArray[np.bool_]:
+        """Rows that differ from ``first[groups[row]]``, the first row of their group."""
         n = len(self)
         if self.width == 0:
             return np.zeros(n, dtype=bool)
         points = self._points()
-        first = np.concatenate(
+        first_points = first._points()
+        first_words = np.concatenate(
             [
-                _unicode_words(points[rows[lo : lo + _HASH_ROWS]], self._unit)
-                for lo in range(0, rows.size, _HASH_ROWS)
+                _unicode_words(first_points[lo : lo + _HASH_ROWS], self._unit)
+                for lo in range(0, len(first_points), _HASH_ROWS)
             ]
         )
         parts = []
         for lo in range(0, n, _HASH_ROWS):
             words = _unicode_words(points[lo : lo + _HASH_ROWS], self._unit)
-            parts.append(_differ(words, np.take(first, groups[lo : lo + _HASH_ROWS], axis=0)))
+            expected = np.take(first_words, groups[lo : lo + _HASH_ROWS], axis=0)
+            parts.append(_differ(words, expected))
         return np.concatenate(parts)
 
     def unicode(self) -> npt.NDArray[np.str_]:
@@ -274,9 +276,8 @@ class Utf8Text:
         back[order] = np.arange(order.size)
         return Utf8Text(pa.chunked_array([joined.take(back)]))
 
-    def mismatches(self, groups: Codes, rows: I64) -> npt.NDArray[np.bool_]:
-        """Rows that differ from ``rows[groups[row]]``, the first row of their group."""
-        first = self.take(rows)
+    def mismatches(self, groups: Codes, first: Utf8Text) -> npt.NDArray[np.bool_]:
+        """Rows that differ from ``first[groups[row]]``, the first row of their group."""
         first_lengths = first.lengths()
         longest = int(first_lengths.max()) if first_lengths.size else 0
         if longest > _WORDS_COMPARED_BYTES:
@@ -399,10 +400,11 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
     if n == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype="U1")
     groups, rows = _group_by_hash(text.hashes())
-    bad = text.mismatches(groups, rows)
+    distinct: Any = text.take(rows)  # of the same class as text
+    bad = text.mismatches(groups, distinct)
     if bad.any():
         groups, rows = _split(text, groups, rows, np.flatnonzero(bad))
-    distinct = text.take(rows)
+        distinct = text.take(rows)
     order = distinct.order()
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
