@@ -378,6 +378,8 @@ def _arrow_ids(values: Any, column: str) -> Any:
     kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if _is_arrow_text(kind):
         return col
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(kind)
     if col.null_count:
         check_mask(column, np.asarray(col.is_null()), "missing values")
     return col.to_numpy()

@@ -89,9 +89,10 @@ def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, long
 
 
 def test_integer_ids_from_pyarrow_stay_integers():
-    log = log_of(pa.array([7, 3, 7], pa.int64()))
-    assert log.customers.dtype.kind == "i"
-    assert log.customers.tolist() == [3, 7]
+    for source in (pa.array([7, 3, 7], pa.int64()), pa.array([7, 3, 7]).dictionary_encode()):
+        log = log_of(source)
+        assert log.customers.dtype.kind == "i"
+        assert log.customers.tolist() == [3, 7]
 
 
 def _sources(values: list):
