@@ -7,6 +7,9 @@ Targets (issue 5): ``check_many`` over 1M customers with 5 rules against a Memor
 of 10M past contacts at >= 1M decisions/s; a single ``check`` p50 <= 20 µs on a
 MemoryLedger; ``request`` on SQLite p50 <= 300 µs with the database on disk. Issue 9:
 ``import relcore.contact_policy`` within 0.2 s of ``import numpy`` (``-X importtime``).
+Issue 12: what the audit trail costs (``request`` on SQLite and ``check`` on a
+MemoryLedger, with and without ``audit=True``), and a send in two phases (``reserve``
+then ``confirm``) on SQLite.
 """
 
 from __future__ import annotations
@@ -170,6 +173,70 @@ def bench_sqlite(directory: str, n_customers: int, n_history: int, n: int) -> No
             ledger.close()
 
 
+def _p50_p90(took_ns: list[int]) -> str:
+    arr = np.array(took_ns) / 1000
+    return f"p50 {np.percentile(arr, 50):.0f} µs, p90 {np.percentile(arr, 90):.0f} µs"
+
+
+def bench_audit(directory: str, n_customers: int, n_history: int, n: int) -> None:
+    """``request`` on SQLite and ``check`` on memory, without and with the audit trail;
+    then ``reserve`` + ``confirm`` on SQLite (audited)."""
+    rng = np.random.default_rng(3)
+    who = rng.integers(0, n_customers, n_history)
+    at = NOW_US - rng.integers(0, 60 * DAY, n_history)
+    history = [
+        Entry(f"c{w}", int(t), "email", "promotional", None, "message", True)
+        for w, t in zip(who.tolist(), at.tolist(), strict=True)
+    ]
+    targets = rng.integers(0, n_customers, n)
+    offsets = rng.integers(0, 3600, n)
+    contacts = [
+        Contact(
+            f"c{i}", channel="email", category="promotional", at=NOW + timedelta(seconds=int(s))
+        )
+        for i, s in zip(targets.tolist(), offsets.tolist(), strict=True)
+    ]
+    p50 = {}
+    for audit in (False, True):
+        with tempfile.TemporaryDirectory(dir=directory) as tmp:
+            ledger = SQLiteLedger(os.path.join(tmp, "contacts.db"))
+            ledger.append(history)
+            guard = ContactGuard(POLICY, ledger, audit=audit)
+            took = []
+            for c in contacts:
+                t0 = time.perf_counter_ns()
+                guard.request(c)
+                took.append(time.perf_counter_ns() - t0)
+            p50[("sqlite", audit)] = float(np.percentile(took, 50)) / 1000
+            print(f"request on SQLite, audit={audit}: {n:,} calls, {_p50_p90(took)}")
+            if audit:
+                pairs = []
+                for k, c in enumerate(contacts):
+                    later = c.at_time(c.at + timedelta(days=2))  # a day with free slots
+                    t0 = time.perf_counter_ns()
+                    if guard.reserve(later, key=f"m-{k}").allowed:
+                        guard.confirm(f"m-{k}")
+                    pairs.append(time.perf_counter_ns() - t0)
+                print(f"reserve + confirm on SQLite, audit=True: {n:,} pairs, {_p50_p90(pairs)}")
+            ledger.close()
+    memory = MemoryLedger()
+    memory.append(history)
+    for audit in (False, True):
+        guard = ContactGuard(POLICY, memory, audit=audit)
+        for c in contacts[:200]:  # warm caches
+            guard.check(c)
+        took = []
+        for c in contacts:
+            t0 = time.perf_counter_ns()
+            guard.check(c)
+            took.append(time.perf_counter_ns() - t0)
+        p50[("memory", audit)] = float(np.percentile(took, 50)) / 1000
+        print(f"check on a MemoryLedger, audit={audit}: {n:,} calls, {_p50_p90(took)}")
+    for store in ("sqlite", "memory"):
+        extra = p50[(store, True)] - p50[(store, False)]
+        print(f"  the audit trail costs {extra:+.0f} µs a decision at p50 on {store}")
+
+
 def import_seconds(module: str, repeats: int = 5) -> float:
     """Best of ``repeats`` fresh interpreters: the cumulative ``-X importtime`` of ``module``."""
     best = float("inf")
@@ -216,6 +283,7 @@ def main() -> None:
     bench_sqlite(
         args.dir, 10_000, 20_000 if args.quick else 200_000, 1_000 if args.quick else 5_000
     )
+    bench_audit(args.dir, 10_000, 20_000 if args.quick else 200_000, 1_000 if args.quick else 5_000)
 
 
 if __name__ == "__main__":

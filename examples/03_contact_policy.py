@@ -109,7 +109,23 @@ def main() -> None:
     )
     print("\nchosen for c9:", [c.campaign for c in chosen])
 
-    # 5. What would the policy do to next week's plan?
+    # 5. In a service: the customer's settings stored with the contacts, a retry that is
+    #    harmless (an idempotency key), and a send in two phases (hold the slot, then
+    #    confirm once the message went out, or release it if the send failed).
+    guard.ledger.set_preferences("c8", ContactPreferences(opted_out_channels={"sms"}))
+    text = Contact("c8", channel="sms", category="service", at=monday)
+    print("\nsms to c8, whose opt-out is stored:", guard.check(text).explain())
+    mail = Contact("c8", channel="email", category="promotional", at=monday)
+    first, retry = guard.request(mail, key="msg-1"), guard.request(mail, key="msg-1")
+    print(f"msg-1 asked twice by a retrying worker: {first.allowed}, {retry.allowed}; one slot")
+    tuesday = mail.at_time(monday + timedelta(days=1))
+    if guard.reserve(tuesday, key="msg-2", ttl=timedelta(minutes=2)).allowed:
+        print("msg-2 reserved; the email provider failed: released =", guard.release("msg-2"))
+    if guard.reserve(tuesday, key="msg-3", ttl=timedelta(minutes=2)).allowed:
+        guard.confirm("msg-3")
+        print("msg-3 reserved, sent and confirmed in the freed slot")
+
+    # 6. What would the policy do to next week's plan?
     rng = np.random.default_rng(0)
     plan = [
         Contact(

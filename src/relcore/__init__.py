@@ -16,6 +16,7 @@ from .errors import (
     LedgerError,
     PolicyError,
     RelcoreError,
+    ReservationError,
 )
 from .models import (
     ContactLimit,
@@ -41,6 +42,7 @@ __all__ = [
     "PolicyError",
     "RFMSummary",
     "RelcoreError",
+    "ReservationError",
     "Touchpoint",
     "ValueExchange",
     "__version__",

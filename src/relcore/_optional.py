@@ -17,7 +17,14 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        top = module.split(".")[0]
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == top:
+            raise ImportError(
+                f"this feature needs {top}, which relcore does not install by default; "
+                f"install it with: pip install 'relcore[{extra}]'"
+            ) from exc
+        # installed but broken (say, a pyarrow built for another numpy): its own words
         raise ImportError(
-            f"this feature needs {module.split('.')[0]}, which relcore does not install by "
-            f"default; install it with: pip install 'relcore[{extra}]'"
+            f"this feature needs {top}, which is installed but failed to import ({exc}); "
+            f"reinstall it with: pip install --force-reinstall 'relcore[{extra}]'"
         ) from exc

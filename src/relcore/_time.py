@@ -180,36 +180,67 @@ def transitions(zone: _dt.tzinfo, start_us: int, end_us: int) -> tuple[Micros, M
     Returns ``(bounds, offsets)``: ``offsets[i]`` (µs) holds from ``bounds[i-1]`` to
     ``bounds[i]``, with ``bounds`` the transition instants found in the range. Days are
     scanned at their UTC midnights; a day whose ends differ is bisected to the second.
+    The scan is done once per zone and calendar year and remembered.
     """
     day0 = start_us // US_PER_DAY
     day1 = end_us // US_PER_DAY + 1
-
-    def offset_at(us: int) -> int:
-        off = from_micros(us, UTC).astimezone(zone).utcoffset()
-        assert off is not None
-        return timedelta_micros(off)
-
+    offsets = [_offset_at(zone, day0 * US_PER_DAY)]
     bounds: list[int] = []
-    offsets = [offset_at(day0 * US_PER_DAY)]
     # A fixed-offset zone (UTC, timezone(timedelta(hours=2))) has no transitions at all.
     if isinstance(zone, _dt.timezone):
         return np.asarray(bounds, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
-    prev = offsets[0]
-    for day in range(day0 + 1, day1 + 1):
-        cur = offset_at(day * US_PER_DAY)
+    lo, hi = day0 * US_PER_DAY, day1 * US_PER_DAY
+    for year in range(_year_of_day(day0), _year_of_day(day1) + 1):
+        for bound, offset in _year_transitions(zone, year):
+            if lo < bound <= hi:
+                bounds.append(bound)
+                offsets.append(offset)
+    return np.asarray(bounds, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
+
+
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+_FIRST_DAY = _dt.date.min.toordinal() - _EPOCH_ORDINAL
+_LAST_DAY = _dt.date.max.toordinal() - _EPOCH_ORDINAL
+
+
+def _year_of_day(day: int) -> int:
+    return _dt.date.fromordinal(min(max(day, _FIRST_DAY), _LAST_DAY) + _EPOCH_ORDINAL).year
+
+
+def _offset_at(zone: _dt.tzinfo, us: int) -> int:
+    off = from_micros(us, UTC).astimezone(zone).utcoffset()
+    assert off is not None
+    return timedelta_micros(off)
+
+
+# zones x years remembered; a policy's customers live in a few dozen zones
+_YEAR_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=_YEAR_CACHE_SIZE)
+def _year_transitions(zone: _dt.tzinfo, year: int) -> tuple[tuple[int, int], ...]:
+    """Transitions ``(instant, offset after it)`` of ``zone`` in the UTC days of ``year``
+    (instants after its first midnight, up to and including the next year's first)."""
+    # a day from the ends of the calendar, where a local time may fall outside it
+    first = max(_dt.date(year, 1, 1).toordinal() - _EPOCH_ORDINAL, _FIRST_DAY + 1)
+    last = _dt.date(year + 1, 1, 1).toordinal() - _EPOCH_ORDINAL if year < 9999 else _LAST_DAY
+    last = min(last, _LAST_DAY - 1)
+    found: list[tuple[int, int]] = []
+    prev = _offset_at(zone, first * US_PER_DAY)
+    for day in range(first + 1, last + 1):
+        cur = _offset_at(zone, day * US_PER_DAY)
         if cur == prev:
             continue
         lo, hi = (day - 1) * US_PER_DAY // US_PER_SECOND, day * US_PER_DAY // US_PER_SECOND
-        while hi - lo > 1:  # offset_at(lo) == prev, offset_at(hi) == cur
+        while hi - lo > 1:  # the offset at lo is prev, at hi cur
             mid = (lo + hi) // 2
-            if offset_at(mid * US_PER_SECOND) == prev:
+            if _offset_at(zone, mid * US_PER_SECOND) == prev:
                 lo = mid
             else:
                 hi = mid
-        bounds.append(hi * US_PER_SECOND)
-        offsets.append(cur)
+        found.append((hi * US_PER_SECOND, cur))
         prev = cur
-    return np.asarray(bounds, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
+    return tuple(found)
 
 
 def utc_offsets(us: Micros, zone: _dt.tzinfo) -> Micros:

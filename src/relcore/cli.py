@@ -7,6 +7,7 @@ Subcommands:
 * ``relcore score SUMMARY ...`` — P(alive), expected purchases and lifetime value;
 * ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
 * ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
+* ``relcore policy audit LEDGER`` — export a ledger's audit trail (CSV, Parquet, JSON lines).
 
 Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike.
 ``relcore summarize`` reads its transactions a block at a time, so a file is never held
@@ -357,6 +358,35 @@ def _add_policy_parser(sub: Any) -> None:
     )
     _add_file_options(sim)
     sim.set_defaults(run=_run_policy_simulate)
+    audit = verbs.add_parser(
+        "audit",
+        help="export the decisions a ledger's audit trail holds",
+        description=(
+            "Export the audit trail of a ledger (decisions of guards built with audit=True): "
+            "one row per decision, with its reason codes and messages, the customer's local "
+            "time and the policy's name and content hash. The format follows -o: .csv, "
+            ".parquet, or .json/.jsonl (JSON lines); '-' writes JSON lines to stdout."
+        ),
+        formatter_class=_Formatter,
+    )
+    audit.add_argument(
+        "ledger", help="the ledger: a SQLite file, or a postgresql:// connection string"
+    )
+    audit.add_argument("--customer", help="only this customer's decisions")
+    audit.add_argument(
+        "--since",
+        help="decisions made at or after: a date (from its start, UTC) or an ISO datetime "
+        "with an offset",
+    )
+    audit.add_argument(
+        "--until",
+        help="decisions made before: a date (through its end, UTC) or an ISO datetime with "
+        "an offset",
+    )
+    audit.add_argument(
+        "-o", "--output", required=True, help="out.csv, out.parquet, out.json(l), or '-'"
+    )
+    audit.set_defaults(run=_run_policy_audit)
 
 
 def _version() -> str:
@@ -829,6 +859,8 @@ def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     n = len(policy.rules)
     print(f"{args.policy}: valid, {n} rule{'s' if n != 1 else ''}", file=out)
     print(policy.describe(), file=out)
+    for warning in policy.warnings():
+        print(f"{args.command_name}: warning: {args.policy}: {warning}", file=err)
     return 0
 
 
@@ -845,6 +877,132 @@ def _run_policy_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     print(f"{args.input}: {customers:,} customers, policy {args.policy}", file=out)
     print(result.summary(), file=out)
     return 0
+
+
+_AUDIT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "json"}
+
+
+def _run_policy_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._time import US_PER_DAY
+
+    output = args.output
+    if output == "-":
+        kind = "json"
+    else:
+        kind = _AUDIT_FORMATS.get(Path(output).suffix.lower(), "")
+        if not kind:
+            _fail("--output", f"{output}: name a .csv, .parquet, .json or .jsonl file, or '-'")
+        if os.path.isdir(output):
+            _fail("--output", f"{output} is a directory; name a file")
+    since = None if args.since is None else _inclusive_end(args.since, "--since")
+    if since is not None and len(args.since) == 10:
+        since -= US_PER_DAY - 1  # a date: from the start of the day
+    until = (
+        None
+        if args.until is None
+        else _inclusive_end(args.until, "--until") + (1 if len(args.until) == 10 else 0)
+    )
+    if since is not None and until is not None and since >= until:
+        _fail("--until", "must be after --since")
+    ledger = _open_ledger(args.ledger)
+    try:
+        records = ledger.decisions(customer_id=args.customer, since=since, until=until)
+    finally:
+        ledger.close()
+    rows = [r.to_dict() for r in records]
+    if kind == "json":
+        _write_json_lines(rows, output, out)
+    elif kind == "csv":
+        _write(_audit_columns(rows), output, out)
+    else:
+        _write_parquet(rows, output)
+    if output != "-":
+        noun = "decision" if len(rows) == 1 else "decisions"
+        print(f"{len(rows):,} {noun} written to {output}", file=out)
+    return 0
+
+
+def _open_ledger(where: str) -> Any:
+    """A ledger to read: a SQLite file that exists, or a PostgreSQL connection string."""
+    if where.startswith(("postgresql://", "postgres://")):
+        from . import contact_policy
+
+        postgres = getattr(contact_policy, "PostgresLedger", None)
+        if postgres is None:
+            _fail(where.split("@")[-1], "this relcore has no PostgreSQL ledger")
+        return postgres(where)
+    from .contact_policy import SQLiteLedger
+
+    if not os.path.isfile(where):
+        _fail(where, "no such ledger file")
+    return SQLiteLedger(where)
+
+
+def _audit_columns(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The records as CSV columns: lists joined (codes by ';', messages by ' | ')."""
+    from .contact_policy.audit import COLUMNS
+
+    joins = {"codes": ";", "messages": " | "}
+
+    def cell(name: str, value: Any) -> Any:
+        if name in joins:
+            return joins[name].join(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else value
+
+    return {name: np.array([cell(name, r[name]) for r in rows], dtype=object) for name in COLUMNS}
+
+
+def _write_json_lines(rows: list[dict[str, Any]], output: str, out: TextIO) -> None:
+    import json
+
+    def write(fh: TextIO) -> None:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+    if output == "-":
+        write(out)
+        out.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            write(fh)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(output)
+        raise
+
+
+def _write_parquet(rows: list[dict[str, Any]], output: str) -> None:
+    from ._optional import require
+    from ._time import parse_instant
+    from .contact_policy.audit import COLUMNS
+
+    pa = require("pyarrow", "arrow")
+    pq = require("pyarrow.parquet", "arrow")
+    instants = ("decided_at", "at", "next_allowed_at", "held_until")
+    types = {
+        "allowed": pa.bool_(),
+        "replayed": pa.bool_(),
+        "priority": pa.int64(),
+        "codes": pa.list_(pa.string()),
+        "messages": pa.list_(pa.string()),
+        **dict.fromkeys(instants, pa.timestamp("us", tz="UTC")),
+    }
+    arrays = []
+    for name in COLUMNS:
+        values = [r[name] for r in rows]
+        if name in instants:
+            values = [None if v is None else parse_instant(v) for v in values]
+        arrays.append(pa.array(values, type=types.get(name, pa.string())))
+    table = pa.Table.from_arrays(arrays, names=list(COLUMNS))
+    try:
+        pq.write_table(table, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(output)
+        raise
 
 
 def _contact_columns(table: Any, labels: Sequence[str]) -> dict[str, Any]:

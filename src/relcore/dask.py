@@ -68,8 +68,8 @@ def summarize(
     >>> df = pd.DataFrame({"customer_id": ["a", "b", "a"], "at": days, "value": [1.0, 2.0, 3.0]})
     >>> out = summarize(dd.from_pandas(df, npartitions=2), value="value",
     ...                 observation_end="2026-01-10").compute()
-    >>> out.loc["a", "frequency"], out.loc["a", "recency"], out.loc["b", "T"]
-    (np.float64(1.0), np.float64(4.0), np.float64(8.0))
+    >>> float(out.loc["a", "frequency"]), float(out.loc["a", "recency"]), float(out.loc["b", "T"])
+    (1.0, 4.0, 8.0)
     """
     require("dask.dataframe", "dask")
     pandas = require("pandas", "pandas")

@@ -6,7 +6,8 @@ The hierarchy is small on purpose::
     ├── DataError (also a ValueError)     bad input data: names column, rows and count
     ├── ConvergenceError                  an optimiser did not converge
     ├── PolicyError (also a ValueError)   a contact policy that does not validate
-    └── LedgerError                       a contact ledger's store failed (names the store)
+    ├── LedgerError                       a contact ledger's store failed (names the store)
+    └── ReservationError                  an idempotency key or reservation used wrongly
 
 Catch :class:`RelcoreError` to handle anything relcore raises, or ``ValueError`` to
 handle bad input the way the rest of the scientific Python stack reports it.
@@ -28,6 +29,7 @@ __all__ = [
     "LedgerError",
     "PolicyError",
     "RelcoreError",
+    "ReservationError",
 ]
 
 _MAX_ROWS_SHOWN = 5
@@ -156,3 +158,29 @@ class LedgerError(RelcoreError):
     >>> print(LedgerError("SQLite ledger /var/lib/contacts.db: database is locked"))
     SQLite ledger /var/lib/contacts.db: database is locked
     """
+
+
+class ReservationError(RelcoreError):
+    """An idempotency key or a reservation that cannot be used the way it was asked.
+
+    Confirming a reservation that expired, was released or was never made; releasing a
+    contact that was already confirmed; or using a key for another contact than the one
+    it was first used for. ``key`` is the key; the message says what happened and what
+    was (not) recorded.
+
+    Examples
+    --------
+    >>> err = ReservationError("m-1", "no reservation under this key")
+    >>> err.key, str(err)
+    ('m-1', "key 'm-1': no reservation under this key")
+    """
+
+    key: str
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        self.detail = message
+        super().__init__(f"key {key!r}: {message}")
+
+    def __reduce__(self) -> tuple[type[ReservationError], tuple[str, str]]:
+        return (type(self), (self.key, self.detail))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import json
+
 import pytest
 
 POLICY = """
@@ -39,6 +42,18 @@ def test_policy_check_prints_the_rules_in_plain_words(policy, relcore_cli):
     assert "valid, 1 rule" in done.out
     assert "1. at most 1 contact per calendar day (customer's local time)" in done.out
     assert "exempt: transactional" in done.out
+
+
+def test_policy_check_warns_on_stderr_where_a_reserve_can_never_be_satisfied(tmp_path, relcore_cli):
+    reserved = write(tmp_path, "p.toml", POLICY + "\n[reserve]\nslots = 1\nmin_priority = 10\n")
+    done = relcore_cli("policy", "check", reserved)
+    assert done.status == 0
+    assert done.errors == [
+        f"relcore policy check: warning: {reserved}: rules[0] (at most 1 contact per calendar "
+        "day (customer's local time)): the reserve keeps its only slot for priority >= 10, so "
+        "every contact of lower priority in its scope is refused for good"
+    ]
+    assert relcore_cli("policy", "check", write(tmp_path, "q.toml", POLICY)).err == ""
 
 
 def test_policy_check_reports_a_bad_file_in_one_line_with_status_2(tmp_path, relcore_cli):
@@ -222,3 +237,131 @@ def test_a_bad_initiator_in_the_history_names_its_line(tmp_path, policy, relcore
         "than 'company' or 'customer'",
         "  line 3 (row 1): 'us'",
     ]
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@pytest.fixture
+def audited(tmp_path):
+    """A SQLite ledger whose guard kept an audit trail: decisions on 1 and 2 June 2026."""
+    from datetime import UTC, datetime, timedelta
+
+    from relcore.contact_policy import Contact, ContactGuard, Policy, SQLiteLedger
+
+    times = iter(
+        [
+            datetime(2026, 6, 1, 9, tzinfo=UTC) + timedelta(minutes=m)
+            for m in (0, 60, 120, 121, 1500)
+        ]
+    )
+    path = tmp_path / "contacts.db"
+    ledger = SQLiteLedger(path)
+    guard = ContactGuard(
+        Policy.from_toml_text('name = "v1"\n' + POLICY),
+        ledger,
+        clock=lambda: next(times),
+        audit=True,
+    )
+    at = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    guard.request(Contact("a", channel="email", at=at), key="m-1")
+    guard.request(Contact("a", channel="sms", at=at))  # refused: 1 a day
+    guard.reserve(Contact("b", channel="sms", at=at), key="m-2")
+    guard.confirm("m-2")
+    guard.check(Contact("a", channel="email", at=at + timedelta(days=1)))  # a new day
+    ledger.close()
+    return path
+
+
+def test_policy_audit_writes_json_lines_that_read_back_as_the_records(
+    audited, tmp_path, relcore_cli
+):
+    from relcore.contact_policy import AuditRecord, SQLiteLedger
+
+    out = tmp_path / "audit.jsonl"
+    done = relcore_cli("policy", "audit", audited, "-o", out)
+    assert done.status == 0, done.err
+    assert done.out == f"5 decisions written to {out}\n"
+    lines = out.read_text(encoding="utf-8").splitlines()
+    ledger = SQLiteLedger(audited)
+    assert [AuditRecord.from_dict(json.loads(line)) for line in lines] == ledger.decisions()
+    ledger.close()
+    refused = json.loads(lines[1])
+    assert refused["codes"] == ["frequency_cap"]
+    assert refused["messages"][0].startswith("1 of 1 contacts this calendar day")
+    assert refused["local_at"] == "2026-06-01T12:00:00+00:00"
+
+
+def test_policy_audit_picks_a_customer_and_a_time_span(audited, relcore_cli):
+    def keys(*options):
+        done = relcore_cli("policy", "audit", audited, *options, "-o", "-")
+        assert done.status == 0, done.err
+        return [(r["customer_id"], r["action"]) for r in map(json.loads, done.out.splitlines())]
+
+    assert keys("--customer", "a") == [("a", "request"), ("a", "request"), ("a", "check")]
+    assert keys("--since", "2026-06-02") == [("a", "check")]
+    assert keys("--until", "2026-06-01") == [
+        ("a", "request"),
+        ("a", "request"),
+        ("b", "reserve"),
+        ("b", "confirm"),
+    ]
+    assert keys("--since", "2026-06-01T10:00:00+00:00", "--until", "2026-06-01T11:01Z") == [
+        ("a", "request"),
+        ("b", "reserve"),
+    ]
+    assert keys("--customer", "nobody") == []
+
+
+def test_policy_audit_writes_csv_with_one_column_per_field(audited, tmp_path, relcore_cli):
+    from relcore.contact_policy.audit import COLUMNS
+
+    out = tmp_path / "audit.csv"
+    assert relcore_cli("policy", "audit", audited, "-o", out).status == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert tuple(rows[0]) == COLUMNS
+    assert [r["codes"] for r in rows] == ["", "frequency_cap", "", "", ""]
+    assert [r["action"] for r in rows] == ["request", "request", "reserve", "confirm", "check"]
+    assert [r["allowed"] for r in rows] == ["true", "false", "true", "true", "true"]
+    assert rows[0]["key"] == "m-1"
+    assert rows[2]["held_until"] == "2026-06-01T11:05:00+00:00"
+    assert rows[1]["next_allowed_at"] == "2026-06-02T00:00:00+00:00"
+
+
+def test_policy_audit_writes_parquet_with_typed_columns(audited, tmp_path, relcore_cli):
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "audit.parquet"
+    assert relcore_cli("policy", "audit", audited, "--customer", "a", "-o", out).status == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 3
+    assert str(table.schema.field("decided_at").type) == "timestamp[us, tz=UTC]"
+    assert table.column("codes").to_pylist() == [[], ["frequency_cap"], []]
+    assert table.column("allowed").to_pylist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (("nowhere.db", "-o", "-"), "nowhere.db: no such ledger file"),
+        (("{ledger}", "-o", "audit.xlsx"), "--output: audit.xlsx: name a .csv, .parquet"),
+        (("{ledger}", "--since", "2026-06-02", "--until", "2026-06-01", "-o", "-"),
+         "--until: must be after --since"),
+        (("{ledger}", "--since", "2026-06-01T10:00", "-o", "-"),
+         "--since: '2026-06-01T10:00' has no UTC offset"),
+        (("postgresql://me:secret@db.internal/crm", "-o", "-"),
+         "db.internal/crm: this relcore has no PostgreSQL ledger"),
+    ],
+)  # fmt: skip
+def test_policy_audit_reports_a_bad_argument_in_one_line(
+    audited, tmp_path, monkeypatch, relcore_cli, options, words
+):
+    import relcore.contact_policy
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delattr(relcore.contact_policy, "PostgresLedger", raising=False)
+    done = relcore_cli("policy", "audit", *(o.format(ledger=audited) for o in options))
+    assert done.status == 2
+    assert len(done.errors) == 1
+    assert done.errors[0].startswith("relcore policy audit: error: ")
+    assert words in done.errors[0]
+    assert "secret" not in done.err

@@ -52,10 +52,10 @@ def test_policy_file_round_trip_and_validation():
     salt = "gcg-2026"
     category = "promotional"
     """
-    policy = Policy.from_toml(text)
+    policy = Policy.from_toml_text(text)
     assert policy.rules == (GlobalControl(0.05, salt="gcg-2026", category="promotional"),)
     assert Policy.from_dict(policy.to_dict()) == policy
     with pytest.raises(PolicyError, match=r"rules\[0\]"):
-        Policy.from_toml(text.replace("0.05", "1.5"))
+        Policy.from_toml_text(text.replace("0.05", "1.5"))
     with pytest.raises(PolicyError, match=r"rules\[0\]\.salt"):
-        Policy.from_toml(text.replace('salt = "gcg-2026"', ""))
+        Policy.from_toml_text(text.replace('salt = "gcg-2026"', ""))

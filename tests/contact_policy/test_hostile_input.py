@@ -7,6 +7,7 @@ an int64 that wrapped around or a silently merged id.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,14 +50,14 @@ def cap(per: str) -> str:
 )
 def test_a_duration_too_large_in_a_policy_file_names_the_key(per):
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(cap(per))
+        Policy.from_toml_text(cap(per))
     assert info.value.path == "rules[0].per"
     assert "at most 365250 days (1000 years)" in str(info.value)
 
 
 def test_the_longest_durations_are_accepted_and_decide_on_every_ledger(tmp_path):
     longest = "365250d"
-    policy = Policy.from_toml(
+    policy = Policy.from_toml_text(
         cap(longest)
         + f'[[rules]]\ntype = "outcome_suppression"\nignored = 5\nwithin = "{longest}"\n'
         f'suppress_for = "{longest}"\n'
@@ -96,7 +97,7 @@ def test_a_scorer_half_life_too_large_names_the_nested_key():
         'scorer = { name = "contact_fatigue", half_life = "99999999999w" }'
     )
     with pytest.raises(PolicyError, match=r"^rules\[0\]\.scorer\.half_life: .*at most"):
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
 
 
 @pytest.mark.parametrize(
@@ -113,13 +114,13 @@ def test_a_scorer_half_life_too_large_names_the_nested_key():
 )
 def test_numbers_beyond_64_bits_name_the_key(text, path):
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
     assert info.value.path == f"rules[0].{path}"
 
 
 def test_reserve_numbers_beyond_64_bits_name_the_key():
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(f"[reserve]\nslots = 1\nmin_priority = -{10**30}")
+        Policy.from_toml_text(f"[reserve]\nslots = 1\nmin_priority = -{10**30}")
     assert info.value.path == "reserve.min_priority"
 
 
@@ -144,7 +145,7 @@ def test_ledgers_take_instants_beyond_64_bits_as_before_or_after_everything(make
 @pytest.mark.parametrize("value", ['["frequency_cap"]', '{ name = "frequency_cap" }', "3"])
 def test_a_rule_type_that_is_not_a_string_names_the_key(value):
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(f"[[rules]]\ntype = {value}\ncount = 1\nper = '7d'")
+        Policy.from_toml_text(f"[[rules]]\ntype = {value}\ncount = 1\nper = '7d'")
     assert info.value.path == "rules[0].type"
     assert "must be a string naming a rule type (one of frequency_cap" in str(info.value)
 
@@ -159,7 +160,7 @@ def test_a_rule_type_that_is_not_a_string_names_the_key(value):
 )
 def test_deeply_nested_toml_is_a_policy_error_not_a_recursion_error(text):
     with pytest.raises(PolicyError, match="nested too deeply"):
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
 
 
 def test_a_deeply_nested_value_given_as_a_mapping_is_reported_in_a_short_line():
@@ -175,7 +176,7 @@ def test_a_deeply_nested_value_given_as_a_mapping_is_reported_in_a_short_line():
 def test_a_scorer_name_that_is_not_a_string_names_the_key():
     text = '[[rules]]\ntype = "fatigue_limit"\nmax_score = 1\nscorer = { name = ["os"] }'
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
     assert info.value.path == "rules[0].scorer.name"
 
 
@@ -183,8 +184,10 @@ def test_a_policy_that_is_not_a_mapping_is_a_type_error_saying_so():
     for bad in (None, 3, "rules", []):
         with pytest.raises(TypeError, match="a policy must be a mapping shaped like the policy"):
             Policy.from_dict(bad)
-    with pytest.raises(TypeError, match="the policy file's text or path, got NoneType"):
+    with pytest.raises(TypeError, match=r"the policy file's path .*got NoneType"):
         Policy.from_toml(None)
+    with pytest.raises(TypeError, match=r"the policy file's text .*got PosixPath"):
+        Policy.from_toml_text(Path("policy.toml"))
 
 
 def test_a_policy_file_that_cannot_be_read_is_a_policy_error_naming_it(tmp_path):
@@ -198,17 +201,17 @@ def test_a_policy_file_that_cannot_be_read_is_a_policy_error_naming_it(tmp_path)
 
 def test_huge_values_are_quoted_short_in_the_error():
     with pytest.raises(PolicyError, match=r"rules\[0\]\.per: .*at most") as info:
-        Policy.from_toml(cap("1" * 100_000 + "w"))
+        Policy.from_toml_text(cap("1" * 100_000 + "w"))
     assert len(str(info.value)) < 200
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(f'timezone = "{"a" * 5000}"')  # longer than a file name may be
+        Policy.from_toml_text(f'timezone = "{"a" * 5000}"')  # longer than a file name may be
     assert info.value.path == "timezone"
     assert len(str(info.value)) < 200
     with pytest.raises(ValueError, match="unknown time zone"):
         Policy([], timezone="a" * 5000)
     quiet = '[[rules]]\ntype = "quiet_hours"\nstart = "{}"\nend = "08:00"'
     with pytest.raises(PolicyError, match=r"rules\[0\]\.start: must be a time of day") as info:
-        Policy.from_toml(quiet.format("9" * 100_000))
+        Policy.from_toml_text(quiet.format("9" * 100_000))
     assert len(str(info.value)) < 200
 
 

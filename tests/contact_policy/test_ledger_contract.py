@@ -16,21 +16,25 @@ import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 import numpy as np
 import pytest
 
-from relcore import DataError
+from relcore import DataError, ReservationError
 from relcore.contact_policy import (
+    AuditRecord,
     Contact,
     ContactGuard,
     Entry,
     FrequencyCap,
+    KeyedEntry,
     Ledger,
     MemoryLedger,
     Policy,
     SQLiteLedger,
 )
+from relcore.models import ContactLimit, ContactPreferences
 
 DAY = 86_400_000_000
 
@@ -204,6 +208,304 @@ class LedgerContract:
             t.join()
         assert len(ledger.customer_history("one").at) == 3
 
+    # ------------------------------------------------------------ keys and reservations
+
+    def test_a_held_entry_is_read_only_with_held_at_before_its_end_and_is_not_counted(self, ledger):
+        ledger.append([contact("a", 5)])
+        held = KeyedEntry("k1", contact("a", 10), 100)
+        with ledger.exclusive("a") as session:
+            session.add_keyed(held)
+            assert session.customer_history(held_at=99).at.tolist() == [5, 10]
+            assert session.customer_rows(held_at=99).at == [5, 10]
+            assert session.customer_rows().at == [5]
+        assert ledger.keyed("k1") == held
+        assert len(ledger) == 1
+        assert ledger.customer_history("a").at.tolist() == [5]
+        for t, seen in ((0, [5, 10]), (99, [5, 10]), (100, [5]), (500, [5])):
+            assert ledger.customer_history("a", held_at=t).at.tolist() == seen
+            assert ledger.customer_rows("a", held_at=t).at == seen
+            h = ledger.histories(["b", "a", "a"], held_at=t)
+            assert [h.at[x:y].tolist() for x, y in zip(h.starts, h.ends, strict=True)] == [
+                [],
+                seen,
+                seen,
+            ]
+        assert ledger.customer_history("a", since=6, held_at=0).at.tolist() == [10]
+
+    def test_held_entries_are_read_in_time_order_with_recorded_ones_and_every_column(self, ledger):
+        ledger.append([contact("a", 10), contact("a", 30, None, kind="complaint", company=False)])
+        held = [
+            KeyedEntry("k1", Entry("a", 20, "sms", "promotional", "spring", "message", True), 99),
+            KeyedEntry("k2", Entry("a", 40, "push", None, None, "message", True), 99),
+        ]
+        with ledger.exclusive("a") as session:
+            for k in held:
+                session.add_keyed(k)
+        h = ledger.customer_history("a", held_at=50)
+        assert h.entries(0) == sorted(
+            [*ledger.customer_history("a").entries(0), *(k.entry for k in held)],
+            key=lambda e: e.at,
+        )
+        rows = ledger.customer_rows("a", held_at=50)
+        assert rows.channel == [rows.code(c) for c in ("email", "sms", None, "push")]
+        many = ledger.histories(["a"], since=15, held_at=50)
+        assert many.entries(0) == h.entries(0)[1:]
+
+    def test_a_recorded_keyed_entry_is_an_entry_like_any_other(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("k1", contact("a", 10), None))
+            assert session.customer_rows().at == [10]
+        assert ledger.customer_history("a").at.tolist() == [10]
+        assert len(ledger) == 1
+        assert ledger.keyed("k1") == KeyedEntry("k1", contact("a", 10), None)
+
+    def test_confirm_records_a_held_entry_once(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("k1", contact("a", 10), 100))
+        with ledger.exclusive("a") as session:
+            session.confirm("k1")
+            assert session.customer_rows().at == [10]
+        assert ledger.customer_history("a").at.tolist() == [10]
+        assert ledger.keyed("k1").held_until is None
+        with ledger.exclusive("a") as session:
+            session.confirm("k1")  # recorded already: nothing more
+        assert len(ledger) == 1
+        assert ledger.customer_history("a", held_at=0).at.tolist() == [10]
+
+    def test_release_removes_a_held_entry_and_frees_its_key_but_never_a_recorded_one(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("held", contact("a", 10), 100))
+            session.add_keyed(KeyedEntry("sent", contact("a", 20), None))
+        with ledger.exclusive("a") as session:
+            assert session.release("held") is True
+            assert session.release("held") is False
+            assert session.release("never") is False
+            with pytest.raises(ReservationError, match="recorded"):
+                session.release("sent")
+        assert ledger.keyed("held") is None
+        assert ledger.customer_history("a", held_at=0).at.tolist() == [20]
+        with ledger.exclusive("a") as session:  # the key may name a new contact now
+            session.add_keyed(KeyedEntry("held", contact("a", 30), 100))
+        assert ledger.keyed("held").entry.at == 30
+
+    def test_a_key_names_one_contact_whichever_customer_uses_it(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("k1", contact("a", 10), 100))
+            with pytest.raises(ReservationError, match="used already"):
+                session.add_keyed(KeyedEntry("k1", contact("a", 11), None))
+        with (
+            pytest.raises(ReservationError, match="used already"),
+            ledger.exclusive("b") as session,
+        ):
+            session.add_keyed(KeyedEntry("k1", contact("b", 10), None))
+        assert ledger.customer_history("b").at.tolist() == []
+        with ledger.exclusive("b") as session:
+            with pytest.raises(ReservationError, match="customer 'a'"):
+                session.confirm("k1")
+            with pytest.raises(ReservationError, match="customer 'a'"):
+                session.release("k1")
+
+    def test_a_keyed_entry_of_another_customer_is_refused(self, ledger):
+        with pytest.raises(DataError, match="customer_id"), ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("k1", contact("b", 10), 100))
+        assert ledger.keyed("k1") is None
+
+    def test_confirming_an_unknown_key_is_a_reservation_error(self, ledger):
+        with pytest.raises(ReservationError), ledger.exclusive("a") as session:
+            session.confirm("never")
+
+    def test_expire_removes_only_this_customers_entries_held_until_now_or_earlier(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("a10", contact("a", 1), 10))
+            session.add_keyed(KeyedEntry("a20", contact("a", 2), 20))
+            session.add_keyed(KeyedEntry("a-sent", contact("a", 3), None))
+        with ledger.exclusive("b") as session:
+            session.add_keyed(KeyedEntry("b5", contact("b", 1), 5))
+        with ledger.exclusive("a") as session:
+            assert session.expire(10) == 1
+        assert ledger.keyed("a10") is None
+        assert ledger.keyed("a20") is not None
+        assert ledger.keyed("b5") is not None
+        assert ledger.keyed("a-sent") is not None
+        assert ledger.customer_history("a", held_at=0).at.tolist() == [2, 3]
+
+    def test_a_session_that_raises_keeps_none_of_its_changes(self, ledger):
+        prefs = ContactPreferences(opted_out_channels={"sms"})
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("held", contact("a", 10), 100))
+            session.add_keyed(KeyedEntry("soon", contact("a", 11), 50))
+            session.add_keyed(KeyedEntry("other", contact("a", 12), 100))
+            session.set_preferences(prefs)
+            session.log_decisions([record("a", 1)])
+        before = (
+            ledger.customer_history("a", held_at=0).entries(0),
+            [ledger.keyed(k) for k in ("held", "soon", "other", "new")],
+        )
+
+        def change_everything_then_fail():
+            with ledger.exclusive("a") as session:
+                session.add_keyed(KeyedEntry("new", contact("a", 13), None))
+                session.append([contact("a", 14)])
+                session.confirm("held")
+                session.release("other")
+                assert session.expire(50) == 1
+                session.set_preferences(None)
+                session.log_decisions([record("a", 2)])
+                raise RuntimeError("decided against it")
+
+        with pytest.raises(RuntimeError):
+            change_everything_then_fail()
+        after = (
+            ledger.customer_history("a", held_at=0).entries(0),
+            [ledger.keyed(k) for k in ("held", "soon", "other", "new")],
+        )
+        assert after == before
+        assert len(ledger) == 0
+        assert ledger.get_preferences("a") == prefs
+        assert [r.decided_at for r in ledger.decisions()] == [record("a", 1).decided_at]
+
+    def test_prune_removes_held_entries_of_long_ago_or_long_expired_and_keys_with_entries(
+        self, ledger
+    ):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("old", contact("a", 5), 1000))
+            session.add_keyed(KeyedEntry("expired", contact("a", 50), 8))
+            session.add_keyed(KeyedEntry("live", contact("a", 50), 1000))
+            session.add_keyed(KeyedEntry("sent-old", contact("a", 6), None))
+            session.add_keyed(KeyedEntry("sent", contact("a", 60), None))
+        assert ledger.prune(10) == 3
+        assert [ledger.keyed(k) is not None for k in ("old", "expired", "live")] == [
+            False,
+            False,
+            True,
+        ]
+        assert ledger.keyed("sent-old") is None
+        assert ledger.keyed("sent") is not None
+        assert len(ledger) == 1
+
+    # ------------------------------------------------------------------ preferences
+
+    def test_stored_preferences_read_back_equal_and_none_deletes_them(self, ledger):
+        prefs = ContactPreferences(
+            opted_out_categories={"promotional"},
+            max_contacts=ContactLimit(1, per=timedelta(days=90), channel="sms"),
+            quiet_hours=(dt_time(21), dt_time(8)),
+            timezone="Europe/Paris",
+            snoozed_until=datetime(2026, 7, 1, tzinfo=UTC),
+        )
+        assert ledger.get_preferences("a") is None
+        ledger.set_preferences("a", prefs)
+        ledger.set_preferences("b", ContactPreferences())
+        assert ledger.get_preferences("a") == prefs
+        assert ledger.get_preferences_many(["a", "c", "b", "a"]) == {
+            "a": prefs,
+            "b": ContactPreferences(),
+        }
+        ledger.set_preferences("a", None)
+        assert ledger.get_preferences("a") is None
+        assert ledger.get_preferences_many(["a"]) == {}
+        with pytest.raises(TypeError, match="ContactPreferences"):
+            ledger.set_preferences("a", {"opted_out_channels": ["sms"]})
+
+    def test_a_session_reads_and_writes_its_customers_preferences(self, ledger):
+        ledger.set_preferences("a", ContactPreferences(opted_out_channels={"sms"}))
+        with ledger.exclusive("a") as session:
+            prefs = session.get_preferences()
+            assert prefs.opted_out_channels == {"sms"}
+            session.set_preferences(ContactPreferences(opted_out_channels={"sms", "email"}))
+            assert session.get_preferences().opted_out_channels == {"sms", "email"}
+        assert ledger.get_preferences("a").opted_out_channels == {"sms", "email"}
+        with ledger.exclusive("b") as session:
+            assert session.get_preferences() is None
+
+    def test_prune_keeps_what_a_customers_own_limit_still_reads(self, ledger):
+        ninety = ContactPreferences(max_contacts=ContactLimit(1, per=timedelta(days=90)))
+        ledger.set_preferences("a", ninety)
+        ledger.append([contact(c, -d * DAY) for c in "ab" for d in (1, 40, 89, 91)])
+        horizon = -33 * DAY  # what the policy keeps
+        assert ledger.prune(horizon) == 3  # b loses 40, 89, 91; a keeps back to 33 + 90 days
+        assert ledger.customer_history("a").at.tolist() == [-91 * DAY, -89 * DAY, -40 * DAY, -DAY]
+        assert ledger.customer_history("b").at.tolist() == [-DAY]
+
+    # ------------------------------------------------------------------ the audit trail
+
+    def test_decisions_are_read_back_by_customer_and_time_in_the_order_decided(self, ledger):
+        ledger.log_decisions([record("a", 3), record("b", 1), record("a", 1)])
+        with ledger.exclusive("a") as session:
+            session.log_decisions([record("a", 2, allowed=False), record("a", 2, action="reserve")])
+        got = ledger.decisions(customer_id="a")
+        assert [(r.decided_at.hour, r.action, r.allowed) for r in got] == [
+            (1, "check", True),
+            (2, "check", False),
+            (2, "reserve", True),
+            (3, "check", True),
+        ]
+        assert got[1] == record("a", 2, allowed=False)
+        assert [r.customer_id for r in ledger.decisions()] == ["b", "a", "a", "a", "a"]
+        since, until = record("a", 2).decided_at, record("a", 3).decided_at
+        assert len(ledger.decisions(since=since, until=until)) == 2
+        as_micros = ledger.decisions(customer_id="a", since=us(since), until=us(until) + 1)
+        assert [r.decided_at.hour for r in as_micros] == [2, 2, 3]
+        assert ledger.decisions(customer_id="nobody") == []
+
+    # ------------------------------------------------------------ the guard's service calls
+
+    def test_one_key_asked_from_8_threads_records_one_contact(self, ledger):
+        guard = ContactGuard(Policy([FrequencyCap(5, per="calendar_day")]), ledger)
+        c = Contact("one", channel="email", at=datetime(2026, 6, 1, 9, tzinfo=UTC))
+        answers = []
+
+        def worker():
+            for _ in range(20):
+                answers.append(guard.request(c, key="m-1"))
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 160
+        assert all(a.allowed for a in answers)
+        assert len(ledger.customer_history("one").at) == 1
+
+    def test_reservations_confirmed_and_released_from_8_threads_fill_exactly_the_cap(self, ledger):
+        cap = 3
+        guard = ContactGuard(Policy([FrequencyCap(cap, per="calendar_day")]), ledger, audit=True)
+        base = datetime(2026, 6, 1, 9, tzinfo=UTC)
+
+        def worker(k):
+            for i in range(200):
+                if len(ledger.customer_history("one").at) >= cap:
+                    return
+                key = f"{k}-{i}"
+                at = base + timedelta(seconds=k * 1000 + i)
+                if guard.reserve(Contact("one", channel="email", at=at), key=key).allowed:
+                    if i % 3 == 0:
+                        guard.confirm(key)
+                    else:
+                        guard.release(key)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(ledger.customer_history("one").at) == cap
+        assert_the_audit_never_lets_more_than(cap, ledger.decisions(customer_id="one"))
+
+    def test_stored_preferences_decide_and_their_limits_survive_pruning(self, ledger):
+        ninety = ContactPreferences(
+            opted_out_channels={"sms"}, max_contacts=ContactLimit(1, per=timedelta(days=90))
+        )
+        ledger.set_preferences("a", ninety)
+        guard = ContactGuard(Policy([FrequencyCap(3, per="7d")]), ledger)
+        t = datetime(2026, 6, 1, 9, tzinfo=UTC)
+        assert guard.check(Contact("a", channel="sms", at=t)).codes == ("opted_out",)
+        assert guard.request(Contact("a", channel="email", at=t)).allowed
+        later = t + timedelta(days=40)
+        guard.prune(later)
+        assert not guard.request(Contact("a", channel="email", at=later)).allowed
+
     def test_many_appends_stay_sorted_and_complete(self, ledger):
         rng = np.random.default_rng(7)
         times = rng.integers(0, 100 * DAY, 3000)
@@ -214,6 +516,63 @@ class LedgerContract:
         for i in range(7):
             mine = got.at[got.starts[i] : got.ends[i]]
             assert np.array_equal(mine, np.sort(times[times % 7 == i]))
+
+
+def assert_the_audit_never_lets_more_than(cap, records):
+    """Replay a customer's audit trail (one contact a slot, one rule: a cap) in the order
+    the decisions were made: no grant ever took a slot beyond ``cap`` (reservations held
+    and contacts recorded), and no refusal left a slot free.
+    """
+    held: dict[str, datetime] = {}
+    sent = 0
+    assert records
+    for r in records:
+        if r.replayed:
+            continue
+        now = r.decided_at
+        if r.action in ("reserve", "request"):
+            held = {k: u for k, u in held.items() if u > now}  # expired: reclaimed
+            taken = sent + len(held)
+            if not r.allowed:
+                assert taken >= cap, r
+                continue
+            assert taken < cap, r
+            if r.action == "reserve":
+                held[r.key] = r.held_until
+            else:
+                sent += 1
+        elif r.action == "confirm":
+            assert r.key in held, r
+            assert held.pop(r.key) > now, r
+            sent += 1
+        elif r.action == "release":
+            assert held.pop(r.key, None) is not None, r
+    assert sent <= cap
+
+
+def record(customer, hour, *, allowed=True, action="check"):
+    at = datetime(2026, 6, 1, hour, tzinfo=UTC)
+    return AuditRecord(
+        decided_at=at,
+        action=action,
+        customer_id=customer,
+        allowed=allowed,
+        codes=() if allowed else ("frequency_cap",),
+        messages=() if allowed else ("1 of 1 contacts in the last 7 days; next allowed …",),
+        next_allowed_at=None if allowed else at + timedelta(days=7),
+        at=at,
+        local_at=at.isoformat(),
+        timezone="UTC",
+        channel="email",
+        category="promotional",
+        priority=0,
+        policy_name="retail",
+        policy_hash="ab" * 32,
+    )
+
+
+def us(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def _session_rows(ledger, customer_id, since):
@@ -291,7 +650,8 @@ def test_memory_ledger_from_arrays_matches_appending_the_same_entries():
 class _PlainLedger(Ledger):
     """A third-party ledger: the protocol's methods only, delegating to a MemoryLedger.
 
-    It does not write ``customer_rows``: subclassing :class:`Ledger` provides it.
+    It does not write ``customer_rows`` nor ``get_preferences_many``: subclassing
+    :class:`Ledger` provides them.
     """
 
     def __init__(self):
@@ -300,11 +660,26 @@ class _PlainLedger(Ledger):
     def append(self, entries):
         self._inner.append(entries)
 
-    def customer_history(self, customer_id, *, since=None):
-        return self._inner.customer_history(customer_id, since=since)
+    def customer_history(self, customer_id, *, since=None, held_at=None):
+        return self._inner.customer_history(customer_id, since=since, held_at=held_at)
 
-    def histories(self, customer_ids, *, since=None):
-        return self._inner.histories(customer_ids, since=since)
+    def histories(self, customer_ids, *, since=None, held_at=None):
+        return self._inner.histories(customer_ids, since=since, held_at=held_at)
+
+    def keyed(self, key):
+        return self._inner.keyed(key)
+
+    def get_preferences(self, customer_id):
+        return self._inner.get_preferences(customer_id)
+
+    def set_preferences(self, customer_id, preferences):
+        self._inner.set_preferences(customer_id, preferences)
+
+    def log_decisions(self, records):
+        self._inner.log_decisions(records)
+
+    def decisions(self, *, customer_id=None, since=None, until=None):
+        return self._inner.decisions(customer_id=customer_id, since=since, until=until)
 
     def exclusive(self, customer_id):
         return self._inner.exclusive(customer_id)

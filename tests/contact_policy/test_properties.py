@@ -29,6 +29,7 @@ from relcore.contact_policy import (
     OutcomeSuppression,
     Policy,
     QuietHours,
+    Reserve,
 )
 from relcore.models import ContactLimit, ContactPreferences
 
@@ -51,6 +52,9 @@ def instant(us: int) -> dt.datetime:
 
 def local(us: int, zone: dt.tzinfo) -> dt.datetime:
     return instant(us).astimezone(zone).replace(tzinfo=None)
+
+
+ANY_LABEL = object()  # a scope dimension the rule does not restrict
 
 
 # ----------------------------------------------------------------------------- oracle
@@ -76,7 +80,10 @@ class Oracle:
                 own.append(QuietHours(start=prefs.quiet_hours[0], end=prefs.quiet_hours[1]))
         self.own = own
 
-    def allowed(self, entries: list[tuple], channel: str, category: str, t: int) -> bool:
+    def allowed(
+        self, entries: list[tuple], channel: str, category: str | None, t: int, priority: int = 0
+    ) -> bool:
+        self.priority = priority
         p = self.prefs
         if p is not None:
             if channel in p.opted_out_channels or category in p.opted_out_categories:
@@ -90,30 +97,60 @@ class Oracle:
         )
 
     def scoped(self, rule, entries, channel, category) -> list[int]:
-        want_channel = rule.channel or (channel if "channel" in rule.each else None)
-        want_category = rule.category or (category if "category" in rule.each else None)
+        """Times of the recorded contacts ``rule`` counts for a contact so labelled.
+
+        With ``uncategorized="counted"`` a contact without a category could be of any:
+        history without a category counts toward every category, and a rule kept for
+        each category counts every category against a contact without one.
+        """
+        counted = self.policy.uncategorized == "counted"
+        want_channel = rule.channel or (channel if "channel" in rule.each else ANY_LABEL)
+        if rule.category is not None:
+            want_category = rule.category
+        elif "category" in rule.each:
+            want_category = ANY_LABEL if category is None and counted else category
+        else:
+            want_category = ANY_LABEL
+
+        def category_matches(cat):
+            if want_category is ANY_LABEL or cat == want_category:
+                return True
+            return counted and cat is None
+
         return sorted(
             at
             for at, ch, cat, kind, company in entries
             if company
             and cat not in self.policy.exempt_categories
-            and (want_channel is None or ch == want_channel)
-            and (want_category is None or cat == want_category)
+            and (want_channel is ANY_LABEL or ch == want_channel)
+            and category_matches(cat)
         )
 
     def _passes(self, rule, entries, channel, category, t) -> bool:
         if rule.channel is not None and rule.channel != channel:
             return True
-        if rule.category is not None and rule.category != category:
+        # a contact without a category could be of the rule's, unless not counted
+        if (
+            rule.category is not None
+            and rule.category != category
+            and (category is not None or self.policy.uncategorized == "not_counted")
+        ):
             return True
         if isinstance(rule, FrequencyCap):
             times = self.scoped(rule, entries, channel, category)
+            count = rule.count
+            reserve = self.policy.reserve
+            mine = any(rule is r for r in self.own)  # the reserve cuts company caps only
+            if reserve is not None and not mine and self.priority < reserve.min_priority:
+                count -= reserve.slots
+            if count <= 0:
+                return False
             if isinstance(rule.per, dt.timedelta):
                 w = rule.per // dt.timedelta(microseconds=1)
                 ends = [t] + [h for h in times if t < h < t + w]
-                return all(sum(e - w < h <= e for h in times) + 1 <= rule.count for e in ends)
+                return all(sum(e - w < h <= e for h in times) + 1 <= count for e in ends)
             key = self.period_key(rule.per)
-            return sum(key(h) == key(t) for h in times) + 1 <= rule.count
+            return sum(key(h) == key(t) for h in times) + 1 <= count
         if isinstance(rule, MinimumGap):
             g = rule.gap // dt.timedelta(microseconds=1)
             return all(abs(h - t) >= g for h in self.scoped(rule, entries, channel, category))
@@ -196,16 +233,27 @@ windows = st.sampled_from(
     ]
 )
 channels = st.sampled_from([None, "email", "sms"])
+categories = st.sampled_from([None, None, "promotional", "service"])
+
+
+def _cap(k, per, ch, cat, each):
+    each = tuple(d for d in each if {"channel": ch, "category": cat}[d] is None)
+    return FrequencyCap(k, per=per, channel=ch, category=cat, each=each)
+
 
 caps = st.builds(
-    lambda k, per, ch, each: FrequencyCap(k, per=per, channel=ch, each=each if ch is None else ()),
+    _cap,
     st.integers(1, 3),
     windows,
     channels,
-    st.sampled_from([(), ("channel",)]),
+    categories,
+    st.sampled_from([(), ("channel",), ("category",), ("channel", "category")]),
 )
 gaps = st.builds(
-    lambda h, ch: MinimumGap(dt.timedelta(hours=h), channel=ch), st.integers(1, 30), channels
+    lambda h, ch, cat: MinimumGap(dt.timedelta(hours=h), channel=ch, category=cat),
+    st.integers(1, 30),
+    channels,
+    categories,
 )
 hour_pairs = st.tuples(st.integers(0, 23), st.integers(1, 23)).map(
     lambda ab: (dt.time(ab[0]), dt.time((ab[0] + ab[1]) % 24))
@@ -254,8 +302,11 @@ event = st.tuples(
     st.sampled_from(["request", "request", "request", "request", "complaint", "response"]),
     st.integers(0, 4 * 86_400),  # seconds after the base
     st.sampled_from(["email", "sms"]),
-    st.sampled_from(["promotional", "promotional", "transactional"]),
+    st.sampled_from(["promotional", "promotional", "transactional", "service", None]),
+    st.sampled_from([0, 0, 10]),  # priority
 )
+reserves = st.sampled_from([None, None, Reserve(1, 10), Reserve(2, 10)])
+uncategorized = st.sampled_from(["counted", "counted", "not_counted"])
 
 
 def run_stream(policy, customer_prefs, base, events):
@@ -263,20 +314,22 @@ def run_stream(policy, customer_prefs, base, events):
     oracle = Oracle(policy, customer_prefs)
     entries: list[tuple] = []  # what was recorded: (at, channel, category, kind, company)
     refusals = []
-    for what, secs, channel, category in events:
+    for what, secs, channel, category, priority in events:
         t = us_of(base) + secs * US
         if what in ("complaint", "response"):
             guard.record_response("c1", instant(t), what)
             entries.append((t, None, None, what, False))
             continue
-        contact = Contact("c1", channel=channel, category=category, at=instant(t))
+        contact = Contact(
+            "c1", channel=channel, category=category, at=instant(t), priority=priority
+        )
         d = guard.request(contact, customer_prefs)
-        expected = oracle.allowed(entries, channel, category, t)
+        expected = oracle.allowed(entries, channel, category, t, priority)
         assert d.allowed == expected, (d, entries)
         if d.allowed:
             entries.append((t, channel, category, "message", True))
         else:
-            refusals.append((list(entries), channel, category, t, d))
+            refusals.append((list(entries), channel, category, priority, t, d))
     return guard, oracle, entries, refusals
 
 
@@ -288,29 +341,39 @@ def run_stream(policy, customer_prefs, base, events):
     customer_prefs=prefs,
     exempt=st.booleans(),
     events=st.lists(event, min_size=4, max_size=24),
+    reserve=reserves,
+    uncategorized=uncategorized,
 )
 def test_decisions_match_the_written_semantics_and_caps_hold_in_every_window(
-    rules, zone, base, customer_prefs, exempt, events
+    rules, zone, base, customer_prefs, exempt, events, reserve, uncategorized
 ):
-    policy = Policy(rules, timezone=zone, exempt_categories={"transactional"} if exempt else ())
+    policy = Policy(
+        rules,
+        timezone=zone,
+        exempt_categories={"transactional"} if exempt else (),
+        reserve=reserve,
+        uncategorized=uncategorized,
+    )
     _, oracle, entries, _ = run_stream(policy, customer_prefs, base, events)
     # Recorded contacts never break a cap or a gap, in any window (streams come in any
-    # time order, so contacts recorded "in the future" are exercised too).
-    for rule in [*oracle.own, *policy.rules]:
-        for channel in ("email", "sms"):
-            if rule.channel not in (None, channel):
-                continue
-            times = oracle.scoped(rule, entries, channel, "promotional")
-            if isinstance(rule, FrequencyCap) and isinstance(rule.per, dt.timedelta):
-                w = rule.per // dt.timedelta(microseconds=1)
-                assert all(sum(e - w < h <= e for h in times) <= rule.count for e in times)
-            elif isinstance(rule, FrequencyCap):
-                key = oracle.period_key(rule.per)
-                keys = [key(h) for h in times]
-                assert all(keys.count(k) <= rule.count for k in keys)
-            elif isinstance(rule, MinimumGap):
-                g = rule.gap // dt.timedelta(microseconds=1)
-                assert all(b - a >= g for a, b in itertools.pairwise(times))
+    # time order, so contacts recorded "in the future" are exercised too). A contact
+    # without a category counts in every category when the policy counts it.
+    for rule, channel, category in itertools.product(
+        [*oracle.own, *policy.rules], ("email", "sms"), ("promotional", "service")
+    ):
+        if rule.channel not in (None, channel) or rule.category not in (None, category):
+            continue
+        times = oracle.scoped(rule, entries, channel, category)
+        if isinstance(rule, FrequencyCap) and isinstance(rule.per, dt.timedelta):
+            w = rule.per // dt.timedelta(microseconds=1)
+            assert all(sum(e - w < h <= e for h in times) <= rule.count for e in times)
+        elif isinstance(rule, FrequencyCap):
+            key = oracle.period_key(rule.per)
+            keys = [key(h) for h in times]
+            assert all(keys.count(k) <= rule.count for k in keys)
+        elif isinstance(rule, MinimumGap):
+            g = rule.gap // dt.timedelta(microseconds=1)
+            assert all(b - a >= g for a, b in itertools.pairwise(times))
 
 
 @settings(max_examples=300)
@@ -321,14 +384,26 @@ def test_decisions_match_the_written_semantics_and_caps_hold_in_every_window(
     customer_prefs=prefs,
     events=st.lists(event, min_size=6, max_size=24),
     seed=st.integers(0, 2**32 - 1),
+    reserve=reserves,
+    uncategorized=uncategorized,
 )
 def test_next_allowed_at_is_allowed_and_nothing_earlier_is(
-    rules, zone, base, customer_prefs, events, seed
+    rules, zone, base, customer_prefs, events, seed, reserve, uncategorized
 ):
-    policy = Policy(rules, timezone=zone, exempt_categories={"transactional"})
+    policy = Policy(
+        rules,
+        timezone=zone,
+        exempt_categories={"transactional"},
+        reserve=reserve,
+        uncategorized=uncategorized,
+    )
     _, oracle, _, refusals = run_stream(policy, customer_prefs, base, events)
     rng = np.random.default_rng(seed)
-    for entries, channel, category, t, d in refusals[-4:]:
+    for entries, channel, category, priority, t, d in refusals[-4:]:
+
+        def allowed(at, entries=entries, channel=channel, category=category, priority=priority):
+            return oracle.allowed(entries, channel, category, at, priority)
+
         hard_stop = customer_prefs is not None and (
             channel in customer_prefs.opted_out_channels
             or category in customer_prefs.opted_out_categories
@@ -337,17 +412,17 @@ def test_next_allowed_at_is_allowed_and_nothing_earlier_is(
             assert d.next_allowed_at is None
             continue
         if d.next_allowed_at is None:
-            assert _never_by_zero_cap(oracle) or _quiet_all_day(oracle), d
+            assert _never_by_zero_cap(oracle, priority) or _quiet_all_day(oracle), d
             for p in range(t, t + 3 * 86_400 * US, 900 * US):
-                assert not oracle.allowed(entries, channel, category, p)
+                assert not allowed(p)
             continue
         n = us_of(d.next_allowed_at)
         assert n > t
-        assert oracle.allowed(entries, channel, category, n), (d, n)
+        assert allowed(n), (d, n)
         earlier = oracle.critical_points(entries, t, n) | {n - 1}
         earlier |= {int(x) for x in rng.integers(t, n, size=30)}
         for p in sorted(earlier):
-            assert not oracle.allowed(entries, channel, category, p), (d, instant(p))
+            assert not allowed(p), (d, instant(p))
         # and the guard itself, over the same history, allows the retry and not 1 µs earlier
         replay = MemoryLedger()
         replay.append(
@@ -357,14 +432,23 @@ def test_next_allowed_at_is_allowed_and_nothing_earlier_is(
             ]
         )
         again = ContactGuard(policy, replay)
-        retry = Contact("c1", channel=channel, category=category, at=d.next_allowed_at)
+        retry = d.contact.at_time(d.next_allowed_at)
         assert again.check(retry, customer_prefs).allowed
-        sooner = Contact("c1", channel=channel, category=category, at=instant(n - 1))
+        sooner = d.contact.at_time(instant(n - 1))
         assert not again.check(sooner, customer_prefs).allowed
 
 
-def _never_by_zero_cap(oracle: Oracle) -> bool:
-    return any(isinstance(r, FrequencyCap) and r.count == 0 for r in oracle.own)
+def _never_by_zero_cap(oracle: Oracle, priority: int) -> bool:
+    if any(isinstance(r, FrequencyCap) and r.count == 0 for r in oracle.own):
+        return True
+    reserve = oracle.policy.reserve
+    return (
+        reserve is not None
+        and priority < reserve.min_priority
+        and any(
+            isinstance(r, FrequencyCap) and r.count <= reserve.slots for r in oracle.policy.rules
+        )
+    )
 
 
 def _quiet_all_day(oracle: Oracle) -> bool:
@@ -388,29 +472,42 @@ def _quiet_all_day(oracle: Oracle) -> bool:
     events=st.lists(event, min_size=2, max_size=16),
     probe=st.integers(0, 12 * 86_400),
     channel=st.sampled_from(["email", "sms"]),
+    category=st.sampled_from(["promotional", "service", None]),
+    priority=st.sampled_from([0, 10]),
+    reserve=reserves,
+    uncategorized=uncategorized,
 )
 def test_check_many_agrees_with_check_for_every_customer(
-    rules, zone, base, customer_prefs, events, probe, channel
-):
-    policy = Policy(rules, timezone=zone, exempt_categories={"transactional"})
+    rules, zone, base, customer_prefs, events, probe, channel, category, priority, reserve,
+    uncategorized,
+):  # fmt: skip
+    policy = Policy(
+        rules,
+        timezone=zone,
+        exempt_categories={"transactional"},
+        reserve=reserve,
+        uncategorized=uncategorized,
+    )
     guard = ContactGuard(policy, MemoryLedger())
     # three customers sharing the stream at different offsets, one without history
     for shift, cid in ((0, "a"), (3_600, "b")):
-        for what, secs, ch, cat in events:
+        for what, secs, ch, cat, prio in events:
             at = instant(us_of(base) + (secs + shift) * US)
             if what in ("complaint", "response"):
                 guard.record_response(cid, at, what)
             else:
-                guard.request(Contact(cid, channel=ch, category=cat, at=at), customer_prefs)
+                contact = Contact(cid, channel=ch, category=cat, at=at, priority=prio)
+                guard.request(contact, customer_prefs)
     at = instant(us_of(base) + probe * US)
     ids = ["a", "b", "nobody", "a"]
     prefs_map = {"a": customer_prefs, "nobody": customer_prefs}
     batch = guard.check_many(
-        ids, channel=channel, category="promotional", at=at, preferences=prefs_map
+        ids, channel=channel, category=category, at=at, preferences=prefs_map, priority=priority
     )
     for i, cid in enumerate(ids):
         d = guard.check(
-            Contact(cid, channel=channel, category="promotional", at=at), prefs_map.get(cid)
+            Contact(cid, channel=channel, category=category, at=at, priority=priority),
+            prefs_map.get(cid),
         )
         assert batch.allowed[i] == d.allowed
         assert set(batch.reason_codes[i]) == set(d.codes)

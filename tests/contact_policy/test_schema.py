@@ -74,7 +74,7 @@ category = "promotional"
 
 
 def test_a_policy_file_reads_into_the_rules_it_spells():
-    policy = Policy.from_toml(FULL)
+    policy = Policy.from_toml_text(FULL)
     assert policy.name == "retail-2026"
     assert policy.timezone == "America/New_York"
     assert policy.exempt_categories == {"transactional", "service"}
@@ -99,9 +99,9 @@ def test_a_policy_file_reads_into_the_rules_it_spells():
 
 
 def test_to_dict_and_to_toml_round_trip_to_an_equal_policy():
-    policy = Policy.from_toml(FULL)
+    policy = Policy.from_toml_text(FULL)
     assert Policy.from_dict(policy.to_dict()) == policy
-    assert Policy.from_toml(policy.to_toml()) == policy
+    assert Policy.from_toml_text(policy.to_toml()) == policy
     assert policy.to_dict()["rules"][2] == {
         "type": "minimum_gap",
         "gap": "20h",
@@ -112,7 +112,20 @@ def test_to_dict_and_to_toml_round_trip_to_an_equal_policy():
 def test_from_toml_reads_a_path(tmp_path):
     path = tmp_path / "policy.toml"
     path.write_text(FULL)
-    assert Policy.from_toml(path) == Policy.from_toml(str(path)) == Policy.from_toml(FULL)
+    assert Policy.from_toml(path) == Policy.from_toml(str(path)) == Policy.from_toml_text(FULL)
+
+
+def test_from_toml_takes_a_string_with_an_equals_sign_as_a_path_not_as_toml_text(tmp_path):
+    path = tmp_path / "policy=v2.toml"
+    path.write_text(FULL)
+    assert Policy.from_toml(str(path)) == Policy.from_toml_text(FULL)
+
+
+def test_toml_text_given_to_from_toml_is_a_missing_file_pointing_to_from_toml_text():
+    with pytest.raises(
+        PolicyError, match=r"cannot read the policy file .*use Policy\.from_toml_text"
+    ):
+        Policy.from_toml('[[rules]]\ntype = "minimum_gap"\ngap = "20h"')
 
 
 @pytest.mark.parametrize(
@@ -212,7 +225,7 @@ def test_from_toml_reads_a_path(tmp_path):
 )
 def test_a_bad_policy_file_names_the_key_path(text, path, words):
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
     assert info.value.path == path
     assert words in str(info.value)
     assert isinstance(info.value, ValueError)
@@ -223,7 +236,7 @@ def test_the_error_message_reads_path_colon_problem():
         '[[rules]]\ntype = "frequency_cap"\ncount = 2\nper = "-1d"'
     )
     with pytest.raises(PolicyError, match=r"^rules\[2\]\.per: must be a positive duration"):
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
 
 
 def test_a_policy_file_is_data_nothing_in_it_is_imported_or_run():
@@ -234,7 +247,7 @@ def test_a_policy_file_is_data_nothing_in_it_is_imported_or_run():
         '[[rules]]\ntype = "fatigue_limit"\nmax_score = 1\nscorer = "relcore.scoring.fatigue"',
     ):
         with pytest.raises(PolicyError):
-            Policy.from_toml(hostile)
+            Policy.from_toml_text(hostile)
     assert set(sys.modules) == before
 
 
@@ -249,7 +262,7 @@ def test_python_rules_accept_duration_strings_and_validate_like_the_file():
 
 
 def test_describe_reads_the_rules_in_plain_words():
-    text = Policy.from_toml(FULL).describe()
+    text = Policy.from_toml_text(FULL).describe()
     assert "1. at most 3 promotional emails in any 7 days" in text
     assert "2. at most 1 contact on each channel per calendar day (customer's local time)" in text
     assert "3. at least 20 hours between SMS messages" in text
@@ -259,10 +272,10 @@ def test_describe_reads_the_rules_in_plain_words():
         "6. after 3 emails without a response or purchase within 14 days, no emails for 30 days"
         in text
     )
-    assert "the last 1 slot of every cap is kept for priority >= 10" in text
+    assert "the last 1 slot of every company cap is kept for priority >= 10" in text
 
 
 def test_retention_is_the_longest_history_any_rule_reads():
-    policy = Policy.from_toml(FULL)
+    policy = Policy.from_toml_text(FULL)
     # the fatigue scorer reads 20 half-lives = 30 days; suppression 14 + 30 = 44 days
     assert policy.retention == timedelta(days=44)

@@ -95,17 +95,17 @@ def test_a_rule_of_your_own_decides_one_contact_and_an_audience_alike():
 
 def test_a_rule_of_your_own_reads_and_writes_the_policy_file():
     text = '[[rules]]\ntype = "lifetime_cap"\ncount = 2\ncampaign = "welcome"\n'
-    policy = Policy.from_toml(text, rule_types=[LifetimeCap])
+    policy = Policy.from_toml_text(text, rule_types=[LifetimeCap])
     assert policy.rules == (LifetimeCap(2, campaign="welcome"),)
     assert policy.to_dict()["rules"] == [
         {"type": "lifetime_cap", "count": 2, "campaign": "welcome"}
     ]
-    assert Policy.from_toml(policy.to_toml(), rule_types=[LifetimeCap]) == policy
+    assert Policy.from_toml_text(policy.to_toml(), rule_types=[LifetimeCap]) == policy
     assert "1. at most 2 contacts of campaign welcome ever" in policy.describe()
     with pytest.raises(PolicyError, match=r"rules\[0\]\.count: must be >= 0"):
-        Policy.from_toml(text.replace("2", "-2"), rule_types=[LifetimeCap])
+        Policy.from_toml_text(text.replace("2", "-2"), rule_types=[LifetimeCap])
     with pytest.raises(PolicyError, match=r"rules\[0\]\.type: unknown rule type 'lifetime_cap'"):
-        Policy.from_toml(text)
+        Policy.from_toml_text(text)
 
 
 def test_parameters_given_in_python_are_checked_like_the_built_in_ones():

@@ -7,7 +7,11 @@ A :class:`Policy` holds the company's rules (:class:`FrequencyCap`, :class:`Mini
 :class:`~relcore.models.ContactPreferences` (which the guard turns into the hard stops
 :class:`OptOut` and :class:`Snooze`, and limits of its own), to contacts and remembers
 them in a ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which
-rules failed and when the same contact would be allowed.
+rules failed and when the same contact would be allowed. For a messaging service the
+guard takes idempotency keys, holds slots for sends in two phases
+(:meth:`ContactGuard.reserve`, then ``confirm`` or ``release``), reads customers'
+preferences stored in the ledger and keeps an audit trail (:class:`AuditRecord`);
+decisions, contacts and preferences read and write JSON (``to_dict``/``from_dict``).
 
 Examples
 --------
@@ -27,13 +31,15 @@ Examples
 """
 
 from ._simulate import SimulationResult, simulate
+from .audit import AuditRecord
 from .contact import Contact, Reserve
 from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import Ledger, LedgerSession, MemoryLedger
+from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
+from .postgres import PostgresLedger
 from .rules import (
     Cooldown,
     FatigueLimit,
@@ -52,6 +58,7 @@ from .sqlite import SQLiteLedger
 __all__ = [
     "REASON_CODES",
     "Arbitration",
+    "AuditRecord",
     "BatchDecision",
     "Contact",
     "ContactFatigue",
@@ -65,6 +72,7 @@ __all__ = [
     "FrequencyCap",
     "GlobalControl",
     "History",
+    "KeyedEntry",
     "Ledger",
     "LedgerSession",
     "MemoryLedger",
@@ -72,6 +80,7 @@ __all__ = [
     "OptOut",
     "OutcomeSuppression",
     "Policy",
+    "PostgresLedger",
     "QuietHours",
     "Reason",
     "Reserve",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +47,20 @@ class _AnyLabel:
 
 
 ANY: Final = _AnyLabel()
-Targets = tuple[Any, Any, Any]  # channel, category, campaign: a label, None, or ANY
+
+
+class OrMissing(NamedTuple):
+    """A target label that also matches rows without a label in that dimension.
+
+    A policy that counts contacts without a category (``uncategorized="counted"``)
+    counts them toward every rule scoped to a category: such a rule's category target
+    is ``OrMissing("promotional")``.
+    """
+
+    label: str
+
+
+Targets = tuple[Any, Any, Any]  # channel, category, campaign: a label, None, OrMissing or ANY
 
 
 class OneContext:
@@ -89,6 +102,18 @@ class OneContext:
         self._history: History | None = None
         self._wall: tuple[int, int] | None = None
 
+    def without_reduction(self) -> OneContext:
+        """The same context with no slots kept back (for the customer's own limits)."""
+        return OneContext(
+            self.rows,
+            customer_id=self.customer_id,
+            channel=self.channel,
+            category=self.category,
+            campaign=self.campaign,
+            zone=self.zone,
+            excluded=self.excluded,
+        )
+
     def wall(self, s: int) -> int:
         """Wall-clock microseconds of ``s`` in the customer's zone (remembered: several
         rules ask for the same instant)."""
@@ -115,8 +140,13 @@ class OneContext:
             (r.category, targets[1]),
             (r.campaign, targets[2]),
         ):
-            if lab is not ANY:
-                conds.append((col, r.code(lab)))
+            if lab is ANY:
+                continue
+            if type(lab) is OrMissing:
+                conds.append((col, r.code(lab.label), r.code(None)))
+            else:
+                code = r.code(lab)
+                conds.append((col, code, code))
         company = r.company
         category = r.category
         excluded = self.excluded
@@ -124,8 +154,9 @@ class OneContext:
         for i in range(lo, hi):
             if not company[i] or (excluded and category[i] in excluded):
                 continue
-            for col, code in conds:
-                if col[i] != code:
+            for col, code, alt in conds:
+                v = col[i]
+                if v != code and v != alt:
                     break
             else:
                 out.append(at[i])
@@ -234,7 +265,11 @@ class BatchContext:
                 (h.category, targets[1]),
                 (h.campaign, targets[2]),
             ):
-                if lab is not ANY:
+                if lab is ANY:
+                    continue
+                if type(lab) is OrMissing:
+                    mask &= (col == h.code(lab.label)) | (col < 0)  # -1: no label
+                else:
                     mask &= col == h.code(lab)
             if self.exempt:
                 codes = [h.code(c) for c in self.exempt]

@@ -32,14 +32,16 @@ INT64_MAX = 2**63 - 1
 
 
 def parse_time(text: str) -> _dt.time:
-    """``"21:00"`` or ``"21:00:30"`` -> a local time of day; raises ``ValueError``."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text.strip())
+    """``"21:00"``, ``"21:00:30"`` or ``"21:00:30.25"`` -> a local time of day (what
+    :func:`format_time` writes reads back); raises ``ValueError``."""
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?", text.strip())
     if m is None:
         raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
     hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if hour > 23 or minute > 59 or second > 59:
         raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
-    return _dt.time(hour, minute, second)
+    micro = int((m.group(4) or "").ljust(6, "0"))
+    return _dt.time(hour, minute, second, micro)
 
 
 def format_time(value: _dt.time) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from .. import _json
 from .._time import to_micros
 from .._validators import aware, non_empty_str, optional_non_empty_str
 
@@ -61,12 +62,14 @@ class Contact:
 
     customer_id: str = attrs.field(validator=non_empty_str)
     channel: str = attrs.field(kw_only=True, validator=non_empty_str)
-    at: _dt.datetime = attrs.field(kw_only=True, validator=aware)
+    # compared by instant (below, as microseconds): the same instant written in another
+    # zone, or read back from ISO 8601 with a fixed offset, is the same contact
+    at: _dt.datetime = attrs.field(kw_only=True, validator=aware, eq=False)
     category: str | None = attrs.field(default=None, kw_only=True, validator=optional_non_empty_str)
     campaign: str | None = attrs.field(default=None, kw_only=True, validator=optional_non_empty_str)
     priority: int = attrs.field(default=0, kw_only=True, validator=_int)
     value: float = attrs.field(default=0.0, kw_only=True, validator=_finite)
-    _at_us: int = attrs.field(init=False, repr=False, eq=False)
+    _at_us: int = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_at_us", to_micros(self.at))
@@ -79,6 +82,53 @@ class Contact:
     def at_time(self, at: _dt.datetime) -> Contact:
         """The same contact at another instant (how a deferred message is retried)."""
         return attrs.evolve(self, at=at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contact as JSON-safe values (``at`` in ISO 8601 with its UTC offset).
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> c = Contact("c42", channel="email", at=datetime(2026, 11, 27, 15, tzinfo=timezone.utc))
+        >>> c.to_dict()["at"]
+        '2026-11-27T15:00:00+00:00'
+        >>> Contact.from_dict(c.to_dict()) == c
+        True
+        """
+        return {
+            "customer_id": self.customer_id,
+            "channel": self.channel,
+            "at": _json.write_instant(self.at),
+            "category": self.category,
+            "campaign": self.campaign,
+            "priority": self.priority,
+            "value": self.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Contact:
+        """Read a contact written by :meth:`to_dict` (only ``customer_id``, ``channel``
+        and ``at`` are required); a bad value is a :class:`~relcore.DataError` naming it."""
+        d = _json.fields(
+            data,
+            path,
+            "a contact",
+            required=("customer_id", "channel", "at"),
+            optional=("category", "campaign", "priority", "value"),
+        )
+
+        def at(key: str) -> str:
+            return _json.path_of(path, key)
+
+        return cls(
+            _json.read_str(d["customer_id"], at("customer_id")),
+            channel=_json.read_str(d["channel"], at("channel")),
+            at=_json.read_instant(d["at"], at("at")),
+            category=_json.read_optional_str(d.get("category"), at("category")),
+            campaign=_json.read_optional_str(d.get("campaign"), at("campaign")),
+            priority=_json.read_int(d.get("priority", 0), at("priority"), bounded=False),
+            value=_json.read_float(d.get("value", 0.0), at("value")),
+        )
 
 
 def _non_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -7,16 +7,18 @@ audience, as arrays; an :class:`Arbitration` for competing messages.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import PolicyError
+from .. import _json
+from ..errors import DataError, PolicyError
 from .contact import Contact
-from .rules import BUILTIN_RULES, Rule
+from .policy import known_rule_types
+from .rules import BUILTIN_RULES, OptOut, Rule, Snooze
 
 __all__ = ["REASON_CODES", "Arbitration", "BatchDecision", "Decision", "Reason"]
 
@@ -93,6 +95,31 @@ class Reason:
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The reason as JSON-safe values; the rule as its policy-file table.
+
+        A customer's opt-out and snooze, which no policy file holds, are written
+        ``{"type": "opted_out", "channels": [...], "categories": [...]}`` and
+        ``{"type": "snoozed", "until": "..."}``.
+        """
+        return {"code": self.code, "message": self.message, "rule": _rule_to_dict(self.rule)}
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, path: str = "", *, rule_types: Iterable[type[Rule]] = ()
+    ) -> Reason:
+        """Read a reason written by :meth:`to_dict`; ``rule_types`` are rule classes of
+        your own that it may name (see :meth:`Policy.from_dict`)."""
+        d = _json.fields(data, path, "a reason", required=("code", "message"), optional=("rule",))
+        code = _json.read_str(d["code"], _json.path_of(path, "code"))
+        message = d["message"]
+        if not isinstance(message, str):
+            raise DataError(
+                _json.path_of(path, "message"), f"must be a string, got {_json.show(message)}"
+            )
+        rule = _rule_from_dict(d.get("rule"), _json.path_of(path, "rule"), rule_types)
+        return cls(code, rule, message)
+
 
 @attrs.frozen
 class Decision:
@@ -138,6 +165,113 @@ class Decision:
         if self.allowed:
             return "allowed"
         return "\n".join(str(r) for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as JSON-safe values: instants in ISO 8601 with their UTC offset,
+        each reason with its rule's policy-file table, and ``codes`` for convenience.
+
+        :meth:`from_dict` reads it back to an equal decision.
+
+        Examples
+        --------
+        >>> import json
+        >>> from datetime import datetime, timedelta, timezone
+        >>> from relcore.contact_policy import Contact, ContactGuard, FrequencyCap, Policy
+        >>> guard = ContactGuard(Policy([FrequencyCap(1, per=timedelta(days=7))]))
+        >>> at = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+        >>> _ = guard.request(Contact("c42", channel="email", at=at))
+        >>> d = guard.check(Contact("c42", channel="email", at=at + timedelta(days=1)))
+        >>> data = d.to_dict()
+        >>> data["codes"], data["next_allowed_at"], data["reasons"][0]["rule"]
+        (['frequency_cap'], '2026-11-30T10:00:00+00:00', {'type': 'frequency_cap', 'count': 1, 'per': '7d'})
+        >>> Decision.from_dict(json.loads(json.dumps(data))) == d
+        True
+        """  # noqa: E501
+        return {
+            "allowed": self.allowed,
+            "codes": list(self.codes),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "next_allowed_at": (
+                None if self.next_allowed_at is None else _json.write_instant(self.next_allowed_at)
+            ),
+            "contact": None if self.contact is None else self.contact.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, rule_types: Iterable[type[Rule]] = ()) -> Decision:
+        """Read a decision written by :meth:`to_dict`.
+
+        ``rule_types`` are rule classes of your own that its reasons may name. A bad
+        value is a :class:`~relcore.DataError` naming its key path (a bad rule table a
+        :class:`~relcore.PolicyError`, as in a policy file).
+        """
+        d = _json.fields(
+            data,
+            "",
+            "a decision",
+            required=("allowed",),
+            optional=("codes", "reasons", "next_allowed_at", "contact"),
+        )
+        allowed = _json.read_bool(d["allowed"], "allowed")
+        raw = d.get("reasons", [])
+        if not isinstance(raw, list | tuple):
+            raise DataError("reasons", f"must be an array of reasons, got {_json.show(raw)}")
+        reasons = tuple(
+            Reason.from_dict(r, f"reasons[{i}]", rule_types=rule_types) for i, r in enumerate(raw)
+        )
+        if "codes" in d:
+            codes = _json.read_strs(d["codes"], "codes")
+            if tuple(codes) != tuple(r.code for r in reasons):
+                raise DataError("codes", f"{codes} are not the codes of the reasons")
+        nxt = _json.read_optional_instant(d.get("next_allowed_at"), "next_allowed_at")
+        contact = d.get("contact")
+        return cls(
+            allowed,
+            reasons,
+            nxt,
+            None if contact is None else Contact.from_dict(contact, "contact"),
+        )
+
+
+def _rule_to_dict(rule: Rule | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    if isinstance(rule, OptOut):
+        return {
+            "type": OptOut.code,
+            "channels": sorted(rule.channels),
+            "categories": sorted(rule.categories),
+        }
+    if isinstance(rule, Snooze):
+        return {"type": Snooze.code, "until": _json.write_instant(rule.until)}
+    return rule.to_dict()
+
+
+def _rule_from_dict(data: Any, path: str, rule_types: Iterable[type[Rule]]) -> Rule | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise DataError(path, f"must be a rule's table or null, got {_json.show(data)}")
+    kind = data.get("type")
+    if kind == OptOut.code:
+        d = _json.fields(
+            data, path, "an opt-out", required=("type",), optional=("channels", "categories")
+        )
+        return OptOut(
+            channels=_json.read_strs(d.get("channels", []), _json.path_of(path, "channels")),
+            categories=_json.read_strs(d.get("categories", []), _json.path_of(path, "categories")),
+        )
+    if kind == Snooze.code:
+        d = _json.fields(data, path, "a snooze", required=("type", "until"))
+        return Snooze(_json.read_instant(d["until"], _json.path_of(path, "until")))
+    types = known_rule_types(rule_types)
+    if not isinstance(kind, str) or kind not in types:
+        raise PolicyError(
+            _json.path_of(path, "type"),
+            f"unknown rule type {_json.show(kind)}; one of {', '.join(types)} (a rule of "
+            "your own is read with rule_types=)",
+        )
+    return types[kind].from_dict(dict(data), path)
 
 
 class BatchDecision:

@@ -1,37 +1,68 @@
-"""Ledgers: where the guard remembers every contact and customer event.
+"""Ledgers: where the guard remembers every contact, reservation and customer event.
 
 :class:`Ledger` is the contract (a :class:`typing.Protocol`); :class:`MemoryLedger` keeps
 everything in process memory, columnar; :class:`~relcore.contact_policy.SQLiteLedger`
 keeps it in a SQLite file shared by threads and processes. A server-backed ledger
-(PostgreSQL) implements the same few methods and passes the same contract tests
+(PostgreSQL) implements the same methods and passes the same contract tests
 (``tests/contact_policy/test_ledger_contract.py``).
 
-The contract:
+The contract. Times are int microseconds since the epoch (UTC).
 
-* ``append(entries)`` stores entries; nothing is ever dropped or altered.
-* ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t``
-  (all when ``since`` is ``None``), sorted by time, as a one-customer
-  :class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
-  ``customer_rows(id, since=t)`` the same rows as
-  :class:`~relcore.contact_policy.CustomerRows` (the single-decision fast path; a ledger
-  that subclasses :class:`Ledger` inherits a default built from ``customer_history``);
-  ``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
-  (unknown ids have no rows; its columns may hold more rows than asked for, so read
-  them through ``starts``/``ends``).
-* ``exclusive(id)`` is a context manager holding the ledger's write lock for a
-  read-decide-write sequence: no other ``exclusive`` section (in any thread, or any
-  process sharing the store) interleaves with it. Its session reads and appends; the
-  appends are committed when the block exits normally and discarded if it raises. A
-  session reads with ``customer_history(since=t)`` and ``customer_rows(since=t)``.
-* ``prune(before)`` deletes entries with ``at < before`` and returns how many.
-* ``len(ledger)`` counts entries; ``close()`` releases resources.
+*Entries.* ``append(entries)`` stores entries; nothing is ever dropped or altered.
+``customer_history(id, since=t)`` returns that customer's entries with ``at >= t`` (all
+when ``since`` is ``None``), sorted by time, as a one-customer
+:class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
+``customer_rows(id, since=t)`` the same rows as
+:class:`~relcore.contact_policy.CustomerRows` (the single-decision fast path; a ledger
+that subclasses :class:`Ledger` inherits a default built from ``customer_history``);
+``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
+(unknown ids have no rows; its columns may hold more rows than asked for, so read them
+through ``starts``/``ends``). ``len(ledger)`` counts the recorded entries.
+
+*Keys and reservations.* An entry may be stored under a key (an idempotency key: a
+message id), as a :class:`KeyedEntry`: recorded (``held_until`` is ``None``: an entry
+like any other), or held until ``held_until`` (a reservation: not recorded, and not
+counted by ``len``). Every read takes ``held_at=t``: with it, entries held at ``t``
+(``held_until > t``) are read as well, in time order with the recorded ones; without
+it, only recorded entries are read. ``keyed(key)`` finds the entry stored under a key,
+held or recorded (``None`` once it is released, expired or pruned).
+
+*Exclusive sections.* ``exclusive(id)`` is a context manager holding the customer's
+write lock for a read-decide-write sequence: no other ``exclusive`` section for the same
+customer (in any thread, or any process or host sharing the store) interleaves with it,
+and what it reads of keys is current. Its :class:`LedgerSession` reads (as above, the
+customer's rows) and writes: ``append``; ``add_keyed`` (a key used before, by any
+customer, raises :class:`~relcore.ReservationError`: a SQL store lets its unique index
+say so); ``confirm(key)`` (a held entry becomes recorded); ``release(key)`` (a held
+entry is removed); ``expire(now)`` (the customer's entries held until ``now`` or earlier
+are removed: a reservation whose slot a decision has given away can never be
+confirmed); ``get_preferences``/``set_preferences`` and ``log_decisions``. Everything it
+wrote is committed when the block exits normally, and nothing if it raises.
+
+*Preferences.* ``set_preferences(id, prefs)`` stores a customer's
+:class:`~relcore.models.ContactPreferences` (``None`` deletes them),
+``get_preferences(id)`` reads them, ``get_preferences_many(ids)`` those of many (only
+customers who have some).
+
+*Audit.* ``log_decisions(records)`` stores :class:`~relcore.contact_policy.AuditRecord`
+values; ``decisions(customer_id=..., since=..., until=...)`` reads those with
+``since <= decided_at < until`` (aware datetimes or microseconds), ordered by
+``decided_at`` then by the order they were stored.
+
+*Pruning.* ``prune(before)`` deletes recorded entries with ``at < before``, except that
+for a customer with stored preferences only those older than ``before`` minus the
+longest window of the customer's own limits go (so the limits still see their whole
+window); held entries go when ``at < before`` or ``held_until < before``. Keys go with
+their entries. The audit trail is left alone. It returns how many entries it deleted.
+``close()`` releases resources.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -40,9 +71,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .._columns import factorize_ids, factorize_labels, sort_rows
-from .._time import datetimes_to_micros
+from .._time import datetimes_to_micros, timedelta_micros, to_micros
 from .._validation import as_1d
-from ..errors import DataError
+from ..errors import DataError, ReservationError
+from ..models import ContactPreferences
+from ._localtime import PERIOD_REACH
+from .audit import AuditRecord
 from .history import (
     FIRST_ENTRY,
     LAST_ENTRY,
@@ -53,26 +87,87 @@ from .history import (
     gather_index,
 )
 
-__all__ = ["Ledger", "LedgerSession", "MemoryLedger"]
+__all__ = ["KeyedEntry", "Ledger", "LedgerSession", "MemoryLedger"]
 
 Micros = npt.NDArray[np.int64]
 _OUTSIDE = "must lie between 0001-01-01 and 9999-12-31 (UTC)"
+_INT64_MIN = -(2**63)
+
+
+class KeyedEntry(NamedTuple):
+    """An entry stored under a key: recorded, or held (a reservation) until an instant.
+
+    Attributes
+    ----------
+    key
+        The key (an idempotency key, a message id).
+    entry
+        The entry.
+    held_until
+        ``None`` when recorded; else the instant (microseconds since the epoch, UTC) at
+        which the reservation stops holding its slot.
+
+    Examples
+    --------
+    >>> k = KeyedEntry("m-1", Entry("c1", 10, "email", None, None, "message", True), 99)
+    >>> k.held_until is not None, k.entry.customer_id
+    (True, 'c1')
+    """
+
+    key: str
+    entry: Entry
+    held_until: int | None
 
 
 @runtime_checkable
 class LedgerSession(Protocol):
     """The view of a ledger inside :meth:`Ledger.exclusive`, for one customer."""
 
-    def customer_history(self, *, since: int | None = None) -> History:
-        """The customer's entries with ``at >= since``, sorted by time."""
+    def customer_history(self, *, since: int | None = None, held_at: int | None = None) -> History:
+        """The customer's entries with ``at >= since`` (and those held at ``held_at``)."""
         ...
 
-    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+    def customer_rows(
+        self, *, since: int | None = None, held_at: int | None = None
+    ) -> CustomerRows:
         """The same rows as :meth:`customer_history`, as lists (the fast path)."""
-        return CustomerRows.from_history(self.customer_history(since=since))
+        return CustomerRows.from_history(self.customer_history(since=since, held_at=held_at))
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Store entries (committed when the exclusive block ends normally)."""
+        ...
+
+    def keyed(self, key: str) -> KeyedEntry | None:
+        """The entry stored under ``key`` (any customer's), held or recorded."""
+        ...
+
+    def add_keyed(self, keyed: KeyedEntry) -> None:
+        """Store this customer's entry under a new key (ReservationError if it is used)."""
+        ...
+
+    def confirm(self, key: str) -> None:
+        """Record the entry held under ``key`` (nothing when it is recorded already)."""
+        ...
+
+    def release(self, key: str) -> bool:
+        """Remove the entry held under ``key``; whether there was one. A recorded entry
+        is never removed: releasing it raises ReservationError."""
+        ...
+
+    def expire(self, now: int) -> int:
+        """Remove the customer's entries held until ``now`` or earlier; how many."""
+        ...
+
+    def get_preferences(self) -> ContactPreferences | None:
+        """The customer's stored preferences."""
+        ...
+
+    def set_preferences(self, preferences: ContactPreferences | None) -> None:
+        """Store the customer's preferences (``None`` deletes them)."""
+        ...
+
+    def log_decisions(self, records: Sequence[AuditRecord]) -> None:
+        """Store audit records (committed with the rest of the section)."""
         ...
 
 
@@ -84,24 +179,67 @@ class Ledger(Protocol):
         """Store entries."""
         ...
 
-    def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
-        """One customer's entries with ``at >= since``, sorted by time."""
+    def customer_history(
+        self, customer_id: str, *, since: int | None = None, held_at: int | None = None
+    ) -> History:
+        """One customer's entries with ``at >= since`` (and those held at ``held_at``)."""
         ...
 
-    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+    def customer_rows(
+        self, customer_id: str, *, since: int | None = None, held_at: int | None = None
+    ) -> CustomerRows:
         """The same rows as :meth:`customer_history`, as lists (the fast path)."""
-        return CustomerRows.from_history(self.customer_history(customer_id, since=since))
+        return CustomerRows.from_history(
+            self.customer_history(customer_id, since=since, held_at=held_at)
+        )
 
-    def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
-        """Many customers' entries with ``at >= since``, aligned with ``customer_ids``."""
+    def histories(
+        self, customer_ids: Sequence[str], *, since: int | None = None, held_at: int | None = None
+    ) -> History:
+        """Many customers' entries, aligned with ``customer_ids``."""
         ...
 
     def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
-        """Hold the write lock for an atomic read-decide-write."""
+        """Hold the customer's write lock for an atomic read-decide-write."""
+        ...
+
+    def keyed(self, key: str) -> KeyedEntry | None:
+        """The entry stored under ``key``, held or recorded."""
+        ...
+
+    def get_preferences(self, customer_id: str) -> ContactPreferences | None:
+        """A customer's stored preferences."""
+        ...
+
+    def get_preferences_many(self, customer_ids: Sequence[str]) -> dict[str, ContactPreferences]:
+        """The stored preferences of those of ``customer_ids`` who have some."""
+        out: dict[str, ContactPreferences] = {}
+        for cid in dict.fromkeys(customer_ids):
+            prefs = self.get_preferences(cid)
+            if prefs is not None:
+                out[cid] = prefs
+        return out
+
+    def set_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
+        """Store a customer's preferences (``None`` deletes them)."""
+        ...
+
+    def log_decisions(self, records: Sequence[AuditRecord]) -> None:
+        """Store audit records."""
+        ...
+
+    def decisions(
+        self,
+        *,
+        customer_id: str | None = None,
+        since: _dt.datetime | int | None = None,
+        until: _dt.datetime | int | None = None,
+    ) -> list[AuditRecord]:
+        """Audit records with ``since <= decided_at < until``, in the order decided."""
         ...
 
     def prune(self, before: int) -> int:
-        """Delete entries with ``at < before``; return how many."""
+        """Delete entries no one can read any more (see the module docstring)."""
         ...
 
     def __len__(self) -> int: ...
@@ -109,6 +247,55 @@ class Ledger(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+def preferences_reach(preferences: ContactPreferences) -> int:
+    """How far back (microseconds) a customer's own limits read the ledger.
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> from relcore.models import ContactLimit
+    >>> prefs = ContactPreferences(max_contacts=ContactLimit(1, per=timedelta(days=90)))
+    >>> preferences_reach(prefs) == timedelta_micros(timedelta(days=90))
+    True
+    """
+    reach = 0
+    for limit in preferences.max_contacts:
+        per = limit.per
+        back = PERIOD_REACH[per] if isinstance(per, str) else per
+        reach = max(reach, timedelta_micros(back))
+    return reach
+
+
+def audit_instant(value: _dt.datetime | int | None, name: str) -> int | None:
+    """``since``/``until`` of :meth:`Ledger.decisions` as microseconds."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        return to_micros(value, name)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an aware datetime or int microseconds, got {value!r}")
+    return clamp_micros(int(value))
+
+
+def check_keyed(keyed: Any, customer_id: str) -> KeyedEntry:
+    """A :class:`KeyedEntry` with checked types, of the session's customer."""
+    if not isinstance(keyed, KeyedEntry):
+        raise TypeError(f"add_keyed takes a KeyedEntry, got {type(keyed).__name__}")
+    if not isinstance(keyed.key, str) or not keyed.key:
+        raise DataError("key", f"must be a non-empty string, got {keyed.key!r}")
+    entry = check_entry(keyed.entry)
+    if entry.customer_id != customer_id:
+        raise DataError(
+            "customer_id",
+            f"an exclusive section of {customer_id!r} cannot store an entry of "
+            f"{entry.customer_id!r}",
+        )
+    held = keyed.held_until
+    if held is not None and (isinstance(held, bool) or not isinstance(held, int | np.integer)):
+        raise DataError("held_until", f"must be int microseconds or None, got {held!r}")
+    return KeyedEntry(keyed.key, entry, None if held is None else clamp_micros(int(held)))
 
 
 def check_entry(e: Any) -> Entry:
@@ -184,6 +371,11 @@ class MemoryLedger(Ledger):
         self._set_main(_Columns.empty())
         self._buffer: dict[int, list[_Row]] = {}
         self._n_buffer = 0
+        # Reservations stay out of the columns (they come and go): by customer, by key.
+        self._held: dict[str, dict[str, tuple[int, _Row]]] = {}
+        self._keys: dict[str, KeyedEntry] = {}
+        self._prefs: dict[str, tuple[ContactPreferences, int]] = {}
+        self._decisions: list[AuditRecord] = []
 
     # ------------------------------------------------------------------ building
 
@@ -307,6 +499,16 @@ class MemoryLedger(Ledger):
     def __repr__(self) -> str:
         return f"MemoryLedger({len(self):,} entries, {len(self._id_list):,} customers)"
 
+    def _row(self, e: Entry) -> _Row:
+        return (
+            int(e.at),
+            self._code_for(e.channel),
+            self._code_for(e.category),
+            self._code_for(e.campaign),
+            self._code_for(e.kind),
+            bool(e.company),
+        )
+
     def append(self, entries: Sequence[Entry]) -> None:
         checked = [check_entry(e) for e in entries]
         with self._lock:
@@ -315,14 +517,7 @@ class MemoryLedger(Ledger):
                 if code is None:
                     code = self._ids[e.customer_id] = len(self._id_list)
                     self._id_list.append(e.customer_id)
-                row = (
-                    int(e.at),
-                    self._code_for(e.channel),
-                    self._code_for(e.category),
-                    self._code_for(e.campaign),
-                    self._code_for(e.kind),
-                    bool(e.company),
-                )
+                row = self._row(e)
                 insort(self._buffer.setdefault(code, []), row, key=lambda r: r[0])
                 self._n_buffer += 1
             if self._n_buffer > max(self._FLUSH_AT, self._at.size // 32):
@@ -357,14 +552,17 @@ class MemoryLedger(Ledger):
             )
         )
 
-    def customer_rows(self, customer_id: str, *, since: int | None = None) -> CustomerRows:
+    def customer_rows(
+        self, customer_id: str, *, since: int | None = None, held_at: int | None = None
+    ) -> CustomerRows:
         """One customer's rows as lists (the single-decision fast path)."""
         since = None if since is None else clamp_micros(since)
         with self._lock:
             code = self._ids.get(customer_id)
-            if code is None:
+            extra = self._live_holds(customer_id, held_at)
+            if code is None and not extra:
                 return CustomerRows([], [], [], [], [], [], self._code, self._label_list)
-            if code < self._offsets.size - 1:
+            if code is not None and code < self._offsets.size - 1:
                 a, b = int(self._offsets[code]), int(self._offsets[code + 1])
                 # A long history is cut by numpy before the copy to lists; a short one
                 # after it (numpy's call overhead is the larger cost there).
@@ -378,10 +576,12 @@ class MemoryLedger(Ledger):
             camp = self._campaign[a:b].tolist()
             kind = self._kind[a:b].tolist()
             comp = self._company[a:b].tolist()
-            buf = self._buffer.get(code)
+            buf = None if code is None else self._buffer.get(code)
             if buf:
+                extra = [*buf, *extra]
+            if extra:
                 merged = sorted(
-                    [*zip(at, ch, cat, camp, kind, comp, strict=True), *buf], key=lambda r: r[0]
+                    [*zip(at, ch, cat, camp, kind, comp, strict=True), *extra], key=lambda r: r[0]
                 )
                 at, ch, cat, camp, kind, comp = (list(c) for c in zip(*merged, strict=True))
             if since is not None and at and at[0] < since:
@@ -390,12 +590,31 @@ class MemoryLedger(Ledger):
                 kind, comp = kind[j:], comp[j:]
             return CustomerRows(at, ch, cat, camp, kind, comp, self._code, self._label_list)
 
-    def customer_history(self, customer_id: str, *, since: int | None = None) -> History:
-        return self.histories([customer_id], since=since).take()
+    def _live_holds(self, customer_id: str, held_at: int | None) -> list[_Row]:
+        """The rows of the customer's reservations held at ``held_at`` (none if None)."""
+        if held_at is None or not self._held:
+            return []
+        holds = self._held.get(customer_id)
+        if not holds:
+            return []
+        return [row for until, row in holds.values() if until > held_at]
 
-    def histories(self, customer_ids: Sequence[str], *, since: int | None = None) -> History:
+    def customer_history(
+        self, customer_id: str, *, since: int | None = None, held_at: int | None = None
+    ) -> History:
+        return self.histories([customer_id], since=since, held_at=held_at).take()
+
+    def histories(
+        self, customer_ids: Sequence[str], *, since: int | None = None, held_at: int | None = None
+    ) -> History:
         ids = np.asarray(customer_ids, dtype=object).reshape(-1)
         with self._lock:
+            held: dict[int, list[_Row]] = {}
+            if held_at is not None and self._held:
+                for i, cid in enumerate(ids.tolist()):
+                    live = self._live_holds(cid, held_at)
+                    if live:
+                        held[i] = live
             self._flush()
             codes = np.fromiter(map(self._ids.get, ids.tolist(), repeat(-1)), np.int64, ids.size)
             main_codes = self._offsets.size - 1
@@ -432,25 +651,121 @@ class MemoryLedger(Ledger):
             ends=ends.astype(np.int64),
             label_codes=self._labels,
         )
+        if held:
+            h = _insert_rows(h, held)
         return h if since is None else h.since(since)
 
     @contextmanager
     def _exclusive(self, customer_id: str) -> Iterator[LedgerSession]:
         with self._lock:
             session = _MemorySession(self, customer_id)
-            yield session
+            try:
+                yield session
+            except BaseException:
+                for undo in reversed(session.undo):
+                    undo()
+                raise
             self.append(session.pending)
 
     def exclusive(self, customer_id: str) -> AbstractContextManager[LedgerSession]:
         return self._exclusive(customer_id)
 
+    # ------------------------------------------------------------------ keys, preferences
+
+    def keyed(self, key: str) -> KeyedEntry | None:
+        with self._lock:
+            return self._keys.get(key)
+
+    def _hold(self, keyed: KeyedEntry) -> None:
+        assert keyed.held_until is not None
+        holds = self._held.setdefault(keyed.entry.customer_id, {})
+        holds[keyed.key] = (keyed.held_until, self._row(keyed.entry))
+
+    def _unhold(self, customer_id: str, key: str) -> None:
+        holds = self._held[customer_id]
+        del holds[key]
+        if not holds:
+            del self._held[customer_id]
+
+    def get_preferences(self, customer_id: str) -> ContactPreferences | None:
+        with self._lock:
+            found = self._prefs.get(customer_id)
+        return None if found is None else found[0]
+
+    def get_preferences_many(self, customer_ids: Sequence[str]) -> dict[str, ContactPreferences]:
+        with self._lock:
+            if not self._prefs:
+                return {}
+            get = self._prefs.get
+            return {c: p[0] for c in dict.fromkeys(customer_ids) if (p := get(c)) is not None}
+
+    def set_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
+        check_preferences(customer_id, preferences)
+        with self._lock:
+            self._store_preferences(customer_id, preferences)
+
+    def _store_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
+        if preferences is None:
+            self._prefs.pop(customer_id, None)
+        else:
+            self._prefs[customer_id] = (preferences, preferences_reach(preferences))
+
+    def log_decisions(self, records: Sequence[AuditRecord]) -> None:
+        checked = check_records(records)
+        with self._lock:
+            self._decisions.extend(checked)
+
+    def decisions(
+        self,
+        *,
+        customer_id: str | None = None,
+        since: _dt.datetime | int | None = None,
+        until: _dt.datetime | int | None = None,
+    ) -> list[AuditRecord]:
+        lo = audit_instant(since, "since")
+        hi = audit_instant(until, "until")
+        with self._lock:
+            found = [
+                (to_micros(r.decided_at), i, r)
+                for i, r in enumerate(self._decisions)
+                if customer_id is None or r.customer_id == customer_id
+            ]
+        return [
+            r
+            for t, _, r in sorted(found, key=lambda x: x[:2])
+            if (lo is None or t >= lo) and (hi is None or t < hi)
+        ]
+
+    # ------------------------------------------------------------------ housekeeping
+
     def prune(self, before: int) -> int:
+        before = clamp_micros(before)
         with self._lock:
             self._flush()
-            keep = self._at >= clamp_micros(before)
+            # each customer's cutoff: before, or earlier where their own limits read back
+            cutoffs: dict[str, int] = {
+                cid: max(before - reach, _INT64_MIN)
+                for cid, (_, reach) in self._prefs.items()
+                if reach
+            }
+            cutoff = np.full(len(self._id_list), before, dtype=np.int64)
+            for cid, c in cutoffs.items():
+                code = self._ids.get(cid)
+                if code is not None:
+                    cutoff[code] = c
+            keep = self._at >= cutoff[self._main.cust]
             removed = int(keep.size - keep.sum())
             if removed:
                 self._set_main(self._main._take(keep))
+            for cid, holds in list(self._held.items()):
+                for key, (until, row) in list(holds.items()):
+                    if row[0] < before or until < before:
+                        self._unhold(cid, key)
+                        del self._keys[key]
+                        removed += 1
+            for key, k in list(self._keys.items()):
+                if k.held_until is None and k.entry.at < cutoffs.get(k.entry.customer_id, before):
+                    del self._keys[key]
             return removed
 
     def close(self) -> None:
@@ -458,28 +773,168 @@ class MemoryLedger(Ledger):
 
 
 class _MemorySession(LedgerSession):
-    """Reads through to the ledger; appends are held until the block ends normally."""
+    """Works on the ledger under its lock: appends are held until the block ends
+    normally; every other change is made at once and undone if the block raises."""
 
     def __init__(self, ledger: MemoryLedger, customer_id: str) -> None:
         self._ledger = ledger
         self._customer_id = customer_id
         self.pending: list[Entry] = []
+        self.undo: list[Callable[[], None]] = []
 
-    def customer_history(self, *, since: int | None = None) -> History:
-        h = self._ledger.customer_history(self._customer_id, since=since)
+    def customer_history(self, *, since: int | None = None, held_at: int | None = None) -> History:
+        h = self._ledger.customer_history(self._customer_id, since=since, held_at=held_at)
         if not self.pending:
             return h
         return History.from_entries([self._customer_id], [*h.entries(0), *self.pending]).since(
             since if since is not None else np.iinfo(np.int64).min
         )
 
-    def customer_rows(self, *, since: int | None = None) -> CustomerRows:
+    def customer_rows(
+        self, *, since: int | None = None, held_at: int | None = None
+    ) -> CustomerRows:
         if self.pending:
-            return CustomerRows.from_history(self.customer_history(since=since))
-        return self._ledger.customer_rows(self._customer_id, since=since)
+            return CustomerRows.from_history(self.customer_history(since=since, held_at=held_at))
+        return self._ledger.customer_rows(self._customer_id, since=since, held_at=held_at)
 
     def append(self, entries: Sequence[Entry]) -> None:
         self.pending.extend(check_entry(e) for e in entries)
+
+    def keyed(self, key: str) -> KeyedEntry | None:
+        return self._ledger._keys.get(key)
+
+    def add_keyed(self, keyed: KeyedEntry) -> None:
+        k = check_keyed(keyed, self._customer_id)
+        ledger = self._ledger
+        if k.key in ledger._keys:
+            raise ReservationError(k.key, "is used already; a key names one contact")
+        ledger._keys[k.key] = k
+        self.undo.append(lambda: ledger._keys.__delitem__(k.key))
+        if k.held_until is None:
+            self.pending.append(k.entry)
+        else:
+            ledger._hold(k)
+            self.undo.append(lambda: ledger._unhold(self._customer_id, k.key))
+
+    def _mine(self, key: str) -> KeyedEntry | None:
+        k = self._ledger._keys.get(key)
+        if k is not None and k.entry.customer_id != self._customer_id:
+            raise ReservationError(
+                key, f"belongs to customer {k.entry.customer_id!r}, not {self._customer_id!r}"
+            )
+        return k
+
+    def confirm(self, key: str) -> None:
+        k = self._mine(key)
+        if k is None:
+            raise ReservationError(key, "nothing is held under this key")
+        if k.held_until is None:
+            return
+        ledger = self._ledger
+        ledger._unhold(self._customer_id, key)
+        ledger._keys[key] = k._replace(held_until=None)
+        self.pending.append(k.entry)
+
+        def undo() -> None:
+            ledger._keys[key] = k
+            ledger._hold(k)
+
+        self.undo.append(undo)
+
+    def release(self, key: str) -> bool:
+        k = self._mine(key)
+        if k is None:
+            return False
+        if k.held_until is None:
+            raise ReservationError(key, "its contact is recorded; a recorded contact stays")
+        self._drop(k)
+        return True
+
+    def _drop(self, k: KeyedEntry) -> None:
+        ledger = self._ledger
+        ledger._unhold(self._customer_id, k.key)
+        del ledger._keys[k.key]
+
+        def undo() -> None:
+            ledger._keys[k.key] = k
+            ledger._hold(k)
+
+        self.undo.append(undo)
+
+    def expire(self, now: int) -> int:
+        holds = self._ledger._held.get(self._customer_id)
+        if not holds:
+            return 0
+        gone = [key for key, (until, _) in holds.items() if until <= now]
+        for key in gone:
+            self._drop(self._ledger._keys[key])
+        return len(gone)
+
+    def get_preferences(self) -> ContactPreferences | None:
+        return self._ledger.get_preferences(self._customer_id)
+
+    def set_preferences(self, preferences: ContactPreferences | None) -> None:
+        check_preferences(self._customer_id, preferences)
+        ledger, cid = self._ledger, self._customer_id
+        old = ledger._prefs.get(cid)
+        ledger._store_preferences(cid, preferences)
+        self.undo.append(lambda: ledger._store_preferences(cid, None if old is None else old[0]))
+
+    def log_decisions(self, records: Sequence[AuditRecord]) -> None:
+        checked = check_records(records)
+        log = self._ledger._decisions
+        n = len(log)
+        log.extend(checked)
+        self.undo.append(lambda: log.__delitem__(slice(n, None)))
+
+
+def check_preferences(customer_id: Any, preferences: Any) -> None:
+    """Types of :meth:`Ledger.set_preferences`'s arguments."""
+    if not isinstance(customer_id, str) or not customer_id:
+        raise DataError("customer_id", f"must be a non-empty string, got {customer_id!r}")
+    if preferences is not None and not isinstance(preferences, ContactPreferences):
+        raise TypeError(
+            f"preferences must be ContactPreferences or None, got {type(preferences).__name__}"
+        )
+
+
+def check_records(records: Sequence[AuditRecord]) -> list[AuditRecord]:
+    """Audit records, checked to be :class:`AuditRecord` values."""
+    out = list(records)
+    for r in out:
+        if not isinstance(r, AuditRecord):
+            raise TypeError(f"decisions are logged as AuditRecord values, got {type(r).__name__}")
+    return out
+
+
+def _insert_rows(h: History, extra: Mapping[int, list[_Row]]) -> History:
+    """``h`` with more rows for some customers (by position), each kept in time order."""
+    h = h.take()
+    positions: list[int] = []
+    rows: list[_Row] = []
+    counts = h.counts().copy()
+    for i in sorted(extra):
+        a, b = int(h.starts[i]), int(h.ends[i])
+        mine = sorted(extra[i], key=lambda r: r[0])
+        times = np.array([r[0] for r in mine], dtype=np.int64)
+        positions.extend((a + np.searchsorted(h.at[a:b], times, "right")).tolist())
+        rows.extend(mine)
+        counts[i] += len(mine)
+    cols = list(zip(*rows, strict=True))
+    pos = np.asarray(positions, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return History(
+        h.customer_ids,
+        at=np.insert(h.at, pos, np.asarray(cols[0], dtype=np.int64)),
+        channel=np.insert(h.channel, pos, np.asarray(cols[1], dtype=np.int32)),
+        category=np.insert(h.category, pos, np.asarray(cols[2], dtype=np.int32)),
+        campaign=np.insert(h.campaign, pos, np.asarray(cols[3], dtype=np.int32)),
+        kind=np.insert(h.kind, pos, np.asarray(cols[4], dtype=np.int32)),
+        company=np.insert(h.company, pos, np.asarray(cols[5], dtype=bool)),
+        labels=h.labels,
+        starts=(ends - counts).astype(np.int64),
+        ends=ends.astype(np.int64),
+    )
 
 
 def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:

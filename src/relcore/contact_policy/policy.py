@@ -10,6 +10,8 @@ The file format::
     name = "retail-2026"                    # optional
     timezone = "America/New_York"           # for customers whose zone is not known
     exempt_categories = ["transactional"]   # not capped; still recorded; opt-outs apply
+    uncategorized = "counted"               # or "not_counted": see Policy.uncategorized
+    unsubscribe_opts_out = true             # an unsubscribe event opts the customer out
 
     [reserve]                               # optional: keep the last slot of every cap
     slots = 1                               # for contacts of priority >= 10
@@ -27,6 +29,8 @@ The file format::
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import json
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -41,6 +45,7 @@ from ..errors import PolicyError
 from ._schema import check_keys, read_count, read_int, read_label
 from ._schema import read_labels as _read_labels
 from ._schema import read_zone as _read_zone
+from ._schema import show as _show
 from ._schema import to_toml as _to_toml
 from ._schema import type_name as _type_name
 from .contact import Reserve
@@ -48,7 +53,17 @@ from .rules import RULE_TYPES, FrequencyCap, Rule
 
 __all__ = ["Policy"]
 
-_TOP_KEYS = ("name", "timezone", "exempt_categories", "reserve", "rules")
+_TOP_KEYS = (
+    "name",
+    "timezone",
+    "exempt_categories",
+    "uncategorized",
+    "unsubscribe_opts_out",
+    "reserve",
+    "rules",
+)
+UNCATEGORIZED: tuple[str, ...] = ("counted", "not_counted")
+"""The values of :attr:`Policy.uncategorized`; the first is the default."""
 
 
 def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
@@ -63,7 +78,7 @@ def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
     return out
 
 
-def _known_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
+def known_rule_types(extra: Iterable[type[Rule]]) -> Mapping[str, type[Rule]]:
     """relcore's rule types and ``extra`` ones, by their policy-file ``type``."""
     extra = tuple(extra)
     if not extra:
@@ -92,6 +107,16 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     resolve_zone(value)
 
 
+def _uncategorized(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in UNCATEGORIZED:
+        raise ValueError(f"uncategorized must be 'counted' or 'not_counted', got {value!r}")
+
+
+def _bool(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be True or False, got {value!r}")
+
+
 @attrs.frozen
 class Policy:
     """The company's contact rules.
@@ -107,9 +132,23 @@ class Policy:
     timezone
         IANA zone used for customers whose preferences name none.
     reserve
-        Optionally keep the last slots of every cap for high-priority contacts.
+        Optionally keep the last slots of every company cap for high-priority contacts
+        (the customer's own limits are never cut by it).
+    uncategorized
+        What a contact without a category is to rules scoped to a category.
+        ``"counted"`` (the default, the safe reading: it could be of any category) makes
+        such rules hold it back and count it, in the history too: a cap on promotional
+        emails counts emails without a category, a cap kept for each category counts
+        every category against a contact without one, and a global control group scoped
+        to promotional contacts does not get one without a category.
+        ``"not_counted"`` treats "no category" as a category of its own that no scoped
+        rule names (rules without a category scope still apply).
+    unsubscribe_opts_out
+        Whether an ``"unsubscribe"`` event recorded with a category (or else a channel)
+        opts the customer out of it in the preferences the ledger stores for them.
     name
-        A label for the policy (optional).
+        A label for the policy (optional); audit records carry it with
+        :attr:`content_hash`.
 
     Examples
     --------
@@ -136,6 +175,28 @@ class Policy:
         validator=attrs.validators.optional(attrs.validators.instance_of(Reserve)),
     )
     name: str | None = attrs.field(default=None, kw_only=True)
+    uncategorized: str = attrs.field(default="counted", kw_only=True, validator=_uncategorized)
+    unsubscribe_opts_out: bool = attrs.field(default=True, kw_only=True, validator=_bool)
+
+    @property
+    def content_hash(self) -> str:
+        """A SHA-256 of the policy's content (its :meth:`to_dict`, keys sorted): two
+        policies hash alike exactly when they are equal, whatever their file's layout.
+
+        Audit records carry it with the policy's name, so each decision names the
+        version of the policy that made it.
+
+        Examples
+        --------
+        >>> a = Policy.from_toml_text('timezone = "UTC"\\n[[rules]]\\ntype = "minimum_gap"\\ngap = "1d"')
+        >>> b = Policy.from_toml_text('[[rules]]\\ngap = "24h"\\ntype = "minimum_gap"')
+        >>> a.content_hash == b.content_hash, len(a.content_hash)
+        (True, 64)
+        """  # noqa: E501
+        canonical = json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @property
     def zone(self) -> _dt.tzinfo:
@@ -176,7 +237,7 @@ class Policy:
         PolicyError
             Naming the key path of the first problem.
         """
-        types = _known_types(rule_types)
+        types = known_rule_types(rule_types)
         if not isinstance(data, Mapping):
             raise TypeError(
                 "a policy must be a mapping shaped like the policy file (as Policy.to_dict "
@@ -193,6 +254,20 @@ class Policy:
             kwargs["exempt_categories"] = _read_labels(
                 data["exempt_categories"], "exempt_categories"
             )
+        if "uncategorized" in data:
+            value = data["uncategorized"]
+            if value not in UNCATEGORIZED:
+                raise PolicyError(
+                    "uncategorized", f"must be 'counted' or 'not_counted', got {_show(value)}"
+                )
+            kwargs["uncategorized"] = value
+        if "unsubscribe_opts_out" in data:
+            value = data["unsubscribe_opts_out"]
+            if not isinstance(value, bool):
+                raise PolicyError(
+                    "unsubscribe_opts_out", f"must be true or false, got {_show(value)}"
+                )
+            kwargs["unsubscribe_opts_out"] = value
         if "reserve" in data:
             reserve = data["reserve"]
             check_keys(reserve, ("slots", "min_priority"), "reserve", "reserve")
@@ -232,16 +307,57 @@ class Policy:
 
     @classmethod
     def from_toml(
-        cls, source: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
+        cls, path: str | os.PathLike[str], *, rule_types: Iterable[type[Rule]] = ()
     ) -> Policy:
-        """Read a policy file, given its text or its path.
+        """Read a policy file, given its path (a string is always a path).
 
-        A string with no newline and no ``=`` is taken as a path. ``rule_types`` are rule
-        classes of your own that the file may name (see :meth:`from_dict`).
+        ``rule_types`` are rule classes of your own that the file may name (see
+        :meth:`from_dict`). To read a policy from TOML text, use :meth:`from_toml_text`.
+
+        Raises
+        ------
+        PolicyError
+            When the file cannot be read or does not validate (naming the key path).
 
         Examples
         --------
-        >>> policy = Policy.from_toml('''
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "policy=v2.toml")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write('[[rules]]\\ntype = "minimum_gap"\\ngap = "20h"\\n')
+        >>> Policy.from_toml(path).rules[0].describe()
+        'at least 20 hours between contacts'
+        """
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(
+                f"path must be the policy file's path (a str or os.PathLike), got "
+                f"{type(path).__name__}; read TOML text with Policy.from_toml_text"
+            )
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            looks_like_text = isinstance(path, str) and ("\n" in path or "=" in path)
+            hint = (
+                "; to read TOML text, use Policy.from_toml_text"
+                if looks_like_text and not os.path.exists(path)
+                else ""
+            )
+            name = str(path)
+            shown = repr(name) if len(name) <= 4096 else _show(name)  # text passed by mistake
+            raise PolicyError("", f"cannot read the policy file {shown}: {why}{hint}") from None
+        return cls.from_toml_text(text, rule_types=rule_types)
+
+    @classmethod
+    def from_toml_text(cls, text: str, *, rule_types: Iterable[type[Rule]] = ()) -> Policy:
+        """Read a policy from the text of a policy file.
+
+        ``rule_types`` are rule classes of your own that the text may name (see
+        :meth:`from_dict`).
+
+        Examples
+        --------
+        >>> policy = Policy.from_toml_text('''
         ... timezone = "Europe/Paris"
         ... [[rules]]
         ... type = "minimum_gap"
@@ -250,25 +366,16 @@ class Policy:
         ... ''')
         >>> policy.rules
         (MinimumGap(gap=datetime.timedelta(seconds=72000), channel='sms', category=None, campaign=None, each=()),)
-        >>> Policy.from_toml('[[rules]]\\ntype = "frequency_cap"\\ncount = 3\\nper = "-7d"')
+        >>> Policy.from_toml_text('[[rules]]\\ntype = "frequency_cap"\\ncount = 3\\nper = "-7d"')
         Traceback (most recent call last):
         ...
         relcore.errors.PolicyError: rules[0].per: must be a positive duration such as '7d', '20h' or '1d12h', got '-7d'
         """  # noqa: E501
-        if not isinstance(source, str | os.PathLike):
+        if not isinstance(text, str):
             raise TypeError(
-                f"source must be the policy file's text or path, got {type(source).__name__}"
+                f"text must be the policy file's text (a str), got {type(text).__name__}; "
+                "read a file with Policy.from_toml"
             )
-        if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                raise PolicyError(
-                    "", f"cannot read the policy file {str(source)!r}: {why}"
-                ) from None
-        else:
-            text = source
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -287,6 +394,10 @@ class Policy:
         out["timezone"] = self.timezone
         if self.exempt_categories:
             out["exempt_categories"] = sorted(self.exempt_categories)
+        if self.uncategorized != UNCATEGORIZED[0]:
+            out["uncategorized"] = self.uncategorized
+        if not self.unsubscribe_opts_out:
+            out["unsubscribe_opts_out"] = False
         if self.reserve is not None:
             out["reserve"] = {
                 "slots": self.reserve.slots,
@@ -313,9 +424,27 @@ class Policy:
         if self.reserve is not None and self.reserve.slots:
             n = self.reserve.slots
             lines.append(
-                f"reserve: the last {n} {'slot' if n == 1 else 'slots'} of every cap "
-                f"{'is' if n == 1 else 'are'} kept for priority >= {self.reserve.min_priority}"
+                f"reserve: the last {n} {'slot' if n == 1 else 'slots'} of every company cap "
+                f"{'is' if n == 1 else 'are'} kept for priority >= {self.reserve.min_priority} "
+                "(customers' own limits are not cut)"
             )
+        if any(r.category is not None or "category" in r.each for r in self.rules):
+            lines.append(
+                "contacts without a category: "
+                + (
+                    "held and counted by rules scoped to a category (they could be of any)"
+                    if self.uncategorized == "counted"
+                    else "neither held nor counted by rules scoped to a category"
+                )
+            )
+        lines.append(
+            "unsubscribe events: "
+            + (
+                "opt the customer out of their category (else channel) in stored preferences"
+                if self.unsubscribe_opts_out
+                else "recorded only; stored preferences are left as they are"
+            )
+        )
         if not self.rules:
             lines.append("no rules: every contact is allowed (customers' preferences still apply)")
         for i, rule in enumerate(self.rules, 1):
@@ -335,3 +464,47 @@ class Policy:
         if back is not None and self.rules:
             lines.append(f"history read: the last {describe_duration(back)}")
         return "\n".join(lines)
+
+    def warnings(self) -> tuple[str, ...]:
+        """What in this valid policy is probably not meant, one sentence each.
+
+        Today: a :class:`Reserve` that can never be satisfied. A frequency cap with no
+        more slots than the reserve keeps refuses every contact below the reserve's
+        priority in its scope, for good (``next_allowed_at`` is ``None``, as for an
+        opt-out); a reserve without a frequency cap keeps nothing. ``relcore policy
+        check`` prints these.
+
+        Examples
+        --------
+        >>> from relcore.contact_policy import FrequencyCap, Reserve
+        >>> policy = Policy([FrequencyCap(1, per="7d")], reserve=Reserve(1, 10))
+        >>> print(*policy.warnings())
+        rules[0] (at most 1 contact in any 7 days): the reserve keeps its only slot for priority >= 10, so every contact of lower priority in its scope is refused for good
+        """  # noqa: E501
+        reserve = self.reserve
+        if reserve is None or not reserve.slots:
+            return ()
+        out = []
+        caps = [(i, r) for i, r in enumerate(self.rules) if isinstance(r, FrequencyCap)]
+        if not caps:
+            out.append(
+                f"the reserve keeps {reserve.slots} slot(s) of every frequency cap for priority "
+                f">= {reserve.min_priority}, but the policy has no frequency cap: it keeps nothing"
+            )
+        for i, rule in caps:
+            if rule.count > reserve.slots:
+                continue
+            if rule.count == 0:
+                continue  # a cap of zero refuses everyone anyway, and says so itself
+            kept = "its only slot" if rule.count == 1 else f"all its {rule.count} slots"
+            short = (
+                f" (and {reserve.slots} slots are more than the cap has)"
+                if rule.count < reserve.slots
+                else ""
+            )
+            out.append(
+                f"rules[{i}] ({rule.describe()}): the reserve keeps {kept} for priority >= "
+                f"{reserve.min_priority}{short}, so every contact of lower priority in its "
+                "scope is refused for good"
+            )
+        return tuple(out)

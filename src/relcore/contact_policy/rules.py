@@ -46,7 +46,7 @@ from .._time import (
     zone_name,
 )
 from ..errors import PolicyError
-from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, Targets
+from ._context import ANY, NEVER, BatchContext, Mask, Micros, OneContext, OrMissing, Targets
 from ._localtime import (
     PERIOD_REACH,
     first_instant,
@@ -97,6 +97,8 @@ def scope_noun(channel: Any, category: Any, campaign: Any, *, plural: bool = Tru
     channel = None if channel is ANY else channel
     category = None if category is ANY else category
     campaign = None if campaign is ANY else campaign
+    if isinstance(category, OrMissing):
+        category = category.label
     if channel is None:
         base = "contacts" if plural else "contact"
     else:
@@ -1073,8 +1075,8 @@ class Snooze(_HardStop):
 
     code: ClassVar[str] = "snoozed"
 
-    until: _dt.datetime = attrs.field()
-    _u: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    until: _dt.datetime = attrs.field(eq=False)  # compared by instant, as _u
+    _u: int = attrs.field(init=False, default=0, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_u", to_micros(self.until, "until"))

@@ -1,19 +1,24 @@
 """Lift of a treated group over a holdout: differences and ratios with confidence intervals,
-and the minimum detectable effect / sample size for planning one."""
+and the minimum detectable effect / sample size for planning one.
+
+scipy.stats is imported inside :func:`lift` only: it takes most of a second to import, and
+the planning functions need nothing but the normal quantiles of the standard library.
+"""
 
 from __future__ import annotations
 
 import inspect
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from .._validation import as_float, check_mask
 from ..errors import DataError
+from .plots import plot_lift
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,8 +89,6 @@ class LiftResult:
         self, *, ax: Axes | None = None, scale: Literal["difference", "ratio"] = "difference"
     ) -> Axes:
         """The estimate with its interval (``plot`` extra); see :func:`plot_lift`."""
-        from .plots import plot_lift
-
         return plot_lift(self, ax=ax, scale=scale)
 
     def __str__(self) -> str:
@@ -119,11 +122,19 @@ def _sample(values: Any, name: str, kind: Kind) -> FloatArray:
     return out
 
 
-def _bootstrap_kwargs(random_state: Any) -> dict[str, Any]:
-    # scipy renamed random_state to rng in 1.15; use whichever this scipy knows.
-    if "rng" in inspect.signature(stats.bootstrap).parameters:
+_STANDARD_NORMAL = NormalDist()
+
+
+def _z(p: float) -> float:
+    """The standard normal quantile (exact to double precision: Wichura's AS 241)."""
+    return _STANDARD_NORMAL.inv_cdf(p)
+
+
+def _bootstrap_kwargs(bootstrap: Any, random_state: Any) -> dict[str, Any]:
+    # scipy 1.15 renamed random_state to rng; use whichever this scipy knows.
+    if "rng" in inspect.signature(bootstrap).parameters:
         return {"rng": random_state}
-    return {"random_state": random_state}  # pragma: no cover - scipy < 1.15
+    return {"random_state": random_state}
 
 
 def lift(
@@ -192,6 +203,8 @@ def lift(
         raise ValueError(f"kind must be 'auto', 'mean' or 'proportion', got {kind!r}")
     if method not in ("analytic", "bootstrap"):
         raise ValueError(f"method must be 'analytic' or 'bootstrap', got {method!r}")
+    from scipy import stats
+
     resolved: Kind
     if kind == "auto":
         both_bool = np.asarray(treated).dtype == np.bool_ and np.asarray(control).dtype == np.bool_
@@ -204,7 +217,7 @@ def lift(
     m_t, m_c = float(t.mean()), float(c.mean())
     diff = m_t - m_c
     ratio = _ratio(m_t, m_c)
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = _z(0.5 + confidence / 2.0)
 
     var_t, var_c = float(t.var(ddof=1)), float(c.var(ddof=1))
     # Two constant groups: the difference is known exactly (no spread, no uncertainty);
@@ -265,7 +278,8 @@ def _two_proportion_p(p_t: float, p_c: float, n_t: int, n_c: int) -> float:
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
     if se0 == 0:
         return 1.0
-    return float(2 * stats.norm.sf(abs(p_t - p_c) / se0))
+    # erfc keeps the tail's precision where 1 - cdf would round to 0
+    return math.erfc(abs(p_t - p_c) / se0 / math.sqrt(2.0))
 
 
 def _bootstrap_intervals(
@@ -273,6 +287,8 @@ def _bootstrap_intervals(
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     if n_resamples < 100:
         raise ValueError(f"n_resamples must be at least 100, got {n_resamples}")
+    from scipy import stats
+
     rng = np.random.default_rng(random_state)
 
     def difference(x: FloatArray, y: FloatArray, axis: int = -1) -> FloatArray:
@@ -293,7 +309,7 @@ def _bootstrap_intervals(
             vectorized=True,
             confidence_level=confidence,
             method="BCa",
-            **_bootstrap_kwargs(rng),
+            **_bootstrap_kwargs(stats.bootstrap, rng),
         )
         intervals.append((float(res.confidence_interval.low), float(res.confidence_interval.high)))
     return intervals[0], intervals[1]
@@ -320,7 +336,7 @@ def _z_total(alpha: float, power: float) -> float:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     if not 0.0 < power < 1.0:
         raise ValueError(f"power must be between 0 and 1, got {power}")
-    return float(stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power))
+    return _z(1.0 - alpha / 2.0) + _z(power)
 
 
 def minimum_detectable_effect(

@@ -1,21 +1,48 @@
-"""Plots of lift estimates (``plot`` extra; matplotlib is imported only when plotting)."""
+"""Plots of lift estimates (``plot`` extra; matplotlib is imported only when plotting).
+
+This module knows a lift result only by the attributes it draws (:class:`_Lift`), so that
+``lift`` can offer ``LiftResult.plot`` without the two modules importing each other.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from .._plotting import axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .lift import LiftResult
-
 __all__ = ["plot_lift"]
 
 
+class _Lift(Protocol):
+    """What :func:`plot_lift` reads of a :class:`~relcore.measurement.LiftResult`."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def n_treated(self) -> int: ...
+    @property
+    def n_control(self) -> int: ...
+    @property
+    def difference(self) -> float: ...
+    @property
+    def difference_ci(self) -> tuple[float, float]: ...
+    @property
+    def ratio(self) -> float: ...
+    @property
+    def ratio_ci(self) -> tuple[float, float]: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def significant(self) -> bool: ...
+
+
 def plot_lift(
-    result: LiftResult,
+    result: _Lift,
     *,
     ax: Axes | None = None,
     scale: Literal["difference", "ratio"] = "difference",

@@ -20,7 +20,7 @@ from ._asof import as_of, as_of_datetime, duration_micros
 from ._engagement import DEFAULT_HALF_LIFE as ENGAGEMENT_HALF_LIFE
 from ._engagement import engagement
 from ._fatigue import DEFAULT_HALF_LIFE as FATIGUE_HALF_LIFE
-from ._fatigue import fatigue_scores
+from ._fatigue import _log_fatigue
 from ._roles import event_roles
 
 if TYPE_CHECKING:
@@ -431,18 +431,8 @@ def customer_views(
     has_pref = act.max(axis=1) > 0 if n_ch else np.zeros(n, dtype=bool)
     preferred = np.array([*channels, None], dtype=object)[np.where(has_pref, best, n_ch)]
 
-    roles = event_roles(log)
     hl = duration_micros(fatigue_half_life, "fatigue_half_life")
-    fat = fatigue_scores(
-        cust, log.at, roles.contact, roles.action, roles.negative,
-        n_groups=n, now_us=now, half_life_us=hl,
-    )  # fmt: skip
-    all_ch = np.flatnonzero(log.channel.codes >= 0)
-    fat_ch = fatigue_scores(
-        cust[all_ch].astype(np.int64) * n_ch + log.channel.codes[all_ch], log.at[all_ch],
-        roles.contact[all_ch], roles.action[all_ch], roles.negative[all_ch],
-        n_groups=n * n_ch, now_us=now, half_life_us=hl,
-    ).reshape(n, n_ch)  # fmt: skip
+    fat = _log_fatigue(log, event_roles(log), now, hl)
 
     p_alive = expected = clv = None
     if purchase is not None:
@@ -467,8 +457,8 @@ def customer_views(
         value_to_customer=take(to_customer),
         preferred_channel=take(preferred),
         engagement=take(eng.engagement),
-        fatigue=take(fat),
-        fatigue_by_channel=take(fat_ch),
+        fatigue=take(fat.overall),
+        fatigue_by_channel=take(fat.by_channel),
         at=as_of_datetime(now),
         p_alive=take(p_alive),
         expected_purchases=take(expected),

@@ -8,9 +8,8 @@ Two layers:
   overall and per channel, plus a saturation level against a recommended contact
   frequency estimated from the whole customer base.
 
-Import the kernel as ``from relcore.scoring.fatigue import fatigue_scores`` (or from
-``relcore.scoring``). Note that the attribute ``relcore.scoring.fatigue`` is the function
-:func:`fatigue`, which shadows this module's name on the package.
+Import both from :mod:`relcore.scoring` (or :mod:`relcore.scoring.scores`); this module
+is private.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from ..._validation import check_mask
 from ...errors import DataError
 from ...models import EventLog
 from ._asof import as_of, as_of_datetime, decay, duration_micros
-from ._roles import ACTION_KINDS, NEGATIVE_KINDS, event_roles
+from ._roles import ACTION_KINDS, NEGATIVE_KINDS, EventRoles, event_roles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,6 +312,56 @@ def _response_curve(
     )
 
 
+# ------------------------------------------------------------------------- over a log
+
+
+@attrs.frozen(eq=False)
+class _LogFatigue:
+    """Fatigue of a log's customers, overall and per channel, with the per-channel rows it
+    came from (what saturation counts in its window)."""
+
+    overall: FloatArray
+    by_channel: FloatArray  # (n_customers, n_channels)
+    key: npt.NDArray[np.int64]  # per-channel rows: customer * n_channels + channel
+    at: npt.NDArray[np.int64]
+    contact: npt.NDArray[np.bool_]
+    action: npt.NDArray[np.bool_]
+
+
+def _log_fatigue(
+    log: EventLog,
+    roles: EventRoles,
+    now: int,
+    half_life_us: float,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
+) -> _LogFatigue:
+    """:func:`fatigue_scores` over a log: per customer, and per customer on each channel
+    (rows without a channel count overall only). :func:`fatigue` and the customer view
+    both score fatigue through here."""
+    n = log.n_customers
+    n_ch = len(log.channel.categories)
+    codes = log.customer_codes
+    overall = fatigue_scores(
+        codes, log.at, roles.contact, roles.action, roles.negative,
+        n_groups=n, now_us=now, half_life_us=half_life_us, negative_weight=negative_weight,
+    )  # fmt: skip
+    ch = log.channel.codes
+    with_ch = np.flatnonzero(ch >= 0)
+    if with_ch.size == len(log):  # no copies when every row has a channel
+        key = codes.astype(np.int64) * n_ch + ch
+        t_ch, act, con, neg = log.at, roles.action, roles.contact, roles.negative
+    else:
+        key = codes[with_ch].astype(np.int64) * n_ch + ch[with_ch]
+        t_ch = log.at[with_ch]
+        act, con, neg = roles.action[with_ch], roles.contact[with_ch], roles.negative[with_ch]
+    by_channel = fatigue_scores(
+        key, t_ch, con, act, neg,
+        n_groups=n * n_ch, now_us=now, half_life_us=half_life_us,
+        negative_weight=negative_weight,
+    ).reshape(n, n_ch)  # fmt: skip
+    return _LogFatigue(overall, by_channel, key, t_ch, con, act)
+
+
 # ------------------------------------------------------------------------------ results
 
 
@@ -490,31 +539,13 @@ def fatigue(
     n_ch = len(channels)
     codes = log.customer_codes
     times = log.at
-
-    overall = fatigue_scores(
-        codes, times, roles.contact, roles.action, roles.negative,
-        n_groups=n, now_us=now, half_life_us=hl, negative_weight=negative_weight,
-    )  # fmt: skip
-
-    ch = log.channel.codes
-    with_ch = np.flatnonzero(ch >= 0)
-    all_have_channel = with_ch.size == len(log)
-    if all_have_channel:
-        key = codes.astype(np.int64) * n_ch + ch
-        t_ch, act, con, neg = times, roles.action, roles.contact, roles.negative
-    else:
-        key = codes[with_ch].astype(np.int64) * n_ch + ch[with_ch]
-        t_ch = times[with_ch]
-        act, con, neg = roles.action[with_ch], roles.contact[with_ch], roles.negative[with_ch]
-    by_channel = fatigue_scores(
-        key, t_ch, con, act, neg,
-        n_groups=n * n_ch, now_us=now, half_life_us=hl, negative_weight=negative_weight,
-    ).reshape(n, n_ch)  # fmt: skip
+    scored = _log_fatigue(log, roles, now, hl, negative_weight)
+    key, t_ch = scored.key, scored.at
 
     # Saturation: frequencies and response rates within the window.
     in_win = (t_ch > now - win) & (t_ch <= now)
-    contacts = np.bincount(key[in_win & con], minlength=n * n_ch).reshape(n, n_ch)
-    responses = np.bincount(key[in_win & act], minlength=n * n_ch).reshape(n, n_ch)
+    contacts = np.bincount(key[in_win & scored.contact], minlength=n * n_ch).reshape(n, n_ch)
+    responses = np.bincount(key[in_win & scored.action], minlength=n * n_ch).reshape(n, n_ch)
     win_all = (times > now - win) & (times <= now)
     sore = np.bincount(codes[win_all & roles.negative], minlength=n) > 0
     weeks = win / _US_PER_WEEK
@@ -546,8 +577,8 @@ def fatigue(
 
     return FatigueScores(
         customer_id=log.customers,
-        fatigue=overall,
-        fatigue_by_channel=by_channel,
+        fatigue=scored.overall,
+        fatigue_by_channel=scored.by_channel,
         channels=channels,
         contacts_per_week=per_week,
         saturation=saturation,
