@@ -67,6 +67,15 @@ class BatchedEvents(ABC):
         """Rows in a batch."""
 
     @abstractmethod
+    def extent(self) -> tuple[int, str]:
+        """How far reading the file goes, and in what: ``(size, "B")`` or ``(rows,
+        "rows")``; :meth:`read` reports its progress in the same unit."""
+
+    def _done(self, batch: Any) -> int:
+        """How far reading has come once ``batch`` is read (rows by default)."""
+        return int(self.table.n_rows)
+
+    @abstractmethod
     def _convert(self, batch: Any) -> dict[str, Any]:
         """A batch's columns keyed by relcore's names; a bad value raises DataError."""
 
@@ -80,6 +89,9 @@ class BatchedEvents(ABC):
         a check of its own): which of two problems the whole file would report."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._iterate(None)
+
+    def _iterate(self, progress: Callable[[int], None] | None) -> Iterator[dict[str, Any]]:
         table = self.table
         table.n_rows = 0
         first: _Problem | None = None
@@ -87,6 +99,8 @@ class BatchedEvents(ABC):
         for batch in self._batches():
             start = table.n_rows
             table.n_rows += self._size(batch)
+            if progress is not None:
+                progress(self._done(batch))
             stage = 0
             try:
                 columns = self._convert(batch)
@@ -108,10 +122,14 @@ class BatchedEvents(ABC):
         if first is not None:
             raise first.error()
 
-    def read(self) -> dict[str, Any]:
+    def read(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """Every batch's columns joined: pyarrow text as one chunked column (object arrays
-        if a batch held text as Python strings), numbers as one array."""
-        parts = list(self)
+        if a batch held text as Python strings), numbers as one array.
+
+        ``progress``, when given, is called after each batch with how far reading has
+        come, in the unit of :meth:`extent` (bytes of a CSV file, rows of a Parquet file).
+        """
+        parts = list(self._iterate(progress))
         out: dict[str, Any] = {}
         for name in self._names:
             pieces = [part.pop(name) for part in parts]

@@ -107,15 +107,21 @@ class _Format:
         """How the caller spells the reader's argument ``name``, for error messages."""
         return self.arg_names.get(name, f"{name}=")
 
-    def records(self) -> Generator[tuple[int, list[str]], None, None]:
+    def records(
+        self, opened: list[Any] | None = None
+    ) -> Generator[tuple[int, list[str]], None, None]:
         """``(first line, cells)`` of every record that is not a blank line.
 
         Undecodable bytes become lone surrogates (``surrogateescape``), so they can be
         reported in the cells that hold them rather than wherever the decoder fails.
+        ``opened``, when given, receives the file's byte stream, whose position tells
+        how far the reading has come.
         """
         with open(
             self.path, newline="", encoding=self.python_encoding, errors="surrogateescape"
         ) as fh:
+            if opened is not None:
+                opened.append(fh.buffer)
             reader = csv.reader(fh, delimiter=self.delimiter, strict=False)
             line = 1
             while True:
@@ -170,6 +176,8 @@ class Table:
         self.header = header
         self._columns = columns  # name -> list[str] (python) or a pyarrow ChunkedArray
         self.n_rows = n_rows
+        # Of a block read in batches: the bytes of the file read once it was read.
+        self.bytes_read = 0
 
     @property
     def path(self) -> str:
@@ -561,8 +569,9 @@ def _batches(
     if engine == "arrow":
         import pyarrow as pa
 
-        reader = _open_arrow(fmt, wanted)
-        while reader is not None:
+        opened = _open_arrow(fmt, wanted)
+        while opened is not None:
+            reader, stream = opened
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
@@ -571,18 +580,26 @@ def _batches(
                 break
             if batch.num_rows:
                 columns = {name: pa.chunked_array([batch.column(name)]) for name in wanted}
-                yield Table(fmt, header, columns, batch.num_rows)
+                table = Table(fmt, header, columns, batch.num_rows)
+                # pyarrow reads ahead: the position runs a block or two before the rows
+                table.bytes_read = stream.tell()
+                yield table
                 done += batch.num_rows
     yield from _python_batches(fmt, header, wanted, skip=done)
 
 
-def _open_arrow(fmt: _Format, wanted: list[str]) -> Any | None:
+def _open_arrow(fmt: _Format, wanted: list[str]) -> tuple[Any, Any] | None:
+    """pyarrow's block reader of the file, and the stream it reads (for its position)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     try:
+        stream = pa.input_stream(fmt.path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    try:
         reader = pcsv.open_csv(
-            fmt.path,
+            stream,
             read_options=pcsv.ReadOptions(encoding=fmt.encoding, block_size=BLOCK_BYTES),
             parse_options=pcsv.ParseOptions(
                 delimiter=fmt.delimiter, newlines_in_values=True, ignore_empty_lines=True
@@ -594,10 +611,12 @@ def _open_arrow(fmt: _Format, wanted: list[str]) -> Any | None:
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowNotImplementedError, UnicodeError):
+        stream.close()
         return None
     if tuple(reader.schema.names) != tuple(wanted):  # header read differently: be careful
+        stream.close()
         return None
-    return reader
+    return reader, stream
 
 
 def _python_batches(
@@ -606,7 +625,8 @@ def _python_batches(
     index = [header.index(c) for c in wanted]
     cells: list[list[str]] = [[] for _ in wanted]
     row = 0
-    records = fmt.records()
+    opened: list[Any] = []
+    records = fmt.records(opened)
     try:
         next(records)
         for line, record in records:
@@ -622,12 +642,16 @@ def _python_batches(
             for out, j in zip(cells, index, strict=True):
                 out.append(record[j])
             if len(cells[0]) == _PYTHON_BATCH_ROWS:
-                yield Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+                table = Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+                table.bytes_read = opened[0].tell()
+                yield table
                 cells = [[] for _ in wanted]
     finally:
         records.close()
     if cells and cells[0]:
-        yield Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+        table = Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+        table.bytes_read = os.path.getsize(fmt.path)
+        yield table
 
 
 def _arrow_cast(col: Any, type_name: str) -> npt.NDArray[Any] | None:
@@ -952,6 +976,13 @@ class EventBatches(BatchedEvents):
 
     def _size(self, batch: Table) -> int:
         return batch.n_rows
+
+    def extent(self) -> tuple[int, str]:
+        """The file's size in bytes: how far reading it goes."""
+        return os.path.getsize(self.table.path), "B"
+
+    def _done(self, batch: Table) -> int:
+        return batch.bytes_read
 
     def _convert(self, batch: Table) -> dict[str, Any]:
         return _event_batch(batch, self._names, self._at_format, self._timezone)

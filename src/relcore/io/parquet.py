@@ -50,8 +50,9 @@ def write_columns(
     """Write equal-length numpy columns to a Parquet file (``metadata``: key-value pairs
     stored in the file's schema).
 
-    Text columns are written as UTF-8 strings, integers and floats as themselves. The
-    file is written whole or not at all: a failure leaves no partial file behind.
+    Text columns are written as UTF-8 strings (``None`` as null), integers and floats as
+    themselves, ``datetime64`` instants as timestamps in UTC (``NaT`` as null). The file is
+    written whole or not at all: a failure leaves no partial file behind.
     """
     pa = require("pyarrow", "arrow")
     pq = require("pyarrow.parquet", "arrow")
@@ -60,6 +61,11 @@ def write_columns(
         arr = np.asarray(values)
         if arr.dtype.kind == "U" or arr.dtype == object:
             arrays[name] = pa.array(arr, type=pa.large_string())
+        elif arr.dtype.kind == "M":
+            us = arr.astype("datetime64[us]")
+            arrays[name] = pa.array(
+                us.view(np.int64), mask=np.isnat(us), type=pa.timestamp("us", tz="UTC")
+            )
         else:
             arrays[name] = pa.array(arr)
     table = pa.table(arrays)
@@ -152,6 +158,10 @@ class ParquetEventBatches(BatchedEvents):
 
     def _size(self, batch: Any) -> int:
         return int(batch.num_rows)
+
+    def extent(self) -> tuple[int, str]:
+        """The file's rows: how far reading it goes."""
+        return int(self._file.metadata.num_rows), "rows"
 
     def _convert(self, batch: Any) -> dict[str, Any]:
         return _arrow_events(
