@@ -299,12 +299,17 @@ def _add_score_parser(sub: Any) -> None:
         description=(
             "Fit a purchase model (and, when the summary has monetary_value, a Gamma-Gamma "
             "spend model) and write P(alive), expected purchases and lifetime value per "
-            "customer. SUMMARY is a CSV with customer_id, frequency, recency, T and "
-            "optionally monetary_value and period, as `relcore summarize` writes it."
+            "customer. SUMMARY is a CSV (or Parquet) file with customer_id, frequency, "
+            "recency, T and optionally monetary_value and period, as `relcore summarize` "
+            "writes it."
         ),
         formatter_class=_Formatter,
     )
-    score.add_argument("input", metavar="summary", help="summary CSV with a header row")
+    score.add_argument(
+        "input",
+        metavar="summary",
+        help="summary CSV with a header row, or a Parquet file (named *.parquet)",
+    )
     score.add_argument(
         "--model", choices=[m.lower() for m in _MODELS], default="bgnbd", help="purchase model"
     )
@@ -782,14 +787,21 @@ def _read_summary(args: argparse.Namespace) -> tuple[Any, Any, bool]:
     from .io.csv import read_table
     from .scoring import RFMSummary
 
-    table = read_table(
-        args.input,
-        ["customer_id", "frequency", "recency", "T"],
-        optional=["monetary_value", "period"],
-        delimiter=args.delimiter,
-        encoding=args.encoding,
-        arg_names=_ARG_NAMES,
-    )
+    required, optional = ["customer_id", "frequency", "recency", "T"], ["monetary_value", "period"]
+    table: Any
+    if Path(args.input).suffix.lower() == ".parquet":  # as `relcore summarize -o` writes it
+        from .io.parquet import ParquetTable
+
+        table = ParquetTable(args.input, required, optional=optional)
+    else:
+        table = read_table(
+            args.input,
+            required,
+            optional=optional,
+            delimiter=args.delimiter,
+            encoding=args.encoding,
+            arg_names=_ARG_NAMES,
+        )
     if table.n_rows == 0:
         _fail(table.path, "has a header but no rows: there is no customer to score")
     with _rows_of(table):

@@ -251,3 +251,59 @@ def test_policy_simulate_never_writes_over_its_plan(tmp_path, relcore_cli):
         "be overwritten"
     ]
     assert plan_file.read_text() == PLAN
+
+
+def test_every_command_that_writes_lists_its_options_with_their_defaults(relcore_cli):
+    for command in (["summarize"], ["score"], ["policy", "simulate"]):
+        done = relcore_cli(*command, "--help")
+        assert done.status == 0
+        text = " ".join(done.out.split())
+        assert "(default: utf-8)" in text
+        assert "-q, --quiet no progress bar" in text
+        assert ".csv, .parquet, or .json/.jsonl (JSON lines, one object per row)" in text
+
+
+def write_cdnow_summary(path):
+    cdnow = load_cdnow_summary()  # weekly
+    cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*cols, "period"])
+        for row in zip(*(getattr(cdnow, c).tolist() for c in cols), strict=True):
+            w.writerow([*row, "W"])
+    return path
+
+
+def test_score_reads_the_parquet_summary_summarize_writes(tmp_path, relcore_cli):
+    # the same summary as CSV and as Parquet (ids as text) scores the same
+    import pyarrow.csv as pcsv
+
+    src = write_cdnow_summary(tmp_path / "summary.csv")
+    table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(
+        column_types={"customer_id": "string"}))  # fmt: skip
+    pq.write_table(table, tmp_path / "summary.parquet")
+    for name in ("summary.csv", "summary.parquet"):
+        done = relcore_cli("score", tmp_path / name, "-o", tmp_path / f"{name}.json")
+        assert done.status == 0, done.err
+        assert done.out.splitlines()[-1].endswith("(period W)")
+    assert rows_of(tmp_path / "summary.parquet.json") == rows_of(tmp_path / "summary.csv.json")
+
+
+def test_a_bad_parquet_summary_is_one_line_naming_its_rows(tmp_path, relcore_cli):
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"customer_id": ["a", "b", "c"], "frequency": [1.0, None, 2.0],
+                      "recency": [1.0, 0.0, 3.0], "T": [5.0, 5.0, 5.0]})  # fmt: skip
+    pq.write_table(table, tmp_path / "s.parquet")
+    done = relcore_cli("score", tmp_path / "s.parquet", "--period", "D", "-o", "-")
+    assert done.status == 2
+    assert done.errors == [
+        f"relcore score: error: {tmp_path / 's.parquet'}: column 'frequency', 1 row: "
+        "missing values",
+        "  row 1",
+    ]
+    (tmp_path / "t.parquet").write_text("customer_id,frequency\n")
+    done = relcore_cli("score", tmp_path / "t.parquet", "-o", "-")
+    assert done.status == 2
+    assert done.errors[0].startswith(
+        f"relcore score: error: {tmp_path / 't.parquet'}: could not be read as Parquet"
+    )

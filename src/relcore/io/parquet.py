@@ -18,7 +18,7 @@ from .._validation import check_mask
 from ..errors import DataError
 from ._batches import BatchedEvents, FileError
 
-__all__ = ["ParquetEventBatches", "read_columns", "write_columns"]
+__all__ = ["ParquetEventBatches", "ParquetTable", "read_columns", "write_columns"]
 
 
 def read_columns(path: str | os.PathLike[str], columns: Sequence[str]) -> Any:
@@ -111,6 +111,102 @@ class ParquetFile:
             value = values[row - int(starts[group])].as_py()
             out.append((row, None, None if value is None else str(value)))
         return out
+
+
+class ParquetTable(ParquetFile):
+    """Named columns of a Parquet file, read whole and converted as
+    :class:`relcore.io.csv.Table` converts a CSV file's (:meth:`ids`, :meth:`numbers`,
+    :meth:`labels`): typed columns as they are, text by the CSV reader's rules; a null is a
+    missing value. Errors name the file's columns and rows; :meth:`locate` finds a row's
+    value.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.parquet"
+    >>> pq.write_table(pa.table({"id": ["00042", "NA"], "f": [1, 2.5]}), path)
+    >>> table = ParquetTable(path, ["id", "f"])
+    >>> table.ids("id").tolist(), table.numbers("f").tolist()
+    (['00042', 'NA'], [1.0, 2.5])
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        columns: Sequence[str],
+        *,
+        optional: Sequence[str] = (),
+    ) -> None:
+        pa = require("pyarrow", "arrow")
+        pq = require("pyarrow.parquet", "arrow")
+        where = os.fspath(path)
+        try:
+            file = pq.ParquetFile(where)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise FileError(where, f"could not be read as Parquet ({exc})") from None
+        super().__init__(where, file)
+        wanted = [*columns, *(c for c in optional if c in self.header and c not in columns)]
+        _check_columns(where, list(self.header), wanted)
+        try:
+            self._table = file.read(columns=wanted)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise FileError(where, f"could not be read as Parquet ({exc})") from None
+        self.n_rows = int(self._table.num_rows)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._table.column_names
+
+    def _column(self, name: str) -> Any:
+        import pyarrow as pa
+
+        col = self._table.column(name).combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        return col
+
+    def ids(self, name: str) -> npt.NDArray[Any]:
+        """Text ids exactly as written (an empty one is an error), or whole numbers."""
+        import pyarrow as pa
+
+        col = self._column(name)
+        if col.null_count:
+            check_mask(name, np.asarray(col.is_null()), "missing values")
+        if pa.types.is_integer(col.type):
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+        if not _is_text(col.type):
+            raise DataError(name, f"holds {col.type}; ids are text or whole numbers")
+        ids: npt.NDArray[Any] = _text_table(col, name, self.path, {}).ids(name)
+        return ids
+
+    def numbers(self, name: str) -> npt.NDArray[np.float64]:
+        """Finite numbers: a numeric column, or text read as the CSV reader reads numbers."""
+        col = self._column(name)
+        if col.null_count:
+            check_mask(name, np.asarray(col.is_null()), "missing values")
+        return _numbers(col, name, self.path)
+
+    def labels(self, name: str, *, required: bool = False) -> npt.NDArray[np.object_]:
+        """Text labels, ``None`` for a null or empty one (an error if ``required``)."""
+        col = self._column(name)
+        if not _is_text(col.type):
+            raise DataError(name, f"holds {col.type}; labels are text")
+        if required and col.null_count:
+            check_mask(name, np.asarray(col.is_null()), "missing values")
+        labels: npt.NDArray[np.object_] = _text_table(
+            col.fill_null(""), name, self.path, {}
+        ).labels(name, required=required)
+        return labels
+
+
+def _is_text(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
 
 
 class ParquetEventBatches(BatchedEvents):
