@@ -15,12 +15,11 @@ from .._time import (
     UTC,
     format_instant,
     from_micros,
-    parse_instant,
-    timedelta_micros,
 )
 from .._validation import readonly
 from ..errors import DataError
 from ..models import EventLog
+from ._periods import end_instant, period_grid, period_starts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,33 +28,6 @@ __all__ = ["Period", "RFMSummary", "summarize"]
 
 Period = Literal["D", "W"] | _dt.timedelta
 FloatArray = npt.NDArray[np.float64]
-
-# pandas' weekly periods ("W" = "W-SUN") run Monday to Sunday; the Unix epoch fell on a
-# Thursday, so weeks are counted from Monday 1969-12-29.
-_WEEK_ANCHOR_US = -3 * US_PER_DAY
-
-
-def _period_grid(period: Period) -> tuple[int, int]:
-    """``(length, anchor)`` in microseconds: period k is ``[anchor + k*length, ...)``."""
-    if period == "D":
-        return US_PER_DAY, 0
-    if period == "W":
-        return 7 * US_PER_DAY, _WEEK_ANCHOR_US
-    if isinstance(period, _dt.timedelta):
-        length = timedelta_micros(period)
-        if length <= 0:
-            raise ValueError(f"period must be a positive duration, got {period}")
-        return length, 0
-    raise ValueError(f"period must be 'D', 'W' or a timedelta, got {period!r}")
-
-
-def _end_instant(value: _dt.datetime | _dt.date | str, name: str) -> int:
-    """An inclusive end: a date (or ``"YYYY-MM-DD"``) includes the whole of that UTC day."""
-    if isinstance(value, str) and len(value) == 10:
-        value = _dt.date.fromisoformat(value)
-    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
-        return parse_instant(value, name) + US_PER_DAY - 1
-    return parse_instant(value, name)
 
 
 def _array(values: Any) -> npt.NDArray[Any]:
@@ -96,7 +68,7 @@ class RFMSummary:
     @property
     def period_days(self) -> float:
         """Length of one period in days (7.0 for weekly summaries)."""
-        return _period_grid(self.period)[0] / US_PER_DAY
+        return period_grid(self.period)[0] / US_PER_DAY
 
     @property
     def has_holdout(self) -> bool:
@@ -178,22 +150,6 @@ class RFMSummary:
         )
 
 
-def _period_starts(
-    codes: npt.NDArray[np.int32], periods: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """Mark the first row of each (customer, period) run.
-
-    Rows are sorted by (customer, time), so periods are non-decreasing within a customer
-    and each (customer, period) group is one contiguous run.
-    """
-    new = np.empty(codes.size, dtype=bool)
-    if codes.size:
-        new[0] = True
-        np.not_equal(codes[1:], codes[:-1], out=new[1:])
-        new[1:] |= periods[1:] != periods[:-1]
-    return new
-
-
 def _per_customer(
     codes: npt.NDArray[np.int32],
     periods: npt.NDArray[np.int64],
@@ -205,7 +161,7 @@ def _per_customer(
     if n == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int32), empty, empty, empty, empty
-    g = np.flatnonzero(_period_starts(codes, periods))
+    g = np.flatnonzero(period_starts(codes, periods))
     g_code, g_period = codes[g], periods[g]
     g_value = np.add.reduceat(values, g)
 
@@ -299,11 +255,11 @@ def _summarize(
     """:func:`summarize`; without ``check_range`` a log holding only part of the customers
     (a Dask partition) may lack purchases, or holdout purchases, without that being an
     error."""
-    length, anchor = _period_grid(period)
+    length, anchor = period_grid(period)
     events = log if kind is None else log.filter(kind=kind)
     if check_range and len(events) == 0:
         raise DataError("kind", f"no events of kind {kind!r} in the log")
-    obs_us = _end_instant(observation_end, "observation_end")
+    obs_us = end_instant(observation_end, "observation_end")
     late = events.at > obs_us
     if late.any():
         raise DataError.from_mask(
@@ -328,7 +284,7 @@ def _summarize(
             observation_end=from_micros(obs_us),
         )
 
-    cal_us = _end_instant(calibration_end, "calibration_end")
+    cal_us = end_instant(calibration_end, "calibration_end")
     if cal_us >= obs_us:
         raise ValueError(
             f"calibration_end ({format_instant(cal_us)}) must be before observation_end "
@@ -351,7 +307,7 @@ def _summarize(
     hold = ~in_cal
     h_codes, h_periods, h_values = codes[hold], periods[hold], values[hold]
     n_cust = log.n_customers
-    starts = _period_starts(h_codes, h_periods)
+    starts = period_starts(h_codes, h_periods)
     h_freq = np.bincount(h_codes[starts], minlength=n_cust).astype(np.float64)
     h_count = np.bincount(h_codes, minlength=n_cust)
     h_sum = np.bincount(h_codes, weights=h_values, minlength=n_cust)

@@ -32,7 +32,8 @@ from ..._plotting import axes
 from ..._validation import readonly
 from ...errors import DataError
 from ...models import EventLog
-from ..summary import Period, RFMSummary, _end_instant, _period_grid, _period_starts
+from .._periods import end_instant, period_grid, period_starts
+from ..summary import Period, RFMSummary
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -241,15 +242,15 @@ def purchase_tracking(
     -------
     PurchaseTracking
     """
-    length, anchor = _period_grid(period)
+    length, anchor = period_grid(period)
     events = log.filter(kind=kind)
     if len(events) == 0:
         raise DataError("kind", f"no events of kind {kind!r} in the log")
-    obs_period = (_end_instant(observation_end, "observation_end") - anchor) // length
-    cal_period = (_end_instant(calibration_end, "calibration_end") - anchor) // length
+    obs_period = (end_instant(observation_end, "observation_end") - anchor) // length
+    cal_period = (end_instant(calibration_end, "calibration_end") - anchor) // length
     periods = (events.at - anchor) // length
     codes = events.customer_codes
-    starts = np.flatnonzero(_period_starts(codes, periods))
+    starts = np.flatnonzero(period_starts(codes, periods))
     g_code, g_period = codes[starts], periods[starts]
     first = np.ones(g_code.size, dtype=bool)
     first[1:] = g_code[1:] != g_code[:-1]
