@@ -255,7 +255,8 @@ def _add_summarize_parser(sub: Any) -> None:
         "summarize",
         help="summarise a transactions CSV as frequency/recency/T/monetary value",
         description=(
-            "Summarise a transactions CSV, one row per customer, in periods of --period. "
+            "Summarise a transactions file (CSV or Parquet), one row per customer, in periods "
+            "of --period, reading it a block at a time. "
             "The summary records its period in a 'period' column, which `relcore score` "
             "reads."
         ),
