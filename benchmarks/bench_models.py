@@ -1,72 +1,210 @@
-"""Purchase-model speed: relcore against lifetimes, measured side by side in one run.
+"""Purchase-model speed: the hot paths of issue 17 against their floors and peers, and how
+every model's fit scales with the number of customers.
 
-    PYTHONPATH=src python benchmarks/bench_models.py            # full sizes
-    PYTHONPATH=src python benchmarks/bench_models.py --quick    # smaller sizes
+    PYTHONPATH=src python benchmarks/bench_models.py             # up to 1M customers
+    PYTHONPATH=src python benchmarks/bench_models.py --big       # 10M as well (minutes)
+    PYTHONPATH=src python benchmarks/bench_models.py --quick     # up to 100k
+    PYTHONPATH=src python benchmarks/bench_models.py --no-scaling --no-lifetimes
 
-Data are simulated from the CDNOW estimates with continuous recency and T (so that no two
-customers share a row and compression cannot help). Each timing is the best of
-``--repeat`` runs; lifetimes is timed once per repeat on the same data.
+Data are simulated in days over 78 weeks of acquisition: *daily* summaries hold whole
+numbers of days (identical histories repeat and compress), *continuous* ones real
+numbers (no two customers share a row). Every time is the best of ``--repeat`` runs; the
+machine's load is printed, since other jobs may share it. Floors are measured in the
+same run (see ``_floors.py``): a fit cannot take less than reading its input once plus
+three evaluations of the log-likelihood's transcendental functions (a Newton method's
+start, one step and the check of convergence), counted per row as written below.
 
-Fits are compared with lifetimes through lifetimes' own negative log-likelihood evaluated
-at both estimates (its optimiser stops loosely, so parameters alone would not say which
-maximum is better).
-
-Measured for the choice of optimiser (2 loaded cores, best of 5, 500,000 customers,
-evaluations of the objective including the warm starts on subsets): the hand-written
-damped Newton method and scipy's ``trust-exact`` reach the same estimates (relative
-differences 2e-13 for BG/NBD, 2e-12 for Pareto/NBD) in the same work (BG/NBD 12 vs 13
-evaluations, 0.056 vs 0.064 s CPU; Pareto/NBD 17 vs 16, 2.1 vs 2.8 s CPU, within this
-machine's noise), so relcore uses scipy's method.
+Peers: lifetimes (installed with relcore's dev extra) on the same data, fitted with its
+own optimiser; its time per customer is taken at the largest size it runs in reasonable
+time and scaled linearly (marked ``~``). Fits are compared through lifetimes' own
+negative log-likelihood at both estimates where a peer runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _floors import Floors, best_of, machine, row, slopes
 
 from relcore.scoring import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from relcore.scoring.purchase import _base
+
+DAYS = 546.0  # 78 weeks
+TRUTH = {
+    BGNBD: BGNBD(r=0.243, alpha=4.414 * 7, a=0.793, b=2.426),
+    MBGNBD: MBGNBD(r=0.525, alpha=6.183 * 7, a=0.891, b=1.614),
+    ParetoNBD: ParetoNBD(r=0.553, alpha=10.578 * 7, s=0.606, beta=11.669 * 7),
+}
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def continuous(model: Any, n: int, seed: int) -> Any:
+def customers(model: Any, n: int, kind: str, seed: int = 1) -> dict[str, np.ndarray]:
+    """Frequency, recency and T in days: whole days (``daily``) or real (``continuous``)."""
     rng = np.random.default_rng(seed)
-    return model.simulate(n, rng.uniform(1.0, 78.0, n), rng=rng)
+    T = rng.integers(1, int(DAYS) + 1, n).astype(float) if kind == "daily" else None
+    if T is None:
+        T = rng.uniform(1.0, DAYS, n)
+    s = model.simulate(n, T, rng=rng)
+    x, tx = np.asarray(s.frequency), np.asarray(s.recency)
+    if kind == "daily":
+        tx = np.where(x > 0, np.minimum(np.ceil(tx), T), 0.0)
+    return {"frequency": x, "recency": tx, "T": np.asarray(s.T, dtype=float)}
 
 
-def line(label: str, ours: float, theirs: float | None = None) -> None:
-    if theirs is None:
-        print(f"{label:<52} relcore {ours:8.3f} s")
-    else:
-        print(
-            f"{label:<52} relcore {ours:8.3f} s   lifetimes {theirs:8.3f} s   "
-            f"ratio {theirs / ours:7.1f}x"
-        )
+def spend_data(n: int, kind: str, seed: int = 2) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.geometric(0.3, n).astype(float)
+    m = GammaGamma(p=6.25, q=3.74, v=15.44).simulate(x, rng=rng)
+    if kind == "daily":  # whole cents
+        m = np.maximum(np.round(m, 2), 0.01)
+    return {"frequency": x, "monetary_value": m}
+
+
+def opportunity_data(n: int, kind: str, seed: int = 3) -> dict[str, np.ndarray]:
+    # BG/BB's data are discrete whatever the clock: six opportunities ("daily") or 52
+    d = BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783).simulate(
+        n, 6 if kind == "daily" else 52, rng=seed
+    )
+    return {"frequency": d.frequency, "recency": d.recency, "n_periods": d.T}
+
+
+def fit_data(model: type, n: int, kind: str) -> dict[str, np.ndarray]:
+    if model is GammaGamma:
+        return spend_data(n, kind)
+    if model is BGBB:
+        return opportunity_data(n, kind)
+    return customers(TRUTH[model], n, kind)
+
+
+def quiet(fn: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn()
+
+    return run
+
+
+# -- hot paths -------------------------------------------------------------------------
+
+
+def bgnbd_daily(floors: Floors, n: int, repeat: int, lifetimes: Any) -> None:
+    d = customers(TRUTH[BGNBD], n, "daily")
+    t, m = best_of(lambda: BGNBD.fit(**d), repeat)
+    rows = m.fit_info.n_rows
+    floor = floors.of(bytes=24 * n, log=6 * rows, log1p=3 * rows, exp=3 * rows)
+    peer = lifetimes_bgnbd(lifetimes, d, n)
+    row(f"BG/NBD fit, {n:,} daily ({rows:,} distinct)", t, floor, {"lifetimes~": peer})
+    # what compression costs and what it saves
+    cols = [d["frequency"], d["recency"], d["T"]]
+    t_comp, _ = best_of(lambda: _base.compress(cols, np.ones(n)), repeat)
+    original = _base.compress
+    try:
+        _base.compress = lambda columns, weights, **_: (columns, weights)
+        t_raw, _ = best_of(lambda: BGNBD.fit(**d), 1)
+    finally:
+        _base.compress = original
+    print(
+        f"    compression {t_comp:.3f} s, cpu {t_comp.cpu:.3f} s (floor "
+        f"{floors.of(bytes=24 * n):.3f} s: one read of the columns); the fit without it "
+        f"{t_raw:.3f} s, cpu {t_raw.cpu:.3f} s: it saves {t_raw - t:.3f} s, cpu "
+        f"{t_raw.cpu - t.cpu:.3f} s"
+    )
+
+
+def lifetimes_bgnbd(lifetimes: Any, d: dict[str, np.ndarray], n: int) -> str | None:
+    """lifetimes' BG/NBD fit time, measured up to 200k customers and scaled."""
+    if lifetimes is None:
+        return None
+    k = min(n, 200_000)
+    sub = {key: v[:k] for key, v in d.items()}
+    t, _ = best_of(
+        quiet(lambda: lifetimes.BetaGeoFitter().fit(sub["frequency"], sub["recency"], sub["T"])),
+        1,
+    )
+    return t * n / k
+
+
+def pareto_continuous(floors: Floors, n: int, repeat: int, lifetimes: Any) -> None:
+    d = customers(TRUTH[ParetoNBD], n, "continuous")
+    t, _ = best_of(lambda: ParetoNBD.fit(**d), repeat)
+    # per row: log of alpha+T, beta+T, alpha+t_x, beta+t_x and the logaddexp
+    floor = floors.of(bytes=24 * n, log=15 * n, log1p=3 * n, exp=3 * n)
+    peer = None
+    if lifetimes is not None:
+        k = min(n, 20_000)
+        sub = {key: v[:k] for key, v in d.items()}
+        fitter = lifetimes.ParetoNBDFitter()
+        tp, _ = best_of(quiet(lambda: fitter.fit(sub["frequency"], sub["recency"], sub["T"])), 1)
+        peer = tp * n / k
+    row(f"Pareto/NBD fit, {n:,} continuous", t, floor, {"lifetimes~": peer})
+
+
+def pareto_young_cohort(floors: Floors, n: int, repeat: int) -> None:
+    """Customers of a cohort without dropout, acquired over 12 weeks: the fit runs to the
+    no-dropout boundary (β -> inf), where the hypergeometric argument nears 1."""
+    rng = np.random.default_rng(7)
+    nbd = ParetoNBD(r=0.55, alpha=10.6, s=1.0, beta=np.inf)
+    s = nbd.simulate(n, rng.uniform(0.5, 12.0, n), rng=rng)
+    t, _ = best_of(quiet(lambda: ParetoNBD.fit(s)), repeat)
+    floor = floors.of(bytes=24 * n, log=15 * n, log1p=3 * n, exp=3 * n)
+    row(f"Pareto/NBD fit, {n:,} young cohort (boundary)", t, floor, {})
+
+
+def p_alive(floors: Floors, n: int, repeat: int, lifetimes: Any) -> None:
+    m = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    rng = np.random.default_rng(4)
+    s = m.simulate(n, rng.uniform(1.0, 78.0, n), rng=rng)
+    x, tx, T = s.frequency, s.recency, s.T
+    t, ours = best_of(lambda: m.p_alive(x, tx, T), repeat)
+    peer = None
+    if lifetimes is not None:
+        import pandas as pd
+
+        f = lifetimes.BetaGeoFitter()
+        f.params_ = pd.Series(m.params)
+        peer, theirs = best_of(lambda: f.conditional_probability_alive(x, tx, T), repeat)
+        assert np.allclose(ours, theirs, rtol=1e-9)
+    floor = floors.of(bytes=32 * n, log=n, log1p=n, exp=n)
+    row(f"BG/NBD p_alive, {n:,} customers", t, floor, {"lifetimes": peer})
+
+
+# -- scaling ---------------------------------------------------------------------------
+
+
+def scaling(sizes: list[int], repeat: int) -> None:
+    print(
+        f"\n== fit time by customers, wall (cpu) s (best of {repeat}; exponent: slope from "
+        "100k up, of wall and cpu time) =="
+    )
+    head = "".join(f"{n:>19,}" for n in sizes)
+    print(f"{'model':<12}{'data':<12}{head}   exponent")
+    for model in (BGNBD, MBGNBD, ParetoNBD, BGBB, GammaGamma):
+        for kind in ("daily", "continuous"):
+            times = []
+            for n in sizes:
+                d = fit_data(model, n, kind)
+                runs = repeat if n < 5_000_000 else 1
+                t, _ = best_of(quiet(lambda d=d, m=model: m.fit(**d)), runs)
+                times.append(t)
+            slope, slope_cpu = slopes(sizes, times)
+            label = {BGBB: ("6 periods", "52 periods"), GammaGamma: ("cents", "continuous")}
+            data = label.get(model, ("daily", "continuous"))[kind == "continuous"]
+            cells = "".join(f"{t:10.3f} ({t.cpu:6.3f})" for t in times)
+            print(f"{model.__name__:<12}{data:<12}{cells}   {slope:5.2f} ({slope_cpu:4.2f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per timing (best kept)")
-    parser.add_argument("--no-lifetimes", action="store_true", help="skip lifetimes timings")
+    parser.add_argument("--quick", action="store_true", help="sizes up to 100k")
+    parser.add_argument("--big", action="store_true", help="10M customers too")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
+    parser.add_argument("--no-lifetimes", action="store_true", help="skip lifetimes")
+    parser.add_argument("--no-scaling", action="store_true", help="hot paths only")
     args = parser.parse_args()
-    n_bg = 100_000 if args.quick else 500_000
-    n_pareto = 20_000 if args.quick else 100_000
-    n_pred = 100_000 if args.quick else 1_000_000
-    rep = args.repeat
-
     lifetimes: Any = None
     if not args.no_lifetimes:
         try:
@@ -75,77 +213,19 @@ def main() -> None:
             lifetimes = lifetimes_module
         except ImportError:
             print("lifetimes is not installed: relcore timings only")
-
-    bg_truth = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
-    pareto_truth = ParetoNBD(r=0.553, alpha=10.578, s=0.606, beta=11.669)
-
-    print(f"== fits (continuous recency and T; best of {rep}) ==")
-    data = continuous(bg_truth, n_bg, 1)
-    x, tx, T = np.asarray(data.frequency), np.asarray(data.recency), np.asarray(data.T)
-    ours, m = best_of(lambda: BGNBD.fit(frequency=x, recency=tx, T=T), rep)
-    theirs = None
-    if lifetimes is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs, f = best_of(lambda: lifetimes.BetaGeoFitter().fit(x, tx, T), 1)
-        nll = lifetimes.BetaGeoFitter._negative_log_likelihood
-        scale = 1.0 / T.max()
-        ll = [
-            -nll(np.log(p * [1, scale, 1, 1]), x, tx * scale, T * scale, np.ones(x.size), 0)
-            for p in (np.array(list(m.params.values())), f.params_.to_numpy(dtype=float))
-        ]
-        print(f"   (mean log-likelihood at relcore's / lifetimes' estimates: {ll[0]:.9f}", end="")
-        print(f" / {ll[1]:.9f})")
-    line(f"BG/NBD fit, {n_bg:,} customers ({m.fit_info.iterations} iterations)", ours, theirs)
-
-    data = continuous(pareto_truth, n_pareto, 2)
-    x, tx, T = np.asarray(data.frequency), np.asarray(data.recency), np.asarray(data.T)
-    ours, m = best_of(lambda: ParetoNBD.fit(frequency=x, recency=tx, T=T), rep)
-    theirs = None
-    if lifetimes is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs, f = best_of(lambda: lifetimes.ParetoNBDFitter().fit(x, tx, T), 1)
-        nll = lifetimes.ParetoNBDFitter._negative_log_likelihood
-        ones = np.ones(x.size)
-        ll = [
-            -nll(p, x, tx, T, ones, 0.0)
-            for p in (np.array(list(m.params.values())), f.params_.to_numpy(dtype=float))
-        ]
-        print(
-            f"   (log-likelihood at relcore's / lifetimes' estimates: {ll[0]:,.2f} / {ll[1]:,.2f})"
-        )
-    line(f"Pareto/NBD fit, {n_pareto:,} customers", ours, theirs)
-    if not args.quick:
-        data = continuous(pareto_truth, n_bg, 3)
-        ours, _ = best_of(lambda: ParetoNBD.fit(data), rep)
-        line(f"Pareto/NBD fit, {n_bg:,} customers", ours)
-
-    print(f"\n== predictions for {n_pred:,} customers (best of {rep}) ==")
-    for name, model in [
-        ("BG/NBD", BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)),
-        ("MBG/NBD", MBGNBD(r=0.525, alpha=6.183, a=0.891, b=1.614)),
-        ("Pareto/NBD", pareto_truth),
-    ]:
-        data = continuous(model, n_pred, 4)
-        x, tx, T = np.asarray(data.frequency), np.asarray(data.recency), np.asarray(data.T)
-        ours, _ = best_of(lambda m=model, x=x, tx=tx, T=T: m.p_alive(x, tx, T), rep)
-        line(f"{name} p_alive", ours)
-        ours, _ = best_of(
-            lambda m=model, x=x, tx=tx, T=T: m.expected_purchases(4.35, x, tx, T), rep
-        )
-        line(f"{name} expected_purchases (next 4.35 periods)", ours)
-    bgbb = BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
-    d = bgbb.simulate(n_pred, 6, rng=5)
-    ours, _ = best_of(lambda: bgbb.p_alive(d.frequency, d.recency, d.T), rep)
-    line("BG/BB p_alive (6 opportunities)", ours)
-    ours, _ = best_of(lambda: bgbb.expected_purchases(5, d.frequency, d.recency, d.T), rep)
-    line("BG/BB expected_purchases (next 5 opportunities)", ours)
-    gg = GammaGamma(p=6.25, q=3.74, v=15.44)
-    xs = np.random.default_rng(6).integers(1, 20, n_pred).astype(float)
-    ms = gg.simulate(xs, rng=7)
-    ours, _ = best_of(lambda: gg.expected_average_value(xs, ms), rep)
-    line("Gamma-Gamma expected_average_value", ours)
+    top = 100_000 if args.quick else 10_000_000 if args.big else 1_000_000
+    print(f"machine: {machine()}")
+    floors = Floors()
+    print(f"floors: {floors.describe()}")
+    print(f"\n== hot paths (best of {args.repeat}) ==")
+    bgnbd_daily(floors, top, args.repeat, lifetimes)
+    pareto_continuous(floors, top, args.repeat, lifetimes)
+    pareto_young_cohort(floors, min(top, 200_000), 1)
+    p_alive(floors, min(top, 1_000_000), max(args.repeat, 5), lifetimes)
+    if not args.no_scaling:
+        sizes = [10_000, 100_000] + ([1_000_000] if not args.quick else [])
+        scaling(sizes + ([10_000_000] if args.big else []), args.repeat)
+    print(f"\nmachine at the end: {machine()}")
 
 
 if __name__ == "__main__":

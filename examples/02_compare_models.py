@@ -109,7 +109,7 @@ buyers = (cal.frequency > 0) & (cal.monetary_value > 0)
 cdnow_spend = GammaGamma.fit(
     frequency=cal.frequency[buyers], monetary_value=cal.monetary_value[buyers]
 )
-clv = customer_lifetime_value(bgnbd, cdnow_spend, cal, months=12)
+clv = customer_lifetime_value(bgnbd, cdnow_spend, cal, months=12).clv
 print(f"\n12-month value of the cohort: ${clv.sum():,.0f}; top decile holds "
       f"{np.sort(clv)[-len(clv) // 10:].sum() / clv.sum():.0%} of it")  # fmt: skip
 

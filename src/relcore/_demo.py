@@ -125,7 +125,7 @@ def section_models(out: TextIO, cal: RFMSummary) -> None:
     if corr is not None:
         print(f"  frequency/spend correlation {corr:+.3f} (the model assumes ~0)", file=out)
 
-    clv = customer_lifetime_value(model, spend, cal, months=12, monthly_discount_rate=0.01)
+    clv = customer_lifetime_value(model, spend, cal, months=12, monthly_discount_rate=0.01).clv
     _heading(out, "Top 10 customers by 12-month lifetime value (1% monthly discount)")
     print(f"  {'customer':<10}{'repeat weeks':>13}{'mean spend':>12}{'P(alive)':>10}"
           f"{'CLV':>12}{'actual next 39 wk':>19}", file=out)  # fmt: skip

@@ -216,8 +216,8 @@ def test_simulate_counts_sent_deferred_and_suppressed_by_reason():
     prefs = {"b": ContactPreferences(opted_out_channels={"sms"})}
     result = simulate(policy, plan, preferences=prefs)
     assert result.outcomes == ("sent", "deferred", "suppressed", "sent")
-    assert result.counts == {"sent": 2, "deferred": 1, "suppressed": 1}
-    assert result.reason_counts == {"frequency_cap": 1, "opted_out": 1}
+    assert result.counts() == {"sent": 2, "deferred": 1, "suppressed": 1}
+    assert result.reason_counts() == {"frequency_cap": 1, "opted_out": 1}
     assert result.reasons("deferred") == {"frequency_cap": 1}
     assert "deferred" in result.summary()
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
-from .._time import timedelta_micros, to_micros
+from .._result import CountsMethod, Labels, Table, TableResult
+from .._time import micros_to_datetime64, timedelta_micros, to_micros
 from ..errors import DataError
 from ..models import ContactPreferences, EventLog
 from ._context import FIRST_DECIDABLE, LAST_DECIDABLE
@@ -35,7 +37,7 @@ _PROGRESS_EVERY = 1024  # decisions between calls of simulate's progress callbac
 
 
 @attrs.frozen
-class SimulationResult:
+class SimulationResult(TableResult):
     """What a policy would have done to a plan.
 
     Attributes
@@ -57,7 +59,7 @@ class SimulationResult:
     >>> t = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
     >>> plan = [Contact("c1", channel="email", at=t + timedelta(hours=h)) for h in range(3)]
     >>> result = simulate(Policy([FrequencyCap(2, per="calendar_day")]), plan)
-    >>> result.counts, result.reason_counts
+    >>> result.counts(), result.reason_counts()
     ({'sent': 2, 'deferred': 1, 'suppressed': 0}, {'frequency_cap': 1})
     """
 
@@ -66,10 +68,13 @@ class SimulationResult:
     sent_at: tuple[_dt.datetime | None, ...]
 
     @property
-    def counts(self) -> dict[str, int]:
-        """How many planned contacts ended in each outcome."""
+    def counts(self) -> CountsMethod:
+        """How many planned contacts ended in each outcome: ``result.counts()``.
+
+        (Read without the call, as the property it was, it still works but warns.)
+        """
         c = Counter(self.outcomes)
-        return {k: c.get(k, 0) for k in OUTCOMES}
+        return CountsMethod({k: c.get(k, 0) for k in OUTCOMES}, "SimulationResult.counts")
 
     def reasons(self, outcome: str | None = None) -> dict[str, int]:
         """Refused contacts counted by reason code (once per code), optionally of one outcome."""
@@ -80,16 +85,48 @@ class SimulationResult:
         return dict(c.most_common())
 
     @property
-    def reason_counts(self) -> dict[str, int]:
-        """All refused contacts, counted by reason code."""
-        return self.reasons()
+    def reason_counts(self) -> CountsMethod:
+        """All refused contacts, counted by reason code: ``result.reason_counts()``, the
+        same as ``result.reasons()``.
+
+        (Read without the call, as the property it was, it still works but warns.)
+        """
+        return CountsMethod(self.reasons(), "SimulationResult.reason_counts")
+
+    def _table(self) -> Table:
+        """One row per planned contact, in the order given."""
+        contacts = [d.contact for d in self.decisions]
+
+        def text(values: list[Any]) -> npt.NDArray[Any]:
+            return np.array(values, dtype=object)
+
+        def instants(values: list[_dt.datetime | None]) -> npt.NDArray[np.datetime64]:
+            us = [np.iinfo(np.int64).min if v is None else to_micros(v) for v in values]
+            return micros_to_datetime64(np.array(us, dtype=np.int64))
+
+        columns: dict[str, Any] = {
+            "customer_id": text([c.customer_id if c else None for c in contacts]),
+            "channel": text([c.channel if c else None for c in contacts]),
+            "category": text([c.category if c else None for c in contacts]),
+            "campaign": text([c.campaign if c else None for c in contacts]),
+            "planned_at": instants([c.at if c else None for c in contacts]),
+            "outcome": Labels(np.array(self.outcomes, dtype=object), OUTCOMES),
+            "reasons": text([",".join(d.codes) for d in self.decisions]),
+            "next_allowed_at": instants([d.next_allowed_at for d in self.decisions]),
+            "sent_at": instants(list(self.sent_at)),
+        }
+        return Table({}, columns)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.counts().items())
+        return f"SimulationResult({len(self.outcomes):,} planned contacts; {counts})"
 
     def summary(self) -> str:
         """A small plain-text report."""
         n = len(self.outcomes)
         lines = [f"{n:,} planned contacts"]
         width = max(len(k) for k in OUTCOMES)
-        for k, v in self.counts.items():
+        for k, v in self.counts().items():
             share = f"{100 * v / n:5.1f}%" if n else "    -"
             lines.append(f"  {k:<{width}}  {v:>9,}  {share}")
         for outcome in ("deferred", "suppressed"):

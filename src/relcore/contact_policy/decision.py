@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _json
+from .._result import Table, TableResult, keyed
 from ..errors import DataError, PolicyError
 from .contact import Contact
 from .policy import known_rule_types
@@ -274,7 +275,7 @@ def _rule_from_dict(data: Any, path: str, rule_types: Iterable[type[Rule]]) -> R
     return types[kind].from_dict(dict(data), path)
 
 
-class BatchDecision:
+class BatchDecision(TableResult):
     """Decisions for a whole audience, as arrays aligned with the customer ids.
 
     Attributes
@@ -357,6 +358,24 @@ class BatchDecision:
                 table[j] = tuple(c for i, c in enumerate(self.codes) if bits >> i & 1)
             self._by_customer = table[inverse.reshape(-1)]
         return self._by_customer
+
+    def _table(self) -> Table:
+        """Keyed by customer: ``allowed``, ``reasons`` (the failing codes, comma-separated)
+        and ``next_allowed_at``."""
+        distinct, inverse = np.unique(self.reason_bits, return_inverse=True)
+        text = np.array(
+            [
+                ",".join(c for i, c in enumerate(self.codes) if bits >> i & 1)
+                for bits in distinct.tolist()
+            ],
+            dtype=object,
+        )
+        columns = {
+            "allowed": self.allowed,
+            "reasons": text[inverse.reshape(-1)],
+            "next_allowed_at": self.next_allowed_at,
+        }
+        return keyed(self.customer_ids, columns)
 
     def counts(self) -> dict[str, int]:
         """How many customers each code refused (a customer counts once per code)."""

@@ -70,7 +70,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import factorize_ids, factorize_labels, sort_rows
+from .._columns import Categorical, code_dtype, factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros, timedelta_micros, to_micros
 from .._validation import as_1d
 from ..errors import DataError, ReservationError
@@ -411,32 +411,42 @@ class MemoryLedger(Ledger):
         n = codes.size
         arr = np.asarray(at)
         if arr.dtype.kind in "iu":
-            arr = arr.reshape(-1)
-            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)  # before a cast could wrap
-            times = arr.astype(np.int64)
+            arr = arr.reshape(-1)  # checked before a cast could wrap
+            times = arr.astype(np.int64, copy=False)  # only read: sort_rows returns new arrays
         else:
-            times = datetimes_to_micros(arr, column="at", timezone=timezone)
-            outside = (times < FIRST_ENTRY) | (times > LAST_ENTRY)
+            arr = times = datetimes_to_micros(arr, column="at", timezone=timezone)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
-        if outside.any():
+        # two reductions; the mask naming the rows only when there are some
+        if n and (arr.min() < FIRST_ENTRY or arr.max() > LAST_ENTRY):
+            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)
             raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
         ledger = cls()
-        ledger._id_list = [str(x) for x in table.tolist()]
-        ledger._ids = {c: i for i, c in enumerate(ledger._id_list)}
-        ch, cat, camp, knd = (
-            ledger._label_column(v, n, name)
-            for v, name in (
-                (channel, "channel"),
-                (category, "category"),
-                (campaign, "campaign"),
-                (kind, "kind"),
+        ids = table.tolist() if table.dtype.kind == "U" else table.astype(str).tolist()
+        ledger._id_list = ids
+        ledger._ids = dict(zip(ids, range(len(ids)), strict=True))
+        given = (channel, category, campaign, kind, initiator)
+        rest = [
+            *(
+                ledger._label_column(v, n, name)
+                for v, name in zip(given, ("channel", "category", "campaign", "kind"), strict=False)
+            ),
+            _initiator_column(initiator, n),
+        ]
+        # by customer, time, position; the sorted codes and times come with the order
+        order, sorted_codes, sorted_times = sort_rows(codes, times, table.size)
+        if order is not None:  # a label given once for all rows needs no reordering
+            rest = [
+                c if v is None or isinstance(v, str) else c[order]
+                for c, v in zip(rest, given, strict=True)
+            ]
+        ledger._set_main(
+            _Columns(
+                sorted_codes,
+                sorted_times,
+                *(c.astype(t, copy=False) for c, t in zip(rest, _COLUMN_TYPES[2:], strict=True)),
             )
         )
-        company = _initiator_column(initiator, n)
-        columns = _Columns(codes, times, ch, cat, camp, knd, company)
-        order, _, _ = sort_rows(codes, times, table.size)  # by customer, time, position
-        ledger._set_main(columns if order is None else columns._take(order))
         return ledger
 
     @classmethod
@@ -460,13 +470,16 @@ class MemoryLedger(Ledger):
             initiator=np.where(h.company, "company", "customer"),
         )
 
-    def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.int32]:
+    def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.signedinteger[Any]]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
-        column = factorize_labels(values, n, name)
+        column = _few_labels(values, n, name) or factorize_labels(values, n, name)
         # the column's codes index its categories, -1 (missing) the last entry of the table
-        table = np.array([*map(self._code_for, column.categories), -1], dtype=np.int32)
-        out: npt.NDArray[np.int32] = table[column.codes]
+        codes = [*map(self._code_for, column.categories), -1]
+        # the narrowest type: reordered by customer and time, a column of a few megabytes
+        # is gathered from cache, one of tens from memory
+        table = np.array(codes, dtype=code_dtype(len(self._label_list)))
+        out: npt.NDArray[np.signedinteger[Any]] = table[column.codes]
         return out
 
     def _code_for(self, label: str | None) -> int:
@@ -937,14 +950,64 @@ def _insert_rows(h: History, extra: Mapping[int, list[_Row]]) -> History:
     )
 
 
+# A per-row column of labels given as Python objects is coded through a dict of its
+# distinct values when it has at most this many (channels, kinds, campaigns).
+_FEW_LABELS = 4096
+# Up to this many distinct labels, rows are coded by comparisons instead of lookups.
+_BY_COMPARISON = 3
+
+
+def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
+    """A per-row object column of labels coded by hashing: its distinct values are found
+    with a set and checked and sorted by ``factorize_labels`` as the whole column would
+    be, and each row's code is one dict lookup at C speed (no Python loop, no sort of
+    millions of objects). None where that does not apply (not an object array,
+    unhashable values, many distinct labels, an invalid value): the caller's full
+    factorisation then codes the column or names the offending rows.
+    """
+    if not (isinstance(values, np.ndarray) and values.dtype == object and values.shape == (n,)):
+        return None
+    try:
+        distinct = list(set(values))
+    except TypeError:
+        return None
+    if len(distinct) > _FEW_LABELS:
+        return None
+    arr = np.empty(len(distinct), dtype=object)
+    for i, v in enumerate(distinct):  # element-wise: a tuple must stay one value
+        arr[i] = v
+    try:
+        checked = factorize_labels(arr, arr.size, column)
+    except DataError:
+        return None
+    lookup = dict(zip(distinct, checked.codes.tolist(), strict=True))
+    if len(distinct) > _BY_COMPARISON:
+        codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int16, count=n)
+        return Categorical(codes, checked.categories)
+    # a comparison per row costs a third of a dict lookup: two or three labels are
+    # coded by comparing, the first needs none
+    first, *others = distinct
+    codes = np.full(n, lookup[first], dtype=np.int16)
+    for label in others:
+        codes[np.equal(values, label)] = lookup[label]
+    return Categorical(codes, checked.categories)
+
+
 def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
     if isinstance(values, str):
         if values not in ("company", "customer"):
             raise DataError("initiator", f"must be 'company' or 'customer', got {values!r}")
         return np.full(n, values == "company", dtype=bool)
-    arr = as_1d(values, "initiator").astype(object)
-    if arr.size != n:
-        raise DataError("initiator", f"has {arr.size} values for {n} entries")
+    given = as_1d(values, "initiator")
+    if given.size != n:
+        raise DataError("initiator", f"has {given.size} values for {n} entries")
+    if given.dtype == object:
+        # valid rows (the common case): one comparison per row, a second only for the
+        # rows that are not contacts, no copy; otherwise the general path names the rows
+        company = np.asarray(np.equal(given, "company"), dtype=bool)
+        if np.all(np.equal(given[~company], "customer")):
+            return company
+    arr = given.astype(object)
     company = arr == "company"
     bad = ~company & (arr != "customer")
     if bad.any():

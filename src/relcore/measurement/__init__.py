@@ -6,8 +6,8 @@
 * :func:`plot_lift` — the estimate and its interval (``plot`` extra).
 """
 
+from ._lift import LiftResult, SampleSize, lift, minimum_detectable_effect, sample_size
 from .holdout import assign_holdout
-from .lift import LiftResult, SampleSize, lift, minimum_detectable_effect, sample_size
 from .plots import plot_lift
 
 __all__ = [

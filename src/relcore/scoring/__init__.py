@@ -34,6 +34,7 @@ _PURCHASE = (
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CustomerPredictions",
     "FitSummary",
     "GammaGamma",
     "ParetoNBD",

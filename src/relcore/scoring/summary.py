@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._result import Table, TableResult, keyed
 from .._time import (
     US_PER_DAY,
     UTC,
@@ -39,7 +40,7 @@ def _optional_array(values: Any) -> npt.NDArray[Any] | None:
 
 
 @attrs.frozen(eq=False)
-class RFMSummary:
+class RFMSummary(TableResult):
     """Per-customer frequency, recency, age (T) and mean spend, in model periods.
 
     ``frequency`` counts the periods with a purchase after the first one (repeat
@@ -92,6 +93,10 @@ class RFMSummary:
                 out[name] = col
         return out
 
+    def _table(self) -> Table:
+        columns = self.to_dict()
+        return keyed(columns.pop("customer_id"), columns)
+
     def to_pandas(self, *, lifetimes_columns: bool = False) -> pd.DataFrame:
         """A DataFrame indexed by customer id (``pandas`` extra).
 
@@ -99,21 +104,15 @@ class RFMSummary:
         (``frequency_cal``, ``frequency_holdout``, ``duration_holdout``…) so the frame can
         be handed to code written for lifetimes.
         """
-        from .._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        data = self.to_dict()
-        index = pandas_.Index(data.pop("customer_id"), name="customer_id")
+        frame = super().to_pandas()
         if lifetimes_columns:
             renamed = {}
-            for name, col in data.items():
+            for name in frame.columns:
                 if name.startswith("holdout_"):
-                    base = name.removeprefix("holdout_")
-                    renamed[f"{base}_holdout"] = col
-                else:
-                    renamed[f"{name}_cal" if self.has_holdout else name] = col
-            data = renamed
-        frame: pd.DataFrame = pandas_.DataFrame(data, index=index)
+                    renamed[name] = f"{name.removeprefix('holdout_')}_holdout"
+                elif self.has_holdout:
+                    renamed[name] = f"{name}_cal"
+            frame = frame.rename(columns=renamed)
         return frame
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
@@ -137,6 +136,68 @@ class RFMSummary:
                 metadata[f"relcore.{name}"] = end.isoformat()
         write_columns(columns, path, metadata=metadata)
 
+    @overload
+    def __getitem__(self, rows: str) -> npt.NDArray[Any]: ...
+
+    @overload
+    def __getitem__(self, rows: Any) -> RFMSummary: ...
+
+    def __getitem__(self, rows: Any) -> npt.NDArray[Any] | RFMSummary:
+        """``summary[mask]``, ``summary[indices]``, ``summary[a:b]``: the summary of those
+        customers (a new summary, in the order selected); ``summary["frequency"]``: a
+        column.
+
+        Examples
+        --------
+        >>> s = RFMSummary(customer_id=["a", "b", "c"], frequency=[0, 2, 1],
+        ...                recency=[0, 10, 4], T=[30, 30, 20], monetary_value=[0, 20, 5])
+        >>> s[s.frequency > 0].customer_id.tolist()
+        ['b', 'c']
+        >>> s["T"].tolist()
+        [30, 30, 20]
+        """
+        if isinstance(rows, str):
+            columns = self.to_dict()
+            if rows not in columns:
+                raise KeyError(
+                    f"no column {rows!r}; columns are {list(columns)} (select customers "
+                    "by id with summary.select([...]))"
+                )
+            return columns[rows]
+        if isinstance(rows, slice):
+            index: Any = rows
+        else:
+            index = np.asarray(rows)
+            if index.dtype == np.bool_:
+                if index.shape != (len(self),):
+                    raise IndexError(
+                        f"a boolean mask of shape {index.shape} for {len(self):,} customers"
+                    )
+            elif index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+                raise TypeError(
+                    "select customers with a boolean mask, integer positions or a slice "
+                    f"(by id: summary.select([...])), got {type(rows).__name__}"
+                )
+            else:
+                index = index.astype(np.intp)
+        picked: dict[str, Any] = {k: v[index] for k, v in self.to_dict().items()}
+        return attrs.evolve(self, **picked)
+
+    def select(self, customer_id: Any) -> RFMSummary:
+        """The summary of the given customers, in the order given.
+
+        Raises :class:`~relcore.DataError` for ids not in the summary, or given twice
+        (a customer counted twice would weigh double in a fit).
+
+        Examples
+        --------
+        >>> s = RFMSummary(customer_id=[10, 20, 30], frequency=[0, 2, 1],
+        ...                recency=[0, 10, 4], T=[30, 30, 20], monetary_value=[0, 20, 5])
+        >>> s.select([30, 10]).frequency.tolist()
+        [1, 0]
+        """
+        return self[_positions(self.customer_id, customer_id)]
+
     def __repr__(self) -> str:
         n = len(self)
         repeat = int((self.frequency > 0).sum())
@@ -148,6 +209,37 @@ class RFMSummary:
             f"RFMSummary({n:,} customers, {repeat:,} repeat buyers, "
             f"period={period!r}{until}{holdout})"
         )
+
+
+def _positions(ids: npt.NDArray[Any], wanted: Any) -> npt.NDArray[np.intp]:
+    """Where each of ``wanted`` stands in ``ids`` (whose values are distinct)."""
+    want = np.asarray(wanted)
+    if want.ndim == 0:
+        want = want.reshape(1)
+    if want.ndim != 1:
+        raise TypeError(f"customer ids must be one-dimensional, got shape {want.shape}")
+    if want.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if ids.size == 0:
+        pos = np.full(want.size, -1, dtype=np.intp)
+    elif ids.dtype.kind == want.dtype.kind and ids.dtype.kind in "iuU":
+        # sortable without Python objects: binary search in the sorted ids
+        order = np.argsort(ids, kind="stable")
+        ranked = ids[order]
+        at = np.minimum(np.searchsorted(ranked, want), ids.size - 1)
+        pos = np.where(ranked[at] == want, order[at], -1)
+    else:
+        index = {v: i for i, v in enumerate(ids.tolist())}
+        pos = np.array([index.get(v, -1) for v in want.tolist()], dtype=np.intp)
+    if (pos < 0).any():
+        raise DataError.from_mask("customer_id", pos < 0, "ids not in the summary")
+    order = np.argsort(pos, kind="stable")
+    repeated = np.zeros(pos.size, dtype=bool)
+    repeated[order[1:]] = pos[order][1:] == pos[order][:-1]
+    if repeated.any():
+        raise DataError.from_mask("customer_id", repeated, "ids given more than once")
+    out: npt.NDArray[np.intp] = pos.astype(np.intp)
+    return out
 
 
 def _per_customer(

@@ -57,6 +57,15 @@ def _cdnow_columns(scale=39.0):
     }
 
 
+def _cdnow_spend_columns():
+    s = load_cdnow_summary()
+    repeat = np.asarray(s.frequency) > 0
+    return {
+        "frequency": np.asarray(s.frequency, dtype=float)[repeat],
+        "monetary_value": np.asarray(s.monetary_value, dtype=float)[repeat],
+    }
+
+
 @pytest.mark.parametrize(
     ("model", "theta"),
     [
@@ -79,13 +88,18 @@ def test_exact_gradient_and_hessian_agree_with_finite_differences(model, theta):
 
 @pytest.mark.parametrize(
     ("model", "theta"),
-    [(BGNBD, np.log([0.3, 0.12, 0.7, 2.0])), (ParetoNBD, np.log([0.5, 0.4, 0.6, 0.2]))],
+    [
+        (BGNBD, np.log([0.3, 0.12, 0.7, 2.0])),
+        (MBGNBD, np.log([0.5, 0.15, 0.9, 1.6])),
+        (ParetoNBD, np.log([0.5, 0.4, 0.6, 0.2])),
+        (GammaGamma, np.log([6.0, 3.5, 15.0])),
+    ],
 )
 def test_hand_written_objectives_equal_the_likelihood_written_once(model, theta):
     # the fast objectives must be the derivatives of the model's own _rows likelihood
     # (private on purpose: this pins the hand-written derivatives to the jet version)
-    cols = _cdnow_columns()
-    w = np.random.default_rng(0).uniform(0.5, 2.0, cols["T"].size)
+    cols = _cdnow_columns() if model is not GammaGamma else _cdnow_spend_columns()
+    w = np.random.default_rng(0).uniform(0.5, 2.0, cols["frequency"].size)
     fast = model._objective_factory(cols, w)(theta, 2)
     reference = jet_objective(model._rows, cols, w)(theta, 2)
     assert fast[0] == pytest.approx(reference[0], rel=1e-12)
@@ -398,13 +412,13 @@ def test_clv_discounts_each_month_and_scales_with_spend():
     bg = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGamma(p=6.25, q=3.74, v=15.44)
     s = load_cdnow_summary()
-    undiscounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.0, months=12)
+    undiscounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.0, months=12).clv
     per_month = 365.25 / 12 / 7
     expected = bg.expected_purchases(
         12 * per_month, s.frequency, s.recency, s.T
     ) * gg.expected_average_value(s.frequency, s.monetary_value)
     np.testing.assert_allclose(undiscounted, expected, rtol=1e-10)
-    discounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.05)
+    discounted = customer_lifetime_value(bg, gg, s, monthly_discount_rate=0.05).clv
     assert np.all(discounted < undiscounted + 1e-12)
 
 

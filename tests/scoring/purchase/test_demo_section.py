@@ -33,7 +33,7 @@ def test_demo_reports_the_holdout_test_and_the_top_customers_by_clv():
     spend = GammaGamma.fit(
         frequency=cal.frequency[repeat], monetary_value=cal.monetary_value[repeat]
     )
-    clv = customer_lifetime_value(model, spend, cal, months=12, monthly_discount_rate=0.01)
+    clv = customer_lifetime_value(model, spend, cal, months=12, monthly_discount_rate=0.01).clv
     top = cal.customer_id[np.argsort(-clv, kind="stable")[:10]]
     table = text.split("Top 10 customers by 12-month lifetime value", 1)[1].splitlines()[3:13]
     assert [line.split()[0] for line in table] == [str(c) for c in top]

@@ -96,3 +96,21 @@ def test_tracking_and_calibration_plots_draw_both_curves(log, weekly):
     for plot in (d.plot_cumulative_transactions, d.plot_incremental_transactions):
         ax = plot(tr)
         assert {"actual", "model"} <= {line.get_label() for line in ax.get_lines()}
+
+
+def test_tracking_plot_leaves_the_other_subplots_tick_labels_alone(log):
+    import matplotlib.pyplot as plt
+
+    tr = d.purchase_tracking(
+        MODEL, log, period="W", observation_end="1998-06-30", calibration_end="1997-09-30"
+    )
+    fig, (mine, theirs) = plt.subplots(2, 1)
+    mine.plot([1, 2, 3], [4, 5, 6])
+    d.plot_cumulative_transactions(tr, ax=theirs)
+    fig.canvas.draw()
+    # figure.autofmt_xdate() hides every x tick label above the bottom row and rotates
+    # the rest: the user's upper subplot must keep its labels, upright
+    labels = [t for t in mine.get_xticklabels() if t.get_text()]
+    assert labels
+    assert all(t.get_visible() and t.get_rotation() == 0 for t in labels)
+    plt.close(fig)

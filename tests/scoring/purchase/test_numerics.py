@@ -91,3 +91,36 @@ def test_purchase_probabilities_approach_the_nbd_as_b_grows(model):
     for b in (1e6, 1e9, 1e12):
         near = model(r=r, alpha=alpha, a=a, b=b).probability_of_purchases(n, t)
         assert np.all(np.abs(near / nbd - 1) <= 50 * a / b * (1 + n))
+
+
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD])
+def test_p_alive_is_the_logistic_of_the_paper_log_odds_even_where_they_overflow(model):
+    # odds of having dropped out, a/(b+x-1) ((α+T)/(α+t_x))^(r+x) (MBG/NBD: a/(b+x)), in
+    # log space; here r log(1 + T/α) reaches 2,300 for customers without repeat purchases
+    r, alpha, a, b = 200.0, 1.0, 0.7, 1.6
+    x = np.array([0.0, 0.0, 1.0, 5.0, 5.0, 10_000.0])
+    tx = np.array([0.0, 0.0, 0.5, 99_999.0, 100_000.0, 3.0])
+    T = np.array([1.0, 1e5, 1.0, 1e5, 1e5, 1e5])
+    shift = 1.0 if model is BGNBD else 0.0
+    log_odds = np.log(a / (b + np.maximum(x, shift) - shift)) + (r + x) * (
+        np.log(alpha + T) - np.log(alpha + tx)
+    )
+    if model is BGNBD:
+        log_odds[x == 0] = -np.inf  # no repeat purchase, no chance to drop out yet
+    expected = special.expit(-log_odds)
+    got = model(r=r, alpha=alpha, a=a, b=b).p_alive(x, tx, T)
+    np.testing.assert_allclose(got, expected, rtol=1e-11, atol=0)
+
+
+@pytest.mark.parametrize(
+    "b", [1.0, 1.0 + 5e-7, 1.0 - 1e-6 + 1e-16, 1.0 + 1.0000000000287557e-06, 2.0 - 3e-7]
+)
+def test_hyp2f1_one_is_exact_where_b_nearly_meets_a_pole_of_the_connection_formula(b):
+    # b = d - c within a hair of an integer: both terms of the connection formula to 1 - z
+    # have poles there (an sBG residual lifetime at alpha = 1.000001 once returned inf)
+    c, z = 1.0001, 1 / 1.0625
+    d = c + b
+    ref = integrate.quad(
+        lambda t: beta_dist.pdf(t, c, d - c) / (1 - z * t), 0, 1, limit=200, epsrel=1e-12
+    )[0]
+    assert float(hyp2f1_one(c, d, z, 0.0625 / 1.0625)) == pytest.approx(ref, rel=1e-8)

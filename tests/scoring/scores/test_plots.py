@@ -76,3 +76,38 @@ def test_lift_plot_shows_the_interval_around_the_estimate():
     assert ratio_ax.get_xlabel() == "treated / control"
     with pytest.raises(ValueError, match="scale"):
         plot_lift(r, scale="log")
+
+
+def test_segment_sizes_of_a_result_object_count_its_customers_in_its_order():
+    summary = summarize(
+        load_cdnow(), period="W", observation_end="1998-06-30", calibration_end="1997-09-30"
+    )
+    segments = rfm_segments(summary)
+    ax = plot_segment_sizes(segments)
+    assert f"{len(summary):,} customers" in ax.get_title()
+    assert top_to_bottom(ax) == list(segments.counts())
+    bars = sorted(ax.patches, key=lambda p: -p.get_y())
+    drawn = dict(zip(top_to_bottom(ax), (b.get_width() for b in bars), strict=True))
+    assert drawn == segments.counts()
+    stages = lifecycle_stage(summary)
+    ax = plot_segment_sizes(stages)
+    assert top_to_bottom(ax) == list(stages.counts())
+
+
+def test_score_distribution_of_a_result_object_plots_its_score():
+    log = EventLog.from_arrays(
+        ["a", "a", "b"], [AT.replace(day=d) for d in (1, 2, 3)], kind="visit",
+        initiator="customer",
+    )  # fmt: skip
+    scores = engagement(log, AT)
+    ax = plot_score_distribution(scores, bins=5)
+    assert sum(p.get_height() for p in ax.patches) == 2
+    assert ax.get_xlabel() == "engagement"
+
+
+def test_plots_refuse_a_table_instead_of_one_label_per_customer():
+    summary = summarize(
+        load_cdnow(), period="W", observation_end="1998-06-30", calibration_end="1997-09-30"
+    )
+    with pytest.raises(TypeError, match="one value per customer"):
+        plot_segment_sizes(rfm_segments(summary).to_pandas())

@@ -22,9 +22,9 @@ def summary(frequency, recency, T, monetary=None, ids=None):
 
 def segment_reference(r, f, frequency):
     """The documented rule table for bins=5, as an if/elif chain."""
-    if r >= 4 and f >= 4:
+    if r == 5 and f == 5:
         return "champions"
-    if r >= 3 and f >= 3:
+    if r >= 3 and f >= 4:
         return "loyal"
     if r >= 4 and frequency == 0:
         return "new"
@@ -90,7 +90,7 @@ def test_segments_scale_with_bins():
     u_f = (seg10.frequency_score - 1) / 9
     champions = seg10.segment == "champions"
     assert champions.any()
-    np.testing.assert_array_equal(champions, (u_r >= 0.75) & (u_f >= 0.75))
+    np.testing.assert_array_equal(champions, (u_r == 1) & (u_f == 1))
 
 
 @pytest.mark.parametrize("bins", [1, 0, 101, 2.5])
@@ -110,3 +110,60 @@ def test_to_pandas_and_counts():
     assert df.index.tolist() == ["x", "y"]
     assert list(df["segment"].cat.categories) == list(RFM_SEGMENTS)
     assert sum(seg.counts().values()) == 2
+
+
+# ---------------------------------------------------------------- scores by rank, on CDNOW
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return summarize(load_cdnow(), period="W", observation_end="1998-06-30")
+
+
+def beaten_share_score(values, bins):
+    """The definition, computed independently: 1 + floor(bins * (customers with a strictly
+    worse value) / n), counted by comparison for each distinct value."""
+    n = len(values)
+    score = {v: 1 + (bins * int(np.count_nonzero(values < v))) // n for v in set(values.tolist())}
+    return np.array([score[v] for v in values.tolist()])
+
+
+@pytest.mark.parametrize("bins", [3, 5])
+def test_a_score_says_how_large_a_share_of_customers_does_worse_on_cdnow(cdnow, bins):
+    seg = rfm_segments(cdnow, bins=bins)
+    since_last = cdnow.T - cdnow.recency
+    np.testing.assert_array_equal(seg.recency_score, beaten_share_score(-since_last, bins))
+    np.testing.assert_array_equal(seg.frequency_score, beaten_share_score(cdnow.frequency, bins))
+    np.testing.assert_array_equal(
+        seg.monetary_score, beaten_share_score(cdnow.monetary_value, bins)
+    )
+
+
+def test_no_more_customers_reach_a_score_than_its_rank_allows_on_cdnow(cdnow):
+    seg = rfm_segments(cdnow)
+    n = len(cdnow)
+    for scores in (seg.recency_score, seg.frequency_score, seg.monetary_score):
+        for k in range(2, 6):
+            # a score >= k beats (k - 1)/5 of the customers, so at most (6 - k)/5 have it
+            assert np.count_nonzero(scores >= k) <= (6 - k) * n / 5
+
+
+def test_customers_who_never_came_back_score_lowest_on_frequency_on_cdnow(cdnow):
+    seg = rfm_segments(cdnow)
+    never = cdnow.frequency == 0
+    assert never.mean() > 0.5  # the tie the old quantile scores spread upwards
+    assert set(seg.frequency_score[never].tolist()) == {1}
+    assert set(seg.monetary_score[never].tolist()) == {1}
+    assert not np.isin(seg.segment[never], ["champions", "loyal", "cannot lose"]).any()
+
+
+def test_champions_are_the_top_fifth_in_both_recency_and_frequency_on_cdnow(cdnow):
+    seg = rfm_segments(cdnow)
+    champions = seg.segment == "champions"
+    assert 0 < champions.mean() <= 0.2
+    n = len(cdnow)
+    since_last = cdnow.T - cdnow.recency
+    for i in np.flatnonzero(champions)[:200]:
+        # each buys more often than, and bought more recently than, 80% of the customers
+        assert np.count_nonzero(cdnow.frequency < cdnow.frequency[i]) >= 0.8 * n
+        assert np.count_nonzero(since_last > since_last[i]) >= 0.8 * n

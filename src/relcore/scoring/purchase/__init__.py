@@ -7,6 +7,7 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 
 from . import diagnostics
 from ._fitsummary import FitSummary
+from ._predictions import CustomerPredictions
 from .bgbb import BGBB
 from .bgnbd import BGNBD
 from .clv import customer_lifetime_value
@@ -19,6 +20,7 @@ __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CustomerPredictions",
     "FitSummary",
     "GammaGamma",
     "ParetoNBD",

@@ -53,6 +53,7 @@ from ...errors import ConvergenceError, DataError, FitWarning
 from ._fitsummary import FitSummary
 from ._inputs import compress, gather_columns, validate_weights
 from ._optimize import OptimResult, chunked_objective, jet_objective, minimize
+from ._predictions import key_predictions
 from ._types import FloatArray, Objective, ObjectiveFactory
 
 if TYPE_CHECKING:
@@ -162,8 +163,17 @@ class FittedModel:
     _limit: ClassVar[Limit | None] = None
     # the error for an empty data set
     _empty: ClassVar[str] = "no customers: there is nothing to fit"
+    # Prediction methods over per-customer columns, by name: the position of the first
+    # column among their arguments, and the columns. Given a summary or a DataFrame there
+    # instead, they return predictions keyed by customer id (see ``_predictions``); a
+    # subclass's own definitions of these methods are wrapped as the class is created.
+    _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {}
 
     fit_info: FitInfo | None = attrs.field(default=None, kw_only=True, eq=False, alias="fit_info")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        key_predictions(cls, cls._per_customer)
 
     # -- parameters -----------------------------------------------------------------------
     @property

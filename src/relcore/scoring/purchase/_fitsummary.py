@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..._optional import require
+from ..._result import Table, TableResult
 from ..._validation import readonly
 from ._types import FloatArray
 
@@ -27,7 +27,7 @@ def _percent(level: float) -> str:
 
 
 @attrs.frozen
-class FitSummary:
+class FitSummary(TableResult):
     """Parameters of a model with standard errors and confidence intervals.
 
     ``print(summary)`` shows it as text, a notebook shows it as an HTML table, and
@@ -109,6 +109,13 @@ class FitSummary:
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
         )
 
+    def _table(self) -> Table:
+        names = self._header()
+        columns = dict(
+            zip(names[1:], (self.estimate, self.se, self.lower, self.upper), strict=True)
+        )
+        return Table({"parameter": np.array(self.parameter)}, columns)
+
     def to_pandas(self) -> pd.DataFrame:
         """The table as a DataFrame indexed by parameter (``pandas`` extra).
 
@@ -119,11 +126,4 @@ class FitSummary:
         >>> list(df.columns), list(df.index)
         (['estimate', 'se', 'lower 95%', 'upper 95%'], ['r', 'alpha', 'a', 'b'])
         """
-        pandas: Any = require("pandas", "pandas")
-        names = self._header()
-        data = dict(zip(names[1:], (self.estimate, self.se, self.lower, self.upper), strict=True))
-        frame: pd.DataFrame = pandas.DataFrame(
-            {k: np.asarray(v) for k, v in data.items()},
-            index=pandas.Index(list(self.parameter), name="parameter"),
-        )
-        return frame
+        return super().to_pandas()

@@ -166,10 +166,13 @@ def chunked_objective(
     if workers < 2 or weights.size < _PARALLEL_ROWS:
         return factory(data, weights)
     bounds = np.linspace(0, weights.size, workers + 1).astype(np.int64).tolist()
-    parts = [
-        factory({k: v[lo:hi] for k, v in data.items()}, weights[lo:hi])
-        for lo, hi in itertools.pairwise(bounds)
-    ]
+    # built in the threads too: sorting and gathering millions of rows per chunk
+    parts = list(
+        _pool(workers).map(
+            lambda b: factory({k: v[b[0] : b[1]] for k, v in data.items()}, weights[b[0] : b[1]]),
+            itertools.pairwise(bounds),
+        )
+    )
 
     def objective(theta: FloatArray, order: int) -> Objective:
         results = list(_pool(workers).map(lambda part: part(theta, order), parts))

@@ -4,17 +4,28 @@ dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
 from scipy import special
 
+from ..._time import US_PER_DAY, timedelta_micros
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import FittedModel, Limit
-from ._inputs import broadcast_float, prediction_rfm, time_horizon, validate_rfm, whole_numbers
+from ._inputs import (
+    broadcast_float,
+    distinct_rows,
+    prediction_rfm,
+    time_horizon,
+    validate_rfm,
+    whole_numbers,
+)
 from ._optimize import dot
+from ._predictions import CustomerPredictions, customer_columns, is_customer_table
 from ._special import unique_counts
 from ._types import FloatArray, Objective
 
@@ -102,6 +113,19 @@ def nbd_expected(t: FloatArray, x: FloatArray, T: FloatArray, r: float, alpha: f
     return out
 
 
+def per_distinct(
+    fn: Callable[[FloatArray, FloatArray], FloatArray], x: FloatArray, T: FloatArray
+) -> FloatArray:
+    """``fn(x, T)`` evaluated once per distinct ``(x, T)`` pair (whole-number periods
+    repeat them many times over) and spread back to the rows."""
+    distinct = distinct_rows([x, T])
+    if distinct is None:
+        return fn(x, T)
+    (ux, uT), inverse = distinct
+    out: FloatArray = fn(ux, uT)[inverse]
+    return out
+
+
 def simulate_beta_geometric(
     params: tuple[float, float, float, float],
     n_customers: int,
@@ -156,6 +180,10 @@ class RFMModel(FittedModel):
 
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     _time_columns: ClassVar[tuple[str, ...]] = ("recency", "T")
+    _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
+        "p_alive": (0, _columns),
+        "expected_purchases": (1, _columns),
+    }
 
     @classmethod
     def fit(
@@ -245,6 +273,121 @@ class RFMModel(FittedModel):
         x, tx, T_ = cls._history(frequency, recency, T)
         x, tx, T_, tt = broadcast_float(x, tx, T_, time_horizon(t))
         return x, tx, T_, tt
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Probability that a customer with this history is still active (each model's own)."""
+        raise NotImplementedError
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Expected purchases in ``(T, T + t]`` given the history (each model's own)."""
+        raise NotImplementedError
+
+    def predict(
+        self,
+        data: Any,
+        *,
+        horizon: float | _dt.timedelta,
+        spend_model: Any = None,
+        months: int = 12,
+        monthly_discount_rate: float = 0.01,
+        period_days: float | None = None,
+        days_per_month: float = 365.25 / 12,
+    ) -> CustomerPredictions:
+        """P(alive), expected purchases and, with a spend model, lifetime value of every
+        customer, in one table keyed by customer id.
+
+        Parameters
+        ----------
+        data
+            The customers: an :class:`~relcore.scoring.RFMSummary` or a pandas / polars
+            DataFrame with columns ``frequency``, ``recency``, ``T`` (and
+            ``monetary_value`` with a spend model), keyed by its ``customer_id`` column or
+            else (pandas) its index.
+        horizon
+            How far ahead to count expected purchases: a number of model periods, or a
+            ``datetime.timedelta`` (converted with the period length).
+        spend_model
+            A fitted :class:`~relcore.scoring.GammaGamma` (anything with
+            ``expected_average_value``): adds ``expected_average_value`` and ``clv``.
+        months, monthly_discount_rate, days_per_month
+            Lifetime value as in :func:`~relcore.scoring.customer_lifetime_value`.
+        period_days
+            Length of one model period in days; a summary supplies its own, otherwise 1.
+
+        Returns
+        -------
+        CustomerPredictions
+            Columns ``p_alive``, ``expected_purchases`` (over ``horizon``) and, with a
+            spend model, ``expected_average_value`` and ``clv``; one row per customer, in
+            the data's order.
+
+        Examples
+        --------
+        >>> from relcore.datasets import load_cdnow_summary
+        >>> from relcore.scoring import BGNBD
+        >>> s = load_cdnow_summary()
+        >>> table = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426).predict(s, horizon=39)
+        >>> list(table.columns), len(table) == len(s)
+        (['p_alive', 'expected_purchases'], True)
+        """
+        from ..summary import RFMSummary
+        from .clv import customer_lifetime_value
+
+        if not is_customer_table(data):
+            raise TypeError(
+                "predict takes an RFMSummary or a DataFrame of customers, got "
+                f"{type(data).__name__}; for arrays call p_alive and expected_purchases"
+            )
+        if period_days is None and isinstance(data, RFMSummary):
+            period_days = data.period_days
+        days = 1.0 if period_days is None else float(period_days)
+        if isinstance(horizon, _dt.timedelta):
+            t: float = timedelta_micros(horizon) / (days * US_PER_DAY)
+            ahead = f"{horizon.days:g} days" if horizon.seconds == 0 else f"{horizon}"
+        else:
+            t = float(horizon)
+            ahead = f"{t:g} periods"
+        names = self._columns + (("monetary_value",) if spend_model is not None else ())
+        ids, columns = customer_columns(data, names)
+        x, tx, T_ = self._history(*columns[:3])
+        out = {
+            "p_alive": self.p_alive(x, tx, T_),
+            "expected_purchases": self.expected_purchases(t, x, tx, T_),
+        }
+        description = f"{type(self).__name__}, purchases over {ahead}"
+        if spend_model is not None:
+            out["expected_average_value"] = np.asarray(
+                spend_model.expected_average_value(x, columns[3])
+            )
+            out["clv"] = customer_lifetime_value(
+                self,
+                spend_model,
+                x,
+                tx,
+                T_,
+                columns[3],
+                months=months,
+                monthly_discount_rate=monthly_discount_rate,
+                period_days=days,
+                days_per_month=days_per_month,
+            )
+            description += f", {months}-month lifetime value"
+        return CustomerPredictions(ids, out, description=description)
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        """``sum_k w_k E[X(t_k) | history]`` per customer, for validated 1-d histories
+        (customer lifetime value with the discounts folded into ``w``).
+
+        The models override it to compute what does not depend on the horizon (P(alive),
+        the distinct histories) once; this default asks ``expected_purchases`` per
+        horizon.
+        """
+        total = np.zeros(x.size)
+        for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
+            total += wk * self.expected_purchases(tk, x, tx, T)
+        return total
 
     @staticmethod
     def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import numpy as np
@@ -351,8 +352,9 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
     ``z`` (``c < d``); it is summed where it converges within 8,000 terms. The rest (``z``
     near 1 with ``b = d - c`` small) use the connection formula to ``1 - z``:
     ``Γ(d)Γ(1-b)/Γ(c) z**(1-d) (1-z)**(b-1) + (d-1)/(b-1) 2F1(1, c; 2-b; 1-z)``, whose
-    series converges fast there; at integer ``b`` (where both terms have poles) the mean
-    of ``b ± 1e-6`` is taken, exact to about 1e-11. (scipy's ``hyp2f1`` returns inf or
+    series converges fast there; within 1e-6 of an integer ``b`` (where both terms have
+    poles) it is interpolated between ``round(b) ± 1e-6``, exact to about 1e-10.
+    (scipy's ``hyp2f1`` returns inf or
     NaN in parts of this range.) ``one_minus_z``, when given, is ``1 - z`` computed
     without rounding (``d / (1 + d)`` for a discount factor ``1 / (1 + d)``).
     """
@@ -387,13 +389,17 @@ def hyp2f1_one(c: Any, d: Any, z: Any, one_minus_z: Any = None) -> FloatArray:
     if rest.size:
         cr, dr, zr, er = c_[rest], d_[rest], z_[rest], e_[rest]
         b = dr - cr
-        near = np.abs(b - np.round(b)) < 1e-6
-        delta = np.where(near, 1e-6, 0.0)
-        value = _hyp2f1_one_connection(cr - delta, dr, zr, er)
+        k = np.round(b)
+        near = np.abs(b - k) < 1e-6
+        value = _hyp2f1_one_connection(cr, dr, zr, er)
         if near.any():
+            # Both terms have poles at integer b: interpolate linearly in b between
+            # k - 1e-6 and k + 1e-6, where they cancel to about 1e-10 (a shift of b by
+            # 1e-6 could land within rounding of the pole itself)
             i = np.flatnonzero(near)
-            down = _hyp2f1_one_connection(cr[i] + delta[i], dr[i], zr[i], er[i])
-            value[i] = 0.5 * (value[i] + down)
+            below = _hyp2f1_one_connection(dr[i] - (k[i] - 1e-6), dr[i], zr[i], er[i])
+            above = _hyp2f1_one_connection(dr[i] - (k[i] + 1e-6), dr[i], zr[i], er[i])
+            value[i] = below + (b[i] - (k[i] - 1e-6)) / 2e-6 * (above - below)
         total[rest] = value
     out: FloatArray = total.reshape(shape)
     return out
@@ -499,130 +505,149 @@ def _psi_scipy(
 # ---------------------------------------------------------------------------------------
 
 _PSI_NAMES = ("v", "c", "d", "z", "cc", "cd", "dd", "cz", "dz", "zz")
+# multiply-adds of a matrix product that OpenBLAS runs on the calling thread (its
+# documented default threshold: 4 x 65536)
+_BLAS_ONE_THREAD = 262_144
 
 
-def psi_grouped(
-    c: FloatArray,
-    d: FloatArray,
-    z: FloatArray,
-    starts: npt.NDArray[np.intp],
-    derivatives: bool,
-    one_minus_z: FloatArray | None = None,
-) -> dict[str, FloatArray]:
-    """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
-    partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows sorted into
-    groups that share ``c`` and ``d`` (group ``g`` is rows ``starts[g]:starts[g+1]``;
-    ``c`` and ``d`` hold one value per group).
+def _series_terms(zmax: float) -> int:
+    """Terms of ``sum_k (c)_k/(d)_k z**k`` for 1e-17 at ``z <= zmax`` (they shrink at
+    least by ``z`` per step, as ``c < d``)."""
+    if zmax <= 0.0:
+        return 2
+    return int(min(np.ceil(np.log(_EPS) / np.log(zmax)) + 3, 400))
 
-    Within a group the series ``sum_k (c)_k/(d)_k z**k`` and the series of its partials
-    (``d/dc log (c)_k = sum_j 1/(c+j)`` and kin) have the same coefficients for every row,
-    so all ten come out of one matrix product of the rows' powers of ``z`` with a table of
-    coefficients. Rows with ``z > 0.9`` go to the robust path of
-    :func:`log_hyp2f1_shift1`.
+
+def psi_table(c: FloatArray, d: FloatArray, zmax: float, derivatives: bool) -> FloatArray:
+    """Coefficients of the series behind :func:`psi_grouped`, per group (one ``c`` and
+    ``d`` per group): ``G x K x 10`` with derivatives (the series of ``2F1(1, c; d; z)``
+    and of its partials in ``c``, ``d`` and ``z``), else ``G x K x 1``; enough terms
+    ``K`` for arguments up to ``zmax``.
+
+    ``d/dc log (c)_k = sum_j 1/(c+j)`` and kin: within a group every row's series has
+    the same coefficients, so all ten come out of one matrix product per group.
     """
-    n = z.size
-    G = len(starts)
-    counts = np.diff(np.append(starts, n))
-    gid = np.repeat(np.arange(G), counts)
-    fast = z <= _Z_SERIES
-    zf = np.where(fast, z, 0.0)
-    zmax = float(zf.max()) if n else 0.0
-    # terms shrink at least by zmax per step (c < d): enough terms for 1e-17
-    K = 2 if zmax == 0.0 else int(min(np.ceil(np.log(_EPS) / np.log(zmax)) + 3, 400))
+    G, K = c.size, _series_terms(min(zmax, _Z_SERIES))
     k = np.arange(K, dtype=np.float64)
     ck = c[:, None] + k[None, :-1]
     dk = d[:, None] + k[None, :-1]
     ones = np.ones((G, 1))
     zeros = np.zeros((G, 1))
     e = np.concatenate([ones, np.cumprod(ck / dk, axis=1)], axis=1)
-    if derivatives:
-        Lc = np.concatenate([zeros, np.cumsum(1.0 / ck, axis=1)], axis=1)
-        Ld = -np.concatenate([zeros, np.cumsum(1.0 / dk, axis=1)], axis=1)
-        Qc = -np.concatenate([zeros, np.cumsum(1.0 / ck**2, axis=1)], axis=1)
-        Qd = np.concatenate([zeros, np.cumsum(1.0 / dk**2, axis=1)], axis=1)
-        ke = k * e
-        # z-derivative series: sum_k k e_k z^(k-1) = sum_j (j+1) e_(j+1) z^j
-        shift1 = np.zeros((G, K))
-        shift1[:, :-1] = 1.0
-        kz = np.concatenate([ke[:, 1:], zeros], axis=1)
-        kzc = np.concatenate([(ke * Lc)[:, 1:], zeros], axis=1)
-        kzd = np.concatenate([(ke * Ld)[:, 1:], zeros], axis=1)
-        kzz = np.zeros((G, K))
-        kzz[:, : K - 2] = (k * (k - 1.0) * e)[:, 2:]
-        table = np.stack(
-            [
-                e,
-                e * Lc,
-                e * Ld,
-                kz,
-                e * (Lc * Lc + Qc),
-                e * Lc * Ld,
-                e * (Ld * Ld + Qd),
-                kzc,
-                kzd,
-                kzz,
-            ],
-            axis=2,
-        )  # G x K x 10
-    else:
-        table = e[:, :, None]
-    S = np.empty((n, table.shape[2]))
-    block = 65_536
-    bounds = np.append(starts, n)
-    small_rows: list[npt.NDArray[np.intp]] = []
-    for g in range(G):
-        lo, hi = int(bounds[g]), int(bounds[g + 1])
-        if hi - lo < 512:
-            if hi > lo:
-                small_rows.append(np.arange(lo, hi))
+    if not derivatives:
+        out: FloatArray = e[:, :, None]
+        return out
+    Lc = np.concatenate([zeros, np.cumsum(1.0 / ck, axis=1)], axis=1)
+    Ld = -np.concatenate([zeros, np.cumsum(1.0 / dk, axis=1)], axis=1)
+    Qc = -np.concatenate([zeros, np.cumsum(1.0 / ck**2, axis=1)], axis=1)
+    Qd = np.concatenate([zeros, np.cumsum(1.0 / dk**2, axis=1)], axis=1)
+    ke = k * e
+    # z-derivative series: sum_k k e_k z^(k-1) = sum_j (j+1) e_(j+1) z^j
+    kz = np.concatenate([ke[:, 1:], zeros], axis=1)
+    kzc = np.concatenate([(ke * Lc)[:, 1:], zeros], axis=1)
+    kzd = np.concatenate([(ke * Ld)[:, 1:], zeros], axis=1)
+    kzz = np.zeros((G, K))
+    kzz[:, : K - 2] = (k * (k - 1.0) * e)[:, 2:]
+    columns = [e, e * Lc, e * Ld, kz, e * (Lc * Lc + Qc), e * Lc * Ld, e * (Ld * Ld + Qd)]
+    table: FloatArray = np.stack([*columns, kzc, kzd, kzz], axis=2)
+    return table
+
+
+def psi_grouped(
+    table: FloatArray,
+    c: FloatArray,
+    d: FloatArray,
+    z: FloatArray,
+    segments: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]],
+    derivatives: bool,
+    one_minus_z: FloatArray | None = None,
+) -> dict[str, FloatArray]:
+    """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
+    partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows in segments
+    of one group each: ``segments = (group, start, end)`` (``c``, ``d`` and ``table``,
+    from :func:`psi_table`, hold one entry per group).
+
+    Each segment is a matrix product of its rows' powers of ``z`` with its group's
+    table, with as many terms as its largest ``z`` needs. Rows with ``z > 0.9`` go to the
+    robust path of :func:`log_hyp2f1_shift1`.
+    """
+    n = z.size
+    fast = z <= _Z_SERIES
+    zf = np.where(fast, z, 0.0)
+    m = table.shape[2]
+    S = np.empty((m, n))  # one contiguous row per series
+    small: list[tuple[int, int, int]] = []
+    for g, lo, hi in zip(*(a.tolist() for a in segments), strict=True):
+        if hi - lo < 64:
+            small.append((g, lo, hi))
             continue
-        for b0 in range(lo, hi, block):
-            b1 = min(hi, b0 + block)
-            powers = _powers(zf[b0:b1], K)
-            S[b0:b1] = powers @ table[g]
-    if small_rows:
-        idx = np.concatenate(small_rows)
-        for b0 in range(0, idx.size, block // 8):
-            sel = idx[b0 : b0 + block // 8]
-            S[sel] = np.einsum("nk,nkj->nj", _powers(zf[sel], K), table[gid[sel]])
-    F = S[:, 0]
+        K = min(table.shape[1], _series_terms(float(zf[lo:hi].max())))
+        powers = _powers(zf[lo:hi], K)
+        coef = table[g, :K].T
+        # Products small enough that OpenBLAS keeps them on the calling thread: its own
+        # threads, woken for every larger product, stall on a busy machine (tenfold
+        # slowdowns on two loaded cores) and fight the threads of a chunked objective.
+        step = max(64, _BLAS_ONE_THREAD // (K * m))
+        for b0 in range(0, hi - lo, step):
+            b1 = min(hi - lo, b0 + step)
+            S[:, lo + b0 : lo + b1] = coef @ powers[:, b0:b1]
+    if small:
+        idx = np.concatenate([np.arange(lo, hi) for _, lo, hi in small])
+        gsel = np.concatenate([np.full(hi - lo, g) for g, lo, hi in small])
+        S[:, idx] = np.einsum("kn,nkj->jn", _powers(zf[idx], table.shape[1]), table[gsel])
+    F = S[0]
     out = {"v": np.log(F)}
     if derivatives:
-        gc, gd, gz = S[:, 1] / F, S[:, 2] / F, S[:, 3] / F
+        inv = 1.0 / F
+        gc, gd, gz = S[1] * inv, S[2] * inv, S[3] * inv
         out.update(
             c=gc,
             d=gd,
             z=gz,
-            cc=S[:, 4] / F - gc * gc,
-            cd=S[:, 5] / F - gc * gd,
-            dd=S[:, 6] / F - gd * gd,
-            cz=S[:, 7] / F - gc * gz,
-            dz=S[:, 8] / F - gd * gz,
-            zz=S[:, 9] / F - gz * gz,
+            cc=S[4] * inv - gc * gc,
+            cd=S[5] * inv - gc * gd,
+            dd=S[6] * inv - gd * gd,
+            cz=S[7] * inv - gc * gz,
+            dz=S[8] * inv - gd * gz,
+            zz=S[9] * inv - gz * gz,
         )
     if not fast.all():
         idx = np.flatnonzero(~fast)
-        w = None if one_minus_z is None else one_minus_z[idx]
-        val, grad, hess = _psi_scipy(c[gid[idx]], d[gid[idx]], z[idx], derivatives, w)
-        out["v"][idx] = val
+        gid = np.empty(n, dtype=np.float64)
+        for g, lo, hi in zip(*(a.tolist() for a in segments), strict=True):
+            gid[lo:hi] = g
+        w = 1.0 - z[idx] if one_minus_z is None else one_minus_z[idx]
+        # Near the no-dropout boundary most rows land here, and many share their group
+        # and argument (customers without repeat purchases: t_x = 0): each distinct
+        # one is evaluated once.
+        from ._inputs import distinct_rows
+
+        distinct = distinct_rows([gid[idx], z[idx], w])
+        if distinct is None:
+            ug, uz, uw, spread = gid[idx], z[idx], w, np.arange(idx.size)
+        else:
+            (ug, uz, uw), spread = distinct
+        ui = ug.astype(np.intp)
+        val, grad, hess = _psi_scipy(c[ui], d[ui], uz, derivatives, uw)
+        out["v"][idx] = val[spread]
         if derivatives:
             for i, name in enumerate(("c", "d", "z")):
-                out[name][idx] = grad[i]
+                out[name][idx] = grad[i][spread]
             pairs = {"cc": (0, 0), "cd": (0, 1), "dd": (1, 1), "cz": (0, 2), "dz": (1, 2)}
             pairs["zz"] = (2, 2)
             for key, (i, j) in pairs.items():
-                out[key][idx] = hess[i][j]
+                out[key][idx] = hess[i][j][spread]
     return out
 
 
 def _powers(z: FloatArray, K: int) -> FloatArray:
-    """Rows ``[1, z, z**2, ..., z**(K-1)]`` by repeated multiplication (built column by
-    column in a column-major array, so each step is one contiguous vector product)."""
+    """``[1, z, z**2, ..., z**(K-1)]`` as the rows of a ``K x len(z)`` array, by repeated
+    multiplication (each step one contiguous vector product)."""
     p = np.empty((K, z.size))
     p[0] = 1.0
     for j in range(1, K):
         np.multiply(p[j - 1], z, out=p[j])
-    return p.T
+    return p
 
 
 def group_rows(x: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray, npt.NDArray[np.intp]]:
@@ -768,3 +793,92 @@ def log1p_ratio(u: Any) -> Any:
     small = np.abs(u) < 1e-8
     safe = np.where(small, 1.0, u)
     return np.where(small, 1.0 - u / 2, np.log1p(safe) / safe)
+
+
+# ---------------------------------------------------------------------------------------
+# BG/NBD and MBG/NBD expectations over many horizons (customer lifetime value)
+# ---------------------------------------------------------------------------------------
+
+
+def _bg_horizons(
+    A: float, B: float, C0: float, x: FloatArray, beta: FloatArray, t: FloatArray, w: FloatArray
+) -> FloatArray:
+    """``sum_k w_k core(t_k)`` per row, each term exact (:func:`bg_expectation_by_frequency`
+    with ``C = C0 + x`` and ``z = t_k / (beta + t_k)``)."""
+    if x.size == 0:
+        return np.zeros(0)
+    z = t[None, :] / (beta[:, None] + t[None, :])
+    xs = np.repeat(x, t.size)
+    core = bg_expectation_by_frequency(A, B, C0 + xs, xs, z.ravel()).reshape(z.shape)
+    out: FloatArray = core @ w
+    return out
+
+
+def bg_expectation_sum(
+    A: float, B: float, C0: float, x: FloatArray, beta: FloatArray, t: FloatArray, w: FloatArray
+) -> FloatArray:
+    """``sum_k w_k core(t_k)`` per row, with ``core`` the expectation numerator of
+    :func:`bg_expectation_by_frequency` (``C = C0 + x``, ``z = t_k / (beta + t_k)``,
+    ``beta = alpha + T``).
+
+    For one frequency the sum is a smooth function of ``log(beta)`` alone, analytic in
+    the strip ``|Im log(beta)| < pi`` (the hypergeometric function's only singularities
+    lie where ``z >= 1``, that is ``beta + t_k <= 0``): frequencies shared by many rows
+    are interpolated (see :mod:`._chebyshev`), each piece checked against exact values,
+    so a million customers cost a few thousand exact evaluations per horizon instead of
+    a million. Rows of rare frequencies, and of any piece that fails its check, are
+    evaluated exactly.
+    """
+    from . import _chebyshev as cheb
+
+    n = x.size
+    out = np.empty(n)
+    if n == 0:
+        return out
+    s = np.log(beta)
+    order, ux, starts = group_rows(x)
+    s_sorted = s[order]
+    lo = np.minimum.reduceat(s_sorted, starts)
+    hi = np.maximum.reduceat(s_sorted, starts)
+    count = cheb.pieces(lo, hi)
+    rows_per_x = np.diff(np.append(starts, n))
+    # interpolation pays where the exact points it needs are fewer than the rows
+    smooth = rows_per_x > count * cheb.POINTS_PER_PIECE
+    gid = np.repeat(np.arange(ux.size), rows_per_x)  # per sorted row
+    exact_sorted = ~smooth[gid]
+    if smooth.any():
+        g_smooth = np.flatnonzero(smooth)
+        mid, half = cheb.layout(lo[g_smooth], hi[g_smooth], count[g_smooth])
+        piece_x = np.repeat(ux[g_smooth], count[g_smooth])
+        points = cheb.sample_points(mid, half)
+        values = _bg_horizons(
+            A, B, C0, np.repeat(piece_x, points.shape[1]), np.exp(points.ravel()), t, w
+        ).reshape(points.shape)
+        coef, ok = cheb.fit(values)
+        # each smooth row's piece: equal pieces between its frequency's lo and hi
+        first_piece = np.zeros(ux.size, dtype=np.intp)
+        first_piece[g_smooth] = np.cumsum(count[g_smooth]) - count[g_smooth]
+        rows = np.flatnonzero(~exact_sorted)
+        g = gid[rows]
+        width = (hi - lo) / count
+        within = np.zeros(rows.size, dtype=np.intp)
+        spread = width[g] > 0
+        within[spread] = ((s_sorted[rows[spread]] - lo[g[spread]]) / width[g[spread]]).astype(
+            np.intp
+        )
+        piece = first_piece[g] + np.minimum(within, count[g] - 1)
+        # rows of failed pieces are evaluated exactly below
+        exact_sorted[rows[~ok[piece]]] = True
+        keep = ok[piece]
+        rows, piece = rows[keep], piece[keep]
+        by_piece = np.argsort(piece, kind="stable")
+        rows, piece = rows[by_piece], piece[by_piece]
+        y = np.clip((s_sorted[rows] - mid[piece]) / half[piece], -1.0, 1.0)
+        bounds = [0, *(np.flatnonzero(np.diff(piece)) + 1).tolist(), rows.size]
+        vals = np.empty(rows.size)
+        for a, b in itertools.pairwise(bounds if rows.size else []):
+            vals[a:b] = cheb.evaluate(coef[piece[a]], y[a:b])
+        out[order[rows]] = vals
+    exact = order[np.flatnonzero(exact_sorted)]
+    out[exact] = _bg_horizons(A, B, C0, x[exact], beta[exact], t, w)
+    return out

@@ -115,6 +115,11 @@ class BGBB(FittedModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    _per_customer: ClassVar[dict[str, tuple[int, tuple[str, ...]]]] = {
+        "p_alive": (0, _columns),
+        "expected_purchases": (1, _columns),
+        "discounted_expected_transactions": (1, _columns),
+    }
     _limit = _NO_DROPOUT
 
     alpha: float = param_field()

@@ -13,10 +13,18 @@ from . import _jet as jet
 from ._base import param_field
 from ._inputs import time_horizon
 from ._optimize import dot
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
+from ._rfm import (
+    RFMModel,
+    nbd_expected,
+    nbd_log_pmf,
+    no_dropout,
+    per_distinct,
+    simulate_beta_geometric,
+)
 from ._special import (
     bg_expectation_by_frequency,
     bg_expectation_core,
+    bg_expectation_sum,
     log_beta_ratio,
     unique_counts,
 )
@@ -100,12 +108,38 @@ class BGNBD(RFMModel):
         return _BGNBDObjective(columns, weights)
 
     # -- predictions ----------------------------------------------------------------------
-    def _log_odds_dropped(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        """log of P(dropped out) / P(alive) given the history (zero-frequency rows: -inf)."""
+    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive | history) for validated histories of one shape."""
+        if self._in_limit:  # nobody drops out
+            return np.ones(x.shape)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        xm = np.maximum(x, 1.0)
-        lo = np.log(a) - np.log(b + xm - 1.0) + (r + x) * np.log1p((T - tx) / (alpha + tx))
-        return np.where(x > 0, lo, -np.inf)
+        shape = x.shape
+        x, tx, T = x.reshape(-1), tx.reshape(-1), T.reshape(-1)
+        # odds of having dropped out: a/(b+x-1) (1 + (T-t_x)/(α+t_x))^(r+x) for x > 0, 0
+        # without repeat purchases (no chance to drop out yet). Written into two buffers
+        # and with δ(x>0) as a factor rather than a masked assignment: at a million rows a
+        # fresh array per step (page faults), a masked store (mispredicted branches) and
+        # scipy's expit each cost as much as all the logarithms, and made this twice as
+        # slow as lifetimes' p_alive.
+        odds = np.subtract(T, tx)
+        tmp = np.add(tx, alpha)
+        odds /= tmp
+        np.log1p(odds, out=odds)
+        np.add(x, r, out=tmp)
+        odds *= tmp
+        np.maximum(x, 1.0, out=tmp)
+        tmp += b - 1.0
+        np.log(tmp, out=tmp)
+        odds -= tmp
+        odds += np.log(a)
+        np.minimum(x, 1.0, out=tmp)  # δ(x>0), x being whole
+        odds *= tmp  # so that exp stays finite where the factor is 0
+        with np.errstate(over="ignore"):
+            np.exp(odds, out=odds)  # inf for certain dropouts: alive with probability 0
+        odds *= tmp
+        odds += 1.0
+        out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
+        return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Probability that a customer with this history is still active at ``T``.
@@ -119,10 +153,7 @@ class BGNBD(RFMModel):
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).p_alive(0, 0, 30).item()
         1.0
         """
-        x, tx, t = self._history(frequency, recency, T)
-        with np.errstate(over="ignore"):
-            out: FloatArray = special.expit(-self._log_odds_dropped(x, tx, t))
-        return out
+        return self._alive(*self._history(frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history (FHL 2005, eq. 10).
@@ -142,10 +173,23 @@ class BGNBD(RFMModel):
         core = bg_expectation_by_frequency(
             a + b - 1.0 - r, a - 1.0, (a + b - 1.0) + x.ravel(), x.ravel(), z.ravel()
         ).reshape(z.shape)
-        with np.errstate(over="ignore"):
-            alive = special.expit(-self._log_odds_dropped(x, tx, T_))
-        out: FloatArray = core * alive
+        out: FloatArray = core * self._alive(x, tx, T_)
         return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:  # linear in t
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        # P(alive) once; the horizons' expectations once per distinct (x, T)
+        return self._alive(x, tx, T) * per_distinct(
+            lambda ux, uT: bg_expectation_sum(
+                a + b - 1.0 - r, a - 1.0, a + b - 1.0, ux, alpha + uT, t, w
+            ),
+            x,
+            T,
+        )
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired (eq. 9).
@@ -218,11 +262,18 @@ class _BGNBDObjective:
     Terms that depend on frequency only (gamma and beta functions) are evaluated once per
     distinct frequency; per-row work is two logarithms and a logistic weight. The
     derivatives are those of ``_rows`` (a test checks them against the jet version).
+
+    ``modified`` gives the MBG/NBD (Batislam et al. 2007): the first chance to drop out
+    comes right at the first purchase, so every row has the dropped-out term,
+    ``a/(b+x)`` replaces ``a/(b+x-1)`` and ``B(a, b+x+1)`` replaces ``B(a, b+x)``.
     """
 
-    def __init__(self, columns: dict[str, FloatArray], weights: FloatArray) -> None:
+    def __init__(
+        self, columns: dict[str, FloatArray], weights: FloatArray, *, modified: bool = False
+    ) -> None:
         x, tx, T = columns["frequency"], columns["recency"], columns["T"]
         self.ux, inv = unique_counts(x)
+        self.shift = 1.0 if modified else 0.0
         self.unit = bool(np.all(weights == 1.0))
         per_x = (
             np.bincount(inv, minlength=self.ux.size)
@@ -230,8 +281,8 @@ class _BGNBDObjective:
             else np.bincount(inv, weights=weights, minlength=self.ux.size)
         )
         self.Wx = np.asarray(per_x, dtype=np.float64)
-        # integer indices gather faster than boolean masks
-        zero = x == 0
+        # integer indices gather faster than boolean masks; rows "0" have no dropped term
+        zero = np.zeros(x.size, dtype=bool) if modified else x == 0
         i0, i1 = np.flatnonzero(zero), np.flatnonzero(~zero)
         self.T0 = T.take(i0)
         self.x1, self.tx1, self.T1 = x.take(i1), tx.take(i1), T.take(i1)
@@ -239,32 +290,28 @@ class _BGNBDObjective:
         # unit weights (the usual uncompressed case) need not be gathered
         self.w0 = np.ones(i0.size) if self.unit else weights.take(i0)
         self.w1 = np.ones(i1.size) if self.unit else weights.take(i1)
-        self.has_zero = bool(self.ux.size and self.ux[0] == 0)
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
         r, alpha, a, b = np.exp(theta)
         ux, Wx = self.ux, self.Wx
+        derivatives = order >= 2
         # per-frequency head: gammaln(r+x) - gammaln(r) + r log α + betaln(a, b+x) - betaln(a, b)
-        beta_part, beta_grad, beta_hess = log_beta_ratio(a, b, ux, derivatives=order >= 2)
+        beta_part, beta_grad, beta_hess = log_beta_ratio(
+            a, b, ux + self.shift, derivatives=derivatives
+        )
         head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + beta_part
-        ll = dot(Wx, head)
-        aT0 = alpha + self.T0
-        LT0 = np.log(aT0)
-        ll -= r * dot(self.w0, LT0)
-        x1, w1 = self.x1, self.w1
-        rx = r + x1
-        aT, aR = alpha + self.T1, alpha + self.tx1
-        LT = np.log(aT)
-        LR = np.log(aR)
-        fx = b / (b + np.maximum(ux, 1.0) - 1.0)  # per distinct x
-        cx = np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0)
-        DL = LR - LT
-        d = cx[self.ix1] - rx * DL  # log(dropped term) - log(alive term)
-        u = -rx * LT
-        # log(e^u + e^v) = u + softplus(d)
-        sp = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
-        ll += dot(w1, (u + sp))
-        if order < 2:
+        # the dropped-out term's a/(b+k), per distinct x (BG/NBD: k = x-1 for x > 0)
+        kx = np.maximum(ux + self.shift - 1.0, 0.0)
+        cx = np.log(a) - np.log(b + kx)
+        # Rows in blocks whose temporaries stay in cache: whole columns of millions of
+        # rows would stream from memory at every step.
+        z = _Sums(ux.size)
+        for lo in range(0, self.T0.size, _BLOCK_ROWS):
+            self._zero_rows(z, slice(lo, lo + _BLOCK_ROWS), r, alpha, derivatives)
+        for lo in range(0, self.x1.size, _BLOCK_ROWS):
+            self._repeat_rows(z, slice(lo, lo + _BLOCK_ROWS), r, alpha, cx, derivatives)
+        ll = dot(Wx, head) - r * z.L0 + z.ll
+        if not derivatives:
             return ll, None, None
 
         g = np.zeros(4)
@@ -285,51 +332,98 @@ class _BGNBDObjective:
         H[2, 3] += a * b * dot(Wx, ta_)
 
         # rows with x = 0: ll = -r log(α+T)
-        iT0 = alpha / aT0
-        S_L0 = dot(self.w0, LT0)
-        S_i0 = dot(self.w0, iT0)
-        S_q0 = dot(self.w0, iT0 * (1.0 - iT0))
-        g[0] -= r * S_L0
-        g[1] -= r * S_i0
-        H[0, 0] -= r * S_L0
-        H[0, 1] -= r * S_i0
-        H[1, 1] -= r * S_q0
+        g[0] -= r * z.L0
+        g[1] -= r * z.i0
+        H[0, 0] -= r * z.L0
+        H[0, 1] -= r * z.i0
+        H[1, 1] -= r * z.q0
 
         # rows with x > 0: m = logaddexp(u, v), π = P(dropped | history) = sigmoid(d)
-        pi = special.expit(d)
+        g[0] -= r * z.mixL
+        g[1] -= z.rx_mixI
+        g[2] += z.P
+        H[0, 0] += -r * z.mixL + z.QDrDr
+        H[0, 1] += -r * z.mixI + z.QDrDk
+        H[1, 1] += -z.rx_q + z.QDkDk
+        H[2, 2] += z.Q
+        H[0, 2] += z.QDr
+        H[1, 2] += z.QDk
+        # b enters through -log(b+k): per distinct x
+        fx = b / (b + kx)
+        gx = b * kx / (b + kx) ** 2
+        g[3] -= dot(fx, z.Px)
+        H[3, 3] += -dot(gx, z.Px) + dot(fx * fx, z.Qx)
+        H[0, 3] -= dot(fx, z.QDrx)
+        H[1, 3] -= dot(fx, z.QDkx)
+        H[2, 3] -= dot(fx, z.Qx)
+        H = np.triu(H) + np.triu(H, 1).T
+        return ll, g, H
+
+    def _zero_rows(self, z: _Sums, rows: slice, r: float, alpha: float, derivatives: bool) -> None:
+        """Sums over rows without the dropped-out term."""
+        w0 = self.w0[rows]
+        aT0 = alpha + self.T0[rows]
+        z.L0 += dot(w0, np.log(aT0))
+        if derivatives:
+            iT0 = alpha / aT0
+            z.i0 += dot(w0, iT0)
+            z.q0 += dot(w0, iT0 * (1.0 - iT0))
+
+    def _repeat_rows(
+        self, z: _Sums, rows: slice, r: float, alpha: float, cx: FloatArray, derivatives: bool
+    ) -> None:
+        """Sums over rows with the dropped-out term (all rows for the MBG/NBD)."""
+        w1, ix1 = self.w1[rows], self.ix1[rows]
+        rx = r + self.x1[rows]
+        aT, aR = alpha + self.T1[rows], alpha + self.tx1[rows]
+        LT = np.log(aT)
+        LR = np.log(aR)
+        DL = LR - LT
+        d = cx[ix1] - rx * DL  # log(dropped term) - log(alive term)
+        # log(e^u + e^v) = u + softplus(d), u = -(r+x) log(α+T)
+        sp = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
+        z.ll += dot(w1, sp - rx * LT)
+        if not derivatives:
+            return
+        pi = np.exp(d - sp)  # the logistic of d, from the softplus already at hand
         iT = alpha / aT
         iR = alpha / aR
         P = pi if self.unit else w1 * pi
         Q = P * (1.0 - pi)
         wa = w1 - P  # w (1-π)
-        mixL = dot(wa, LT) + dot(P, LR)
+        z.mixL += dot(wa, LT) + dot(P, LR)
         mixI_r = wa * iT + P * iR  # w[(1-π) iT + π iR]
-        g[0] -= r * mixL
-        g[1] -= dot(rx, mixI_r)
-        g[2] += float(P.sum())
+        z.rx_mixI += dot(rx, mixI_r)
+        z.mixI += float(mixI_r.sum())
+        z.P += float(P.sum())
         Dr = -r * DL
         Dk = -rx * (iR - iT)
         QDr = Q * Dr
         QDk = Q * Dk
-        H[0, 0] += -r * mixL + dot(QDr, Dr)
-        H[0, 1] += -r * float(mixI_r.sum()) + dot(QDr, Dk)
-        qT = iT * (1.0 - iT)
-        qR = iR * (1.0 - iR)
-        H[1, 1] += -dot(rx, (wa * qT + P * qR)) + dot(QDk, Dk)
-        H[2, 2] += float(Q.sum())
-        H[0, 2] += float(QDr.sum())
-        H[1, 2] += float(QDk.sum())
-        # b enters through -log(b+x-1): per distinct x
-        n_ux = ux.size
-        Px = np.bincount(self.ix1, weights=P, minlength=n_ux)
-        Qx = np.bincount(self.ix1, weights=Q, minlength=n_ux)
-        QDrx = np.bincount(self.ix1, weights=QDr, minlength=n_ux)
-        QDkx = np.bincount(self.ix1, weights=QDk, minlength=n_ux)
-        gx = b * (np.maximum(ux, 1.0) - 1.0) / (b + np.maximum(ux, 1.0) - 1.0) ** 2
-        g[3] -= dot(fx, Px)
-        H[3, 3] += -dot(gx, Px) + float((fx * fx) @ Qx)
-        H[0, 3] -= dot(fx, QDrx)
-        H[1, 3] -= dot(fx, QDkx)
-        H[2, 3] -= dot(fx, Qx)
-        H = np.triu(H) + np.triu(H, 1).T
-        return ll, g, H
+        z.QDrDr += dot(QDr, Dr)
+        z.QDrDk += dot(QDr, Dk)
+        z.QDkDk += dot(QDk, Dk)
+        z.rx_q += dot(rx, wa * iT * (1.0 - iT) + P * iR * (1.0 - iR))
+        z.Q += float(Q.sum())
+        z.QDr += float(QDr.sum())
+        z.QDk += float(QDk.sum())
+        n_ux = z.Px.size
+        z.Px += np.bincount(ix1, weights=P, minlength=n_ux)
+        z.Qx += np.bincount(ix1, weights=Q, minlength=n_ux)
+        z.QDrx += np.bincount(ix1, weights=QDr, minlength=n_ux)
+        z.QDkx += np.bincount(ix1, weights=QDk, minlength=n_ux)
+
+
+# Rows per block of the objective (see ``_BGNBDObjective.__call__``).
+_BLOCK_ROWS = 65_536
+
+
+class _Sums:
+    """Weighted sums over rows that the BG/NBD objective accumulates block by block."""
+
+    def __init__(self, n_ux: int) -> None:
+        self.ll = self.L0 = self.i0 = self.q0 = 0.0
+        self.mixL = self.rx_mixI = self.mixI = self.P = self.Q = 0.0
+        self.QDrDr = self.QDrDk = self.QDkDk = self.rx_q = self.QDr = self.QDk = 0.0
+        self.Px, self.Qx = np.zeros(n_ux), np.zeros(n_ux)
+        self.QDrx, self.QDkx = np.zeros(n_ux), np.zeros(n_ux)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import numpy as np
 
+from ._predictions import CustomerPredictions, customer_columns, is_customer_table
+from ._rfm import RFMModel
 from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from ..summary import RFMSummary
 
 __all__ = ["customer_lifetime_value"]
 
@@ -17,6 +22,41 @@ class _PurchaseModel(Protocol):
 
 class _SpendModel(Protocol):
     def expected_average_value(self, frequency: Any, monetary_value: Any) -> FloatArray: ...
+
+
+_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+@overload
+def customer_lifetime_value(
+    purchase_model: _PurchaseModel,
+    spend_model: _SpendModel,
+    frequency: RFMSummary,
+    recency: None = None,
+    T: None = None,
+    monetary_value: None = None,
+    *,
+    months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    period_days: float | None = None,
+    days_per_month: float = 365.25 / 12,
+) -> CustomerPredictions: ...
+
+
+@overload
+def customer_lifetime_value(
+    purchase_model: _PurchaseModel,
+    spend_model: _SpendModel,
+    frequency: Any,
+    recency: Any = None,
+    T: Any = None,
+    monetary_value: Any = None,
+    *,
+    months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    period_days: float | None = None,
+    days_per_month: float = 365.25 / 12,
+) -> FloatArray: ...
 
 
 def customer_lifetime_value(
@@ -31,7 +71,7 @@ def customer_lifetime_value(
     monthly_discount_rate: float = 0.01,
     period_days: float | None = None,
     days_per_month: float = 365.25 / 12,
-) -> FloatArray:
+) -> FloatArray | CustomerPredictions:
     """Discounted value of each customer's expected purchases over the coming months.
 
     ``sum_{k=1..months} (E[X(k months)] - E[X((k-1) months)]) * E[spend] /
@@ -48,8 +88,9 @@ def customer_lifetime_value(
         A fitted :class:`GammaGamma` (anything with
         ``expected_average_value(frequency, monetary_value)``).
     frequency
-        Frequencies, or an :class:`~relcore.scoring.RFMSummary` supplying all four columns
-        and its period length.
+        Frequencies, or a table of customers supplying all four columns: an
+        :class:`~relcore.scoring.RFMSummary` (which also supplies its period length) or a
+        pandas / polars DataFrame.
     recency, T, monetary_value
         The other columns, in model periods (omitted with a summary).
     months
@@ -65,8 +106,9 @@ def customer_lifetime_value(
 
     Returns
     -------
-    numpy.ndarray
-        One value per customer.
+    numpy.ndarray or CustomerPredictions
+        One value per customer: an array for array input; for a summary or DataFrame,
+        :class:`CustomerPredictions` with the column ``clv`` keyed by customer id.
 
     Examples
     --------
@@ -88,15 +130,28 @@ def customer_lifetime_value(
     """
     from ..summary import RFMSummary
 
-    if isinstance(frequency, RFMSummary):
+    if is_customer_table(frequency):
         if recency is not None or T is not None or monetary_value is not None:
-            raise TypeError("pass either an RFMSummary or the four columns, not both")
-        summary = frequency
-        frequency, recency, T = summary.frequency, summary.recency, summary.T
-        monetary_value = summary.monetary_value
-        if period_days is None:
-            period_days = summary.period_days
-    elif recency is None or T is None or monetary_value is None:
+            raise TypeError("pass either a summary or DataFrame, or the four columns, not both")
+        data = frequency
+        if period_days is None and isinstance(data, RFMSummary):
+            period_days = data.period_days
+        ids, columns = customer_columns(data, _COLUMNS)
+        values = customer_lifetime_value(
+            purchase_model,
+            spend_model,
+            *columns,
+            months=months,
+            monthly_discount_rate=monthly_discount_rate,
+            period_days=period_days,
+            days_per_month=days_per_month,
+        )
+        return CustomerPredictions(
+            ids,
+            {"clv": values},
+            description=f"{months}-month lifetime value at {monthly_discount_rate:g} a month",
+        )
+    if recency is None or T is None or monetary_value is None:
         raise TypeError("recency, T and monetary_value are needed with array input")
     period = 1.0 if period_days is None else float(period_days)
     if not (np.isfinite(period) and period > 0):
@@ -109,12 +164,26 @@ def customer_lifetime_value(
         raise ValueError(f"monthly_discount_rate must exceed -1, got {monthly_discount_rate!r}")
     spend = np.asarray(spend_model.expected_average_value(frequency, monetary_value))
     per_month = days_per_month / period
-    steps = np.arange(int(months) + 1, dtype=np.float64) * per_month
+    k = np.arange(1, int(months) + 1, dtype=np.float64)
+    if isinstance(purchase_model, RFMModel):
+        # sum_k (E_k - E_(k-1)) d_k = sum_k E_k (d_k - d_(k+1)), with E_0 = 0 and
+        # d_(months+1) = 0: one weighted sum that the model computes with what does not
+        # depend on the horizon (P(alive), distinct histories) evaluated once
+        discount = (1.0 + monthly_discount_rate) ** -k
+        weights = discount - np.append(discount[1:], 0.0)
+        x, tx, T_ = purchase_model._history(frequency, recency, T)
+        purchases = purchase_model._discounted_purchases(
+            x.ravel(), tx.ravel(), T_.ravel(), k * per_month, weights
+        ).reshape(x.shape)
+        out: FloatArray = purchases * spend
+        return out
     total = np.zeros(np.shape(spend))
     previous = np.asarray(purchase_model.expected_purchases(0.0, frequency, recency, T))
-    for k in range(1, int(months) + 1):
-        current = np.asarray(purchase_model.expected_purchases(steps[k], frequency, recency, T))
-        total = total + (current - previous) / (1.0 + monthly_discount_rate) ** k
+    for step in k.tolist():
+        current = np.asarray(
+            purchase_model.expected_purchases(step * per_month, frequency, recency, T)
+        )
+        total = total + (current - previous) / (1.0 + monthly_discount_rate) ** step
         previous = current
-    out: FloatArray = total * spend
-    return out
+    result: FloatArray = total * spend
+    return result

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from ..._optional import require
 from ..._plotting import axes
+from ..._result import Table, TableResult
 from ..._validation import readonly
 from ...errors import DataError
 from ...models import EventLog
@@ -72,7 +73,7 @@ def _ro(values: Any) -> FloatArray:
 
 
 @attrs.frozen(eq=False)
-class CalibrationHoldout:
+class CalibrationHoldout(TableResult):
     """Mean holdout purchases by calibration frequency, actual and expected.
 
     Row ``i`` holds the customers with ``frequency == i`` in calibration; the last row
@@ -93,6 +94,17 @@ class CalibrationHoldout:
     customers: FloatArray = attrs.field(converter=_ro)
     actual: FloatArray = attrs.field(converter=_ro)
     expected: FloatArray = attrs.field(converter=_ro)
+
+    def _table(self) -> Table:
+        columns = {"customers": self.customers, "actual": self.actual, "expected": self.expected}
+        return Table({"frequency": self.frequency}, columns)
+
+    def __repr__(self) -> str:
+        top = int(self.frequency[-1]) if len(self.frequency) else 0
+        return (
+            f"CalibrationHoldout({self.customers.sum():,.0f} customers, calibration "
+            f"frequency 0 to {top}+)"
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Actual and expected holdout purchases against calibration frequency."""
@@ -156,7 +168,7 @@ def plot_calibration_vs_holdout(
 
 
 @attrs.frozen(eq=False)
-class PurchaseTracking:
+class PurchaseTracking(TableResult):
     """Repeat purchases of a cohort per period: actual and expected by the model.
 
     Attributes
@@ -174,6 +186,25 @@ class PurchaseTracking:
     actual: FloatArray = attrs.field(converter=_ro)
     expected: FloatArray = attrs.field(converter=_ro)
     calibration_periods: int
+
+    def _table(self) -> Table:
+        holdout = np.arange(self.period_start.size) >= self.calibration_periods
+        columns = {
+            "actual": self.actual,
+            "expected": self.expected,
+            "actual_cumulative": self.actual_cumulative,
+            "expected_cumulative": self.expected_cumulative,
+            "holdout": holdout,
+        }
+        return Table({"period_start": self.period_start}, columns)
+
+    def __repr__(self) -> str:
+        n = self.period_start.size
+        return (
+            f"PurchaseTracking({n:,} periods, {self.calibration_periods:,} in calibration; "
+            f"repeat purchases actual {self.actual.sum():,.0f}, expected "
+            f"{self.expected.sum():,.1f})"
+        )
 
     @property
     def actual_cumulative(self) -> FloatArray:
@@ -204,7 +235,12 @@ class PurchaseTracking:
         ax.set_title(f"{kind} repeat purchases")
         ax.set_ylabel("repeat purchases" + (" to date" if cumulative else " per period"))
         ax.legend()
-        ax.figure.autofmt_xdate()
+        # Compact dates on this axes alone: the figure's autofmt_xdate would rotate and
+        # hide the tick labels of the user's other subplots.
+        dates = require("matplotlib.dates", "plot")
+        locator = dates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
         return ax
 
 

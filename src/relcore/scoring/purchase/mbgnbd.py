@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -11,9 +12,22 @@ from scipy import special
 from . import _jet as jet
 from ._base import param_field
 from ._inputs import time_horizon
-from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, simulate_beta_geometric
-from ._special import bg_expectation_by_frequency, bg_expectation_core, log_beta_ratio
-from ._types import FloatArray
+from ._rfm import (
+    RFMModel,
+    nbd_expected,
+    nbd_log_pmf,
+    no_dropout,
+    per_distinct,
+    simulate_beta_geometric,
+)
+from ._special import (
+    bg_expectation_by_frequency,
+    bg_expectation_core,
+    bg_expectation_sum,
+    log_beta_ratio,
+)
+from ._types import FloatArray, Objective
+from .bgnbd import _BGNBDObjective
 
 __all__ = ["MBGNBD"]
 
@@ -46,6 +60,7 @@ class MBGNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 1.0, 2.0)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
+    _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("MBG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
 
     r: float = param_field()
@@ -68,14 +83,32 @@ class MBGNBD(RFMModel):
         dropped = jet.log(a) - jet.log(b + x) - (r + x) * jet.log(alpha + tx)
         return head + jet.logaddexp(alive, dropped)
 
+    @classmethod
+    def _objective_factory(
+        cls, columns: dict[str, FloatArray], weights: FloatArray
+    ) -> Callable[[FloatArray, int], Objective]:
+        return _BGNBDObjective(columns, weights, modified=True)
+
     def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        lo = (
-            np.log(self.a)
-            - np.log(self.b + x)
-            + (self.r + x) * np.log1p((T - tx) / (self.alpha + tx))
-        )
+        """P(alive | history) for validated histories of one shape (see ``BGNBD._alive``
+        for why it is written into buffers)."""
+        shape = x.shape
+        x, tx, T = x.reshape(-1), tx.reshape(-1), T.reshape(-1)
+        # odds of having dropped out: a/(b+x) (1 + (T-t_x)/(α+t_x))^(r+x)
+        odds = np.subtract(T, tx)
+        tmp = np.add(tx, self.alpha)
+        odds /= tmp
+        np.log1p(odds, out=odds)
+        np.add(x, self.r, out=tmp)
+        odds *= tmp
+        np.add(x, self.b, out=tmp)
+        np.log(tmp, out=tmp)
+        odds -= tmp
+        odds += np.log(self.a)
         with np.errstate(over="ignore"):
-            out: FloatArray = special.expit(-lo)
+            np.exp(odds, out=odds)
+        odds += 1.0
+        out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
         return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
@@ -113,6 +146,18 @@ class MBGNBD(RFMModel):
         ).reshape(z.shape)
         out: FloatArray = core * self._alive(x, tx, T_)
         return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if self._in_limit:
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        return self._alive(x, tx, T) * per_distinct(
+            lambda ux, uT: bg_expectation_sum(a + b - r, a - 1.0, a + b, ux, alpha + uT, t, w),
+            x,
+            T,
+        )
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired.

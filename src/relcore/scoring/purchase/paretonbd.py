@@ -11,14 +11,17 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
-from ._inputs import time_horizon
+from ._inputs import distinct_rows, time_horizon
+from ._optimize import dot
 from ._rfm import RFMModel, nbd_expected, nbd_log_pmf, no_dropout, summary_from
-from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped
+from ._special import expm1_ratio, group_rows, log_hyp2f1_shift1, psi_grouped, psi_table
 from ._types import FloatArray, Objective
 
 __all__ = ["ParetoNBD"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(128)
+# from this many customers, P(alive) looks for repeated histories first
+_DISTINCT_ROWS = 10_000
 
 
 def _log_phi(a: Any, b: Any, z: Any) -> Any:
@@ -105,6 +108,7 @@ class ParetoNBD(RFMModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _initial: ClassVar[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5)
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("Pareto/NBD", "dropout rate μ", {"s": 1.0, "beta": np.inf})
 
     r: float = param_field()
@@ -131,16 +135,23 @@ class ParetoNBD(RFMModel):
             return np.ones_like(x)
         shape = x.shape
         x, tx, T = x.ravel(), tx.ravel(), T.ravel()
-        # the likelihood's two parts per row, computed per distinct frequency
+        # the hypergeometric terms cost far more than finding repeated histories (whole-
+        # number periods repeat them many times over)
+        distinct = distinct_rows([x, tx, T]) if x.size > _DISTINCT_ROWS else None
+        if distinct is None:
+            return self._alive_rows(x, tx, T).reshape(shape)
+        (ux, utx, uT), inverse = distinct
+        out: FloatArray = self._alive_rows(ux, utx, uT)[inverse].reshape(shape)
+        return out
+
+    def _alive_rows(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive) of 1-d histories."""
         obj = _ParetoObjective({"frequency": x, "recency": tx, "T": T}, None)
-        params = self._param_values()
-        UF, UG, _, _ = obj.terms(params, derivatives=False)
         out = np.empty(x.size)
-        out[obj.order] = np.minimum(np.exp(obj.log_alive - np.logaddexp(UF, UG)), 1.0)
+        out[obj.order] = np.minimum(obj.alive(self._param_values()), 1.0)
         # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
         out[tx == T] = 1.0
-        result: FloatArray = out.reshape(shape)
-        return result
+        return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Probability that the customer is still alive at ``T`` (note 008, eq. 18).
@@ -173,6 +184,22 @@ class ParetoNBD(RFMModel):
         ell = np.log1p(tt / (beta + T_))
         per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
         out: FloatArray = per_alive * self._alive(x, tx, T_)
+        return out
+
+    def _discounted_purchases(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if self._in_limit:
+            return nbd_expected(np.asarray(t @ w), x, T, r, alpha)
+        # the expectation of an alive customer is elementary: only P(alive) is costly,
+        # and it does not depend on the horizon
+        bT = beta + T
+        total = np.zeros(x.size)
+        for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
+            ell = np.log1p(tk / bT)
+            total += wk * ell * expm1_ratio(-(s - 1.0) * ell)
+        out: FloatArray = total * ((r + x) * bT / (alpha + T)) * self._alive(x, tx, T)
         return out
 
     def expected_purchases_new(self, t: Any) -> FloatArray:
@@ -256,6 +283,29 @@ class ParetoNBD(RFMModel):
         return summary_from({"frequency": x, "recency": rec, "T": Tn})
 
 
+# Rows per block of the objective: the per-row temporaries of a block stay in cache (and
+# in memory the allocator reuses), where whole-column arrays of millions of rows would
+# stream from memory and fault in fresh pages at every step.
+_BLOCK_ROWS = 65_536
+
+
+@attrs.frozen
+class _Shared:
+    """What one evaluation shares across blocks: parameters, the branch, and the
+    per-frequency constants and series tables of the two terms."""
+
+    r: float
+    s: float
+    M: float
+    m: float
+    alpha_big: bool
+    a: FloatArray  # per frequency
+    d: FloatArray
+    b: dict[str, FloatArray]
+    c: dict[str, FloatArray]
+    table: dict[str, FloatArray]
+
+
 class _ParetoObjective:
     """Total log-likelihood of the Pareto/NBD with exact gradient and Hessian.
 
@@ -269,17 +319,19 @@ class _ParetoObjective:
     parameters (r, s) enter only through the per-frequency constants ``a, b, c, d`` and
     the scale parameters (α, β) only through ``M+t``, ``m+t`` and ``z``, so each
     Hessian entry is one weighted sum over rows. Rows are kept sorted by frequency so
-    that :func:`psi_grouped` evaluates the series per distinct frequency.
+    that :func:`psi_grouped` evaluates the series per distinct frequency, and are
+    processed in blocks of ``_BLOCK_ROWS``.
     """
 
     def __init__(self, columns: dict[str, FloatArray], weights: FloatArray | None) -> None:
         x = columns["frequency"]
+        n = x.size
         order, self.ux, self.starts = group_rows(x)
         self.order = order
         self.x = x.take(order)
         self.tx = columns["recency"].take(order)
         self.T = columns["T"].take(order)
-        counts = np.diff(np.append(self.starts, x.size))
+        counts = np.diff(np.append(self.starts, n))
         self.gid = np.repeat(np.arange(self.ux.size), counts)
         # predictions pass no weights: only the fit needs them
         self.w = np.ones(0) if weights is None else weights.take(order)
@@ -288,60 +340,86 @@ class _ParetoObjective:
             if weights is None
             else np.bincount(self.gid, weights=self.w, minlength=self.ux.size)
         )
-        self.log_alive = np.zeros(0)
+        # the smallest ages give the largest hypergeometric arguments
+        self.t_min = {
+            "F": float(self.tx.min()) if n else 0.0,
+            "G": float(self.T.min()) if n else 0.0,
+        }
+        # blocks of rows, each cut into segments of one frequency: (lo, hi, segments)
+        cuts = np.union1d(np.arange(0, n, _BLOCK_ROWS), self.starts).astype(np.intp)
+        ends = np.append(cuts[1:], n)
+        self.blocks: list[tuple[int, int, Any]] = []
+        for lo in range(0, n, _BLOCK_ROWS):
+            hi = min(n, lo + _BLOCK_ROWS)
+            a, b = np.searchsorted(cuts, [lo, hi])
+            seg = (self.gid[cuts[a:b]], cuts[a:b] - lo, ends[a:b] - lo)
+            self.blocks.append((lo, hi, seg))
+
+    def shared(self, params: FloatArray, derivatives: bool) -> _Shared:
+        r, alpha, s, beta = (float(v) for v in params)
+        ux = self.ux
+        alpha_big = alpha >= beta
+        M, m = (alpha, beta) if alpha_big else (beta, alpha)
+        if alpha_big:
+            b = {"F": np.full(ux.size, s + 1.0), "G": np.full(ux.size, s)}
+        else:
+            b = {"F": r + ux, "G": r + ux + 1.0}
+        a = r + s + ux
+        d = a + 1.0
+        c = {k: a + 1.0 - v for k, v in b.items()}
+        table = {
+            k: psi_table(c[k], d, (M - m) / (M + self.t_min[k]), derivatives) for k in ("F", "G")
+        }
+        return _Shared(r, s, M, m, alpha_big, a, d, b, c, table)
 
     def terms(
-        self, params: FloatArray, derivatives: bool
-    ) -> tuple[FloatArray, FloatArray, list[Any], list[Any]]:
-        """Per-row ``U_F``, ``U_G`` and (with derivatives) their gradients and Hessians."""
-        r, alpha, s, beta = params
-        if alpha >= beta:
-            M, m, iM_idx, im_idx = alpha, beta, 1, 3
-            shapes = {"F": (1.0, 0.0, 0.0, 1.0), "G": (1.0, 0.0, 0.0, 1.0)}  # c', b'
-            b_g = {"F": s + 1.0 + 0 * self.ux, "G": s + 0 * self.ux}
+        self, q: _Shared, block: tuple[int, int, Any], derivatives: bool
+    ) -> tuple[FloatArray, FloatArray, FloatArray, list[Any], list[Any]]:
+        """Per row of a block: ``U_F``, ``U_G``, the log of the alive-at-T term and (with
+        derivatives) the gradients and Hessians of ``U_F`` and ``U_G``."""
+        lo, hi, segments = block
+        r, s, M, m = q.r, q.s, q.M, q.m
+        if q.alpha_big:
+            iM_idx, im_idx, (cr, cs, br, bs) = 1, 3, (1.0, 0.0, 0.0, 1.0)  # c', b'
         else:
-            M, m, iM_idx, im_idx = beta, alpha, 3, 1
-            shapes = {"F": (0.0, 1.0, 1.0, 0.0), "G": (0.0, 1.0, 1.0, 0.0)}
-            b_g = {"F": r + self.ux, "G": r + self.ux + 1.0}
-        a_g = r + s + self.ux
-        d_g = a_g + 1.0
-        gid = self.gid
-        a_row = a_g[gid]
+            iM_idx, im_idx, (cr, cs, br, bs) = 3, 1, (0.0, 1.0, 1.0, 0.0)
+        gid = self.gid[lo:hi]
+        x = self.x[lo:hi]
+        a_row = q.a[gid]
+        log_a = np.log(a_row)
         out_U: list[FloatArray] = []
         grads: list[Any] = []
         hesses: list[Any] = []
-        for which, t in (("F", self.tx), ("G", self.T)):
-            bg = b_g[which]
-            cg = a_g + 1.0 - bg
-            b_row, c_row = bg[gid], cg[gid]
-            coef = s if which == "F" else None
+        log_alive = np.zeros(0)
+        for which, t in (("F", self.tx[lo:hi]), ("G", self.T[lo:hi])):
+            b_row, c_row = q.b[which][gid], q.c[which][gid]
+            coef = which == "F"
             Mt, mt = M + t, m + t
             LM, Lm = np.log(Mt), np.log(mt)
-            z = (M - m) / Mt
-            # 1 - z = (m+t)/(M+t), exactly: near z = 1 the series needs it
-            psi = psi_grouped(cg, d_g, z, self.starts, derivatives, mt / Mt)
-            log_coef = np.log(s) if coef is not None else np.log(r + self.x)
-            U = log_coef - np.log(a_row) - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
+            iM = 1.0 / Mt
+            z = (M - m) * iM
+            zeta = mt * iM  # 1 - z = (m+t)/(M+t), exactly: near z = 1 the series needs it
+            psi = psi_grouped(q.table[which], q.c[which], q.d, z, segments, derivatives, zeta)
+            log_coef = np.log(s) if coef else np.log(r + x)
+            U = log_coef - log_a - c_row * LM + (1.0 - b_row) * Lm + psi["v"]
             out_U.append(U)
-            if which == "G":
+            if not coef:
                 # log of the alive-at-T term (α+T)^-(r+x) (β+T)^-s, for P(alive)
-                La, Lb = (LM, Lm) if alpha >= beta else (Lm, LM)
-                self.log_alive = -(r + self.x) * La - s * Lb
+                La, Lb = (LM, Lm) if q.alpha_big else (Lm, LM)
+                log_alive = -(r + x) * La - s * Lb
             if not derivatives:
                 continue
-            cr, cs, br, bs = shapes[which]
-            iM, im = 1.0 / Mt, 1.0 / mt
-            zeta = mt * iM
+            im = 1.0 / mt
             g = np.empty((t.size, 4))
             inv_a = 1.0 / a_row
-            base = -inv_a + psi["d"]  # d' = (1, 1)
+            base = psi["d"] - inv_a  # d' = (1, 1)
             g[:, 0] = base - cr * LM - br * Lm + psi["c"] * cr
             g[:, 2] = base - cs * LM - bs * Lm + psi["c"] * cs
-            if coef is not None:
+            if coef:
                 g[:, 2] += 1.0 / s
             else:
-                g[:, 0] += 1.0 / (r + self.x)
-            g[:, iM_idx] = (-c_row + psi["z"] * zeta) * iM
+                g[:, 0] += 1.0 / (r + x)
+            g[:, iM_idx] = (psi["z"] * zeta - c_row) * iM
             g[:, im_idx] = (1.0 - b_row) * im - psi["z"] * iM
             H: dict[tuple[int, int], FloatArray] = {}
             sh = {0: (cr, br), 2: (cs, bs)}
@@ -353,50 +431,66 @@ class _ParetoObjective:
                     cj, ck = sh[j][0], sh[k][0]
                     H[(j, k)] = inv_a2 + psi["cc"] * cj * ck + psi["cd"] * (cj + ck) + psi["dd"]
                 cz_j = psi["cz"] * sh[j][0] + psi["dz"]
-                H[(j, iM_idx)] = (-sh[j][0] + cz_j * zeta) * iM
+                H[(j, iM_idx)] = (cz_j * zeta - sh[j][0]) * iM
                 H[(j, im_idx)] = -sh[j][1] * im - cz_j * iM
-            if coef is not None:
+            if coef:
                 H[(2, 2)] = H[(2, 2)] - 1.0 / (s * s)
             else:
-                H[(0, 0)] = H[(0, 0)] - 1.0 / (r + self.x) ** 2
+                H[(0, 0)] = H[(0, 0)] - 1.0 / (r + x) ** 2
             iM2 = iM * iM
             H[(iM_idx, iM_idx)] = (c_row + psi["zz"] * zeta * zeta - 2.0 * psi["z"] * zeta) * iM2
             H[(iM_idx, im_idx)] = (psi["z"] - psi["zz"] * zeta) * iM2
-            H[(im_idx, im_idx)] = -(1.0 - b_row) * im * im + psi["zz"] * iM2
+            H[(im_idx, im_idx)] = psi["zz"] * iM2 - (1.0 - b_row) * im * im
             grads.append(g)
             hesses.append(H)
-        return out_U[0], out_U[1], grads, hesses
+        return out_U[0], out_U[1], log_alive, grads, hesses
+
+    def alive(self, params: FloatArray) -> FloatArray:
+        """P(alive) per row, in the objective's (frequency-sorted) order."""
+        q = self.shared(params, False)
+        out = np.empty(self.x.size)
+        for block in self.blocks:
+            UF, UG, log_alive, _, _ = self.terms(q, block, False)
+            out[block[0] : block[1]] = np.exp(log_alive - np.logaddexp(UF, UG))
+        return out
 
     def __call__(self, theta: FloatArray, order: int) -> Objective:
+        # no BLAS on per-row arrays (see ``dot``): the objective runs in threaded chunks
         params = np.exp(theta)
         r, alpha, s, beta = params
-        ux, Wx, w = self.ux, self.Wx, self.w
+        ux, Wx = self.ux, self.Wx
+        derivatives = order >= 2
+        q = self.shared(params, derivatives)
         head = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        UF, UG, grads, hesses = self.terms(params, order >= 2)
-        mix = np.logaddexp(UF, UG)
-        ll = float(Wx @ head) + float(w @ mix)
-        if order < 2:
-            return ll, None, None
-        piF = np.exp(UF - mix)
-        piG = 1.0 - piF
-        wF, wG = w * piF, w * piG
-        gF, gG = grads
-        g = wF @ gF + wG @ gG
+        ll = dot(Wx, head)
+        g = np.zeros(4)
         H = np.zeros((4, 4))
-        for (j, k), v in hesses[0].items():
-            H[min(j, k), max(j, k)] += float(wF @ v)
-        for (j, k), v in hesses[1].items():
-            H[min(j, k), max(j, k)] += float(wG @ v)
+        for block in self.blocks:
+            w = self.w[block[0] : block[1]]
+            UF, UG, _, grads, hesses = self.terms(q, block, derivatives)
+            mix = np.logaddexp(UF, UG)
+            ll += dot(w, mix)
+            if not derivatives:
+                continue
+            piF = np.exp(UF - mix)
+            wF = w * piF
+            wG = w - wF
+            gF, gG = grads
+            g += np.einsum("i,ij->j", wF, gF) + np.einsum("i,ij->j", wG, gG)
+            for (j, k), v in hesses[0].items():
+                H[min(j, k), max(j, k)] += dot(wF, v)
+            for (j, k), v in hesses[1].items():
+                H[min(j, k), max(j, k)] += dot(wG, v)
+            D = gF - gG
+            H += np.einsum("ij,ik->jk", D * (wF * (1.0 - piF))[:, None], D)
+        if not derivatives:
+            return ll, None, None
         H = np.triu(H) + np.triu(H, 1).T
-        D = gF - gG
-        H += (D * (w * piF * piG)[:, None]).T @ D
         # head
         dr = special.digamma(r + ux) - special.digamma(r) + np.log(alpha)
-        g += np.array(
-            [float(Wx @ dr), r / alpha * Wx.sum(), np.log(beta) * Wx.sum(), s / beta * Wx.sum()]
-        )
         Wt = float(Wx.sum())
-        H[0, 0] += float(Wx @ (special.polygamma(1, r + ux) - special.polygamma(1, r)))
+        g += np.array([dot(Wx, dr), r / alpha * Wt, np.log(beta) * Wt, s / beta * Wt])
+        H[0, 0] += dot(Wx, special.polygamma(1, r + ux) - special.polygamma(1, r))
         H[0, 1] += Wt / alpha
         H[1, 0] += Wt / alpha
         H[1, 1] -= r * Wt / alpha**2

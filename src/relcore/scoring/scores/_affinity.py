@@ -9,14 +9,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column
+from ..._result import Table, TableResult, column
 from ..._validation import check_mask
 from ...errors import DataError
 from ...models import EventLog
 from ._asof import as_of
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 __all__ = ["AlsoBought", "also_bought"]
 
@@ -25,7 +25,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen(eq=False)
-class AlsoBought:
+class AlsoBought(TableResult):
     """Top co-purchased items per item, one row per (item, other item) pair kept.
 
     Rows are ordered by item (in the order of the log's item categories), then by rank.
@@ -77,25 +77,18 @@ class AlsoBought:
             for o, s, c, lf in zip(other, support, confidence, lift, strict=True)
         ]
 
-    def to_pandas(self) -> pd.DataFrame:
-        """Indexed by ``(item, rank)``."""
-        from ..._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        index = pandas_.MultiIndex.from_arrays(
-            [np.asarray(self.item), np.asarray(self.rank)], names=["item", "rank"]
-        )
-        out: pd.DataFrame = pandas_.DataFrame(
+    def _table(self) -> Table:
+        """Keyed by ``(item, rank)``."""
+        return Table(
+            {"item": self.item, "rank": self.rank},
             {
-                "also_bought": np.asarray(self.also_bought),
-                "count": np.asarray(self.count),
-                "support": np.asarray(self.support),
-                "confidence": np.asarray(self.confidence),
-                "lift": np.asarray(self.lift),
+                "also_bought": self.also_bought,
+                "count": self.count,
+                "support": self.support,
+                "confidence": self.confidence,
+                "lift": self.lift,
             },
-            index=index,
         )
-        return out
 
     def __repr__(self) -> str:
         items = np.unique(self.item).size if len(self) else 0

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame
+from ..._result import Table, TableResult, column, keyed
 from ..._time import US_PER_DAY, from_micros, micros_to_datetime64
 from ...models import EventLog
 from ..summary import Period, summarize
@@ -24,7 +24,7 @@ from ._fatigue import _log_fatigue
 from ._roles import event_roles
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 __all__ = ["CustomerView", "CustomerViews", "customer_view", "customer_views"]
 
@@ -116,7 +116,7 @@ class CustomerView:
 
 
 @attrs.frozen(eq=False)
-class CustomerViews:
+class CustomerViews(TableResult):
     """The 360-degree view of many customers, as columns.
 
     Attributes
@@ -204,7 +204,7 @@ class CustomerViews:
             clv=optional(self.clv),
         )
 
-    def to_pandas(self) -> pd.DataFrame:
+    def _table(self) -> Table:
         """One row per customer; per-channel arrays as ``touchpoints_<channel>`` etc."""
         cols: dict[str, Any] = {
             "first_seen": self.first_seen,
@@ -225,10 +225,14 @@ class CustomerViews:
                             ("fatigue", self.fatigue_by_channel)):  # fmt: skip
             for j, name in enumerate(self.channels):
                 cols[f"{prefix}_{name}"] = arr[:, j]
-        out = frame(self.customer_id, cols)
-        for name in ("first_seen", "last_seen"):
-            out[name] = out[name].dt.tz_localize("UTC")
-        return out
+        return keyed(self.customer_id, cols)
+
+    def __repr__(self) -> str:
+        models = ", with model predictions" if self.p_alive is not None else ""
+        return (
+            f"CustomerViews({len(self):,} customers at {self.at.isoformat()}, "
+            f"{len(self.channels)} channels{models})"
+        )
 
 
 def _check_models(

@@ -11,13 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..._durations import describe_duration
-from ..._result import column, frame
+from ..._result import Table, TableResult, column, keyed
 from ...models import EventLog
 from ._asof import as_of, as_of_datetime, decay, duration_micros
 from ._roles import ACTION_KINDS, NEGATIVE_KINDS, BoolArray, event_roles
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["EngagementScores", "engagement"]
@@ -28,7 +27,7 @@ DEFAULT_HALF_LIFE = _dt.timedelta(days=30)
 
 
 @attrs.frozen(eq=False)
-class EngagementScores:
+class EngagementScores(TableResult):
     """Engagement of every customer of a log, as of one instant.
 
     Attributes
@@ -64,7 +63,7 @@ class EngagementScores:
     def __len__(self) -> int:
         return int(self.engagement.shape[0])
 
-    def to_pandas(self) -> pd.DataFrame:
+    def _table(self) -> Table:
         """``engagement``, ``activity``, ``breadth`` and ``activity_<channel>`` columns."""
         cols: dict[str, Any] = {
             "engagement": self.engagement,
@@ -73,7 +72,7 @@ class EngagementScores:
         }
         for j, name in enumerate(self.channels):
             cols[f"activity_{name}"] = self.activity_by_channel[:, j]
-        return frame(self.customer_id, cols)
+        return keyed(self.customer_id, cols)
 
     def plot(self, *, ax: Axes | None = None, bins: int = 40) -> Axes:
         """Histogram of the scores (``plot`` extra)."""

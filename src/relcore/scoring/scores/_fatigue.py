@@ -23,8 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._optional import require
-from ..._result import column, frame, label_counts
+from ..._result import Labels, Table, TableResult, column, keyed, label_counts
 from ..._time import US_PER_DAY
 from ..._validation import check_mask
 from ...errors import DataError
@@ -33,7 +32,6 @@ from ._asof import as_of, as_of_datetime, decay, duration_micros
 from ._roles import ACTION_KINDS, NEGATIVE_KINDS, EventRoles, event_roles
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = [
@@ -366,7 +364,7 @@ def _log_fatigue(
 
 
 @attrs.frozen(eq=False)
-class FatigueScores:
+class FatigueScores(TableResult):
     """Contact fatigue of every customer of a log, as of one instant.
 
     Attributes
@@ -421,18 +419,17 @@ class FatigueScores:
         """Customers per saturation level."""
         return label_counts(self.saturation, SATURATION_LEVELS)
 
-    def to_pandas(self) -> pd.DataFrame:
+    def _table(self) -> Table:
         """``fatigue``, ``saturation``, ``fatigue_<channel>``, ``contacts_per_week_<channel>``."""
-        pandas_ = require("pandas", "pandas")
         cols: dict[str, Any] = {
             "fatigue": self.fatigue,
-            "saturation": pandas_.Categorical(self.saturation, categories=list(SATURATION_LEVELS)),
+            "saturation": Labels(self.saturation, SATURATION_LEVELS),
         }
         for j, name in enumerate(self.channels):
             cols[f"fatigue_{name}"] = self.fatigue_by_channel[:, j]
         for j, name in enumerate(self.channels):
             cols[f"contacts_per_week_{name}"] = self.contacts_per_week[:, j]
-        return frame(self.customer_id, cols)
+        return keyed(self.customer_id, cols)
 
     def plot(self, *, ax: Axes | None = None, bins: int = 40) -> Axes:
         """Histogram of overall fatigue (``plot`` extra)."""

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame, label_counts
+from ..._result import Labels, Table, TableResult, column, keyed, label_counts
 from ..._time import US_PER_DAY
 from ..._validation import as_float, check_mask, same_length
 from ...errors import DataError
@@ -18,7 +18,6 @@ from ..summary import RFMSummary
 from ._asof import duration_micros
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = [
@@ -112,7 +111,7 @@ def _days(value: _dt.timedelta, name: str) -> float:
 
 
 @attrs.frozen(eq=False)
-class LifecycleStages:
+class LifecycleStages(TableResult):
     """The lifecycle stage of each customer.
 
     Attributes
@@ -139,20 +138,15 @@ class LifecycleStages:
         """Customers per stage, in :data:`LIFECYCLE_STAGES` order."""
         return label_counts(self.lifecycle_stage, LIFECYCLE_STAGES)
 
-    def to_pandas(self) -> pd.DataFrame:
-        from ..._optional import require
-
-        pandas_ = require("pandas", "pandas")
+    def _table(self) -> Table:
         cols: dict[str, Any] = {
-            "lifecycle_stage": pandas_.Categorical(
-                self.lifecycle_stage, categories=list(LIFECYCLE_STAGES)
-            ),
+            "lifecycle_stage": Labels(self.lifecycle_stage, LIFECYCLE_STAGES),
             "days_since_first": self.days_since_first,
             "days_since_last": self.days_since_last,
         }
         if self.p_alive is not None:
             cols["p_alive"] = self.p_alive
-        return frame(self.customer_id, cols)
+        return keyed(self.customer_id, cols)
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Customers per stage as a bar chart (``plot`` extra)."""
@@ -257,7 +251,7 @@ def lifecycle_stage(
 
 
 @attrs.frozen(eq=False)
-class RepeatCustomers:
+class RepeatCustomers(TableResult):
     """Loyal repeat buyers, recognised so they can be thanked.
 
     Attributes
@@ -286,8 +280,8 @@ class RepeatCustomers:
         out: npt.NDArray[Any] = self.customer_id[idx[order]]
         return out
 
-    def to_pandas(self) -> pd.DataFrame:
-        return frame(
+    def _table(self) -> Table:
+        return keyed(
             self.customer_id,
             {
                 "repeat_customer": self.repeat_customer,
@@ -295,6 +289,10 @@ class RepeatCustomers:
                 "days_since_last": self.days_since_last,
             },
         )
+
+    def __repr__(self) -> str:
+        n = int(np.count_nonzero(self.repeat_customer))
+        return f"RepeatCustomers({len(self):,} customers, {n:,} loyal repeat buyers)"
 
 
 def repeat_customers(

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..._plotting import axes as _axes
+from ..._result import Labels, TableResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -15,12 +17,22 @@ if TYPE_CHECKING:
 __all__ = ["plot_score_distribution", "plot_segment_sizes"]
 
 
+def _one_per_customer(values: Any, what: str) -> npt.NDArray[Any]:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise TypeError(
+            f"{what} must hold one value per customer (a 1-d array, a Series or a result "
+            f"object), got {type(values).__name__} of shape {arr.shape}"
+        )
+    return arr
+
+
 def plot_score_distribution(
     values: Any,
     *,
     ax: Axes | None = None,
     bins: int = 40,
-    label: str = "score",
+    label: str | None = None,
     log_count: bool = False,
 ) -> Axes:
     """Histogram of a score across customers, with its mean and median marked.
@@ -28,13 +40,16 @@ def plot_score_distribution(
     Parameters
     ----------
     values
-        One score per customer (e.g. ``engagement(log, at).engagement``).
+        One score per customer (e.g. ``engagement(log, at).engagement``), or a score's
+        result object (``engagement(log, at)``, ``fatigue(log, at)``…): its first column,
+        the score named after the function.
     ax
         Axes to draw on (a new figure when ``None``).
     bins
         Histogram bins.
     label
-        Name of the score, for the axis and title.
+        Name of the score, for the axis and title (default: the result's column name, or
+        "score").
     log_count
         Logarithmic count axis (useful when most customers score 0).
 
@@ -42,7 +57,11 @@ def plot_score_distribution(
     -------
     matplotlib.axes.Axes
     """
-    arr = np.asarray(values, dtype=np.float64)
+    if isinstance(values, TableResult):
+        name, values = next(iter(values._table().columns.items()))
+        label = name if label is None else label
+    label = "score" if label is None else label
+    arr = _one_per_customer(values, "values").astype(np.float64)
     finite = arr[np.isfinite(arr)]
     ax = _axes(ax, (6, 3.5))
     ax.hist(finite, bins=bins, color="tab:blue", alpha=0.8, edgecolor="white", linewidth=0.5)
@@ -72,7 +91,10 @@ def plot_segment_sizes(
     Parameters
     ----------
     labels
-        One label per customer (e.g. ``rfm_segments(summary).segment``).
+        One label per customer (e.g. ``rfm_segments(summary).segment``), or a result
+        object with labels (``rfm_segments(summary)``, ``lifecycle_stage(...)``,
+        ``value_balance(...)``, ``fatigue(...)``'s saturation), whose label set also gives
+        the default ``order``.
     ax
         Axes to draw on (a new figure when ``None``).
     order
@@ -85,7 +107,12 @@ def plot_segment_sizes(
     -------
     matplotlib.axes.Axes
     """
-    arr = np.asarray(labels)
+    if isinstance(labels, TableResult):
+        found_labels = [c for c in labels._table().columns.values() if isinstance(c, Labels)]
+        if len(found_labels) != 1:
+            raise TypeError(f"{type(labels).__name__} has no labels to count")
+        labels, order = found_labels[0].values, order or found_labels[0].categories
+    arr = _one_per_customer(labels, "labels")
     values, counts = np.unique(arr, return_counts=True)
     found = dict(zip(values.tolist(), counts.tolist(), strict=True))
     if order is None:

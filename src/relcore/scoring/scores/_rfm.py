@@ -1,4 +1,4 @@
-"""RFM segmentation: quantile recency, frequency and monetary scores, and named segments."""
+"""RFM segmentation: recency, frequency and monetary scores by rank, and named segments."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame, label_counts
+from ..._result import Labels, Table, TableResult, column, keyed, label_counts
 from ..summary import RFMSummary
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["RFM_SEGMENTS", "RFMSegments", "rfm_segments"]
@@ -31,7 +30,7 @@ RFM_SEGMENTS: tuple[str, ...] = (
 
 
 @attrs.frozen(eq=False)
-class RFMSegments:
+class RFMSegments(TableResult):
     """RFM scores and segments of the customers of a summary.
 
     Attributes
@@ -58,18 +57,15 @@ class RFMSegments:
         """Customers per segment, in :data:`RFM_SEGMENTS` order."""
         return label_counts(self.segment, RFM_SEGMENTS)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """Scores and ``segment`` (categorical) indexed by customer id."""
-        from ..._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        return frame(
+    def _table(self) -> Table:
+        """Scores and ``segment`` (categorical) keyed by customer id."""
+        return keyed(
             self.customer_id,
             {
                 "recency_score": self.recency_score,
                 "frequency_score": self.frequency_score,
                 "monetary_score": self.monetary_score,
-                "segment": pandas_.Categorical(self.segment, categories=list(RFM_SEGMENTS)),
+                "segment": Labels(self.segment, RFM_SEGMENTS),
             },
         )
 
@@ -84,51 +80,60 @@ class RFMSegments:
         return f"RFMSegments({len(self):,} customers, bins={self.bins}; {counts})"
 
 
-def _quantile_scores(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.int8]:
-    """``1 + `` the number of the ``bins - 1`` inner quantiles strictly below each value.
-
-    Equal values share a score, so heavily tied data (most customers with no repeat
-    purchase) leave some scores empty rather than splitting a tie arbitrarily.
-    """
-    if values.size == 0:
+def _rank_scores(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.int8]:
+    """``1 + floor(bins * w / n)`` where ``w`` counts the customers with a strictly lower
+    value: a score of ``k`` means doing better than at least ``(k - 1) / bins`` of the
+    customers. Equal values share a score, set by how many customers they beat, so a
+    large tie (most customers never buying again) stays at the bottom instead of spilling
+    into the scores above it."""
+    n = values.size
+    if n == 0:
         return np.zeros(0, dtype=np.int8)
-    edges = np.quantile(values, np.arange(1, bins) / bins)
-    out: npt.NDArray[np.int8] = (1 + np.searchsorted(edges, values, side="left")).astype(np.int8)
+    worse = np.searchsorted(np.sort(values), values, side="left").astype(np.int64)
+    out: npt.NDArray[np.int8] = (1 + (bins * worse) // n).astype(np.int8)
     return out
 
 
 def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
-    """Quantile R, F and M scores and a named segment for every customer of a summary.
+    """R, F and M scores by rank and a named segment for every customer of a summary.
 
-    **Scores.** Each of three measures is cut at its ``bins - 1`` inner quantiles (the
-    20th, 40th, 60th and 80th percentiles for ``bins=5``); a customer's score is 1 plus
-    the number of cut points strictly below their value, so 1 is the lowest fifth and
-    ``bins`` the highest, and tied values share a score:
+    **Scores.** Each measure is scored by rank: a customer's score is ``1 + floor(bins *
+    w / n)``, where ``w`` is the number of the ``n`` customers with a strictly worse value.
+    A score of ``k`` therefore means "better than at least ``(k - 1) / bins`` of the
+    customers": 5 (of ``bins=5``) is better than four fifths of the base, and at most a
+    fifth of the customers can have it. Customers with equal values share a score, the
+    one their value earns: the many CDNOW customers who never bought again beat nobody on
+    frequency and score 1, rather than turning a single repeat purchase into a top score.
 
-    * recency: periods since the last purchase, ``T - recency`` — *fewer* is better, so
-      the score is computed on its negative;
+    * recency: periods since the last purchase, ``T - recency`` — *fewer* is better;
     * frequency: repeat purchases (``frequency``);
     * monetary: mean value of the repeat purchases (``monetary_value``; 0 without one).
 
-    **Segments** use R and F, scaled to ``u = (score - 1) / (bins - 1)`` in [0, 1] so
-    the rules hold for any ``bins``; the first rule that matches names the segment:
+    **Segments** follow from what their names say, on R and F scaled to
+    ``u = (score - 1) / (bins - 1)`` in [0, 1] so the rules hold for any ``bins``; the
+    first rule that matches names the segment:
 
-    ==============  ==========================================  ======================
-    segment         rule                                        for ``bins=5``
-    ==============  ==========================================  ======================
-    champions       u_R ≥ 0.75 and u_F ≥ 0.75                   R ≥ 4, F ≥ 4
-    loyal           u_R ≥ 0.5 and u_F ≥ 0.5                     R ≥ 3, F ≥ 3
-    new             u_R ≥ 0.75 and no repeat purchase           R ≥ 4, frequency 0
-    promising       u_R ≥ 0.5                                   R ≥ 3
-    cannot lose     u_R < 0.25 and u_F ≥ 0.75                   R = 1, F ≥ 4
-    at risk         u_R < 0.5 and u_F ≥ 0.5                     R ≤ 2, F ≥ 3
-    hibernating     u_R ≥ 0.25                                  R = 2
-    lost            otherwise                                   R = 1, F ≤ 2
-    ==============  ==========================================  ======================
+    ==============  ==============================  ==========================  =================
+    segment         meaning                         rule                        for ``bins=5``
+    ==============  ==============================  ==========================  =================
+    champions       bought most recently and most   u_R = 1 and u_F = 1         R = 5, F = 5
+                    often: the top in both
+    loyal           buy often, still active         u_R ≥ 0.5 and u_F ≥ 0.75    R ≥ 3, F ≥ 4
+    new             recent first purchase only      u_R ≥ 0.75, no repeat       R ≥ 4, frequency 0
+    promising       recent, not (yet) often         u_R ≥ 0.5                   R ≥ 3
+    cannot lose     bought often, longest gone      u_R < 0.25 and u_F ≥ 0.75   R = 1, F ≥ 4
+    at risk         bought fairly often, not lately u_R < 0.5 and u_F ≥ 0.5     R ≤ 2, F ≥ 3
+    hibernating     seldom, a while ago             u_R ≥ 0.25                  R = 2
+    lost            seldom, longest gone            otherwise                   R = 1, F ≤ 2
+    ==============  ==============================  ==========================  =================
+
+    So champions are at most ``1 / bins`` of the customers (the top score in both), and
+    on CDNOW, where half the customers never came back, every customer without a repeat
+    purchase is new, promising, hibernating or lost.
 
     M does not enter the segment: it ranks customers within one (the champions worth
     most). Intended use: a quick, explainable map of a customer base for analysts and
-    campaign selection. Limits: quantiles are relative to this base at this time (a
+    campaign selection. Limits: ranks are relative to this base at this time (a
     "champion" of a dying base may buy rarely), scores are coarse, and recency in
     periods ignores how often a customer usually buys — the purchase models'
     ``p_alive`` does not.
@@ -158,7 +163,7 @@ def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
     >>> seg.recency_score.tolist(), seg.frequency_score.tolist()
     ([5, 1, 3, 4, 2], [5, 4, 3, 1, 2])
     >>> seg.segment.tolist()
-    ['champions', 'cannot lose', 'loyal', 'new', 'hibernating']
+    ['champions', 'cannot lose', 'promising', 'new', 'hibernating']
     """
     if not isinstance(summary, RFMSummary):
         raise TypeError(f"summary must be an RFMSummary, got {type(summary).__name__}")
@@ -168,14 +173,14 @@ def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
     frequency = np.asarray(summary.frequency, dtype=np.float64)
     recency = np.asarray(summary.recency, dtype=np.float64)
     since_last = np.asarray(summary.T, dtype=np.float64) - recency
-    r = _quantile_scores(-since_last, bins)
-    f = _quantile_scores(frequency, bins)
-    m = _quantile_scores(np.asarray(summary.monetary_value, dtype=np.float64), bins)
+    r = _rank_scores(-since_last, bins)
+    f = _rank_scores(frequency, bins)
+    m = _rank_scores(np.asarray(summary.monetary_value, dtype=np.float64), bins)
     u_r = (r - 1) / (bins - 1)
     u_f = (f - 1) / (bins - 1)
     rules = [
-        (u_r >= 0.75) & (u_f >= 0.75),
-        (u_r >= 0.5) & (u_f >= 0.5),
+        (u_r == 1) & (u_f == 1),
+        (u_r >= 0.5) & (u_f >= 0.75),
         (u_r >= 0.75) & (frequency == 0),
         u_r >= 0.5,
         (u_r < 0.25) & (u_f >= 0.75),

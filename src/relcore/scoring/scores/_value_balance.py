@@ -10,12 +10,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..._result import column, frame, label_counts
+from ..._result import Labels, Table, TableResult, column, keyed, label_counts
 from ...models import EventLog
 from ._asof import as_of, as_of_datetime, decay, duration_micros
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["BALANCE_CLASSES", "ValueBalance", "value_balance"]
@@ -27,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen(eq=False)
-class ValueBalance:
+class ValueBalance(TableResult):
     """Decayed value given to and received from each customer, and their balance.
 
     Attributes
@@ -63,21 +62,20 @@ class ValueBalance:
         """Customers per class, in :data:`BALANCE_CLASSES` order."""
         return label_counts(self.classification, BALANCE_CLASSES)
 
-    def to_pandas(self) -> pd.DataFrame:
-        from ..._optional import require
-
-        pandas_ = require("pandas", "pandas")
-        return frame(
+    def _table(self) -> Table:
+        return keyed(
             self.customer_id,
             {
                 "to_customer": self.to_customer,
                 "to_company": self.to_company,
                 "value_balance": self.value_balance,
-                "classification": pandas_.Categorical(
-                    self.classification, categories=list(BALANCE_CLASSES)
-                ),
+                "classification": Labels(self.classification, BALANCE_CLASSES),
             },
         )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.counts().items())
+        return f"ValueBalance({len(self):,} customers at {self.at.isoformat()}; {counts})"
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Customers per class as a bar chart (``plot`` extra)."""

@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._result import Table, TableResult
 from .._validation import as_float, check_mask
 from ..errors import DataError
 from .plots import plot_lift
@@ -31,7 +32,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen
-class LiftResult:
+class LiftResult(TableResult):
     """The effect of a treatment measured against a holdout (control) group.
 
     Attributes
@@ -84,6 +85,36 @@ class LiftResult:
         """Whether the difference's interval excludes zero."""
         low, high = self.difference_ci
         return bool(low > 0 or high < 0)
+
+    def __repr__(self) -> str:
+        lo, hi = self.difference_ci
+        return (
+            f"LiftResult({self.kind} lift {self.difference:.4g} [{lo:.4g}, {hi:.4g}] at "
+            f"{self.confidence:g}, ratio {self.ratio:.4g}, p = {self.p_value:.3g}, "
+            f"n = {self.n_treated:,} vs {self.n_control:,})"
+        )
+
+    def _table(self) -> Table:
+        """One row: every field, the intervals as ``*_low`` and ``*_high`` columns."""
+        values: dict[str, Any] = {
+            "kind": self.kind,
+            "method": self.method,
+            "confidence": self.confidence,
+            "n_treated": self.n_treated,
+            "n_control": self.n_control,
+            "treated_mean": self.treated_mean,
+            "control_mean": self.control_mean,
+            "difference": self.difference,
+            "difference_low": self.difference_ci[0],
+            "difference_high": self.difference_ci[1],
+            "ratio": self.ratio,
+            "ratio_low": self.ratio_ci[0],
+            "ratio_high": self.ratio_ci[1],
+            "relative_lift": self.relative_lift,
+            "p_value": self.p_value,
+            "significant": self.significant,
+        }
+        return Table({}, {k: np.array([v]) for k, v in values.items()})
 
     def plot(
         self, *, ax: Axes | None = None, scale: Literal["difference", "ratio"] = "difference"

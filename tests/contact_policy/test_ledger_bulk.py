@@ -1,0 +1,83 @@
+"""MemoryLedger.from_arrays codes per-row label columns of Python objects through their
+distinct values: the ledger holds the same entries as when the labels come as text, and
+a bad label is refused naming its rows, as the general path does."""
+
+import numpy as np
+import pytest
+
+from relcore import DataError
+from relcore.contact_policy import MemoryLedger
+from relcore.contact_policy import ledger as ledger_module
+
+
+def _entries(ledger, ids):
+    return {c: sorted(ledger.customer_history(c).entries(0)) for c in ids}
+
+
+def test_object_label_columns_give_the_ledger_that_the_general_path_gives(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 3_000
+    ids = rng.choice(["a", "b", "c", "d", "e"], n)
+    at = rng.integers(0, 10**12, n)
+    channel = rng.choice(np.array(["email", "sms", "push", None], dtype=object), n)
+    kind = rng.choice(np.array(["message", "complaint"], dtype=object), n)
+    campaign = rng.choice(np.array(["spring", "autumn", None], dtype=object), n)
+    initiator = np.where(kind == "complaint", "customer", "company").astype(object)
+    columns = {"channel": channel, "kind": kind, "campaign": campaign, "initiator": initiator}
+    fast = MemoryLedger.from_arrays(ids, at, **columns)
+    monkeypatch.setattr(ledger_module, "_FEW_LABELS", 0)  # every column the general way
+    general = MemoryLedger.from_arrays(ids, at, **columns)
+    assert len(fast) == len(general) == n
+    assert _entries(fast, "abcde") == _entries(general, "abcde")
+
+
+def test_equal_labels_held_by_different_objects_are_one_label():
+    # "email" built twice: equal text, distinct objects
+    labels = np.array(["".join(["em", "ail"]), "".join(["e", "mail"]), "sms"], dtype=object)
+    assert labels[0] is not labels[1]
+    ledger = MemoryLedger.from_arrays(["a", "a", "a"], [1, 2, 3], channel=labels)
+    h = ledger.customer_history("a")
+    assert h.decode(h.channel).tolist() == ["email", "email", "sms"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ("", "empty"),
+        (7, "not strings"),
+        ("email\0", "NUL"),
+        (("email",), "not strings"),
+        (["email"], "not strings"),  # unhashable: the general path finds it
+        (float("nan"), "not strings"),
+    ],
+)
+def test_a_bad_label_among_objects_is_refused_naming_its_rows(bad, words):
+    channel = np.empty(6, dtype=object)
+    channel[:] = "email"
+    channel[2] = bad
+    channel[5] = bad
+    with pytest.raises(DataError, match=words) as info:
+        MemoryLedger.from_arrays(["a"] * 6, np.arange(6), channel=channel)
+    assert (info.value.column, info.value.rows) == ("channel", (2, 5))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["company"] * 4, ["customer"] * 4, ["company", "customer", "customer", "company"]],
+)
+def test_initiator_objects_mark_contacts_and_customer_events_row_by_row(values):
+    initiator = np.array(values, dtype=object)
+    ledger = MemoryLedger.from_arrays(["a"] * 4, [1, 2, 3, 4], initiator=initiator)
+    h = ledger.customer_history("a")
+    assert h.company.tolist() == [v == "company" for v in values]
+
+
+@pytest.mark.parametrize("bad", ["Company", None, 1, ["company"]])
+def test_a_bad_initiator_among_objects_is_refused_naming_its_rows(bad):
+    initiator = np.empty(5, dtype=object)
+    initiator[:] = "company"
+    initiator[1] = bad
+    initiator[4] = bad
+    with pytest.raises(DataError, match="other than 'company' or 'customer'") as info:
+        MemoryLedger.from_arrays(["a"] * 5, np.arange(5), initiator=initiator)
+    assert (info.value.column, info.value.rows) == ("initiator", (1, 4))
