@@ -8,6 +8,7 @@ Subcommands:
 * ``relcore policy check POLICY`` — validate a contact policy file, print its rules.
 * ``relcore policy simulate POLICY CONTACTS`` — replay a contact plan through a policy.
 * ``relcore policy audit LEDGER`` — export a ledger's audit trail (CSV, Parquet, JSON lines).
+* ``relcore policy statement LEDGER CUSTOMER_ID`` — what a ledger holds on one customer.
 
 Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike.
 ``relcore summarize`` reads its transactions a block at a time, so a file is never held
@@ -421,6 +422,23 @@ def _add_policy_parser(sub: Any) -> None:
         "-o", "--output", required=True, help="out.csv, out.parquet, out.json(l), or '-'"
     )
     audit.set_defaults(run=_run_policy_audit)
+    statement = verbs.add_parser(
+        "statement",
+        help="what a ledger holds on one customer, for them to read",
+        description=(
+            "Print what a ledger holds on one customer, in plain language (or JSON): the "
+            "contacts sent, what they did, the contacts held back and why (from the audit "
+            "trail), and their preferences."
+        ),
+        formatter_class=_Formatter,
+    )
+    statement.add_argument(
+        "ledger", help="the ledger: a SQLite file, or a postgresql:// connection string"
+    )
+    statement.add_argument("customer_id", help="the customer")
+    statement.add_argument("--tenant", default="default", help="the tenant (brand) to read")
+    statement.add_argument("--json", action="store_true", help="print JSON instead of text")
+    statement.set_defaults(run=_run_policy_statement)
 
 
 def _version() -> str:
@@ -1137,7 +1155,23 @@ def _run_policy_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     return 0
 
 
-def _open_ledger(where: str) -> Any:
+def _run_policy_statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .contact_policy import customer_statement
+
+    ledger = _open_ledger(args.ledger, tenant=args.tenant)
+    try:
+        statement = customer_statement(args.customer_id, ledger)
+    finally:
+        ledger.close()
+    print(
+        statement.to_json() if args.json else statement.to_text(),
+        end="\n" if args.json else "",
+        file=out,
+    )
+    return 0
+
+
+def _open_ledger(where: str, *, tenant: str = "default") -> Any:
     """A ledger to read: a SQLite file that exists, or a PostgreSQL connection string."""
     if where.startswith(("postgresql://", "postgres://")):
         from . import contact_policy
@@ -1145,12 +1179,12 @@ def _open_ledger(where: str) -> Any:
         postgres = getattr(contact_policy, "PostgresLedger", None)
         if postgres is None:
             _fail(where.split("@")[-1], "this relcore has no PostgreSQL ledger")
-        return postgres(where)
+        return postgres(where, tenant=tenant)
     from .contact_policy import SQLiteLedger
 
     if not os.path.isfile(where):
         _fail(where, "no such ledger file")
-    return SQLiteLedger(where)
+    return SQLiteLedger(where, tenant=tenant)
 
 
 def _audit_columns(rows: list[dict[str, Any]]) -> dict[str, Any]:

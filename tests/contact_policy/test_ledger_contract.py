@@ -506,6 +506,164 @@ class LedgerContract:
         guard.prune(later)
         assert not guard.request(Contact("a", channel="email", at=later)).allowed
 
+    # ------------------------------------------------------------------ erasure
+
+    def test_forget_removes_everything_of_the_customer_and_counts_it(self, ledger):
+        ledger.append([contact("a", 1), contact("a", 2, kind="open", company=False)])
+        ledger.append([contact("b", 1)])
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("sent", contact("a", 3), None))
+            session.add_keyed(KeyedEntry("held", contact("a", 4), 10**12))
+        ledger.set_preferences("a", ContactPreferences(quiet_hours=(dt_time(21), dt_time(8))))
+        ledger.log_decisions([record("a", 1), record("a", 2), record("b", 1)])
+
+        erased = ledger.forget("a")
+
+        assert (erased.entries, erased.reservations, erased.decisions) == (3, 1, 2)
+        assert erased.preferences
+        assert not erased.suppressed  # quiet hours are no opt-out
+        assert ledger.customer_history("a", held_at=0).at.tolist() == []
+        assert ledger.keyed("sent") is None
+        assert ledger.keyed("held") is None
+        assert ledger.get_preferences("a") is None
+        assert ledger.decisions(customer_id="a") == []
+        # the others keep everything
+        assert ledger.customer_history("b").at.tolist() == [1]
+        assert [r.customer_id for r in ledger.decisions()] == ["b"]
+        assert len(ledger) == 1
+
+    def test_a_forgotten_customers_keys_are_free_again(self, ledger):
+        with ledger.exclusive("a") as session:
+            session.add_keyed(KeyedEntry("m-1", contact("a", 3), None))
+        ledger.forget("a")
+        with ledger.exclusive("b") as session:
+            session.add_keyed(KeyedEntry("m-1", contact("b", 3), None))
+        assert ledger.keyed("m-1").entry.customer_id == "b"
+
+    def test_forgetting_an_unknown_customer_erases_nothing(self, ledger):
+        ledger.append([contact("b", 1)])
+        erased = ledger.forget("nobody")
+        assert (erased.entries, erased.reservations, erased.decisions) == (0, 0, 0)
+        assert not erased.preferences
+        assert not erased.suppressed
+        assert len(ledger) == 1
+
+    def test_opt_outs_survive_forget_as_a_suppression_record_and_nothing_else(self, ledger):
+        prefs = ContactPreferences(
+            opted_out_channels={"sms"},
+            opted_out_categories={"promotional"},
+            timezone="Europe/Paris",
+            max_contacts=ContactLimit(1, per=timedelta(days=7)),
+        )
+        ledger.set_preferences("a", prefs)
+        erased = ledger.forget("a")
+        assert erased.suppressed_channels == {"sms"}
+        assert erased.suppressed_categories == {"promotional"}
+        # only the opt-outs come back: no zone, no limits
+        assert ledger.get_preferences("a") == ContactPreferences(
+            opted_out_channels={"sms"}, opted_out_categories={"promotional"}
+        )
+        assert ledger.get_preferences_many(["b", "a"]) == {"a": ledger.get_preferences("a")}
+        assert ledger.get_preferences("b") is None
+
+    def test_an_unsubscribe_event_is_kept_as_an_opt_out_of_its_category_else_its_channel(
+        self, ledger
+    ):
+        ledger.append(
+            [
+                contact("a", 1, "email", category="promotional", kind="unsubscribe", company=False),
+                contact("a", 2, "sms", kind="unsubscribe", company=False),
+                contact("a", 3, None, kind="unsubscribe", company=False),  # from nothing
+                contact("a", 4, "push", kind="open", company=False),
+            ]
+        )
+        erased = ledger.forget("a")
+        assert erased.entries == 4
+        assert erased.suppressed_channels == {"sms"}
+        assert erased.suppressed_categories == {"promotional"}
+
+    def test_a_customer_imported_again_after_forget_is_still_not_contacted_where_they_refused(
+        self, ledger
+    ):
+        guard = ContactGuard(Policy([]), ledger)
+        t = datetime(2026, 6, 1, 9, tzinfo=UTC)
+        guard.record_response("a", t, "unsubscribe", channel="email", category="promotional")
+        ledger.forget("a")
+        # the CRM imports the customer again, with preferences that know nothing of it
+        ledger.append([contact("a", us(t) - DAY)])
+        ledger.set_preferences("a", ContactPreferences(quiet_hours=(dt_time(22), dt_time(7))))
+        promo = Contact("a", channel="email", category="promotional", at=t)
+        assert guard.request(promo).codes == ("opted_out",)
+        batch = guard.check_many(["a", "b"], channel="email", category="promotional", at=t)
+        assert batch.allowed.tolist() == [False, True]
+        assert guard.request(Contact("a", channel="email", category="receipt", at=t)).allowed
+        assert ledger.get_preferences("a").quiet_hours == (dt_time(22), dt_time(7))
+
+    def test_forgetting_again_keeps_the_earlier_opt_outs_and_lifting_ends_them(self, ledger):
+        ledger.set_preferences("a", ContactPreferences(opted_out_channels={"sms"}))
+        ledger.forget("a")
+        ledger.set_preferences("a", ContactPreferences(opted_out_channels={"email"}))
+        erased = ledger.forget("a")
+        assert erased.suppressed_channels == {"sms", "email"}
+        assert ledger.lift_suppression("a") is True
+        assert ledger.lift_suppression("a") is False
+        assert ledger.get_preferences("a") is None
+        assert ledger.get_preferences_many(["a"]) == {}
+
+    def test_preferences_stored_again_for_a_suppressed_id_add_to_its_opt_outs(self, ledger):
+        ledger.set_preferences("a", ContactPreferences(opted_out_channels={"sms"}))
+        ledger.forget("a")
+        ledger.set_preferences("a", ContactPreferences(opted_out_categories={"promotional"}))
+        ledger.set_preferences("b", ContactPreferences(opted_out_channels={"push"}))
+        both = ContactPreferences(opted_out_channels={"sms"}, opted_out_categories={"promotional"})
+        assert ledger.get_preferences("a") == both
+        assert ledger.get_preferences_many(["c", "b", "a"]) == {
+            "a": both,
+            "b": ContactPreferences(opted_out_channels={"push"}),
+        }
+        with ledger.exclusive("a") as session:
+            assert session.get_preferences() == both
+
+    def test_forget_takes_a_customer_id(self, ledger):
+        with pytest.raises(DataError, match="customer_id"):
+            ledger.forget("")
+
+    def test_a_forget_racing_requests_erases_each_contact_with_its_audit_record_or_neither(
+        self, ledger
+    ):
+        guard = ContactGuard(Policy([]), ledger, audit=True)
+        base = datetime(2026, 6, 1, 9, tzinfo=UTC)
+        n_threads, per = 4, 30
+        returned: list[int] = []
+        halfway = threading.Event()
+
+        def worker(k):
+            for i in range(per):
+                at = base + timedelta(seconds=k * 1000 + i)
+                assert guard.request(Contact("x", channel="email", at=at)).allowed
+                returned.append(us(at))
+                if len(returned) >= n_threads * per // 3:
+                    halfway.set()
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_threads)]
+        for t in threads:
+            t.start()
+        assert halfway.wait(60)
+        before = set(returned)  # these requests had returned when forget was called
+        erased = ledger.forget("x")
+        for t in threads:
+            t.join()
+
+        kept = ledger.customer_history("x").at.tolist()
+        kept_audit = [us(r.at) for r in ledger.decisions(customer_id="x")]
+        assert sorted(kept) == sorted(kept_audit)  # a contact goes with its audit record
+        assert erased.entries + len(kept) == n_threads * per  # none lost, none twice
+        assert erased.decisions + len(kept_audit) == n_threads * per
+        assert before.isdisjoint(kept)  # what was recorded before forget is gone
+        for k in range(n_threads):  # each thread's requests: erased up to a point, then kept
+            mine = [i for i in range(per) if us(base + timedelta(seconds=k * 1000 + i)) in kept]
+            assert mine == list(range(per - len(mine), per))
+
     def test_many_appends_stay_sorted_and_complete(self, ledger):
         rng = np.random.default_rng(7)
         times = rng.integers(0, 100 * DAY, 3000)
@@ -686,6 +844,12 @@ class _PlainLedger(Ledger):
 
     def prune(self, before):
         return self._inner.prune(before)
+
+    def forget(self, customer_id):
+        return self._inner.forget(customer_id)
+
+    def lift_suppression(self, customer_id):
+        return self._inner.lift_suppression(customer_id)
 
     def __len__(self):
         return len(self._inner)

@@ -157,12 +157,12 @@ def test_the_schema_has_a_version_table_and_the_ledger_is_indexed_by_customer_an
 ):
     ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
     ledger.append([contact("a", 1)])
-    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 2
+    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 3
     conn = connect()
     rows = conn.execute(
         f'SELECT version, relcore_version, description FROM "{postgres_schema}".schema_version'
     ).fetchall()
-    assert [r[0] for r in rows] == [1, 2]
+    assert [r[0] for r in rows] == [1, 2, 3]
     indexes = {
         r[0]: r[1]
         for r in conn.execute(
@@ -215,7 +215,7 @@ def test_a_schema_newer_than_this_relcore_is_refused_naming_both_versions(
         f'INSERT INTO "{postgres_schema}".schema_version (version, relcore_version, description) '
         "VALUES (99, '9.9', 'from the future')"
     )
-    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(2\)"):
+    with pytest.raises(LedgerError, match=r"version 99, newer than this relcore knows \(3\)"):
         PostgresLedger(postgres_dsn, schema=postgres_schema)
 
 
@@ -239,7 +239,7 @@ def test_ledgers_opened_at_once_on_a_new_schema_create_it_exactly_once(
         t.join()
     assert failures == []
     versions = connect().execute(f'SELECT version FROM "{postgres_schema}".schema_version')
-    assert [r[0] for r in versions] == [1, 2]
+    assert [r[0] for r in versions] == [1, 2, 3]
     for ledger in opened:
         ledger.close()
 

@@ -85,14 +85,14 @@ def test_an_old_schema_is_migrated_when_opened_and_every_row_is_kept_as_it_was(
     assert len(before) == len(OLD_ENTRIES)
 
     ledger = PostgresLedger(postgres_dsn, schema=v1_schema)
-    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 2
+    assert ledger.schema_version() == postgres_module.SCHEMA_VERSION == 3
     after = raw(
         connect, v1_schema, f"SELECT {columns}, key, held_until FROM {{s}}.ledger ORDER BY id"
     )
     assert [r[:-2] for r in after] == before
     assert {r[-2:] for r in after} == {(None, None)}  # no key; recorded, not held
     versions = raw(connect, v1_schema, "SELECT version FROM {s}.schema_version ORDER BY version")
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     assert {"preferences", "decisions"} <= table_names(connect, v1_schema)
 
     # read through the ledger, the old entries are recorded entries like any other
@@ -141,7 +141,36 @@ def test_ledgers_opening_an_old_schema_at_once_migrate_it_exactly_once(
         t.join()
     assert failures == []
     versions = raw(connect, v1_schema, "SELECT version FROM {s}.schema_version ORDER BY version")
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     assert all(len(ledger) == len(OLD_ENTRIES) for ledger in opened)
     for ledger in opened:
         ledger.close()
+
+
+def test_a_version_2_schema_gains_suppressions_and_its_opted_out_customers_stay_refused(
+    postgres_dsn, postgres_schema, connect, monkeypatch
+):
+    from relcore.contact_policy import Contact, ContactGuard, Policy
+    from relcore.models import ContactPreferences
+
+    with monkeypatch.context() as old_relcore:  # the relcore before erasure
+        old_relcore.setattr(postgres_module, "_MIGRATIONS", postgres_module._MIGRATIONS[:2])
+        old_relcore.setattr(postgres_module, "SCHEMA_VERSION", 2)
+        old = PostgresLedger(postgres_dsn, schema=postgres_schema)
+        old.append(OLD_ENTRIES)
+        old.set_preferences("c1", ContactPreferences(opted_out_channels={"sms"}))
+        assert old.schema_version() == 2
+        old.close()
+    assert "suppressions" not in table_names(connect, postgres_schema)
+
+    ledger = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    assert ledger.schema_version() == 3
+    assert {"suppressions", "salt"} <= table_names(connect, postgres_schema)
+    assert len(ledger) == len(OLD_ENTRIES)
+    erased = ledger.forget("c1")
+    assert erased.entries == 3
+    assert erased.suppressed_channels == {"sms"}
+    assert len(ledger) == 2
+    guard = ContactGuard(Policy([]), ledger)
+    assert guard.check(Contact("c1", channel="sms", at=JUNE_1)).codes == ("opted_out",)
+    ledger.close()

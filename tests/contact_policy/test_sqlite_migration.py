@@ -133,3 +133,30 @@ def test_a_new_file_starts_at_the_current_version(tmp_path):
     path = tmp_path / "new.db"
     SQLiteLedger(path).close()
     assert schema(path)[0] == [(SCHEMA_VERSION,)]
+
+
+def test_a_version_2_file_gains_suppressions_and_its_opted_out_customers_stay_refused(
+    tmp_path, monkeypatch
+):
+    from relcore.contact_policy import sqlite as sqlite_module
+
+    path = tmp_path / "v2.db"
+    with monkeypatch.context() as old_relcore:  # the relcore before erasure
+        old_relcore.setattr(sqlite_module, "_MIGRATIONS", sqlite_module._MIGRATIONS[:2])
+        old_relcore.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+        old = SQLiteLedger(path)
+        old.append([Entry("c1", us(JUNE_1), "email", None, None, "message", True)])
+        old.set_preferences("c1", ContactPreferences(opted_out_channels={"sms"}))
+        old.close()
+    assert schema(path)[0] == [(2,)]
+    assert "suppressions" not in schema(path)[1]
+
+    ledger = SQLiteLedger(path)
+    versions, names = schema(path)
+    assert versions == [(SCHEMA_VERSION,)] == [(3,)]
+    assert {"suppressions", "relcore_salt"} <= names
+    assert ledger.customer_history("c1").at.tolist() == [us(JUNE_1)]  # kept as it was
+    assert ledger.forget("c1").suppressed_channels == {"sms"}
+    guard = ContactGuard(Policy([]), ledger)
+    assert guard.check(Contact("c1", channel="sms", at=JUNE_1)).codes == ("opted_out",)
+    ledger.close()

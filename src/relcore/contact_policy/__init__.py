@@ -37,7 +37,7 @@ from .decision import REASON_CODES, Arbitration, BatchDecision, Decision, Reason
 from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
-from .ledger import KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .ledger import Erasure, KeyedEntry, Ledger, LedgerSession, MemoryLedger
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -54,6 +54,7 @@ from .rules import (
     parameter,
 )
 from .sqlite import SQLiteLedger
+from .statement import CustomerStatement, StatementEntry, StatementScore, customer_statement
 
 __all__ = [
     "REASON_CODES",
@@ -65,8 +66,10 @@ __all__ = [
     "ContactGuard",
     "Cooldown",
     "CustomerRows",
+    "CustomerStatement",
     "Decision",
     "Entry",
+    "Erasure",
     "FatigueLimit",
     "FatigueScorer",
     "FrequencyCap",
@@ -88,6 +91,9 @@ __all__ = [
     "SQLiteLedger",
     "SimulationResult",
     "Snooze",
+    "StatementEntry",
+    "StatementScore",
+    "customer_statement",
     "parameter",
     "simulate",
 ]

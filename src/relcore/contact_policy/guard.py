@@ -231,6 +231,13 @@ class ContactGuard:
     def __repr__(self) -> str:
         return f"ContactGuard({len(self.policy.rules)} rules, {self.ledger!r})"
 
+    @property
+    def tenant(self) -> str:
+        """The tenant whose rows the guard's ledger reads and writes (``ledger.tenant``;
+        ``"default"`` for a ledger that has no tenants). A tenant's policy is the policy
+        of the guards given that tenant's ledger."""
+        return str(getattr(self.ledger, "tenant", "default"))
+
     # ------------------------------------------------------------------ planning
 
     def _plan(self, key: tuple[str, str | None, str | None]) -> tuple[_Plan, int]:

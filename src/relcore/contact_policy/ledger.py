@@ -49,6 +49,24 @@ values; ``decisions(customer_id=..., since=..., until=...)`` reads those with
 ``since <= decided_at < until`` (aware datetimes or microseconds), ordered by
 ``decided_at`` then by the order they were stored.
 
+*Erasure.* ``forget(id)`` removes everything the ledger holds on a customer, in one
+transaction under the customer's write lock: recorded entries and reservations (with
+their keys), stored preferences and audit records, and returns an :class:`Erasure`
+counting them. Where the customer had opted out of channels or categories (in their
+stored preferences, or by an ``"unsubscribe"`` event), a suppression record remains: a
+salted hash of the id (HMAC-SHA256 under a secret drawn at random when the store was
+created) and the opted-out channels and categories, nothing else (no time, no content, no
+id). Reading the preferences of an id whose hash is suppressed returns its opt-outs (with
+whatever preferences are stored for it again), so a customer imported again under the
+same id is still not contacted where they refused it. ``lift_suppression(id)`` removes
+the record (the customer has opted in again). A request racing a ``forget`` is ordered
+by the lock: wholly before it (and erased) or wholly after it.
+
+*Tenants.* ``ledger.tenant`` names the tenant (a brand, a business unit) whose rows the
+ledger reads and writes (``"default"`` unless told); ``for_tenant(name)`` is a ledger of
+the same store for another tenant. No call on one tenant's ledger reads, counts, changes
+or erases another tenant's rows.
+
 *Pruning.* ``prune(before)`` deletes recorded entries with ``at < before``, except that
 for a customer with stored preferences only those older than ``before`` minus the
 longest window of the customer's own limits go (so the limits still see their whole
@@ -60,20 +78,25 @@ their entries. The audit trail is left alone. It returns how many entries it del
 from __future__ import annotations
 
 import datetime as _dt
+import hmac
+import json
+import re
+import secrets
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
 from .._columns import Categorical, code_dtype, factorize_ids, factorize_labels, sort_rows
 from .._time import datetimes_to_micros, timedelta_micros, to_micros
 from .._validation import as_1d
-from ..errors import DataError, ReservationError
+from ..errors import DataError, LedgerError, ReservationError
 from ..models import ContactPreferences
 from ._localtime import PERIOD_REACH
 from .audit import AuditRecord
@@ -87,11 +110,159 @@ from .history import (
     gather_index,
 )
 
-__all__ = ["KeyedEntry", "Ledger", "LedgerSession", "MemoryLedger"]
+__all__ = ["Erasure", "KeyedEntry", "Ledger", "LedgerSession", "MemoryLedger"]
 
 Micros = npt.NDArray[np.int64]
 _OUTSIDE = "must lie between 0001-01-01 and 9999-12-31 (UTC)"
 _INT64_MIN = -(2**63)
+DEFAULT_TENANT = "default"
+_TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+UNSUBSCRIBE = "unsubscribe"
+
+
+def check_tenant(tenant: Any) -> str:
+    """A tenant name: 1 to 40 letters, digits, ``_`` or ``-`` (it names tables)."""
+    if not isinstance(tenant, str):
+        raise TypeError(f"tenant must be a string, got {type(tenant).__name__}")
+    if not _TENANT_NAME.fullmatch(tenant):
+        raise DataError(
+            "tenant",
+            "must be 1 to 40 ASCII letters, digits, '_' or '-', starting with a letter or "
+            f"digit, got {tenant!r}",
+        )
+    return tenant
+
+
+@attrs.frozen
+class Erasure:
+    """What :meth:`Ledger.forget` removed of a customer, and what suppression remains.
+
+    Attributes
+    ----------
+    entries
+        Recorded entries removed: contacts and the customer's own events.
+    reservations
+        Reservations (held entries) removed, with their keys.
+    decisions
+        Audit records removed.
+    preferences
+        Whether stored preferences were removed.
+    suppressed_channels, suppressed_categories
+        The opt-outs kept in the suppression record (empty when none is kept).
+
+    Examples
+    --------
+    >>> ledger = MemoryLedger()
+    >>> ledger.append([Entry("c1", 10, "email", None, None, "message", True),
+    ...                Entry("c1", 20, "email", None, None, "unsubscribe", False)])
+    >>> e = ledger.forget("c1")
+    >>> e.entries, e.suppressed, sorted(e.suppressed_channels)
+    (2, True, ['email'])
+    >>> len(ledger), ledger.get_preferences("c1").opted_out_channels
+    (0, frozenset({'email'}))
+    """
+
+    entries: int
+    reservations: int
+    decisions: int
+    preferences: bool
+    suppressed_channels: frozenset[str] = frozenset()
+    suppressed_categories: frozenset[str] = frozenset()
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether a suppression record remains."""
+        return bool(self.suppressed_channels or self.suppressed_categories)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The erasure as JSON-safe values (sets as sorted lists)."""
+        return {
+            "entries": self.entries,
+            "reservations": self.reservations,
+            "decisions": self.decisions,
+            "preferences": self.preferences,
+            "suppressed_channels": sorted(self.suppressed_channels),
+            "suppressed_categories": sorted(self.suppressed_categories),
+        }
+
+
+Scopes = tuple[frozenset[str], frozenset[str]]  # opted-out channels, categories
+
+
+def suppression_hash(salt: bytes, customer_id: str) -> bytes:
+    """The key of a customer's suppression record: HMAC-SHA256 of the id under the
+    store's secret salt (the same id always finds its record; the record alone does not
+    give the id back, short of guessing ids with the salt in hand)."""
+    return hmac.digest(salt, customer_id.encode("utf-8", "surrogatepass"), "sha256")
+
+
+def new_salt() -> bytes:
+    """A store's suppression salt: 32 random bytes."""
+    return secrets.token_bytes(32)
+
+
+def opt_out_scopes(
+    preferences: ContactPreferences | None,
+    unsubscribes: Iterable[tuple[str | None, str | None]],
+    earlier: Scopes | None = None,
+) -> Scopes:
+    """The opt-outs a suppression record keeps: those of the stored preferences, those
+    of ``"unsubscribe"`` events (``(channel, category)``: the category when there is one,
+    else the channel, as :meth:`ContactGuard.record_response` reads them) and those of
+    an earlier record of the same id."""
+    channels: set[str] = set()
+    categories: set[str] = set()
+    if preferences is not None:
+        channels |= preferences.opted_out_channels
+        categories |= preferences.opted_out_categories
+    for channel, category in unsubscribes:
+        if category is not None:
+            categories.add(category)
+        elif channel is not None:
+            channels.add(channel)
+    if earlier is not None:
+        channels |= earlier[0]
+        categories |= earlier[1]
+    return frozenset(channels), frozenset(categories)
+
+
+def scopes_text(scopes: Scopes) -> str:
+    """A suppression record's scopes as stored (JSON)."""
+    return json.dumps(
+        {"channels": sorted(scopes[0]), "categories": sorted(scopes[1])}, ensure_ascii=False
+    )
+
+
+def read_scopes(text: str) -> Scopes:
+    """Scopes stored by :func:`scopes_text`."""
+    data = json.loads(text)
+    return frozenset(data["channels"]), frozenset(data["categories"])
+
+
+def with_suppression(
+    preferences: ContactPreferences | None, scopes: Scopes | None
+) -> ContactPreferences | None:
+    """Stored preferences with a suppression record's opt-outs added."""
+    if scopes is None or not (scopes[0] or scopes[1]):
+        return preferences
+    if preferences is None:
+        return ContactPreferences(opted_out_channels=scopes[0], opted_out_categories=scopes[1])
+    if scopes[0] <= preferences.opted_out_channels and scopes[1] <= (
+        preferences.opted_out_categories
+    ):
+        return preferences
+    return attrs.evolve(
+        preferences,
+        opted_out_channels=preferences.opted_out_channels | scopes[0],
+        opted_out_categories=preferences.opted_out_categories | scopes[1],
+    )
+
+
+def check_customer_id(customer_id: Any) -> str:
+    """A customer id as the ledger takes one: a non-empty string."""
+    if not isinstance(customer_id, str) or not customer_id:
+        raise DataError("customer_id", f"must be a non-empty string, got {customer_id!r}")
+    return customer_id
 
 
 class KeyedEntry(NamedTuple):
@@ -242,6 +413,15 @@ class Ledger(Protocol):
         """Delete entries no one can read any more (see the module docstring)."""
         ...
 
+    def forget(self, customer_id: str) -> Erasure:
+        """Remove everything held on a customer, keeping only a suppression record of
+        their opt-outs (see the module docstring)."""
+        raise LedgerError(f"{type(self).__name__} does not implement forget")
+
+    def lift_suppression(self, customer_id: str) -> bool:
+        """Remove the customer's suppression record; whether there was one."""
+        raise LedgerError(f"{type(self).__name__} does not implement lift_suppression")
+
     def __len__(self) -> int: ...
 
     def close(self) -> None:
@@ -362,7 +542,12 @@ class MemoryLedger(Ledger):
 
     _FLUSH_AT = 4096  # buffered entries before a merge (at least; grows with the store)
 
-    def __init__(self) -> None:
+    def __init__(self, *, tenant: str = DEFAULT_TENANT) -> None:
+        self.tenant = check_tenant(tenant)
+        self._family: dict[str, MemoryLedger] = {self.tenant: self}
+        self._family_lock = threading.Lock()
+        self._salt = new_salt()
+        self._suppressed: dict[bytes, Scopes] = {}
         self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
         self._id_list: list[str] = []
@@ -510,7 +695,28 @@ class MemoryLedger(Ledger):
         return int(self._at.size) + self._n_buffer
 
     def __repr__(self) -> str:
-        return f"MemoryLedger({len(self):,} entries, {len(self._id_list):,} customers)"
+        tenant = "" if self.tenant == DEFAULT_TENANT else f", tenant {self.tenant!r}"
+        return f"MemoryLedger({len(self):,} entries, {len(self._ids):,} customers{tenant})"
+
+    def for_tenant(self, tenant: str) -> MemoryLedger:
+        """The ledger of another tenant of the same store (this process's memory).
+
+        Examples
+        --------
+        >>> a = MemoryLedger()
+        >>> b = a.for_tenant("brand-b")
+        >>> b.append([Entry("c1", 10, "email", None, None, "message", True)])
+        >>> len(a), len(b), a.for_tenant("brand-b") is b
+        (0, 1, True)
+        """
+        check_tenant(tenant)
+        with self._family_lock:
+            found = self._family.get(tenant)
+            if found is None:
+                found = MemoryLedger(tenant=tenant)
+                found._family, found._family_lock = self._family, self._family_lock
+                self._family[tenant] = found
+        return found
 
     def _row(self, e: Entry) -> _Row:
         return (
@@ -703,10 +909,21 @@ class MemoryLedger(Ledger):
     def get_preferences(self, customer_id: str) -> ContactPreferences | None:
         with self._lock:
             found = self._prefs.get(customer_id)
-        return None if found is None else found[0]
+            stored = None if found is None else found[0]
+            if not self._suppressed:
+                return stored
+            scopes = self._suppressed.get(suppression_hash(self._salt, customer_id))
+        return with_suppression(stored, scopes)
 
     def get_preferences_many(self, customer_ids: Sequence[str]) -> dict[str, ContactPreferences]:
         with self._lock:
+            if self._suppressed:
+                out = {}
+                for c in dict.fromkeys(customer_ids):
+                    merged = self.get_preferences(c)
+                    if merged is not None:
+                        out[c] = merged
+                return out
             if not self._prefs:
                 return {}
             get = self._prefs.get
@@ -748,6 +965,52 @@ class MemoryLedger(Ledger):
             for t, _, r in sorted(found, key=lambda x: x[:2])
             if (lo is None or t >= lo) and (hi is None or t < hi)
         ]
+
+    # ------------------------------------------------------------------ erasure
+
+    def forget(self, customer_id: str) -> Erasure:
+        check_customer_id(customer_id)
+        with self._lock:
+            self._flush()
+            code = self._ids.get(customer_id)
+            entries = 0
+            unsubscribes: list[tuple[str | None, str | None]] = []
+            if code is not None and code < self._offsets.size - 1:
+                a, b = int(self._offsets[code]), int(self._offsets[code + 1])
+                entries = b - a
+                unsub = self._labels.get(UNSUBSCRIBE, -2)
+                labels = self._label_list
+                for i in np.flatnonzero((self._kind[a:b] == unsub) & ~self._company[a:b]):
+                    ch, cat = int(self._channel[a + i]), int(self._category[a + i])
+                    unsubscribes.append(
+                        (None if ch < 0 else labels[ch], None if cat < 0 else labels[cat])
+                    )
+                if entries:
+                    self._set_main(self._main._take(self._main.cust != code))
+            if code is not None:
+                # the code stays (the columns index by it), the id goes
+                del self._ids[customer_id]
+                self._id_list[code] = ""
+            held = self._held.pop(customer_id, {})
+            for key in [k for k, v in self._keys.items() if v.entry.customer_id == customer_id]:
+                del self._keys[key]
+            stored = self._prefs.pop(customer_id, None)
+            before = len(self._decisions)
+            self._decisions[:] = [r for r in self._decisions if r.customer_id != customer_id]
+            digest = suppression_hash(self._salt, customer_id)
+            scopes = opt_out_scopes(
+                None if stored is None else stored[0], unsubscribes, self._suppressed.get(digest)
+            )
+            if scopes[0] or scopes[1]:
+                self._suppressed[digest] = scopes
+            return Erasure(
+                entries, len(held), before - len(self._decisions), stored is not None, *scopes
+            )
+
+    def lift_suppression(self, customer_id: str) -> bool:
+        check_customer_id(customer_id)
+        with self._lock:
+            return self._suppressed.pop(suppression_hash(self._salt, customer_id), None) is not None
 
     # ------------------------------------------------------------------ housekeeping
 

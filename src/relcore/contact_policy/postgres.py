@@ -50,8 +50,11 @@ one transaction, and refuses a schema newer than it knows). ``ledger`` holds the
 indexed by (customer, time) and by time (for pruning), by key, and by (customer,
 ``held_until``) for reservations; ``preferences`` the customers' stored preferences with
 how far back their own limits read (``reach``, for ``prune``); ``decisions`` the audit
-trail. Times are stored as bigint microseconds since the epoch, exactly as the ledger
-hands them out; preferences and audit records as ``json`` (their ``to_dict()``; ``json``
+trail; ``suppressions`` the opt-outs of forgotten customers, under an HMAC of their id
+keyed by ``salt`` (random, drawn by the migration). Another tenant of the same database
+has a schema of its own, ``"<schema>/<tenant>"`` (:meth:`PostgresLedger.for_tenant`).
+Times are stored as bigint microseconds since the epoch, exactly as the ledger hands them
+out; preferences and audit records as ``json`` (their ``to_dict()``; ``json``
 rather than ``jsonb`` because it keeps any text, a NUL character included, exactly).
 """
 
@@ -75,15 +78,25 @@ from ..models import ContactPreferences
 from .audit import AuditRecord
 from .history import CustomerRows, Entry, History, clamp_micros
 from .ledger import (
+    DEFAULT_TENANT,
+    UNSUBSCRIBE,
+    Erasure,
     KeyedEntry,
     Ledger,
     LedgerSession,
     audit_instant,
+    check_customer_id,
     check_entry,
     check_keyed,
     check_preferences,
     check_records,
+    check_tenant,
+    opt_out_scopes,
     preferences_reach,
+    read_scopes,
+    scopes_text,
+    suppression_hash,
+    with_suppression,
 )
 
 if TYPE_CHECKING:
@@ -156,6 +169,23 @@ _MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "COMMENT ON COLUMN {s}.decisions.record IS 'AuditRecord.to_dict()'",
         ),
     ),
+    (
+        "suppression records of forgotten customers",
+        (
+            """CREATE TABLE {s}.suppressions (
+                id_hash bytea PRIMARY KEY,
+                scopes  json  NOT NULL
+            )""",
+            "COMMENT ON COLUMN {s}.suppressions.id_hash IS "
+            "'HMAC-SHA256 of the customer id under the salt'",
+            "COMMENT ON COLUMN {s}.suppressions.scopes IS "
+            "'the channels and categories the customer opted out of'",
+            "CREATE TABLE {s}.salt (salt bytea NOT NULL)",
+            # gen_random_uuid draws from the server's strong random source (PostgreSQL 13+)
+            "INSERT INTO {s}.salt (salt) SELECT decode(replace(gen_random_uuid()::text "
+            "|| gen_random_uuid()::text, '-', ''), 'hex')",
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
@@ -182,6 +212,10 @@ class PostgresLedger(Ledger):
         missing; ledgers in different schemas are independent.
     timeout
         Seconds to wait for a connection and for a customer's lock before giving up.
+    tenant
+        Whose rows the ledger reads and writes: the default tenant's tables live in
+        ``schema``, another tenant's in the schema ``"{schema}/{tenant}"`` of the same
+        database (see :meth:`for_tenant`).
 
     Examples
     --------
@@ -201,7 +235,14 @@ class PostgresLedger(Ledger):
     user=relcore (schema relcore): ...
     """
 
-    def __init__(self, dsn: str, *, schema: str = "relcore", timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "relcore",
+        timeout: float = 60.0,
+        tenant: str = DEFAULT_TENANT,
+    ) -> None:
         if not isinstance(dsn, str):
             raise TypeError(f"dsn must be a string, got {type(dsn).__name__}")
         if not isinstance(schema, str):
@@ -210,13 +251,23 @@ class PostgresLedger(Ledger):
             raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
         if not 0 < timeout < float("inf"):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.tenant = check_tenant(tenant)
         if not _is_storable(schema) or not 0 < len(schema.encode("utf-8")) <= _NAME_BYTES:
             raise ValueError(
                 f"schema must be a name of 1 to {_NAME_BYTES} UTF-8 bytes without NUL, "
                 f"got {schema!r}"
             )
+        self.base_schema = schema
+        if tenant != DEFAULT_TENANT:
+            schema = f"{schema}/{tenant}"
+            if len(schema.encode("utf-8")) > _NAME_BYTES:
+                raise ValueError(
+                    f"the tenant's schema {schema!r} is longer than PostgreSQL's "
+                    f"{_NAME_BYTES} bytes: use a shorter schema or tenant name"
+                )
         self._pg = require("psycopg", "postgres")
         self._dsn = dsn  # with its password, if it has one: never shown
+        self._salt: bytes | None = None
         self.schema = schema
         self.timeout = float(timeout)
         self.server = _without_password(self._pg, dsn)
@@ -231,13 +282,35 @@ class PostgresLedger(Ledger):
             pass
 
     def __repr__(self) -> str:
-        return f"PostgresLedger({self.server!r}, schema={self.schema!r})"
+        if self.tenant == DEFAULT_TENANT:
+            return f"PostgresLedger({self.server!r}, schema={self.schema!r})"
+        return (
+            f"PostgresLedger({self.server!r}, schema={self.base_schema!r}, tenant={self.tenant!r})"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"dsn": self._dsn, "schema": self.schema, "timeout": self.timeout}
+        return {
+            "dsn": self._dsn,
+            "schema": self.base_schema,
+            "timeout": self.timeout,
+            "tenant": self.tenant,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["dsn"], schema=state["schema"], timeout=state["timeout"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["dsn"],
+            schema=state["schema"],
+            timeout=state["timeout"],
+            tenant=state.get("tenant", DEFAULT_TENANT),
+        )
+
+    def for_tenant(self, tenant: str) -> PostgresLedger:
+        """A ledger of the same database for ``tenant``: its own schema (created and
+        migrated when first opened), so nothing it does reads, counts or erases this
+        one's rows."""
+        return PostgresLedger(
+            self._dsn, schema=self.base_schema, timeout=self.timeout, tenant=tenant
+        )
 
     # ------------------------------------------------------------------ connections
     # As in SQLiteLedger: each thread uses its own connection and holds that connection's
@@ -525,23 +598,49 @@ class PostgresLedger(Ledger):
             key, Entry(cid, at, channel, category, campaign, kind, company), held_until
         )
 
+    def _hash(self, customer_id: str) -> bytes:
+        if self._salt is None:  # written by the migration that made the table; never changes
+            with self._using() as conn:
+                row = conn.execute(f"SELECT salt FROM {self._sql.schema}.salt").fetchone()
+            assert row is not None
+            self._salt = bytes(row[0])
+        return suppression_hash(self._salt, customer_id)
+
     def get_preferences(self, customer_id: str) -> ContactPreferences | None:
         _storable_ids([customer_id])
         with self._using() as conn:
-            row = conn.execute(self._sql.get_preferences, (customer_id,)).fetchone()
-        return None if row is None else _read_preferences(row[0], customer_id)
+            row = conn.execute(
+                self._sql.get_preferences, (customer_id, self._hash(customer_id))
+            ).fetchone()
+        assert row is not None  # a SELECT without FROM: always one row
+        return _merged(row[0], row[1], customer_id)
 
     def get_preferences_many(self, customer_ids: Sequence[str]) -> dict[str, ContactPreferences]:
         ids = list(dict.fromkeys(str(c) for c in customer_ids))
         _storable_ids(ids)
         found: dict[str, str] = {}
+        scopes: dict[bytes, str] = {}
         with self._using() as conn:
-            if conn.execute(self._sql.any_preferences).fetchone() is None:
+            row = conn.execute(self._sql.any_preferences).fetchone()
+            assert row is not None
+            any_stored, any_suppressed = row
+            if not any_stored and not any_suppressed:
                 return {}  # the usual case: nothing stored, no audience to send
             for k in range(0, len(ids), _CHUNK):
                 chunk = ids[k : k + _CHUNK]
-                found.update(conn.execute(self._sql.preferences_many, (chunk,)).fetchall())
-        return {c: _read_preferences(found[c], c) for c in ids if c in found}
+                if any_stored:
+                    found.update(conn.execute(self._sql.preferences_many, (chunk,)).fetchall())
+                if any_suppressed:
+                    hashes = [self._hash(c) for c in chunk]
+                    rows = conn.execute(self._sql.suppressions_many, (hashes,)).fetchall()
+                    scopes.update((bytes(h), text) for h, text in rows)
+        out: dict[str, ContactPreferences] = {}
+        for c in ids:
+            text = scopes.get(self._hash(c)) if scopes else None
+            prefs = _merged(found.get(c), text, c)
+            if prefs is not None:
+                out[c] = prefs
+        return out
 
     def set_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
         check_preferences(customer_id, preferences)
@@ -590,6 +689,31 @@ class PostgresLedger(Ledger):
             texts = [row[0] for row in conn.execute(query + " ORDER BY decided_at, id", params)]
         return [AuditRecord.from_dict(json.loads(text)) for text in texts]
 
+    # ------------------------------------------------------------------ erasure
+
+    def forget(self, customer_id: str) -> Erasure:
+        """Remove everything held on a customer (see :class:`~relcore.contact_policy.Ledger`).
+
+        PostgreSQL keeps deleted rows on disk until ``VACUUM`` reclaims them (autovacuum
+        does so in time); run ``VACUUM`` on the schema's tables when an erasure must
+        leave the disk at once.
+        """
+        check_customer_id(customer_id)
+        with self.exclusive(customer_id) as session:
+            assert isinstance(session, _PostgresSession)
+            return session.forget()
+
+    def lift_suppression(self, customer_id: str) -> bool:
+        check_customer_id(customer_id)
+        _storable_ids([customer_id])
+        with self.exclusive(customer_id) as session:
+            assert isinstance(session, _PostgresSession)
+            with session._errors():
+                gone = session._conn.execute(
+                    self._sql.lift_suppression, (self._hash(customer_id),)
+                ).fetchone()
+        return gone is not None
+
     # ------------------------------------------------------------------ housekeeping
 
     def prune(self, before: int) -> int:
@@ -608,9 +732,11 @@ class _Statements:
 
     __slots__ = (
         "any_preferences", "confirm", "count", "delete_preferences", "expire",
-        "get_preferences", "insert", "insert_decision", "insert_decisions", "insert_keyed",
-        "insert_one", "keyed", "preferences_many", "prune", "release", "schema",
-        "select_many", "select_many_held", "select_one", "select_one_held", "set_preferences",
+        "forget_decisions", "forget_entries", "forget_preferences", "get_preferences",
+        "insert", "insert_decision", "insert_decisions", "insert_keyed", "insert_one", "keyed",
+        "lift_suppression", "preferences_many", "prune", "release", "schema", "select_many",
+        "select_many_held", "select_one", "select_one_held", "set_preferences", "suppress",
+        "suppressions_many",
     )  # fmt: skip
 
     def __init__(self, schema: str) -> None:
@@ -618,6 +744,7 @@ class _Statements:
         table = f"{schema}.ledger"
         prefs = f"{schema}.preferences"
         decisions = f"{schema}.decisions"
+        supp = f"{schema}.suppressions"
         columns = "at, channel, category, campaign, kind, company"
         recorded = "held_until IS NULL"
         recorded_or_held = "(held_until IS NULL OR held_until > %s::bigint)"
@@ -662,15 +789,48 @@ class _Statements:
             "WHERE key = %s AND customer_id = %s AND held_until IS NOT NULL RETURNING id"
         )
         # What every guarded request starts with, in one round trip: expire the customer's
-        # reservations, read their stored preferences.
+        # reservations, read their stored preferences and suppression record.
         self.expire = (
             f"WITH gone AS (DELETE FROM {table} "
             "WHERE customer_id = %s AND held_until <= %s::bigint RETURNING 1) "
             "SELECT (SELECT count(*) FROM gone), "
-            f"(SELECT preferences::text FROM {prefs} WHERE customer_id = %s)"
+            f"(SELECT preferences::text FROM {prefs} WHERE customer_id = %s), "
+            f"(SELECT scopes::text FROM {supp} WHERE id_hash = %s)"
         )
-        self.get_preferences = f"SELECT preferences::text FROM {prefs} WHERE customer_id = %s"
-        self.any_preferences = f"SELECT 1 FROM {prefs} LIMIT 1"
+        self.get_preferences = (
+            f"SELECT (SELECT preferences::text FROM {prefs} WHERE customer_id = %s), "
+            f"(SELECT scopes::text FROM {supp} WHERE id_hash = %s)"
+        )
+        self.any_preferences = (
+            f"SELECT EXISTS (SELECT 1 FROM {prefs}), EXISTS (SELECT 1 FROM {supp})"
+        )
+        self.suppressions_many = (
+            f"SELECT id_hash, scopes::text FROM {supp} WHERE id_hash = ANY(%s::bytea[])"
+        )
+        # Erasure: the counts, the unsubscribes and the stored preferences come back from
+        # the deletes themselves.
+        self.forget_entries = (
+            f"WITH gone AS (DELETE FROM {table} WHERE customer_id = %s "
+            "RETURNING held_until, kind, company, channel, category) "
+            "SELECT count(*) FILTER (WHERE held_until IS NULL), "
+            "count(*) FILTER (WHERE held_until IS NOT NULL), "
+            "coalesce(json_agg(json_build_array(channel, category)) FILTER (WHERE "
+            "held_until IS NULL AND kind = %s AND NOT company), '[]')::text FROM gone"
+        )
+        self.forget_decisions = (
+            f"WITH gone AS (DELETE FROM {decisions} WHERE customer_id = %s RETURNING 1) "
+            "SELECT count(*) FROM gone"
+        )
+        self.forget_preferences = (
+            f"WITH gone AS (DELETE FROM {prefs} WHERE customer_id = %s "
+            "RETURNING preferences::text AS p) "
+            f"SELECT (SELECT p FROM gone), (SELECT scopes::text FROM {supp} WHERE id_hash = %s)"
+        )
+        self.suppress = (
+            f"INSERT INTO {supp} (id_hash, scopes) VALUES (%s, %s::json) "
+            "ON CONFLICT (id_hash) DO UPDATE SET scopes = excluded.scopes"
+        )
+        self.lift_suppression = f"DELETE FROM {supp} WHERE id_hash = %s RETURNING 1"
         self.preferences_many = (
             f"SELECT customer_id, preferences::text FROM {prefs} "
             "WHERE customer_id = ANY(%s::text[])"
@@ -727,9 +887,9 @@ class _PostgresSession(LedgerSession):
         self._customer_id = customer_id
         self.pending: list[Entry] = []
         self.decisions: list[tuple[str, int, str]] = []
-        # The stored preferences (as JSON text, None: none) once read. No one else writes
-        # them while this section holds the customer's lock.
-        self._stored: tuple[str | None] | None = None
+        # The stored preferences and suppression scopes (as JSON text, None: none) once
+        # read. No one else writes them while this section holds the customer's lock.
+        self._stored: tuple[str | None, str | None] | None = None
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -810,19 +970,23 @@ class _PostgresSession(LedgerSession):
     def expire(self, now: int) -> int:
         cid = self._customer_id
         with self._errors():
-            row = self._conn.execute(self._sql.expire, (cid, clamp_micros(now), cid)).fetchone()
+            row = self._conn.execute(
+                self._sql.expire, (cid, clamp_micros(now), cid, self._ledger._hash(cid))
+            ).fetchone()
         assert row is not None  # a SELECT without FROM: always one row
-        self._stored = (row[1],)
+        self._stored = (row[1], row[2])
         return int(row[0])
 
     def get_preferences(self) -> ContactPreferences | None:
+        cid = self._customer_id
         if self._stored is None:
             with self._errors():
-                row = self._conn.execute(self._sql.get_preferences, (self._customer_id,))
-                found = row.fetchone()
-            self._stored = (None if found is None else found[0],)
-        text = self._stored[0]
-        return None if text is None else _read_preferences(text, self._customer_id)
+                found = self._conn.execute(
+                    self._sql.get_preferences, (cid, self._ledger._hash(cid))
+                ).fetchone()
+            assert found is not None
+            self._stored = (found[0], found[1])
+        return _merged(self._stored[0], self._stored[1], cid)
 
     def set_preferences(self, preferences: ContactPreferences | None) -> None:
         check_preferences(self._customer_id, preferences)
@@ -830,15 +994,36 @@ class _PostgresSession(LedgerSession):
         with self._errors():
             if preferences is None:
                 self._conn.execute(self._sql.delete_preferences, (cid,))
-                self._stored = (None,)
+                self._stored = None if self._stored is None else (None, self._stored[1])
                 return
             text = _json_text(preferences.to_dict())
             reach = min(preferences_reach(preferences), _MAX)
             self._conn.execute(self._sql.set_preferences, (cid, text, reach))
-            self._stored = (text,)
+            self._stored = None if self._stored is None else (text, self._stored[1])
 
     def log_decisions(self, records: Sequence[AuditRecord]) -> None:
         self.decisions.extend(_decision_rows(records))
+
+    def forget(self) -> Erasure:
+        """Everything of the customer deleted, a suppression record kept (or merged)."""
+        cid, sql = self._customer_id, self._sql
+        digest = self._ledger._hash(cid)
+        with self._errors():
+            recorded, held, unsub = self._conn.execute(
+                sql.forget_entries, (cid, UNSUBSCRIBE)
+            ).fetchone()  # type: ignore[misc]
+            (decisions,) = self._conn.execute(sql.forget_decisions, (cid,)).fetchone()  # type: ignore[misc]
+            stored, earlier = self._conn.execute(sql.forget_preferences, (cid, digest)).fetchone()  # type: ignore[misc]
+            prefs = None if stored is None else _read_preferences(stored, cid)
+            scopes = opt_out_scopes(
+                prefs,
+                [(ch, cat) for ch, cat in json.loads(unsub)],
+                None if earlier is None else read_scopes(earlier),
+            )
+            if scopes[0] or scopes[1]:
+                self._conn.execute(sql.suppress, (digest, _json_text_raw(scopes_text(scopes))))
+        self._stored = None
+        return Erasure(int(recorded), int(held), int(decisions), stored is not None, *scopes)
 
 
 def _quote(name: str) -> str:
@@ -886,6 +1071,17 @@ def _json_text(value: Any) -> str:
 
 def _read_preferences(text: str, customer_id: str) -> ContactPreferences:
     return ContactPreferences.from_dict(json.loads(text), f"preferences of {customer_id}")
+
+
+def _merged(stored: str | None, scopes: str | None, customer_id: str) -> ContactPreferences | None:
+    """Stored preferences (JSON text) with a suppression record's opt-outs added."""
+    prefs = None if stored is None else _read_preferences(stored, customer_id)
+    return with_suppression(prefs, None if scopes is None else read_scopes(scopes))
+
+
+def _json_text_raw(text: str) -> str:
+    """JSON text made storable: re-encoded with escapes when it holds a lone surrogate."""
+    return text if _is_storable(text) else json.dumps(json.loads(text))
 
 
 def _decision_rows(records: Sequence[AuditRecord]) -> list[tuple[str, int, str]]:

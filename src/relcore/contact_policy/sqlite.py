@@ -4,7 +4,10 @@ The database runs in WAL mode (readers never block the writer). The ``ledger`` t
 holds entries, indexed by (customer, time) and by time (for pruning); an entry stored
 under a key carries it (unique), and a reservation its ``held_until``. The
 ``preferences`` table holds customers' stored preferences with how far back their own
-limits read; ``decisions`` the audit trail; ``relcore_schema`` the schema's version.
+limits read; ``decisions`` the audit trail; ``suppressions`` the opt-outs of forgotten
+customers under a salted hash of their id (``relcore_salt``); ``relcore_schema`` the
+schema's version. Those are the default tenant's tables; another tenant's are named
+``"<tenant>/ledger"`` and so on, in the same file (:meth:`SQLiteLedger.for_tenant`).
 A guarded request runs its read, decision and write inside one ``BEGIN IMMEDIATE``
 transaction, which takes SQLite's write lock before reading: two requests for the same
 customer, from two threads or two processes, cannot both see a free slot. A process
@@ -38,28 +41,40 @@ from ..models import ContactPreferences
 from .audit import AuditRecord
 from .history import CustomerRows, Entry, History, clamp_micros
 from .ledger import (
+    DEFAULT_TENANT,
+    UNSUBSCRIBE,
+    Erasure,
     KeyedEntry,
     Ledger,
     LedgerSession,
+    Scopes,
     audit_instant,
+    check_customer_id,
     check_entry,
     check_keyed,
     check_preferences,
     check_records,
+    check_tenant,
+    opt_out_scopes,
     preferences_reach,
+    read_scopes,
+    scopes_text,
+    suppression_hash,
+    with_suppression,
 )
 
 __all__ = ["SQLiteLedger"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the schema this relcore writes (1: the ledger table alone)."""
 
 # Each migration takes the schema from the version before it to its own number (its
 # position, from 1), in one transaction with the others still to apply. Append new ones;
-# never change one that has shipped.
+# never change one that has shipped. Names in braces are a tenant's tables and indexes
+# (the default tenant's are the bare names: a file of an older relcore is that tenant).
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: contacts and customer events
-        """CREATE TABLE ledger (
+        """CREATE TABLE {ledger} (
             id          INTEGER PRIMARY KEY,
             customer_id TEXT    NOT NULL,
             at          INTEGER NOT NULL,   -- microseconds since the Unix epoch, UTC
@@ -69,45 +84,89 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             kind        TEXT    NOT NULL,
             company     INTEGER NOT NULL    -- 1: a contact the company made; 0: an event
         )""",
-        "CREATE INDEX ledger_customer_at ON ledger (customer_id, at)",
-        "CREATE INDEX ledger_at ON ledger (at)",
+        "CREATE INDEX {ledger_customer_at} ON {ledger} (customer_id, at)",
+        "CREATE INDEX {ledger_at} ON {ledger} (at)",
     ),
     (  # 2: keys and reservations, stored preferences, the audit trail, the version
-        "ALTER TABLE ledger ADD COLUMN key TEXT",  # the idempotency key, if any
-        "ALTER TABLE ledger ADD COLUMN held_until INTEGER",  # a reservation: held until (µs)
-        "CREATE UNIQUE INDEX ledger_key ON ledger (key) WHERE key IS NOT NULL",
-        "CREATE INDEX ledger_held ON ledger (customer_id, held_until) WHERE held_until IS NOT NULL",
-        """CREATE TABLE preferences (
+        "ALTER TABLE {ledger} ADD COLUMN key TEXT",  # the idempotency key, if any
+        "ALTER TABLE {ledger} ADD COLUMN held_until INTEGER",  # a reservation: held until (µs)
+        "CREATE UNIQUE INDEX {ledger_key} ON {ledger} (key) WHERE key IS NOT NULL",
+        "CREATE INDEX {ledger_held} ON {ledger} (customer_id, held_until) "
+        "WHERE held_until IS NOT NULL",
+        """CREATE TABLE {preferences} (
             customer_id TEXT PRIMARY KEY,
             preferences TEXT    NOT NULL,   -- ContactPreferences.to_dict() as JSON
             reach       INTEGER NOT NULL    -- how far back their own limits read (µs)
         )""",
-        """CREATE TABLE decisions (
+        """CREATE TABLE {decisions} (
             id          INTEGER PRIMARY KEY,
             customer_id TEXT    NOT NULL,
             decided_at  INTEGER NOT NULL,   -- µs since the epoch, UTC
             record      TEXT    NOT NULL    -- AuditRecord.to_dict() as JSON
         )""",
-        "CREATE INDEX decisions_customer ON decisions (customer_id, decided_at)",
-        "CREATE INDEX decisions_at ON decisions (decided_at)",
-        "CREATE TABLE relcore_schema (version INTEGER NOT NULL)",
+        "CREATE INDEX {decisions_customer} ON {decisions} (customer_id, decided_at)",
+        "CREATE INDEX {decisions_at} ON {decisions} (decided_at)",
+        "CREATE TABLE {relcore_schema} (version INTEGER NOT NULL)",
+    ),
+    (  # 3: suppression records of forgotten customers, and the salt of their hashes
+        """CREATE TABLE {suppressions} (
+            id_hash     BLOB PRIMARY KEY,   -- HMAC-SHA256(salt, customer id)
+            scopes      TEXT NOT NULL       -- the opted-out channels and categories (JSON)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE {relcore_salt} (salt BLOB NOT NULL)",
+        "INSERT INTO {relcore_salt} (salt) VALUES (randomblob(32))",
     ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+_NAMES = (
+    "ledger", "preferences", "decisions", "relcore_schema", "suppressions", "relcore_salt",
+    "ledger_customer_at", "ledger_at", "ledger_key", "ledger_held", "decisions_customer",
+    "decisions_at",
+)  # fmt: skip
 _COLUMNS = "at, channel, category, campaign, kind, company"
-_SELECT = f"SELECT {_COLUMNS} FROM ledger"
 _RECORDED = "held_until IS NULL"
 _RECORDED_OR_HELD = "(held_until IS NULL OR held_until > ?)"
-_INSERT = (
-    "INSERT INTO ledger (customer_id, at, channel, category, campaign, kind, company) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_KEYED = (
-    "INSERT INTO ledger (customer_id, at, channel, category, campaign, kind, company, key, "
-    "held_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _MIN = -(2**63)
 _CHUNK = 500  # ids per IN (...) query, under SQLite's bound-parameter limit
+
+
+def _table_names(tenant: str) -> dict[str, str]:
+    """The tenant's table and index names as SQL: bare for the default tenant, else
+    ``"tenant/name"`` (a tenant name has no quote, see check_tenant)."""
+    if tenant == DEFAULT_TENANT:
+        return {n: n for n in _NAMES}
+    return {n: f'"{tenant}/{n}"' for n in _NAMES}
+
+
+class _SQL:
+    """The ledger's statements for one tenant's tables."""
+
+    def __init__(self, tenant: str) -> None:
+        n = _table_names(tenant)
+        self.names = n
+        self.raw = {k: v.strip('"') for k, v in n.items()}  # as sqlite_master spells them
+        ledger, prefs, decisions = n["ledger"], n["preferences"], n["decisions"]
+        self.migrations = tuple(
+            tuple(statement.format_map(n) for statement in m) for m in _MIGRATIONS
+        )
+        self.schema = n["relcore_schema"]
+        self.select = f"SELECT {_COLUMNS} FROM {ledger}"
+        self.ledger = ledger
+        self.preferences = prefs
+        self.decisions = decisions
+        self.suppressions = n["suppressions"]
+        self.salt = n["relcore_salt"]
+        self.insert = (
+            f"INSERT INTO {ledger} (customer_id, at, channel, category, campaign, kind, "
+            "company) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        self.insert_keyed = (
+            f"INSERT INTO {ledger} (customer_id, at, channel, category, campaign, kind, "
+            "company, key, held_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self.insert_decision = (
+            f"INSERT INTO {decisions} (customer_id, decided_at, record) VALUES (?, ?, ?)"
+        )
 
 
 class SQLiteLedger(Ledger):
@@ -129,6 +188,8 @@ class SQLiteLedger(Ledger):
         against power loss).
     timeout
         Seconds to wait for the write lock before giving up.
+    tenant
+        Whose rows this ledger reads and writes (see :meth:`for_tenant`).
 
     Examples
     --------
@@ -142,10 +203,18 @@ class SQLiteLedger(Ledger):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL", timeout: float = 60.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        timeout: float = 60.0,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self.tenant = check_tenant(tenant)
+        self._q = _SQL(self.tenant)
+        self._salt: bytes | None = None
         self.path = os.fspath(path)
         self.synchronous = synchronous.upper()
         self.timeout = float(timeout)
@@ -157,13 +226,44 @@ class SQLiteLedger(Ledger):
             pass
 
     def __repr__(self) -> str:
-        return f"SQLiteLedger({self.path!r})"
+        if self.tenant == DEFAULT_TENANT:
+            return f"SQLiteLedger({self.path!r})"
+        return f"SQLiteLedger({self.path!r}, tenant={self.tenant!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "synchronous": self.synchronous, "timeout": self.timeout}
+        return {
+            "path": self.path,
+            "synchronous": self.synchronous,
+            "timeout": self.timeout,
+            "tenant": self.tenant,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], synchronous=state["synchronous"], timeout=state["timeout"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["path"],
+            synchronous=state["synchronous"],
+            timeout=state["timeout"],
+            tenant=state.get("tenant", DEFAULT_TENANT),
+        )
+
+    def for_tenant(self, tenant: str) -> SQLiteLedger:
+        """A ledger of the same file for ``tenant``: its own tables (created and migrated
+        when first opened), so nothing it does reads, counts or erases this one's rows.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "contacts.db")
+        >>> a = SQLiteLedger(path)
+        >>> b = a.for_tenant("brand-b")
+        >>> b.append([Entry("c1", 10, "email", None, None, "message", True)])
+        >>> len(a), len(b), b.tenant
+        (0, 1, 'brand-b')
+        >>> a.close(); b.close()
+        """
+        return SQLiteLedger(
+            self.path, synchronous=self.synchronous, timeout=self.timeout, tenant=tenant
+        )
 
     # ------------------------------------------------------------------ connections
     # Each thread uses its own connection, and holds that connection's lock for the whole
@@ -214,29 +314,33 @@ class SQLiteLedger(Ledger):
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = self._check_version(conn)  # another process may have migrated it
-            for statements in _MIGRATIONS[version:]:
+            for statements in self._q.migrations[version:]:
                 for statement in statements:
                     conn.execute(statement)
             if version < SCHEMA_VERSION:
-                conn.execute("DELETE FROM relcore_schema")
-                conn.execute("INSERT INTO relcore_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+                conn.execute(f"DELETE FROM {self._q.schema}")
+                conn.execute(
+                    f"INSERT INTO {self._q.schema} (version) VALUES (?)", (SCHEMA_VERSION,)
+                )
         except BaseException:
             _rollback(conn)
             raise
         conn.execute("COMMIT")
 
     def _check_version(self, conn: sqlite3.Connection) -> int:
+        raw = self._q.raw
         tables = {
             row[0]
             for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('ledger', 'relcore_schema')"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+                (raw["ledger"], raw["relcore_schema"]),
             )
         }
-        if "relcore_schema" in tables:
-            version = int(conn.execute("SELECT max(version) FROM relcore_schema").fetchone()[0])
+        if raw["relcore_schema"] in tables:
+            version = int(conn.execute(f"SELECT max(version) FROM {self._q.schema}").fetchone()[0])
         else:
-            version = 1 if "ledger" in tables else 0  # relcore before versions; a new file
+            # relcore before versions; a new file (or a tenant new to it)
+            version = 1 if raw["ledger"] in tables else 0
         if version > SCHEMA_VERSION:
             raise LedgerError(
                 f"SQLite ledger {self.path}: written by a newer relcore (schema version "
@@ -289,9 +393,9 @@ class SQLiteLedger(Ledger):
         with self._using() as conn:
             # the partial index counts reservations at once; a filtered count would read
             # every row
-            total = conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
+            total = conn.execute(f"SELECT count(*) FROM {self._q.ledger}").fetchone()[0]
             held = conn.execute(
-                "SELECT count(*) FROM ledger WHERE held_until IS NOT NULL"
+                f"SELECT count(*) FROM {self._q.ledger} WHERE held_until IS NOT NULL"
             ).fetchone()[0]
         return int(total) - int(held)
 
@@ -312,19 +416,19 @@ class SQLiteLedger(Ledger):
         if not rows:
             return
         with self._writing() as conn:
-            conn.executemany(_INSERT, rows)
+            conn.executemany(self._q.insert, rows)
 
     def customer_rows(
         self, customer_id: str, *, since: int | None = None, held_at: int | None = None
     ) -> CustomerRows:
         with self._using() as conn:
-            return _to_rows(_fetch(conn, customer_id, since, held_at))
+            return _to_rows(_fetch(self._q, conn, customer_id, since, held_at))
 
     def customer_history(
         self, customer_id: str, *, since: int | None = None, held_at: int | None = None
     ) -> History:
         with self._using() as conn:
-            rows = _fetch(conn, customer_id, since, held_at)
+            rows = _fetch(self._q, conn, customer_id, since, held_at)
         return _to_history([customer_id], {customer_id: rows})
 
     def histories(
@@ -340,7 +444,7 @@ class SQLiteLedger(Ledger):
                 chunk = distinct[k : k + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 query = (
-                    f"SELECT customer_id, {_COLUMNS} FROM ledger WHERE customer_id IN "
+                    f"SELECT customer_id, {_COLUMNS} FROM {self._q.ledger} WHERE customer_id IN "
                     f"({marks}) AND at >= ? AND {held} ORDER BY customer_id, at, id"
                 )
                 for row in conn.execute(query, (*chunk, lower, *extra)):
@@ -374,39 +478,69 @@ class SQLiteLedger(Ledger):
 
     def keyed(self, key: str) -> KeyedEntry | None:
         with self._using() as conn:
-            return _keyed(conn, key)
+            return _keyed(self._q, conn, key)
+
+    def _hash(self, customer_id: str) -> bytes:
+        if self._salt is None:  # written by the migration that made the table; never changes
+            with self._using() as conn:
+                row = conn.execute(f"SELECT salt FROM {self._q.salt}").fetchone()
+            self._salt = bytes(row[0])
+        return suppression_hash(self._salt, customer_id)
 
     def get_preferences(self, customer_id: str) -> ContactPreferences | None:
         with self._using() as conn:
-            return _get_preferences(conn, customer_id)
+            return _get_preferences(self, conn, customer_id)
 
     def get_preferences_many(self, customer_ids: Sequence[str]) -> dict[str, ContactPreferences]:
         distinct = list(dict.fromkeys(str(c) for c in customer_ids))
         out: dict[str, ContactPreferences] = {}
+        q = self._q
+        scopes: dict[bytes, Scopes] = {}
         with self._using() as conn:
-            if conn.execute("SELECT 1 FROM preferences LIMIT 1").fetchone() is None:
+            any_suppressed = (
+                conn.execute(f"SELECT 1 FROM {q.suppressions} LIMIT 1").fetchone() is not None
+            )
+            any_stored = (
+                conn.execute(f"SELECT 1 FROM {q.preferences} LIMIT 1").fetchone() is not None
+            )
+            if not any_stored and not any_suppressed:
                 return out  # the usual case: nothing stored, nothing to look up
+            hashes = {cid: self._hash(cid) for cid in distinct} if any_suppressed else {}
             for k in range(0, len(distinct), _CHUNK):
                 chunk = distinct[k : k + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                query = (
-                    "SELECT customer_id, preferences FROM preferences "
-                    f"WHERE customer_id IN ({marks})"
-                )
-                for cid, text in conn.execute(query, chunk):
-                    out[cid] = _read_preferences(text, cid)
+                if any_stored:
+                    query = (
+                        f"SELECT customer_id, preferences FROM {q.preferences} "
+                        f"WHERE customer_id IN ({marks})"
+                    )
+                    for cid, text in conn.execute(query, chunk):
+                        out[cid] = _read_preferences(text, cid)
+                if any_suppressed:
+                    query = (
+                        f"SELECT id_hash, scopes FROM {q.suppressions} WHERE id_hash IN ({marks})"
+                    )
+                    for digest, text in conn.execute(query, [hashes[c] for c in chunk]):
+                        scopes[bytes(digest)] = read_scopes(text)
+        if scopes:
+            for cid in distinct:
+                found = scopes.get(hashes[cid])
+                if found is not None:
+                    merged = with_suppression(out.get(cid), found)
+                    assert merged is not None
+                    out[cid] = merged
         return out
 
     def set_preferences(self, customer_id: str, preferences: ContactPreferences | None) -> None:
         check_preferences(customer_id, preferences)
         with self._writing() as conn:
-            _set_preferences(conn, customer_id, preferences)
+            _set_preferences(self._q, conn, customer_id, preferences)
 
     def log_decisions(self, records: Sequence[AuditRecord]) -> None:
         rows = _decision_rows(records)
         if rows:
             with self._writing() as conn:
-                conn.executemany(_INSERT_DECISION, rows)
+                conn.executemany(self._q.insert_decision, rows)
 
     def decisions(
         self,
@@ -427,7 +561,7 @@ class SQLiteLedger(Ledger):
         if hi is not None:
             where.append("decided_at < ?")
             params.append(hi)
-        query = "SELECT record FROM decisions"
+        query = f"SELECT record FROM {self._q.decisions}"
         if where:
             query += " WHERE " + " AND ".join(where)
         with self._using() as conn:
@@ -440,14 +574,45 @@ class SQLiteLedger(Ledger):
             # recorded entries older than before, unless the customer's own limits still
             # read them; reservations of long ago, or long expired
             removed = conn.execute(
-                """DELETE FROM ledger WHERE
+                f"""DELETE FROM {self._q.ledger} AS l WHERE
                     (held_until IS NULL AND at < :before AND NOT EXISTS (
-                        SELECT 1 FROM preferences p WHERE p.customer_id = ledger.customer_id
-                        AND ledger.at >= :before - p.reach))
+                        SELECT 1 FROM {self._q.preferences} p
+                        WHERE p.customer_id = l.customer_id AND l.at >= :before - p.reach))
                     OR (held_until IS NOT NULL AND (at < :before OR held_until < :before))""",
                 {"before": before},
             ).rowcount
         return int(removed)
+
+    def forget(self, customer_id: str) -> Erasure:
+        """Remove everything held on a customer (see :class:`~relcore.contact_policy.Ledger`).
+
+        SQLite keeps deleted rows' bytes in free pages and the write-ahead log until they
+        are reused: this runs with ``secure_delete`` (deleted content is overwritten with
+        zeros) and then checkpoints the log, truncating it when no other connection is
+        reading the file at that moment (else the log's copy goes at a later checkpoint).
+        """
+        check_customer_id(customer_id)
+        with self._using() as conn:
+            conn.execute("PRAGMA secure_delete = ON")
+            try:
+                with self.exclusive(customer_id) as session:
+                    assert isinstance(session, _SQLiteSession)
+                    erased = session.forget()
+                # a checkpoint waits for readers and writers: briefly, the erasure is done
+                conn.execute("PRAGMA busy_timeout = 1000")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                conn.execute("PRAGMA secure_delete = OFF")
+        return erased
+
+    def lift_suppression(self, customer_id: str) -> bool:
+        check_customer_id(customer_id)
+        with self._writing() as conn:
+            gone = conn.execute(
+                f"DELETE FROM {self._q.suppressions} WHERE id_hash = ?", (self._hash(customer_id),)
+            ).rowcount
+        return bool(gone)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -477,6 +642,7 @@ class _SQLiteSession(LedgerSession):
 
     def __init__(self, ledger: SQLiteLedger, conn: sqlite3.Connection, customer_id: str) -> None:
         self._ledger = ledger
+        self._q = ledger._q
         self._conn = conn
         self._customer_id = customer_id
 
@@ -489,28 +655,28 @@ class _SQLiteSession(LedgerSession):
 
     def customer_history(self, *, since: int | None = None, held_at: int | None = None) -> History:
         with self._errors():
-            rows = _fetch(self._conn, self._customer_id, since, held_at)
+            rows = _fetch(self._q, self._conn, self._customer_id, since, held_at)
         return _to_history([self._customer_id], {self._customer_id: rows})
 
     def customer_rows(
         self, *, since: int | None = None, held_at: int | None = None
     ) -> CustomerRows:
         with self._errors():
-            return _to_rows(_fetch(self._conn, self._customer_id, since, held_at))
+            return _to_rows(_fetch(self._q, self._conn, self._customer_id, since, held_at))
 
     def append(self, entries: Sequence[Entry]) -> None:
         rows = [_params(check_entry(e)) for e in entries]
         with self._errors():
-            self._conn.executemany(_INSERT, rows)
+            self._conn.executemany(self._q.insert, rows)
 
     def keyed(self, key: str) -> KeyedEntry | None:
         with self._errors():
-            return _keyed(self._conn, key)
+            return _keyed(self._q, self._conn, key)
 
     def add_keyed(self, keyed: KeyedEntry) -> None:
         k = check_keyed(keyed, self._customer_id)
         try:
-            self._conn.execute(_INSERT_KEYED, (*_params(k.entry), k.key, k.held_until))
+            self._conn.execute(self._q.insert_keyed, (*_params(k.entry), k.key, k.held_until))
         except sqlite3.IntegrityError:
             raise ReservationError(k.key, "is used already; a key names one contact") from None
         except sqlite3.Error as exc:
@@ -518,7 +684,7 @@ class _SQLiteSession(LedgerSession):
 
     def _mine(self, key: str) -> KeyedEntry | None:
         with self._errors():
-            k = _keyed(self._conn, key)
+            k = _keyed(self._q, self._conn, key)
         if k is not None and k.entry.customer_id != self._customer_id:
             raise ReservationError(
                 key, f"belongs to customer {k.entry.customer_id!r}, not {self._customer_id!r}"
@@ -531,7 +697,9 @@ class _SQLiteSession(LedgerSession):
             raise ReservationError(key, "nothing is held under this key")
         if k.held_until is not None:
             with self._errors():
-                self._conn.execute("UPDATE ledger SET held_until = NULL WHERE key = ?", (key,))
+                self._conn.execute(
+                    f"UPDATE {self._q.ledger} SET held_until = NULL WHERE key = ?", (key,)
+                )
 
     def release(self, key: str) -> bool:
         k = self._mine(key)
@@ -540,51 +708,88 @@ class _SQLiteSession(LedgerSession):
         if k.held_until is None:
             raise ReservationError(key, "its contact is recorded; a recorded contact stays")
         with self._errors():
-            self._conn.execute("DELETE FROM ledger WHERE key = ?", (key,))
+            self._conn.execute(f"DELETE FROM {self._q.ledger} WHERE key = ?", (key,))
         return True
 
     def expire(self, now: int) -> int:
         with self._errors():
             return int(
                 self._conn.execute(
-                    "DELETE FROM ledger WHERE customer_id = ? AND held_until <= ?",
+                    f"DELETE FROM {self._q.ledger} WHERE customer_id = ? AND held_until <= ?",
                     (self._customer_id, clamp_micros(now)),
                 ).rowcount
             )
 
     def get_preferences(self) -> ContactPreferences | None:
         with self._errors():
-            return _get_preferences(self._conn, self._customer_id)
+            return _get_preferences(self._ledger, self._conn, self._customer_id)
 
     def set_preferences(self, preferences: ContactPreferences | None) -> None:
         check_preferences(self._customer_id, preferences)
         with self._errors():
-            _set_preferences(self._conn, self._customer_id, preferences)
+            _set_preferences(self._q, self._conn, self._customer_id, preferences)
 
     def log_decisions(self, records: Sequence[AuditRecord]) -> None:
         rows = _decision_rows(records)
         with self._errors():
-            self._conn.executemany(_INSERT_DECISION, rows)
+            self._conn.executemany(self._q.insert_decision, rows)
+
+    def forget(self) -> Erasure:
+        """Everything of the customer deleted, a suppression record kept (or merged)."""
+        q, conn, cid = self._q, self._conn, self._customer_id
+        digest = self._ledger._hash(cid)
+        with self._errors():
+            unsubscribes = conn.execute(
+                f"SELECT channel, category FROM {q.ledger} "
+                "WHERE customer_id = ? AND kind = ? AND company = 0 AND held_until IS NULL",
+                (cid, UNSUBSCRIBE),
+            ).fetchall()
+            recorded, held = conn.execute(
+                f"SELECT count(*) - count(held_until), count(held_until) FROM {q.ledger} "
+                "WHERE customer_id = ?",
+                (cid,),
+            ).fetchone()
+            conn.execute(f"DELETE FROM {q.ledger} WHERE customer_id = ?", (cid,))
+            decisions = conn.execute(
+                f"DELETE FROM {q.decisions} WHERE customer_id = ?", (cid,)
+            ).rowcount
+            row = conn.execute(
+                f"SELECT preferences FROM {q.preferences} WHERE customer_id = ?", (cid,)
+            ).fetchone()
+            conn.execute(f"DELETE FROM {q.preferences} WHERE customer_id = ?", (cid,))
+            earlier = conn.execute(
+                f"SELECT scopes FROM {q.suppressions} WHERE id_hash = ?", (digest,)
+            ).fetchone()
+            stored = None if row is None else _read_preferences(row[0], cid)
+            scopes = opt_out_scopes(
+                stored, unsubscribes, None if earlier is None else read_scopes(earlier[0])
+            )
+            if scopes[0] or scopes[1]:
+                conn.execute(
+                    f"INSERT OR REPLACE INTO {q.suppressions} (id_hash, scopes) VALUES (?, ?)",
+                    (digest, scopes_text(scopes)),
+                )
+        return Erasure(int(recorded), int(held), int(decisions), row is not None, *scopes)
 
 
 def _fetch(
-    conn: sqlite3.Connection, customer_id: str, since: int | None, held_at: int | None
+    q: _SQL, conn: sqlite3.Connection, customer_id: str, since: int | None, held_at: int | None
 ) -> list[Any]:
     lower = _MIN if since is None else clamp_micros(since)
     if held_at is None:
         return conn.execute(
-            f"{_SELECT} WHERE customer_id = ? AND at >= ? AND {_RECORDED} ORDER BY at, id",
+            f"{q.select} WHERE customer_id = ? AND at >= ? AND {_RECORDED} ORDER BY at, id",
             (customer_id, lower),
         ).fetchall()
     return conn.execute(
-        f"{_SELECT} WHERE customer_id = ? AND at >= ? AND {_RECORDED_OR_HELD} ORDER BY at, id",
+        f"{q.select} WHERE customer_id = ? AND at >= ? AND {_RECORDED_OR_HELD} ORDER BY at, id",
         (customer_id, lower, clamp_micros(held_at)),
     ).fetchall()
 
 
-def _keyed(conn: sqlite3.Connection, key: str) -> KeyedEntry | None:
+def _keyed(q: _SQL, conn: sqlite3.Connection, key: str) -> KeyedEntry | None:
     row = conn.execute(
-        f"SELECT customer_id, {_COLUMNS}, held_until FROM ledger WHERE key = ?", (key,)
+        f"SELECT customer_id, {_COLUMNS}, held_until FROM {q.ledger} WHERE key = ?", (key,)
     ).fetchone()
     if row is None:
         return None
@@ -594,11 +799,18 @@ def _keyed(conn: sqlite3.Connection, key: str) -> KeyedEntry | None:
     )
 
 
-def _get_preferences(conn: sqlite3.Connection, customer_id: str) -> ContactPreferences | None:
+def _get_preferences(
+    ledger: SQLiteLedger, conn: sqlite3.Connection, customer_id: str
+) -> ContactPreferences | None:
+    q = ledger._q
     row = conn.execute(
-        "SELECT preferences FROM preferences WHERE customer_id = ?", (customer_id,)
+        f"SELECT (SELECT preferences FROM {q.preferences} WHERE customer_id = ?), "
+        f"(SELECT scopes FROM {q.suppressions} WHERE id_hash = ?)",
+        (customer_id, ledger._hash(customer_id)),
     ).fetchone()
-    return None if row is None else _read_preferences(row[0], customer_id)
+    stored = None if row[0] is None else _read_preferences(row[0], customer_id)
+    scopes: Scopes | None = None if row[1] is None else read_scopes(row[1])
+    return with_suppression(stored, scopes)
 
 
 def _read_preferences(text: str, customer_id: str) -> ContactPreferences:
@@ -606,22 +818,20 @@ def _read_preferences(text: str, customer_id: str) -> ContactPreferences:
 
 
 def _set_preferences(
-    conn: sqlite3.Connection, customer_id: str, preferences: ContactPreferences | None
+    q: _SQL, conn: sqlite3.Connection, customer_id: str, preferences: ContactPreferences | None
 ) -> None:
     if preferences is None:
-        conn.execute("DELETE FROM preferences WHERE customer_id = ?", (customer_id,))
+        conn.execute(f"DELETE FROM {q.preferences} WHERE customer_id = ?", (customer_id,))
         return
     conn.execute(
-        "INSERT OR REPLACE INTO preferences (customer_id, preferences, reach) VALUES (?, ?, ?)",
+        f"INSERT OR REPLACE INTO {q.preferences} (customer_id, preferences, reach) "
+        "VALUES (?, ?, ?)",
         (
             customer_id,
             json.dumps(preferences.to_dict(), ensure_ascii=False),
             preferences_reach(preferences),
         ),
     )
-
-
-_INSERT_DECISION = "INSERT INTO decisions (customer_id, decided_at, record) VALUES (?, ?, ?)"
 
 
 def _decision_rows(records: Sequence[AuditRecord]) -> list[tuple[str, int, str]]:

@@ -658,6 +658,43 @@ class EventLog:
             labels={k: v.take(mask) for k, v in self._labels.items()},
         )
 
+    def without(self, customer_ids: Iterable[Any] | str) -> EventLog:
+        """The log without these customers: their events, and their ids in the customer
+        table (an erased customer leaves no trace in an analysis). Ids the log does not
+        hold are ignored; a single string is one id.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> log = EventLog.from_arrays(
+        ...     ["b", "a", "c", "b"],
+        ...     np.array(["2026-01-02", "2026-01-01", "2026-01-03", "2026-01-04"],
+        ...              dtype="datetime64[D]"),
+        ...     value=[5.0, 10.0, 1.0, 7.5],
+        ...     timezone="UTC",
+        ... )
+        >>> rest = log.without(["b", "nobody"])
+        >>> rest.customers.tolist(), rest.value.tolist()
+        (['a', 'c'], [10.0, 1.0])
+        """
+        wanted = {customer_ids} if isinstance(customer_ids, str) else set(customer_ids)
+        gone = np.fromiter(
+            (c in wanted for c in self._customers.tolist()), dtype=bool, count=self.n_customers
+        )
+        if not gone.any():
+            return self
+        kept = ~gone
+        new_code = np.cumsum(kept, dtype=np.int64) - 1  # old code -> new code (if kept)
+        rows = kept[self._codes]
+        return EventLog(
+            customers=self._customers[kept],
+            customer_codes=new_code[self._codes[rows]].astype(np.int32),
+            at=self._at[rows],
+            value=take(self._value, rows),
+            value_to_customer=take(self._value_to_customer, rows),
+            labels={k: v.take(rows) for k, v in self._labels.items()},
+        )
+
     def filter(
         self,
         *,

@@ -1,6 +1,7 @@
 """Relationship scores: how a customer relates to the company, computed from an event log
-(engagement, contact fatigue, value balance, the customer view) or from the customer-base
-summary (RFM segments, lifecycle stages), and "customers who bought this also bought".
+(engagement, contact fatigue, value balance, the customer view, the preferred send time)
+or from the customer-base summary (RFM segments, lifecycle stages), and "customers who
+bought this also bought".
 
 The implementation modules are private (``_fatigue.py`` holds :func:`fatigue`), so that a
 function and its module never share a name; import from here or from
@@ -23,6 +24,7 @@ from ._lifecycle import (
 )
 from ._plots import plot_score_distribution, plot_segment_sizes
 from ._rfm import RFM_SEGMENTS, RFMSegments, rfm_segments
+from ._send_time import PreferredSendTimes, preferred_send_time
 from ._value_balance import BALANCE_CLASSES, ValueBalance, value_balance
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "EngagementScores",
     "FatigueScores",
     "LifecycleStages",
+    "PreferredSendTimes",
     "RFMSegments",
     "RepeatCustomers",
     "ResponseCurve",
@@ -52,6 +55,7 @@ __all__ = [
     "lifecycle_stage",
     "plot_score_distribution",
     "plot_segment_sizes",
+    "preferred_send_time",
     "repeat_customers",
     "rfm_segments",
     "value_balance",
