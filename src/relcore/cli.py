@@ -23,6 +23,12 @@ status 70.
 A summary written by ``relcore summarize`` has a ``period`` column (``D``, ``W`` or a
 duration such as ``3d``, the same in every row), so ``relcore score`` knows the length of
 its periods; pandas and polars read it as an ordinary text column.
+
+``-o`` writes the format its file name says (``.csv``, ``.parquet``, ``.json``/``.jsonl``
+for JSON lines; any other name is refused before any work), text with LF line endings;
+``-`` writes CSV to stdout. Dates on the command line are ISO 8601. ``summarize``,
+``score`` and ``policy simulate`` show a tqdm progress bar on stderr that moves with the
+bytes read or the rows done, only when stderr is a terminal and ``--quiet`` is not given.
 """
 
 from __future__ import annotations
