@@ -5,6 +5,7 @@ every model's fit scales with the number of customers.
     PYTHONPATH=src python benchmarks/bench_models.py --big       # 10M as well (minutes)
     PYTHONPATH=src python benchmarks/bench_models.py --quick     # up to 100k
     PYTHONPATH=src python benchmarks/bench_models.py --no-scaling --no-lifetimes
+    PYTHONPATH=src python benchmarks/bench_models.py --covariates-only  # issue 15's fits
 
 Data are simulated in days over 78 weeks of acquisition: *daily* summaries hold whole
 numbers of days (identical histories repeat and compress), *continuous* ones real
@@ -197,6 +198,49 @@ def scaling(sizes: list[int], repeat: int) -> None:
             print(f"{model.__name__:<12}{data:<12}{cells}   {slope:5.2f} ({slope_cpu:4.2f})")
 
 
+# -- covariates --------------------------------------------------------------------------
+
+
+def covariate_data(n: int, kind: str, seed: int = 5) -> dict[str, np.ndarray]:
+    """Static covariates: a flag and a three-level code (acquisition channel, region), the
+    common case, or with ``kind="continuous"`` also a real-valued one (first-order value),
+    which leaves every customer a covariate row of their own."""
+    rng = np.random.default_rng(seed)
+    cov = {
+        "channel": (rng.random(n) < 0.4).astype(float),
+        "region": rng.integers(0, 3, n).astype(float),
+    }
+    if kind == "continuous":
+        cov["first_value"] = rng.normal(size=n)
+    return cov
+
+
+def covariate_fits(sizes: list[int], repeat: int) -> None:
+    """Covariate fits against the same model's fit without covariates (lifetimes has no
+    covariate models: the peer comparison is moot)."""
+    print(f"\n== covariate fits vs the same fit without covariates (best of {repeat}) ==")
+    print(
+        f"{'model':<12}{'covariates':<14}{'customers':>11}{'plain':>10}{'covariates':>12}"
+        f"{'ratio':>8}{'rows':>24}"
+    )
+    for model in (BGNBD, ParetoNBD, GammaGamma):
+        for kind in ("categories", "continuous"):
+            for n in sizes:
+                if kind == "continuous" and n > 100_000:
+                    continue  # row-by-row derivatives: about 10 µs a row per evaluation
+                d = fit_data(model, n, "daily")
+                cov = covariate_data(n, kind)
+                t0, m0 = best_of(quiet(lambda d=d, m=model: m.fit(**d)), repeat)
+                t1, m1 = best_of(
+                    quiet(lambda d=d, m=model, c=cov: m.fit(**d, covariates=c)), repeat
+                )
+                rows = f"{m0.fit_info.n_rows:,} -> {m1.fit_info.n_rows:,}"
+                print(
+                    f"{model.__name__:<12}{kind:<14}{n:>11,}{t0:>9.3f}s{t1:>11.3f}s"
+                    f"{t1 / t0:>7.1f}x{rows:>24}"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="sizes up to 100k")
@@ -204,6 +248,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
     parser.add_argument("--no-lifetimes", action="store_true", help="skip lifetimes")
     parser.add_argument("--no-scaling", action="store_true", help="hot paths only")
+    parser.add_argument("--no-covariates", action="store_true", help="skip covariate fits")
+    parser.add_argument("--covariates-only", action="store_true", help="covariate fits only")
     args = parser.parse_args()
     lifetimes: Any = None
     if not args.no_lifetimes:
@@ -215,6 +261,10 @@ def main() -> None:
             print("lifetimes is not installed: relcore timings only")
     top = 100_000 if args.quick else 10_000_000 if args.big else 1_000_000
     print(f"machine: {machine()}")
+    if args.covariates_only:
+        covariate_fits([10_000, 100_000] + ([1_000_000] if not args.quick else []), args.repeat)
+        print(f"\nmachine at the end: {machine()}")
+        return
     floors = Floors()
     print(f"floors: {floors.describe()}")
     print(f"\n== hot paths (best of {args.repeat}) ==")
@@ -225,6 +275,8 @@ def main() -> None:
     if not args.no_scaling:
         sizes = [10_000, 100_000] + ([1_000_000] if not args.quick else [])
         scaling(sizes + ([10_000_000] if args.big else []), args.repeat)
+    if not args.no_covariates:
+        covariate_fits([10_000, 100_000] + ([1_000_000] if not args.quick else []), args.repeat)
     print(f"\nmachine at the end: {machine()}")
 
 

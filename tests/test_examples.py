@@ -41,6 +41,29 @@ def builds_a_view_and_measures_a_holdout_test(out: str, output_dir: Path) -> Non
         assert (output_dir / name).stat().st_size > 1000
 
 
+def plans_a_campaign_within_its_budget(out: str, output_dir: Path) -> None:
+    # 2,000 customers, an email and an SMS each, one spring budget of 1,000 sends
+    assert "4,000 candidates for 2,000 customers" in out
+    assert "CampaignPlan(4,000 candidates: 1,000 scheduled" in out
+    # the 06:00 start is within quiet hours: every send waits for the morning
+    assert "  scheduled       1,000  (1,000 deferred)" in out
+    # the budget keeps the best: the least scheduled is worth no less than the best left out
+    line = next(ln for ln in out.splitlines() if ln.startswith("the budget kept the best"))
+    least, most = (float(part.split()[-1]) for part in line.split(", every one"))
+    assert least >= most
+    assert "customers in a global control group" in out
+    assert "1 customer refused" in out
+    sent = {
+        ln.split(":")[0]: int(ln.split(":")[1].split()[0].replace(",", ""))
+        for ln in out.splitlines()
+        if ln.startswith(("as planned:", "weekly cap:", "no rules:"))
+    }
+    assert sent["weekly cap"] < sent["as planned"] <= sent["no rules"]
+    assert (output_dir / "schedule.csv").stat().st_size > 1000
+    for name in ("plan.png", "compare.png"):
+        assert (output_dir / name).stat().st_size > 1000
+
+
 def joins_predictions_to_customers_with_pandas_and_polars(out: str, output_dir: Path) -> None:
     assert "top customers by 12-month lifetime value:" in out
     assert "pandas and polars routes agree: True" in out
@@ -55,6 +78,7 @@ def joins_predictions_to_customers_with_pandas_and_polars(out: str, output_dir: 
 STORIES: dict[str, Callable[[str, Path], None]] = {
     "03_contact_policy.py": tells_the_contact_policy_story,
     "04_customer_view_and_holdout.py": builds_a_view_and_measures_a_holdout_test,
+    "06_plan_campaign.py": plans_a_campaign_within_its_budget,
     "07_notebook_workflow.py": joins_predictions_to_customers_with_pandas_and_polars,
 }
 

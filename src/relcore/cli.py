@@ -399,6 +399,7 @@ def _add_policy_parser(sub: Any) -> None:
     )
     _add_quiet_option(sim)
     sim.set_defaults(run=_run_policy_simulate)
+    _add_plan_parser(verbs)
     audit = verbs.add_parser(
         "audit",
         help="export the decisions a ledger's audit trail holds",
@@ -447,6 +448,64 @@ def _add_policy_parser(sub: Any) -> None:
     statement.set_defaults(run=_run_policy_statement)
 
 
+def _add_plan_parser(verbs: Any) -> None:
+    plan = verbs.add_parser(
+        "plan",
+        help="plan a campaign: a send time for the best candidates every rule allows",
+        description=(
+            "Plan a campaign: choose, among candidate messages, those of highest value "
+            "that every rule of the policy, every customer's preferences, every budget and "
+            "every rate limit allow, each at a send time inside its window; say why each "
+            "other candidate was left out. CANDIDATES columns: customer_id, channel, "
+            "earliest, latest (ISO 8601 with an offset), and optionally message_id, "
+            "category, campaign, priority, value. The output has one row per candidate "
+            "(status, send_at, reason, detail); its format follows -o (.csv or .parquet)."
+        ),
+        formatter_class=_Formatter,
+    )
+    plan.add_argument("policy", help="policy file (TOML)")
+    plan.add_argument("input", metavar="candidates", help="candidates CSV with a header row")
+    plan.add_argument(
+        "--ledger",
+        help="what customers already received and did, and their stored preferences: a "
+        "SQLite ledger file or a postgresql:// connection string (only read)",
+    )
+    plan.add_argument(
+        "--history",
+        help="or a CSV of past contacts and customer events, as for 'policy simulate'",
+    )
+    plan.add_argument(
+        "--budget",
+        action="append",
+        metavar="SPEC",
+        help="at most N sends: NAME=N (campaign NAME), channel:NAME=N, all=N, day=N; "
+        "add /day before = for a daily budget (repeatable)",
+    )
+    plan.add_argument(
+        "--rate",
+        action="append",
+        metavar="SPEC",
+        help="at most R sends on a channel: CHANNEL=R/s, CHANNEL=R/min or CHANNEL=R/h (repeatable)",
+    )
+    plan.add_argument(
+        "--per-customer",
+        type=_nonnegative_int,
+        default=1,
+        help="at most this many messages per customer (0 for as many as the rules allow)",
+    )
+    plan.add_argument(
+        "--spread", help="spread sends a rule defers over this long after it allows them (e.g. 30m)"
+    )
+    plan.add_argument("--seed", type=int, default=0, help="seed of the jitter")
+    plan.add_argument(
+        "--scheduled-only", action="store_true", help="write only the scheduled sends"
+    )
+    plan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    plan.add_argument("-o", "--output", required=True, help="schedule.csv or schedule.parquet")
+    _add_file_options(plan)
+    plan.set_defaults(run=_run_policy_plan)
+
+
 def _version() -> str:
     from . import __version__
 
@@ -488,6 +547,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
     return value
 
 
@@ -1118,6 +1187,115 @@ def _outcome_columns(plan: list[Any], result: Any) -> dict[str, Any]:
         "codes": text([";".join(d.codes) for d in decisions]),
         "next_allowed_at": instants([None if d.allowed else d.next_allowed_at for d in decisions]),
     }
+
+
+_CANDIDATE_COLUMNS = (
+    "customer_id",
+    "message_id",
+    "channel",
+    "category",
+    "campaign",
+    "priority",
+    "earliest",
+    "latest",
+    "value",
+)
+
+
+def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .contact_policy import Budget, ContactGuard, MemoryLedger, RateLimit, plan_campaign
+
+    _check_files(args, args.input)
+    kind = Path(args.output).suffix.lower()
+    if kind not in (".csv", ".parquet"):
+        _fail("--output", f"{args.output}: name a .csv or .parquet file")
+    if args.ledger is not None and args.history is not None:
+        _fail("--history", "give either --ledger or --history, not both")
+    budgets = [Budget.parse(b) for b in args.budget or ()]
+    rates = [RateLimit.parse(r) for r in args.rate or ()]
+    spread = None if args.spread is None else _duration(args.spread, "--spread")
+    policy = _read_policy(args.policy)
+    candidates = _read_candidates(args.input, args)
+    ledger: Any
+    if args.ledger is not None:
+        ledger = _open_ledger(args.ledger)
+    elif args.history is not None:
+        ledger = MemoryLedger()
+        ledger.append(_read_history(args.history, args))
+    else:
+        ledger = MemoryLedger()
+    bar = None
+    if not args.quiet and err.isatty():
+        with contextlib.suppress(ImportError):
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(candidates["customer_id"]), desc="planning", unit="cand", file=err)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        result = plan_campaign(
+            ContactGuard(policy, ledger),
+            candidates,
+            budgets=budgets,
+            rate_limits=rates,
+            per_customer=args.per_customer or None,
+            spread=spread,
+            seed=args.seed,
+            timezone="UTC",
+            progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+        if args.ledger is not None:
+            ledger.close()
+    frame = result.to_pandas(scheduled_only=args.scheduled_only)
+    try:
+        if kind == ".csv":
+            frame.to_csv(args.output, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+        else:
+            frame.to_parquet(args.output, index=False)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(args.output)
+        raise
+    print(f"{args.input}: policy {args.policy}", file=out)
+    print(result.summary(), file=out)
+    print(f"{len(frame):,} rows written to {args.output}", file=out)
+    return 0
+
+
+def _read_candidates(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    from .io.csv import read_table
+
+    table = read_table(
+        path,
+        ["customer_id", "channel", "earliest", "latest"],
+        optional=_CANDIDATE_COLUMNS,
+        known=_CANDIDATE_COLUMNS,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        arg_names=_ARG_NAMES,
+    )
+    if table.n_rows == 0:
+        _fail(table.path, "has a header but no candidates: there is nothing to plan")
+    with _rows_of(table):
+        cols: dict[str, Any] = {"customer_id": table.ids("customer_id")}
+        for name in ("earliest", "latest"):
+            cols[name] = table.instants(name, zone_allowed=False).view("datetime64[us]")
+        for name in ("channel", "category", "campaign"):
+            if name in table:
+                cols[name] = table.labels(name, required=name == "channel")
+        if "message_id" in table:
+            cols["message_id"] = table.ids("message_id")
+        if "priority" in table:
+            cols["priority"] = table.integers("priority", default=0)
+        if "value" in table:
+            cols["value"] = table.numbers("value")
+    return cols
 
 
 _AUDIT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "json"}

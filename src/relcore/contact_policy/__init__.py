@@ -38,6 +38,15 @@ from .fatigue import ContactFatigue, FatigueScorer
 from .guard import ContactGuard
 from .history import CustomerRows, Entry, History
 from .ledger import Erasure, KeyedEntry, Ledger, LedgerSession, MemoryLedger
+from .planning import (
+    Budget,
+    CampaignPlan,
+    CommitResult,
+    PolicyComparison,
+    RateLimit,
+    compare,
+    plan_campaign,
+)
 from .policy import Policy
 from .postgres import PostgresLedger
 from .rules import (
@@ -61,6 +70,9 @@ __all__ = [
     "Arbitration",
     "AuditRecord",
     "BatchDecision",
+    "Budget",
+    "CampaignPlan",
+    "CommitResult",
     "Contact",
     "ContactFatigue",
     "ContactGuard",
@@ -83,8 +95,10 @@ __all__ = [
     "OptOut",
     "OutcomeSuppression",
     "Policy",
+    "PolicyComparison",
     "PostgresLedger",
     "QuietHours",
+    "RateLimit",
     "Reason",
     "Reserve",
     "Rule",
@@ -93,7 +107,9 @@ __all__ = [
     "Snooze",
     "StatementEntry",
     "StatementScore",
+    "compare",
     "customer_statement",
     "parameter",
+    "plan_campaign",
     "simulate",
 ]

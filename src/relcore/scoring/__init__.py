@@ -34,6 +34,8 @@ _PURCHASE = (
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CovariatePurchaseModel",
+    "CovariateSpendModel",
     "CustomerPredictions",
     "FitSummary",
     "GammaGamma",

@@ -7,6 +7,7 @@ import pytest
 
 from relcore.scoring import BGNBD, MBGNBD, GammaGamma, ParetoNBD, customer_lifetime_value
 from relcore.scoring.purchase import _chebyshev
+from relcore.scoring.purchase import clv as clv_module
 from relcore.scoring.purchase._special import _bg_horizons, bg_expectation_sum
 
 SPEND = GammaGamma(p=6.25, q=3.74, v=15.44)
@@ -48,6 +49,21 @@ def test_clv_equals_the_month_by_month_sum_of_the_models_expectations(name, whol
     kw = {"months": 12, "monthly_discount_rate": rate, "period_days": 7.0}
     fast = customer_lifetime_value(model, SPEND, x, tx, T, value, **kw)
     loop = customer_lifetime_value(_OneHorizonAtATime(model), SPEND, x, tx, T, value, **kw)
+    np.testing.assert_allclose(fast, loop, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "paretonbd"])
+@pytest.mark.parametrize("block", [1_000, 1_777])
+def test_clv_of_customers_taken_block_by_block_equals_the_month_by_month_sum(
+    monkeypatch, name, block
+):
+    model = MODELS[name]
+    x, tx, T, value = _customers(model, whole=True)
+    monkeypatch.setattr(clv_module, "_BLOCK", block)  # 6,000 customers: several blocks
+    fast = customer_lifetime_value(model, SPEND, x, tx, T, value, period_days=7.0)
+    loop = customer_lifetime_value(
+        _OneHorizonAtATime(model), SPEND, x, tx, T, value, period_days=7.0
+    )
     np.testing.assert_allclose(fast, loop, rtol=1e-10, atol=0)
 
 

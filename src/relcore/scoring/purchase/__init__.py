@@ -6,6 +6,7 @@ identical rows, the optimiser (``_optimize``) and the observed information.
 """
 
 from . import diagnostics
+from ._covariates import CovariatePurchaseModel, CovariateSpendModel
 from ._fitsummary import FitSummary
 from ._predictions import CustomerPredictions
 from .bgbb import BGBB
@@ -20,6 +21,8 @@ __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "CovariatePurchaseModel",
+    "CovariateSpendModel",
     "CustomerPredictions",
     "FitSummary",
     "GammaGamma",

@@ -5,8 +5,8 @@ dropout, the NBD model (purchases at rate ``λ ~ Gamma(r, α)`` for ever)."""
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import attrs
 import numpy as np
@@ -31,6 +31,8 @@ from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
+
+    from ._covariates import CovariatePurchaseModel
 
 
 def nbd_log_pmf(n: FloatArray, t: FloatArray, r: float, alpha: float) -> FloatArray:
@@ -185,6 +187,7 @@ class RFMModel(FittedModel):
         "expected_purchases": (1, _columns),
     }
 
+    @overload
     @classmethod
     def fit(
         cls,
@@ -195,7 +198,50 @@ class RFMModel(FittedModel):
         T: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> Self:
+        covariates: None = None,
+        covariate_names: None = None,
+        purchase: None = None,
+        dropout: None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: object,
+        covariate_names: Sequence[str] | None = None,
+        purchase: Sequence[str] | None = None,
+        dropout: Sequence[str] | None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> CovariatePurchaseModel: ...
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: Any = None,
+        covariate_names: Sequence[str] | None = None,
+        purchase: Sequence[str] | None = None,
+        dropout: Sequence[str] | None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> Self | CovariatePurchaseModel:
         """Maximum-likelihood fit.
 
         Parameters
@@ -211,10 +257,29 @@ class RFMModel(FittedModel):
             L2 penalty on the parameters (time parameters in time rescaled so that the
             longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
             likelihood.
+        covariates
+            Static customer covariates (BG/NBD and Pareto/NBD): a DataFrame or mapping of
+            numeric columns, or a 2-D array (named by ``covariate_names``), one row per
+            customer in the order of the data; with a ``customer_id`` column (or pandas
+            index) the rows are matched to an RFMSummary's customers instead. The fit
+            then returns a
+            :class:`~relcore.scoring.CovariatePurchaseModel` (see the covariates guide).
+        covariate_names
+            Names of the columns of an array of covariates (default ``x0, x1, ...``).
+        purchase, dropout
+            The covariates of the purchase and of the dropout process, by name; a process
+            left out takes every covariate, ``[]`` takes none.
+        penalty
+            Elastic-net penalty on the covariate coefficients (never on the base
+            parameters): ``penalty * ((1 - l1_ratio) * sum(coef**2) + l1_ratio *
+            sum(|coef|))`` is added to the mean negative log-likelihood per customer.
+        l1_ratio
+            The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
+            sets weak coefficients exactly to 0).
 
         Returns
         -------
-        Self
+        Self or CovariatePurchaseModel
             The fitted model; ``fit_info`` holds log-likelihood and covariance.
 
         Raises
@@ -237,6 +302,24 @@ class RFMModel(FittedModel):
         {'r': 0.24, 'alpha': 4.41, 'a': 0.79, 'b': 2.43}
         """
         arrays = {"frequency": frequency, "recency": recency, "T": T}
+        if covariates is not None:
+            from ._covariates import fit_with_covariates
+
+            fitted: CovariatePurchaseModel = fit_with_covariates(
+                cls,
+                data,
+                arrays,
+                weights=weights,
+                penalizer=penalizer,
+                covariates=covariates,
+                covariate_names=covariate_names,
+                selections={"purchase": purchase, "dropout": dropout},
+                penalty=penalty,
+                l1_ratio=l1_ratio,
+            )
+            return fitted
+        if purchase is not None or dropout is not None or covariate_names is not None:
+            raise TypeError("purchase, dropout and covariate_names need covariates")
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
 
     @classmethod

@@ -514,7 +514,7 @@ def _series_terms(zmax: float) -> int:
     """Terms of ``sum_k (c)_k/(d)_k z**k`` for 1e-17 at ``z <= zmax`` (they shrink at
     least by ``z`` per step, as ``c < d``)."""
     if zmax <= 0.0:
-        return 2
+        return 3  # at z = 0 too, the second z-derivative needs the z**2 term
     return int(min(np.ceil(np.log(_EPS) / np.log(zmax)) + 3, 400))
 
 
@@ -719,6 +719,9 @@ def bg_expectation_by_frequency(
     slow[order[slow_mask]] = True
     Y = np.log1p(-z) + S * log1p_ratio(B * S)
     out = C * (-Y) * expm1_ratio(B * Y)
+    # where 1 + B S <= 0 (a + b < 1 can make the group's series negative enough) the
+    # logarithm fails: those rows take the per-row path too
+    slow |= ~np.isfinite(out)
     if slow.any():
         idx = np.flatnonzero(slow)
         out[idx] = bg_expectation_core(C[idx] - A, C[idx] - B, C[idx], z[idx])

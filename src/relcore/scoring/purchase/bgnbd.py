@@ -79,6 +79,12 @@ class BGNBD(RFMModel):
     _time_params: ClassVar[tuple[str, ...]] = ("alpha",)
     _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("BG/NBD", "dropout probability p", {"a": 1.0, "b": np.inf})
+    # static covariates (CLVTools): α_i = α exp(-γ'z), a_i = a exp(δ'z), b_i = b exp(δ'z)
+    _covariate_scales: ClassVar[dict[str, tuple[str, float]]] = {
+        "alpha": ("purchase", -1.0),
+        "a": ("dropout", 1.0),
+        "b": ("dropout", 1.0),
+    }
 
     r: float = param_field()
     alpha: float = param_field()
@@ -91,9 +97,13 @@ class BGNBD(RFMModel):
         """Log-likelihood of each row (Fader, Hardie & Lee 2005, eq. 6)."""
         r, alpha, a, b = params
         x, tx, T = data["frequency"], data["recency"], data["T"]
-        head = (
-            jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) + jet.log_beta_ratio(a, b, x)
-        )
+        if np.ndim(jet.value(a)) == 0 and np.ndim(jet.value(b)) == 0:
+            beta_ratio = jet.log_beta_ratio(a, b, x)
+        else:  # a and b per row (covariates): B(a, b+x) / B(a, b) from log-gammas
+            beta_ratio = (
+                jet.gammaln(b + x) - jet.gammaln(b) - jet.gammaln(a + b + x) + jet.gammaln(a + b)
+            )
+        head = jet.gammaln(r + x) - jet.gammaln(r) + r * jet.log(alpha) + beta_ratio
         alive = -(r + x) * jet.log(alpha + T)
         # δ(x>0) a/(b+x-1) (α+t_x)^-(r+x); rows with x = 0 take the alive term only
         xm = np.maximum(x, 1.0)
@@ -237,6 +247,41 @@ class BGNBD(RFMModel):
         # a probability; clip the last-bit rounding of the sum of two terms
         out: FloatArray = np.clip(first + np.where(pos, second, 0.0), 0.0, 1.0)
         return out
+
+    # -- predictions with a parameter set per customer (covariates) -----------------------
+    @classmethod
+    def _covariate_p_alive(
+        cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`p_alive` with ``r, alpha, a, b`` one per customer (1-d histories)."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        log_odds = (
+            np.log(a)
+            - np.log(b + np.maximum(x, 1.0) - 1.0)
+            + (r + x) * np.log1p((T_ - tx) / (alpha + tx))
+        )
+        with np.errstate(over="ignore"):
+            out: FloatArray = np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
+        return out
+
+    @classmethod
+    def _covariate_expected(
+        cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`expected_purchases` with the parameters one per customer."""
+        x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        core = bg_expectation_core(r + x, b + x, a + b - 1.0 + x, tt / (alpha + T_ + tt))
+        out: FloatArray = core * cls._covariate_p_alive(p, x, tx, T_)
+        return out
+
+    @staticmethod
+    def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
+        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        tt = time_horizon(t)
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        return bg_expectation_core(r, b, a + b - 1.0, tt / (alpha + tt))
 
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None

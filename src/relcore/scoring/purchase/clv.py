@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 __all__ = ["customer_lifetime_value"]
 
 
+# Customers go through in blocks of this many: the work per block sorts and gathers its
+# rows (by frequency, by distinct history) in arrays of a few megabytes, where one array
+# of ten million rows sends every gather to memory (10M customers, CPU: BG/NBD 0.80 ->
+# 0.57 s daily, 1.49 -> 1.24 s continuous; Pareto/NBD 2.9 -> 1.6 s, 4.4 -> 2.1 s).
+_BLOCK = 1 << 20
+
+
 class _PurchaseModel(Protocol):
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray: ...
 
@@ -172,10 +179,15 @@ def customer_lifetime_value(
         discount = (1.0 + monthly_discount_rate) ** -k
         weights = discount - np.append(discount[1:], 0.0)
         x, tx, T_ = purchase_model._history(frequency, recency, T)
-        purchases = purchase_model._discounted_purchases(
-            x.ravel(), tx.ravel(), T_.ravel(), k * per_month, weights
-        ).reshape(x.shape)
-        out: FloatArray = purchases * spend
+        shape = x.shape
+        x, tx, T_ = x.ravel(), tx.ravel(), T_.ravel()
+        purchases = np.empty(x.size)
+        for lo in range(0, x.size, _BLOCK):
+            hi = lo + _BLOCK
+            purchases[lo:hi] = purchase_model._discounted_purchases(
+                x[lo:hi], tx[lo:hi], T_[lo:hi], k * per_month, weights
+            )
+        out: FloatArray = purchases.reshape(shape) * spend
         return out
     total = np.zeros(np.shape(spend))
     previous = np.asarray(purchase_model.expected_purchases(0.0, frequency, recency, T))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import attrs
 import numpy as np
@@ -19,6 +19,8 @@ from ._types import FloatArray, Objective
 
 if TYPE_CHECKING:
     from typing import Self
+
+    from ._covariates import CovariateSpendModel
 
 __all__ = ["GammaGamma"]
 
@@ -89,6 +91,8 @@ class GammaGamma(FittedModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
+    # static covariates scale v (relcore's choice; CLVTools' spending model has none)
+    _covariate_scales: ClassVar[dict[str, tuple[str, float]]] = {"v": ("spend", 1.0)}
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
         "expected_average_value": (0, _columns)
@@ -104,6 +108,7 @@ class GammaGamma(FittedModel):
     v: float = param_field()
     frequency_monetary_correlation: float | None = attrs.field(default=None, kw_only=True, eq=False)
 
+    @overload
     @classmethod
     def fit(
         cls,
@@ -113,7 +118,45 @@ class GammaGamma(FittedModel):
         monetary_value: Any = None,
         weights: Any = None,
         penalizer: float = 0.0,
-    ) -> Self:
+        covariates: None = None,
+        covariate_names: None = None,
+        spend: None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        monetary_value: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: object,
+        covariate_names: Sequence[str] | None = None,
+        spend: Sequence[str] | None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> CovariateSpendModel: ...
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any = None,
+        *,
+        frequency: Any = None,
+        monetary_value: Any = None,
+        weights: Any = None,
+        penalizer: float = 0.0,
+        covariates: Any = None,
+        covariate_names: Sequence[str] | None = None,
+        spend: Sequence[str] | None = None,
+        penalty: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> Self | CovariateSpendModel:
         """Maximum-likelihood fit on customers with ``frequency > 0``.
 
         Parameters
@@ -127,6 +170,23 @@ class GammaGamma(FittedModel):
             How many customers share each row.
         penalizer
             L2 penalty on the parameters, as lifetimes' ``penalizer_coef``.
+        covariates
+            Static customer covariates: a DataFrame or mapping of numeric columns, or a 2-D
+            array (named by ``covariate_names``), one row per customer of the data (or
+            matched by a ``customer_id`` column to an RFMSummary's customers). They
+            scale ``v`` (``v_i = v exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the
+            fit returns a :class:`~relcore.scoring.CovariateSpendModel`.
+        covariate_names
+            Names of the columns of an array of covariates (default ``x0, x1, ...``).
+        spend
+            The covariates to use (default: all).
+        penalty
+            Elastic-net penalty on the covariate coefficients (never on the base
+            parameters): ``penalty * ((1 - l1_ratio) * sum(coef**2) + l1_ratio *
+            sum(|coef|))`` is added to the mean negative log-likelihood per customer.
+        l1_ratio
+            The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
+            sets weak coefficients exactly to 0).
 
         Raises
         ------
@@ -146,6 +206,24 @@ class GammaGamma(FittedModel):
         35.17
         """
         arrays = {"frequency": frequency, "monetary_value": monetary_value}
+        if covariates is not None:
+            from ._covariates import fit_with_covariates
+
+            fitted: CovariateSpendModel = fit_with_covariates(
+                cls,
+                data,
+                arrays,
+                weights=weights,
+                penalizer=penalizer,
+                covariates=covariates,
+                covariate_names=covariate_names,
+                selections={"spend": spend},
+                penalty=penalty,
+                l1_ratio=l1_ratio,
+            )
+            return fitted
+        if spend is not None or covariate_names is not None:
+            raise TypeError("spend and covariate_names need covariates")
         return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
 
     @classmethod
@@ -211,6 +289,19 @@ class GammaGamma(FittedModel):
         # the formula handles (the fit, which takes logarithms, needs positive values).
         check_mask("monetary_value", m < 0, "negative values")
         p, q, v = self.p, self.q, self.v
+        denom = p * x + q - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(denom > 0, p * (v + x * np.where(x > 0, m, 0.0)) / denom, np.inf)
+        return np.asarray(out, dtype=np.float64)
+
+    @staticmethod
+    def _covariate_average_value(
+        params: dict[str, FloatArray], frequency: Any, monetary_value: Any
+    ) -> FloatArray:
+        """:meth:`expected_average_value` with ``p, q, v`` one per customer."""
+        x, m = _spend_columns(frequency, monetary_value)
+        check_mask("monetary_value", m < 0, "negative values")
+        p, q, v = params["p"], params["q"], params["v"]
         denom = p * x + q - 1.0
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(denom > 0, p * (v + x * np.where(x > 0, m, 0.0)) / denom, np.inf)

@@ -36,7 +36,9 @@ def _log_phi(a: Any, b: Any, z: Any) -> Any:
     return jet.compose(val, grad, hess, [a, b, z])
 
 
-def _log_terms(params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray) -> tuple[Any, Any]:
+def _log_terms(
+    params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray, alpha_big: bool | None = None
+) -> tuple[Any, Any]:
     """``(log A, log L0)``: the alive-at-T term and ``log(s F(t_x) + (r+x) G(T))``.
 
     The likelihood is ``Γ(r+x) α^r β^s / Γ(r) · L0`` with (Fader & Hardie 2005, note 008,
@@ -50,11 +52,15 @@ def _log_terms(params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray) 
     larger of α and β: the branch that keeps the argument in ``[0, 1)``.
     """
     r, alpha, s, beta = params
+    if alpha_big is None:
+        alpha_v, beta_v = jet.value(alpha), jet.value(beta)
+        if np.ndim(alpha_v) or np.ndim(beta_v):  # per-row scales (covariates)
+            return _log_terms_by_branch(params, x, tx, T)
+        alpha_big = bool(alpha_v >= beta_v)
     p = r + x
     ps = p + s
-    alpha_v, beta_v = float(jet.value(alpha)), float(jet.value(beta))
     log_ps = jet.log(ps)
-    if alpha_v >= beta_v:
+    if alpha_big:
         big, diff = alpha, alpha - beta
         bF, bG = s + 1.0, s
     else:
@@ -67,6 +73,45 @@ def _log_terms(params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray) 
     total = jet.logaddexp(jet.log(s) + logF, jet.log(p) + logG)
     alive = -p * jet.log(alpha + T) - s * jet.log(beta + T)
     return alive, total
+
+
+def _log_terms_by_branch(
+    params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray
+) -> tuple[Any, Any]:
+    """:func:`_log_terms` with α and β per row: the rows where α >= β and the others take
+    their own hypergeometric branch, and the results are put back in row order."""
+    alpha, beta = params[1], params[3]
+    n = x.size
+    big = np.broadcast_to(jet.value(alpha) >= jet.value(beta), (n,))
+    parts = []
+    for rows, flag in ((np.flatnonzero(big), True), (np.flatnonzero(~big), False)):
+        if not rows.size:
+            continue
+        sub = [_take(v, rows) for v in params]
+        parts.append((rows, _log_terms(sub, x[rows], tx[rows], T[rows], flag)))
+    return _scatter([(i, t[0]) for i, t in parts], n), _scatter([(i, t[1]) for i, t in parts], n)
+
+
+def _take(v: Any, rows: Any) -> Any:
+    if isinstance(v, jet.Jet):
+        return v.take(rows)
+    return v[rows] if np.ndim(v) else v
+
+
+def _scatter(parts: list[tuple[Any, Any]], n: int) -> Any:
+    """Row subsets (of values or jets) put back into ``n`` rows."""
+    jets = [v for _, v in parts if isinstance(v, jet.Jet)]
+    val = np.empty(n)
+    for rows, v in parts:
+        val[rows] = jet.value(v)
+    if not jets:
+        return val
+    m = jets[0].m
+    grad, hess = np.zeros((n, m)), np.zeros((n, m, m))
+    for rows, v in parts:
+        grad[rows] = np.broadcast_to(v.grad, (rows.size, m))
+        hess[rows] = np.broadcast_to(v.hess, (rows.size, m, m))
+    return jet.Jet(val, grad, hess)
 
 
 @attrs.frozen(repr=False)
@@ -110,6 +155,11 @@ class ParetoNBD(RFMModel):
     _time_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
     _chunked_objective: ClassVar[bool] = True
     _limit = no_dropout("Pareto/NBD", "dropout rate μ", {"s": 1.0, "beta": np.inf})
+    # static covariates (CLVTools): α_i = α exp(-γ'z), β_i = β exp(-δ'z)
+    _covariate_scales: ClassVar[dict[str, tuple[str, float]]] = {
+        "alpha": ("purchase", -1.0),
+        "beta": ("dropout", -1.0),
+    }
 
     r: float = param_field()
     alpha: float = param_field()
@@ -200,6 +250,41 @@ class ParetoNBD(RFMModel):
             ell = np.log1p(tk / bT)
             total += wk * ell * expm1_ratio(-(s - 1.0) * ell)
         out: FloatArray = total * ((r + x) * bT / (alpha + T)) * self._alive(x, tx, T)
+        return out
+
+    # -- predictions with a parameter set per customer (covariates) -----------------------
+    @classmethod
+    def _covariate_p_alive(
+        cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`p_alive` with ``r, alpha, s, beta`` one per customer (1-d histories):
+        the alive-at-T term over the likelihood's sum, each row on its own branch."""
+        x, tx, T_ = cls._history(frequency, recency, T)
+        params = [p["r"], p["alpha"], p["s"], p["beta"]]
+        alive, total = _log_terms(params, x, tx, T_)
+        out: FloatArray = np.minimum(np.exp(alive - total), 1.0)
+        # a purchase at T (or T = 0) leaves no time to have died unseen: exactly 1
+        return np.where(tx == T_, 1.0, out)
+
+    @classmethod
+    def _covariate_expected(
+        cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """:meth:`expected_purchases` with the parameters one per customer."""
+        x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        ell = np.log1p(tt / (beta + T_))
+        per_alive = (r + x) * (beta + T_) / (alpha + T_) * ell * expm1_ratio(-(s - 1.0) * ell)
+        out: FloatArray = per_alive * cls._covariate_p_alive(p, x, tx, T_)
+        return out
+
+    @staticmethod
+    def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
+        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        tt = time_horizon(t)
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        ell = np.log1p(tt / beta)
+        out: FloatArray = r * beta / alpha * ell * expm1_ratio(-(s - 1.0) * ell)
         return out
 
     def expected_purchases_new(self, t: Any) -> FloatArray:

@@ -23,6 +23,7 @@ from ._lifecycle import (
     repeat_customers,
 )
 from ._plots import plot_score_distribution, plot_segment_sizes
+from ._propensity import ResponsePropensity, response_propensity
 from ._rfm import RFM_SEGMENTS, RFMSegments, rfm_segments
 from ._send_time import PreferredSendTimes, preferred_send_time
 from ._value_balance import BALANCE_CLASSES, ValueBalance, value_balance
@@ -45,6 +46,7 @@ __all__ = [
     "RFMSegments",
     "RepeatCustomers",
     "ResponseCurve",
+    "ResponsePropensity",
     "ValueBalance",
     "also_bought",
     "customer_view",
@@ -57,6 +59,7 @@ __all__ = [
     "plot_segment_sizes",
     "preferred_send_time",
     "repeat_customers",
+    "response_propensity",
     "rfm_segments",
     "value_balance",
 ]
