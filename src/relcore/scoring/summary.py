@@ -281,6 +281,7 @@ def summarize(
     observation_end: _dt.datetime | _dt.date | str,
     calibration_end: _dt.datetime | _dt.date | str | None = None,
     kind: str | None = "purchase",
+    holdout_spend: Literal["per_transaction", "per_period"] = "per_transaction",
 ) -> RFMSummary:
     """Summarise each customer's purchases as frequency, recency, T and monetary value.
 
@@ -312,6 +313,13 @@ def summarize(
         ``holdout_frequency`` is 0.
     kind
         Which events are purchases (``None``: every event).
+    holdout_spend
+        How ``holdout_monetary_value`` averages: ``"per_transaction"`` (the default,
+        lifetimes' ``calibration_and_holdout_data``) divides the holdout value by the
+        holdout purchases; ``"per_period"`` by the holdout periods with a purchase, as
+        ``monetary_value`` does in calibration (several purchases in one period are one
+        purchase whose value is their sum), so that it compares with the Gamma-Gamma's
+        expected spend per counted purchase.
 
     Returns
     -------
@@ -332,7 +340,19 @@ def summarize(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
     """
-    return _summarize(log, period, observation_end, calibration_end, kind, check_range=True)
+    if holdout_spend not in ("per_transaction", "per_period"):
+        raise ValueError(
+            f"holdout_spend must be 'per_transaction' or 'per_period', got {holdout_spend!r}"
+        )
+    return _summarize(
+        log,
+        period,
+        observation_end,
+        calibration_end,
+        kind,
+        check_range=True,
+        per_period=holdout_spend == "per_period",
+    )
 
 
 def _summarize(
@@ -343,6 +363,7 @@ def _summarize(
     kind: str | None,
     *,
     check_range: bool,
+    per_period: bool = False,
 ) -> RFMSummary:
     """:func:`summarize`; without ``check_range`` a log holding only part of the customers
     (a Dask partition) may lack purchases, or holdout purchases, without that being an
@@ -403,7 +424,8 @@ def _summarize(
     h_freq = np.bincount(h_codes[starts], minlength=n_cust).astype(np.float64)
     h_count = np.bincount(h_codes, minlength=n_cust)
     h_sum = np.bincount(h_codes, weights=h_values, minlength=n_cust)
-    h_mon = np.divide(h_sum, h_count, out=np.zeros(n_cust), where=h_count > 0)
+    h_n = h_freq if per_period else h_count
+    h_mon = np.divide(h_sum, h_n, out=np.zeros(n_cust), where=h_n > 0)
     return RFMSummary(
         customer_id=log.customers[ccode],
         frequency=freq,

@@ -611,27 +611,14 @@ def test_gamma_gamma_95_percent_intervals_cover_known_coefficients():
     assert hits >= 16, f"{hits}/{total}"
 
 
-# -- pymc-marketing (when installed) -------------------------------------------------------
-@pytest.mark.parametrize("model", [BGNBD, ParetoNBD])
-def test_log_likelihood_equals_pymc_marketings_distribution_with_each_customers_parameters(
-    model, cdnow
-):
-    # the likelihood only (priors excluded): pymc-marketing's BetaGeoNBD / ParetoNBD
-    # distributions at the fit's per-customer parameters
-    pm = pytest.importorskip("pymc")
-    distributions = pytest.importorskip("pymc_marketing.clv.distributions")
-    n = len(cdnow.frequency)
-    cov = {"g": _binary(n, 21), "h": np.random.default_rng(22).integers(0, 3, n).astype(float)}
-    m = model.fit(cdnow, covariates=cov)
-    p = m.customer_params(cov)
-    value = np.column_stack([cdnow.recency, cdnow.frequency])
-    if model is BGNBD:
-        dist = distributions.BetaGeoNBD.dist(
-            a=p["a"], b=p["b"], r=p["r"], alpha=p["alpha"], T=cdnow.T
+# pymc-marketing's distributions are compared in tools/crosscheck_pymc_marketing.py
+# (not an extra of relcore; the suite may skip nothing).
+
+
+def test_gamma_gamma_q_constraint_is_refused_with_covariates(cdnow):
+    rep = cdnow.frequency > 0
+    x, m = cdnow.frequency[rep], cdnow.monetary_value[rep]
+    with pytest.raises(TypeError, match="q_constraint"):
+        GammaGamma.fit(
+            frequency=x, monetary_value=m, covariates={"g": _binary(x.size, 3)}, q_constraint=True
         )
-    else:
-        dist = distributions.ParetoNBD.dist(
-            r=p["r"], alpha=p["alpha"], s=p["s"], beta=p["beta"], T=cdnow.T
-        )
-    theirs = float(np.sum(pm.logp(dist, value).eval()))
-    assert m.log_likelihood == pytest.approx(theirs, rel=1e-8)

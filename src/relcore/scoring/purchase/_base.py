@@ -53,7 +53,12 @@ from ...errors import ConvergenceError, DataError, FitWarning
 from ._fitsummary import FitSummary
 from ._inputs import compress, gather_columns, validate_weights
 from ._optimize import OptimResult, chunked_objective, jet_objective, minimize
-from ._predictions import key_predictions
+from ._predictions import (
+    CustomerPredictions,
+    customer_ids,
+    is_customer_table,
+    key_predictions,
+)
 from ._types import FloatArray, Objective, ObjectiveFactory
 
 if TYPE_CHECKING:
@@ -255,7 +260,8 @@ class FittedModel:
         if info is not None and info.limit is not None:
             at = ", ".join(f"{k} = {getattr(self, k):g}" for k in info.boundary)
             unknown = " and ".join(info.not_identified)
-            notes = (f"at the boundary ({info.limit}): {at}; {unknown} are not identified",)
+            unknown_note = f"; {unknown} are not identified" if unknown else ""
+            notes = (f"at the boundary ({info.limit}): {at}{unknown_note}",)
         return FitSummary(
             model=type(self).__name__,
             title=self._describe(),
@@ -291,6 +297,78 @@ class FittedModel:
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
+
+    # -- per-customer likelihood ---------------------------------------------------------
+    def log_likelihood_per_customer(self, data: Any = None, **columns: Any) -> Any:
+        """Log-likelihood of each customer's data at the model's parameters.
+
+        The terms whose sum is the fit's log-likelihood: at a fitted model, summing them
+        over the fitted data (each row counted by its weight) gives
+        :attr:`log_likelihood`. Useful to find the customers a model describes worst, to
+        compare two models customer by customer, or for a likelihood-ratio test on a
+        subset.
+
+        Parameters
+        ----------
+        data
+            A table of customers with the columns the model is fitted on (an
+            :class:`~relcore.scoring.RFMSummary`, a pandas / polars DataFrame or a
+            mapping); a summary or DataFrame gives results keyed by customer id.
+        **columns
+            The columns as arrays instead (for :class:`BGNBD`: ``frequency``,
+            ``recency``, ``T``; :class:`BGBB`: ``frequency``, ``recency``,
+            ``n_periods``; :class:`GammaGamma`: ``frequency``, ``monetary_value``;
+            :class:`ShiftedBetaGeometric`: ``period`` and ``churned``, a customer's last
+            period and whether they churned in it).
+
+        Returns
+        -------
+        numpy.ndarray or CustomerPredictions
+            One value per customer (natural logarithm, in the data's time unit: densities
+            of purchase times count per period); keyed by customer id in a column
+            ``log_likelihood`` for a summary or DataFrame.
+
+        Raises
+        ------
+        DataError
+            Invalid data, as for ``fit``.
+
+        Examples
+        --------
+        >>> from relcore.scoring import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric.fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> ll = m.log_likelihood_per_customer(period=[1, 7], churned=[1, 0])
+        >>> bool(ll[0] < 0 and ll[1] < 0)
+        True
+        """
+        table = is_customer_table(data)
+        if data is not None and not table and not isinstance(data, Mapping):
+            raise TypeError(
+                "log_likelihood_per_customer takes a summary, a DataFrame or a mapping of "
+                f"columns, or the columns as keywords; got {type(data).__name__}"
+            )
+        unknown = set(columns) - set(self._columns)
+        if unknown:
+            raise TypeError(
+                f"unknown column(s) {', '.join(sorted(unknown))}; "
+                f"{type(self).__name__} reads {', '.join(self._columns)}"
+            )
+        raw, _ = gather_columns(self._columns, data, columns, None)
+        rows = self._validate(raw)
+        values = np.asarray(self._row_log_likelihood(rows), dtype=np.float64)
+        values = np.broadcast_to(values, rows[self._columns[0]].shape).copy()
+        if table:
+            return CustomerPredictions(
+                customer_ids(data),
+                {"log_likelihood": values},
+                description=f"{type(self).__name__}, log-likelihood per customer",
+            )
+        return values
+
+    def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
+        """Log-likelihood of validated rows at the model's parameters (a model whose
+        limit leaves ``_rows`` undefined overrides this there)."""
+        return self._rows(list(self.params.values()), rows)
 
     # -- fitting ------------------------------------------------------------------------
     @classmethod

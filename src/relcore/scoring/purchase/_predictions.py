@@ -151,8 +151,15 @@ def keyed_prediction(
 
     @functools.wraps(method)
     def prediction(self: Any, *args: Any, **kwargs: Any) -> Any:
+        interval = kwargs.pop("interval", None)
+        draws = kwargs.pop("draws", None)
+        rng = kwargs.pop("rng", None)
+        if interval is None and (draws is not None or rng is not None):
+            raise TypeError("draws and rng go with interval=")
         data = args[position] if len(args) > position else kwargs.get(names[0])
         if not is_customer_table(data):
+            if interval is not None:
+                return _with_interval(method, self, name, args, kwargs, interval, draws, rng)
             return method(self, *args, **kwargs)
         extra = args[position + 1 :] + tuple(kwargs.pop(n) for n in names[1:] if n in kwargs)
         if any(v is not None for v in extra):
@@ -161,11 +168,79 @@ def keyed_prediction(
             )
         kwargs.pop(names[0], None)
         ids, cols = customer_columns(data, names)
-        values = method(self, *args[:position], *cols, **kwargs)
+        args = (*args[:position], *cols)
+        if interval is not None:
+            return _with_interval(method, self, name, args, kwargs, interval, draws, rng, ids)
+        values = method(self, *args, **kwargs)
         return CustomerPredictions(ids, {name: values}, description=type(self).__name__)
 
     prediction._keyed = True  # type: ignore[attr-defined]
     return prediction
+
+
+def _with_interval(
+    method: Callable[..., Any],
+    model: Any,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    level: float,
+    draws: int | None,
+    rng: Any,
+    ids: Any = None,
+) -> CustomerPredictions:
+    """``method``'s predictions with lower and upper bounds from parameter uncertainty
+    (see :mod:`._uncertainty`), keyed by ``ids`` (default: row positions)."""
+    from ._uncertainty import (
+        DEFAULT_DRAWS,
+        bands,
+        check_level,
+        distinct,
+        expand,
+        parameter_draws,
+        rows_of,
+    )
+
+    level = check_level(level)
+    n_draws = DEFAULT_DRAWS if draws is None else draws
+    models = parameter_draws(model, n_draws, rng)
+    point = np.asarray(method(model, *args, **kwargs), dtype=np.float64)
+    shape = point.shape
+    n = point.size
+
+    def flat(value: Any) -> Any:
+        # per-customer arguments as flat rows, so that customers can be taken in chunks
+        if np.ndim(value) == 0 or isinstance(value, str):
+            return value
+        return np.broadcast_to(np.asarray(value), shape).reshape(-1)
+
+    flat_args = [flat(a) for a in args]
+    flat_kwargs = {k: flat(v) for k, v in kwargs.items()}
+    # evaluate once per distinct row of the per-customer arguments
+    per_row = [i for i, a in enumerate(flat_args) if np.ndim(a) == 1 and np.size(a) == n]
+    per_key = [k for k, v in flat_kwargs.items() if np.ndim(v) == 1 and np.size(v) == n]
+    columns = [flat_args[i] for i in per_row] + [flat_kwargs[k] for k in per_key]
+    unique, inverse = distinct(columns)
+    m = n if inverse is None else unique[0].size
+    if inverse is not None:
+        for i, col in zip(per_row, unique, strict=False):
+            flat_args[i] = col
+        for key, col in zip(per_key, unique[len(per_row) :], strict=True):
+            flat_kwargs[key] = col
+
+    def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
+        a = [rows_of(v, m, rows) for v in flat_args]
+        kw = {key: rows_of(v, m, rows) for key, v in flat_kwargs.items()}
+        values = np.asarray(method(models[k], *a, **kw), dtype=np.float64)
+        return {name: np.broadcast_to(values, (rows.stop - rows.start,))}
+
+    ((lower, upper),) = expand(bands(evaluate, m, n_draws, level), inverse).values()
+    keys = np.arange(n) if ids is None else ids
+    return CustomerPredictions(
+        keys,
+        {name: point.reshape(-1), f"{name}_lower": lower, f"{name}_upper": upper},
+        description=f"{type(model).__name__}, {level:.0%} intervals from parameter uncertainty",
+    )
 
 
 def key_predictions(cls: type, methods: Mapping[str, tuple[int, tuple[str, ...]]]) -> None:

@@ -14,6 +14,7 @@ from scipy import special
 
 from ..._time import US_PER_DAY, timedelta_micros
 from ...errors import ConvergenceError, DataError
+from . import _conditional
 from . import _jet as jet
 from ._base import FittedModel, Limit
 from ._inputs import (
@@ -185,6 +186,7 @@ class RFMModel(FittedModel):
     _per_customer: ClassVar[Mapping[str, tuple[int, tuple[str, ...]]]] = {
         "p_alive": (0, _columns),
         "expected_purchases": (1, _columns),
+        "probability_of_purchases": (2, _columns),
     }
 
     @overload
@@ -361,6 +363,10 @@ class RFMModel(FittedModel):
         """Probability that a customer with this history is still active (each model's own)."""
         raise NotImplementedError
 
+    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive | history) for validated histories of one shape (each model's own)."""
+        raise NotImplementedError
+
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history (each model's own)."""
         raise NotImplementedError
@@ -375,6 +381,9 @@ class RFMModel(FittedModel):
         monthly_discount_rate: float = 0.01,
         period_days: float | None = None,
         days_per_month: float = 365.25 / 12,
+        interval: float | None = None,
+        draws: int | None = None,
+        rng: Any = None,
     ) -> CustomerPredictions:
         """P(alive), expected purchases and, with a spend model, lifetime value of every
         customer, in one table keyed by customer id.
@@ -396,6 +405,17 @@ class RFMModel(FittedModel):
             Lifetime value as in :func:`~relcore.scoring.customer_lifetime_value`.
         period_days
             Length of one model period in days; a summary supplies its own, otherwise 1.
+        interval
+            A level such as 0.9: each column ``c`` gets ``c_lower`` and ``c_upper``, the
+            central interval of its values over parameters drawn from the fits'
+            asymptotic distributions (the same draws for every column). It reflects
+            what the data leave unknown about the parameters, not the chance in what a
+            customer will actually do (see the intervals guide). The model (and the
+            spend model) must be fitted.
+        draws
+            Parameter draws for ``interval`` (default 500).
+        rng
+            Seed or ``numpy.random.Generator`` for the draws.
 
         Returns
         -------
@@ -433,29 +453,80 @@ class RFMModel(FittedModel):
         names = self._columns + (("monetary_value",) if spend_model is not None else ())
         ids, columns = customer_columns(data, names)
         x, tx, T_ = self._history(*columns[:3])
-        out = {
-            "p_alive": self.p_alive(x, tx, T_),
-            "expected_purchases": self.expected_purchases(t, x, tx, T_),
-        }
+        spend = None if spend_model is None else np.asarray(columns[3], dtype=np.float64)
+        sources = [x, tx, T_] + ([] if spend is None else [spend])
+
+        def table(model: RFMModel, spender: Any, rows: slice) -> dict[str, FloatArray]:
+            hist = (sources[0][rows], sources[1][rows], sources[2][rows])
+            out = {
+                "p_alive": model.p_alive(*hist),
+                "expected_purchases": model.expected_purchases(t, *hist),
+            }
+            if spender is not None and len(sources) == 4:
+                out["expected_average_value"] = np.asarray(
+                    spender.expected_average_value(hist[0], sources[3][rows])
+                )
+                out["clv"] = customer_lifetime_value(
+                    model,
+                    spender,
+                    *hist,
+                    sources[3][rows],
+                    months=months,
+                    monthly_discount_rate=monthly_discount_rate,
+                    period_days=days,
+                    days_per_month=days_per_month,
+                )
+            return out
+
+        out = table(self, spend_model, slice(None))
         description = f"{type(self).__name__}, purchases over {ahead}"
         if spend_model is not None:
-            out["expected_average_value"] = np.asarray(
-                spend_model.expected_average_value(x, columns[3])
-            )
-            out["clv"] = customer_lifetime_value(
-                self,
-                spend_model,
-                x,
-                tx,
-                T_,
-                columns[3],
-                months=months,
-                monthly_discount_rate=monthly_discount_rate,
-                period_days=days,
-                days_per_month=days_per_month,
-            )
             description += f", {months}-month lifetime value"
+        if interval is not None:
+            from ._uncertainty import distinct
+
+            # the draws are evaluated once per distinct customer history
+            unique, inverse = distinct(sources)
+            sources[:] = unique
+            out = self._with_bands(out, table, spend_model, interval, draws, rng, inverse)
+            description += f", {interval:.0%} intervals from parameter uncertainty"
+        elif draws is not None or rng is not None:
+            raise TypeError("draws and rng go with interval=")
         return CustomerPredictions(ids, out, description=description)
+
+    def _with_bands(
+        self,
+        point: dict[str, FloatArray],
+        table: Callable[[Any, Any, slice], dict[str, FloatArray]],
+        spend_model: Any,
+        interval: float,
+        draws: int | None,
+        rng: Any,
+        inverse: Any,
+    ) -> dict[str, FloatArray]:
+        """``point``'s columns each followed by their ``_lower`` and ``_upper`` bounds over
+        parameter draws of this model and the spend model, ``table`` giving the columns
+        of the distinct rows that ``inverse`` maps back to the customers."""
+        from ._uncertainty import DEFAULT_DRAWS, bands, check_level, expand, parameter_draws
+
+        level = check_level(interval)
+        n_draws = DEFAULT_DRAWS if draws is None else draws
+        gen = np.random.default_rng(rng)
+        models = parameter_draws(self, n_draws, gen)
+        spenders = (
+            [None] * n_draws if spend_model is None else parameter_draws(spend_model, n_draws, gen)
+        )
+        n = next(iter(point.values())).size if inverse is None else int(inverse.max()) + 1
+
+        def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
+            return table(models[k], spenders[k], rows)
+
+        bounds = expand(bands(evaluate, n, n_draws, level), inverse)
+        out: dict[str, FloatArray] = {}
+        for name, values in point.items():
+            out[name] = values
+            out[f"{name}_lower"], out[f"{name}_upper"] = bounds[name]
+        return out
 
     def _discounted_purchases(
         self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, w: FloatArray
@@ -471,6 +542,49 @@ class RFMModel(FittedModel):
         for tk, wk in zip(t.tolist(), w.tolist(), strict=True):
             total += wk * self.expected_purchases(tk, x, tx, T)
         return total
+
+    def _given_history(self, n: Any, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """``P(X(T, T+t) = n | history)``: the posterior customer's fresh start weighted
+        by P(alive), plus the certain 0 of a customer who has left (see
+        :mod:`._conditional`)."""
+        if frequency is None or recency is None or T is None:
+            raise TypeError("give the history as frequency, recency and T together")
+        x, tx, T_ = self._history(frequency, recency, T)
+        nn, tt = self._counts(n, t)
+        nn, tt, x, tx, T_ = broadcast_float(nn, tt, x, tx, T_)
+        alive = self._alive(x, tx, T_)
+        if self._in_limit:
+            r, alpha = self.params["r"], self.params["alpha"]
+            fresh: FloatArray = np.exp(_conditional.nbd_log_pmf(nn, tt, r + x, alpha + T_))
+        else:
+            fresh = self._fresh_pmf(nn, tt, x, T_)
+        out: FloatArray = alive * fresh + (1.0 - alive) * (nn == 0)
+        return out
+
+    def _fresh_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        """``P(X(t) = n)`` of a customer alive at ``T`` with history ``(x, T)``."""
+        raise NotImplementedError
+
+    def _still_alive(self, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        """``P(alive at T + t | alive at T, history)``: no dropout in ``(T, T + t]``."""
+        raise NotImplementedError
+
+    def _alive_ahead(self, frequency: Any, recency: Any, T: Any, periods_ahead: Any) -> FloatArray:
+        """P(alive at ``T + periods_ahead`` | history up to ``T``): P(alive) at ``T``
+        times the chance of no dropout since (not seeing the purchases in between)."""
+        x, tx, T_ = self._history(frequency, recency, T)
+        ahead = time_horizon(periods_ahead)
+        x, tx, T_, ahead = broadcast_float(x, tx, T_, ahead)
+        alive = self._alive(x, tx, T_)
+        if self._in_limit:
+            return alive
+        out: FloatArray = alive * self._still_alive(x, T_, ahead)
+        return out
+
+    def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
+        if self._in_limit:  # nobody drops out: the NBD likelihood
+            return nbd_rows([self.params["r"], self.params["alpha"]], rows)
+        return super()._row_log_likelihood(rows)
 
     @staticmethod
     def _counts(n: Any, t: Any) -> tuple[FloatArray, FloatArray]:

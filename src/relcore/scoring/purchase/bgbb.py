@@ -12,6 +12,7 @@ from ..._validation import check_mask
 from ...errors import ConvergenceError, DataError
 from . import _jet as jet
 from ._base import FittedModel, Limit, param_field
+from ._conditional import bgbb_new_pmf
 from ._inputs import broadcast_float, prediction_rfm, whole_numbers
 from ._optimize import jet_objective
 from ._special import hyp2f1_one, log_beta_ratio
@@ -119,6 +120,7 @@ class BGBB(FittedModel):
         "p_alive": (0, _columns),
         "expected_purchases": (1, _columns),
         "discounted_expected_transactions": (1, _columns),
+        "probability_of_purchases": (2, _columns),
     }
     _limit = _NO_DROPOUT
 
@@ -216,6 +218,9 @@ class BGBB(FittedModel):
             term = jet.betaln(alpha + x, beta + tx - x + i) + dies
             total = jet.where(gap > i, jet.logaddexp(total, term), total)
         return base + total
+
+    def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
+        return self._loglik(rows["frequency"], rows["recency"], rows["n_periods"])
 
     def _loglik(self, x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
         data = {"frequency": x, "recency": tx, "n_periods": n}
@@ -321,9 +326,14 @@ class BGBB(FittedModel):
 
         return _on_distinct_rows(dert, x, tx, n)
 
-    def expected_purchases_new(self, n_periods: Any) -> FloatArray:
+    def expected_purchases_new(
+        self, n_periods: Any, *, include_first_transaction: bool = False
+    ) -> FloatArray:
         """Expected transactions in the first ``n_periods`` opportunities (FHS 2010, eq. 9):
         ``α/(α+β) · Σ_{t=1..n} B(γ, δ+t)/B(γ, δ)``.
+
+        ``include_first_transaction=True`` counts the purchase that made the customer
+        too (``1 + E[X]``), as CLVTools' new-customer predictions count it.
 
         Examples
         --------
@@ -333,10 +343,62 @@ class BGBB(FittedModel):
         >>> round(float(m.expected_purchases_new(6)), 6)
         3.0
         """
+        if include_first_transaction:
+            return 1.0 + self.expected_purchases_new(n_periods)
         nn = whole_numbers(n_periods, "n_periods")
         a, b = self.alpha, self.beta
         out: FloatArray = a / (a + b) * np.exp(self._log_survival_sum(np.zeros_like(nn), nn))
         return out
+
+    def probability_of_purchases(
+        self,
+        n: Any,
+        m_periods: Any,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+    ) -> FloatArray:
+        """Probability of ``n`` transactions in ``m_periods`` opportunities.
+
+        For a customer just acquired, in the first ``m_periods`` opportunities (Fader,
+        Hardie & Shang 2010). Given a history (``frequency``, ``recency``,
+        ``n_periods``, or a summary in their place), in the next ``m_periods``
+        opportunities: alive after opportunity ``n_periods``
+        (:meth:`p_alive`), the customer starts afresh with the posterior parameters
+        ``α + x``, ``β + n - x``, ``γ``, ``δ + n``; having died, they transact no more.
+
+        Examples
+        --------
+        The probabilities over ``n = 0..m`` sum to one, and their mean is the expected
+        number of transactions:
+
+        >>> import numpy as np
+        >>> m = BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> k = np.arange(6)
+        >>> p = m.probability_of_purchases(k, 5, 3, 4, 6)
+        >>> round(float(p.sum()), 12), bool(np.isclose(p @ k, m.expected_purchases(5, 3, 4, 6)))
+        (1.0, True)
+        """
+        nn = whole_numbers(n, "n")
+        mm = whole_numbers(m_periods, "m_periods")
+        a, b, g, d = self.alpha, self.beta, self.gamma, self.delta
+        if frequency is None and recency is None and n_periods is None:
+            k, m = broadcast_float(nn, mm)
+            return bgbb_new_pmf(k, m, a, b, g, d)
+        if frequency is None or recency is None or n_periods is None:
+            raise TypeError("give the history as frequency, recency and n_periods together")
+        x, tx, n_obs = self._history(frequency, recency, n_periods)
+        nn, mm, x, tx, n_obs = broadcast_float(nn, mm, x, tx, n_obs)
+
+        def given(
+            k: FloatArray, m: FloatArray, x: FloatArray, tx: FloatArray, n: FloatArray
+        ) -> FloatArray:
+            alive = self._p_alive(x, tx, n, np.zeros_like(x))
+            fresh = bgbb_new_pmf(k, m, a + x, b + n - x, g, d + n)
+            out: FloatArray = alive * fresh + (1.0 - alive) * (k == 0)
+            return out
+
+        return _on_distinct_rows(given, nn, mm, x, tx, n_obs)
 
     def _log_survival_sum(self, n: FloatArray, m: FloatArray) -> FloatArray:
         """``log( (B(γ+δ)... ) )``: log of ``Σ_{j=n+1..n+m} B(γ, δ+j) / B(γ, δ)``.

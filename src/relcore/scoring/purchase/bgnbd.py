@@ -11,6 +11,7 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
+from ._conditional import bg_new_pmf, bg_no_dropout
 from ._inputs import time_horizon
 from ._optimize import dot
 from ._rfm import (
@@ -151,10 +152,18 @@ class BGNBD(RFMModel):
         out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
         return out
 
-    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def p_alive(
+        self, frequency: Any, recency: Any, T: Any, *, periods_ahead: Any = 0
+    ) -> FloatArray:
         """Probability that a customer with this history is still active at ``T``.
 
         Hardie's note 021: ``1 / (1 + δ(x>0) a/(b+x-1) ((α+T)/(α+t_x))^(r+x))``.
+
+        With ``periods_ahead = t``, the probability of being active at ``T + t``
+        without seeing the purchases in between (btyd's P(alive) at a future time): a
+        dropout can follow each of those purchases, so it is P(alive) times
+        ``E[(1 + p t/(α+T))^-(r+x)]`` over ``p ~ Beta(a, b+x)``, a hypergeometric
+        function.
 
         Examples
         --------
@@ -162,8 +171,23 @@ class BGNBD(RFMModel):
 
         >>> BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43).p_alive(0, 0, 30).item()
         1.0
+
+        but may drop out after the purchases still to come:
+
+        >>> m = BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43)
+        >>> bool(m.p_alive(0, 0, 30, periods_ahead=52).item() < 1.0)
+        True
         """
+        if np.any(np.asarray(periods_ahead) != 0):
+            return self._alive_ahead(frequency, recency, T, periods_ahead)
         return self._alive(*self._history(frequency, recency, T))
+
+    def _still_alive(self, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        return bg_no_dropout(self.r + x, t / (self.alpha + T), self.a, self.b + x)
+
+    def _fresh_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        # alive at T after x dropout chances: p ~ Beta(a, b + x)
+        return bg_new_pmf(n, t, self.r + x, self.alpha + T, self.a, self.b, x)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history (FHL 2005, eq. 10).
@@ -201,8 +225,13 @@ class BGNBD(RFMModel):
             T,
         )
 
-    def expected_purchases_new(self, t: Any) -> FloatArray:
+    def expected_purchases_new(
+        self, t: Any, *, include_first_transaction: bool = False
+    ) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired (eq. 9).
+
+        ``include_first_transaction=True`` counts the purchase that made the customer
+        too (``1 + E[X]``), as CLVTools' new-customer predictions count it.
 
         Examples
         --------
@@ -212,6 +241,8 @@ class BGNBD(RFMModel):
         >>> round(float(m.expected_purchases_new(32)), 4)
         1.0437
         """
+        if include_first_transaction:
+            return 1.0 + self.expected_purchases_new(t)
         tt = time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if self._in_limit:
@@ -219,8 +250,16 @@ class BGNBD(RFMModel):
         z = tt / (alpha + tt)
         return bg_expectation_core(r, b, a + b - 1.0, z)
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+    def probability_of_purchases(
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
+    ) -> FloatArray:
         """``P(X(t) = n)``: probability of ``n`` repeat purchases in ``(0, t]`` (eq. 8).
+
+        Given a history (``frequency``, ``recency``, ``T``, or a summary in their
+        place), the probability of ``n`` purchases in ``(T, T + t]`` for that customer:
+        alive at ``T`` (P(alive)), the customer starts afresh with the posterior
+        parameters ``r + x``, ``α + T``, ``Beta(a, b + x)``; having left, they buy
+        nothing.
 
         Examples
         --------
@@ -229,7 +268,15 @@ class BGNBD(RFMModel):
         >>> m = BGNBD(r=0.24, alpha=4.41, a=0.79, b=2.43)
         >>> round(float(m.probability_of_purchases(range(2000), 52).sum()), 10)
         1.0
+
+        and given a history too (two repeat purchases, the last at week 30, age 39):
+
+        >>> p = m.probability_of_purchases(range(2000), 39, 2, 30.0, 39.0)
+        >>> round(float(p.sum()), 10)
+        1.0
         """
+        if frequency is not None or recency is not None or T is not None:
+            return self._given_history(n, t, frequency, recency, T)
         nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         log_nb = nbd_log_pmf(nn, tt, r, alpha)

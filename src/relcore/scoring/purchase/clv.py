@@ -47,6 +47,9 @@ def customer_lifetime_value(
     monthly_discount_rate: float = 0.01,
     period_days: float | None = None,
     days_per_month: float = 365.25 / 12,
+    interval: float | None = None,
+    draws: int | None = None,
+    rng: Any = None,
 ) -> CustomerPredictions: ...
 
 
@@ -63,6 +66,28 @@ def customer_lifetime_value(
     monthly_discount_rate: float = 0.01,
     period_days: float | None = None,
     days_per_month: float = 365.25 / 12,
+    interval: float,
+    draws: int | None = None,
+    rng: Any = None,
+) -> CustomerPredictions: ...
+
+
+@overload
+def customer_lifetime_value(
+    purchase_model: _PurchaseModel,
+    spend_model: _SpendModel,
+    frequency: Any,
+    recency: Any = None,
+    T: Any = None,
+    monetary_value: Any = None,
+    *,
+    months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    period_days: float | None = None,
+    days_per_month: float = 365.25 / 12,
+    interval: None = None,
+    draws: None = None,
+    rng: None = None,
 ) -> FloatArray: ...
 
 
@@ -78,6 +103,9 @@ def customer_lifetime_value(
     monthly_discount_rate: float = 0.01,
     period_days: float | None = None,
     days_per_month: float = 365.25 / 12,
+    interval: float | None = None,
+    draws: int | None = None,
+    rng: Any = None,
 ) -> FloatArray | CustomerPredictions:
     """Discounted value of each customer's expected purchases over the coming months.
 
@@ -110,6 +138,17 @@ def customer_lifetime_value(
     days_per_month
         Days in a month: the default is the average calendar month; ``30`` reproduces
         lifetimes' ``customer_lifetime_value`` (which assumes 30-day months for daily data).
+    interval
+        A level such as 0.9: add the columns ``clv_lower`` and ``clv_upper``, the central
+        interval of the value over parameters drawn from both fits' asymptotic
+        distributions (see the intervals guide: it covers what the data leave unknown
+        about the parameters, not the chance in what a customer will actually spend).
+        Both models must be fitted. The result is then always a
+        :class:`CustomerPredictions` (keyed by row position for array input).
+    draws
+        Parameter draws for ``interval`` (default 500).
+    rng
+        Seed or ``numpy.random.Generator`` for the draws.
 
     Returns
     -------
@@ -144,6 +183,12 @@ def customer_lifetime_value(
         if period_days is None and isinstance(data, RFMSummary):
             period_days = data.period_days
         ids, columns = customer_columns(data, _COLUMNS)
+        if interval is not None:
+            return _clv_interval(
+                purchase_model, spend_model, columns, ids, interval, draws, rng,
+                months=months, monthly_discount_rate=monthly_discount_rate,
+                period_days=period_days, days_per_month=days_per_month,
+            )  # fmt: skip
         values = customer_lifetime_value(
             purchase_model,
             spend_model,
@@ -160,6 +205,14 @@ def customer_lifetime_value(
         )
     if recency is None or T is None or monetary_value is None:
         raise TypeError("recency, T and monetary_value are needed with array input")
+    if interval is not None:
+        return _clv_interval(
+            purchase_model, spend_model, [frequency, recency, T, monetary_value], None,
+            interval, draws, rng, months=months, monthly_discount_rate=monthly_discount_rate,
+            period_days=period_days, days_per_month=days_per_month,
+        )  # fmt: skip
+    if draws is not None or rng is not None:
+        raise TypeError("draws and rng go with interval=")
     period = 1.0 if period_days is None else float(period_days)
     if not (np.isfinite(period) and period > 0):
         raise ValueError(f"period_days must be positive, got {period_days!r}")
@@ -199,3 +252,46 @@ def customer_lifetime_value(
         previous = current
     result: FloatArray = total * spend
     return result
+
+
+def _clv_interval(
+    purchase_model: Any,
+    spend_model: Any,
+    columns: list[Any],
+    ids: Any,
+    level: float,
+    draws: int | None,
+    rng: Any,
+    **options: Any,
+) -> CustomerPredictions:
+    """Lifetime value with bounds over parameters drawn from both fits (independently:
+    the two models are fitted to separate likelihoods)."""
+    from ._uncertainty import DEFAULT_DRAWS, bands, check_level, distinct, expand, parameter_draws
+
+    level = check_level(level)
+    n_draws = DEFAULT_DRAWS if draws is None else draws
+    gen = np.random.default_rng(rng)
+    purchases = parameter_draws(purchase_model, n_draws, gen)
+    spends = parameter_draws(spend_model, n_draws, gen)
+    arrays = [np.asarray(c) for c in columns]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    flat = [np.broadcast_to(a, shape).reshape(-1) for a in arrays]
+    point = customer_lifetime_value(purchase_model, spend_model, *flat, **options)
+    n = point.size
+    unique, inverse = distinct(flat)
+
+    def evaluate(k: int, rows: slice) -> dict[str, FloatArray]:
+        cols = [c[rows] for c in unique]
+        return {"clv": customer_lifetime_value(purchases[k], spends[k], *cols, **options)}
+
+    bounds = bands(evaluate, unique[0].size, n_draws, level)
+    ((lower, upper),) = expand(bounds, inverse).values()
+    months, rate = options["months"], options["monthly_discount_rate"]
+    return CustomerPredictions(
+        np.arange(n) if ids is None else ids,
+        {"clv": point, "clv_lower": lower, "clv_upper": upper},
+        description=(
+            f"{months}-month lifetime value at {rate:g} a month, {level:.0%} intervals from "
+            "parameter uncertainty"
+        ),
+    )

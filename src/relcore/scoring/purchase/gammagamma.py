@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
@@ -10,10 +11,11 @@ import numpy as np
 from scipy import special
 
 from ..._validation import as_float, check_mask
+from ...errors import ConvergenceError, FitWarning
 from . import _jet as jet
-from ._base import FittedModel, param_field
-from ._inputs import broadcast_columns
-from ._optimize import dot
+from ._base import FittedModel, _Problem, param_field
+from ._inputs import broadcast_columns, gather_columns, validate_weights
+from ._optimize import dot, jet_objective
 from ._special import unique_counts
 from ._types import FloatArray, Objective
 
@@ -123,6 +125,7 @@ class GammaGamma(FittedModel):
         spend: None = None,
         penalty: float = 0.0,
         l1_ratio: float = 0.0,
+        q_constraint: bool = False,
     ) -> Self: ...
 
     @overload
@@ -140,6 +143,7 @@ class GammaGamma(FittedModel):
         spend: Sequence[str] | None = None,
         penalty: float = 0.0,
         l1_ratio: float = 0.0,
+        q_constraint: bool = False,
     ) -> CovariateSpendModel: ...
 
     @classmethod
@@ -156,6 +160,7 @@ class GammaGamma(FittedModel):
         spend: Sequence[str] | None = None,
         penalty: float = 0.0,
         l1_ratio: float = 0.0,
+        q_constraint: bool = False,
     ) -> Self | CovariateSpendModel:
         """Maximum-likelihood fit on customers with ``frequency > 0``.
 
@@ -187,6 +192,16 @@ class GammaGamma(FittedModel):
         l1_ratio
             The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
             sets weak coefficients exactly to 0).
+        q_constraint
+            Constrain ``q >= 1`` (lifetimes' ``q_constraint``): below 1 the population's
+            mean spend ``p v / (q - 1)`` does not exist and lifetimes' formulas turn
+            negative. A maximum with ``q >= 1`` is the constrained maximum too; when the
+            maximum has ``q < 1`` the fit returns the maximum over ``p`` and ``v`` at
+            ``q = 1`` with a :class:`~relcore.FitWarning` (``q``'s standard error is
+            then 0: it sits on the constraint). Repeat customers' expected spend is
+            finite there; the population mean, what a customer without repeat
+            purchases is expected to spend, is infinite. Not available with
+            ``covariates``.
 
         Raises
         ------
@@ -209,7 +224,9 @@ class GammaGamma(FittedModel):
         if covariates is not None:
             from ._covariates import fit_with_covariates
 
-            fitted: CovariateSpendModel = fit_with_covariates(
+            if q_constraint:
+                raise TypeError("q_constraint is not available with covariates")
+            with_covariates: CovariateSpendModel = fit_with_covariates(
                 cls,
                 data,
                 arrays,
@@ -221,10 +238,63 @@ class GammaGamma(FittedModel):
                 penalty=penalty,
                 l1_ratio=l1_ratio,
             )
-            return fitted
+            return with_covariates
         if spend is not None or covariate_names is not None:
             raise TypeError("spend and covariate_names need covariates")
-        return cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+        fitted = cls._fit(data, arrays, weights=weights, penalizer=penalizer)
+        if q_constraint and fitted.q < 1.0:
+            return cls._fit_q_at_one(data, arrays, weights, penalizer, fitted)
+        return fitted
+
+    @classmethod
+    def _fit_q_at_one(
+        cls, data: Any, arrays: dict[str, Any], weights: Any, penalizer: float, free: Self
+    ) -> Self:
+        """The maximum on the constraint ``q = 1``, where it lies when the unconstrained
+        maximum has ``q < 1`` (the likelihood rises towards that maximum)."""
+        columns, raw_weights = gather_columns(cls._columns, data, arrays, weights)
+        rows = cls._validate(columns)
+        w = validate_weights(raw_weights, rows["frequency"].size)
+        problem = _Problem.build(cls, rows, w, penalizer)
+
+        def q_at_one(params: list[Any], data: dict[str, FloatArray]) -> Any:
+            return cls._rows([params[0], 1.0, params[1]], data)
+
+        info = free.fit_info
+        if info is None:  # pragma: no cover - ``free`` is a fit
+            raise RuntimeError("expected a fitted model")
+        free_start = np.log(np.array([free.p, free.v]))
+        result = problem.maximise(
+            lambda c, wt: jet_objective(q_at_one, c, wt), ("p", "v"), free_start, False
+        )
+        if not result.success:
+            raise ConvergenceError(f"the optimiser did not converge at q = 1: {result.message}")
+        p, v = problem.natural(result.x, ("p", "v")).tolist()
+        cov = np.zeros((3, 3))
+        cov[np.ix_([0, 2], [0, 2])] = problem.covariance(result, np.array([p, v]))
+        ll = problem.log_likelihood(cls, result, np.array([p, v]))
+        warnings.warn(
+            f"q_constraint binds: the maximum has q = {free.q:.4g} < 1 (log-likelihood "
+            f"{info.log_likelihood:,.2f}); the fit returns the maximum at q = 1 "
+            f"(log-likelihood {ll:,.2f}), where repeat customers' expected spend is finite "
+            "but the population's mean spend is not",
+            FitWarning,
+            stacklevel=3,
+        )
+        return cls(
+            p=p,
+            q=1.0,
+            v=v,
+            frequency_monetary_correlation=free.frequency_monetary_correlation,
+            fit_info=attrs.evolve(
+                info,
+                log_likelihood=ll,
+                covariance=cov,
+                iterations=result.iterations,
+                limit="q at its constraint",
+                boundary=("q",),
+            ),
+        )
 
     @classmethod
     def _validate(cls, columns: dict[str, Any]) -> dict[str, FloatArray]:

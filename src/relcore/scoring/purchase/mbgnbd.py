@@ -11,6 +11,7 @@ from scipy import special
 
 from . import _jet as jet
 from ._base import param_field
+from ._conditional import bg_new_pmf, bg_no_dropout
 from ._inputs import time_horizon
 from ._rfm import (
     RFMModel,
@@ -111,8 +112,14 @@ class MBGNBD(RFMModel):
         out: FloatArray = np.reciprocal(odds, out=odds).reshape(shape)
         return out
 
-    def p_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def p_alive(
+        self, frequency: Any, recency: Any, T: Any, *, periods_ahead: Any = 0
+    ) -> FloatArray:
         """Probability of being active: ``1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x))``.
+
+        With ``periods_ahead = t``, the probability of being active at ``T + t`` (not
+        seeing the purchases in between), as for :meth:`BGNBD.p_alive` with the
+        posterior ``p ~ Beta(a, b + x + 1)``.
 
         Examples
         --------
@@ -123,7 +130,17 @@ class MBGNBD(RFMModel):
         >>> MBGNBD(r=1.0, alpha=1.0, a=1.0, b=3.0).p_alive(0, 0, 0).item()
         0.75
         """
+        if np.any(np.asarray(periods_ahead) != 0):
+            return self._alive_ahead(frequency, recency, T, periods_ahead)
         return self._alive(*self._history(frequency, recency, T))
+
+    def _still_alive(self, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        return bg_no_dropout(self.r + x, t / (self.alpha + T), self.a, self.b + x + 1.0)
+
+    def _fresh_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        # alive at T after x + 1 dropout chances (the first purchase's too); from T on a
+        # chance follows each purchase, as in the BG/NBD
+        return bg_new_pmf(n, t, self.r + x, self.alpha + T, self.a, self.b, x + 1.0)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in ``(T, T + t]`` given the history.
@@ -159,14 +176,21 @@ class MBGNBD(RFMModel):
             T,
         )
 
-    def expected_purchases_new(self, t: Any) -> FloatArray:
+    def expected_purchases_new(
+        self, t: Any, *, include_first_transaction: bool = False
+    ) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a customer just acquired.
+
+        ``include_first_transaction=True`` counts the purchase that made the customer
+        too (``1 + E[X]``), as CLVTools' new-customer predictions count it.
 
         Examples
         --------
         >>> MBGNBD(r=0.5, alpha=6.0, a=0.9, b=3.0).expected_purchases_new(0).item()
         0.0
         """
+        if include_first_transaction:
+            return 1.0 + self.expected_purchases_new(t)
         tt = time_horizon(t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if self._in_limit:
@@ -175,8 +199,12 @@ class MBGNBD(RFMModel):
         out: FloatArray = bg_expectation_core(r, b + 1.0, a + b, z) * (b / (a + b))
         return out
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
-        """``P(X(t) = n)`` for a customer just acquired.
+    def probability_of_purchases(
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
+    ) -> FloatArray:
+        """``P(X(t) = n)`` for a customer just acquired; given a history, of ``n``
+        purchases in ``(T, T + t]`` (see :meth:`BGNBD.probability_of_purchases`; the
+        posterior dropout probability is ``Beta(a, b + x + 1)``).
 
         Examples
         --------
@@ -184,6 +212,8 @@ class MBGNBD(RFMModel):
         >>> round(float(m.probability_of_purchases(range(3000), 52).sum()), 10)
         1.0
         """
+        if frequency is not None or recency is not None or T is not None:
+            return self._given_history(n, t, frequency, recency, T)
         nn, tt = self._counts(n, t)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         log_nb = nbd_log_pmf(nn, tt, r, alpha)
