@@ -16,6 +16,7 @@ from .._columns import (
     factorize_ids,
     factorize_labels,
     is_constant,
+    release_arrow_memory,
     sort_rows,
     take,
 )
@@ -63,7 +64,12 @@ class EventLog:
     handed out are read-only.
 
     Build a log with :meth:`from_arrays` (the bulk path every other constructor ends in),
-    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars` or :meth:`read_csv`.
+    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars`, :meth:`from_arrow`,
+    :meth:`read_csv` or :meth:`read_parquet`.
+
+    :attr:`customers` is always sorted (by value for integer ids, by code point for
+    string ids), whatever the order of the input, so a customer's code does not depend on
+    where their first event was written.
 
     Examples
     --------
@@ -137,8 +143,9 @@ class EventLog:
         Parameters
         ----------
         customer_id
-            Customer ids: integers or non-empty strings. Integer ids stay integers in
-            :attr:`customers`, so results join back to integer keys.
+            Customer ids: integers or non-empty strings (a numpy array, a list or a
+            pyarrow array). Integer ids stay integers in :attr:`customers`, so results join
+            back to integer keys; string ids are kept exactly as written.
         at
             When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
             offset, or ``datetime64`` values together with ``timezone=``.
@@ -160,26 +167,39 @@ class EventLog:
             Naming the column and rows of any missing id, unparseable, naive or
             non-existent time, non-finite value or unknown initiator.
         """
-        codes, customers = factorize_ids(customer_id, "customer_id")
+        columns = {
+            "customer_id": customer_id, "at": at, "value": value,
+            "value_to_customer": value_to_customer, "kind": kind, "channel": channel,
+            "initiator": initiator, "category": category, "campaign": campaign, "item": item,
+        }  # fmt: skip
+        del customer_id, at
+        return cls._build(columns, timezone)
+
+    @classmethod
+    def _build(cls, columns: dict[str, Any], timezone: str | _dt.tzinfo | None) -> EventLog:
+        """:meth:`from_arrays` over a dict of its arguments, which it empties as it goes:
+        a column read from a file (the ids' text above all) is freed once it is coded."""
+        codes, customers = factorize_ids(columns.pop("customer_id"), "customer_id")
+        release_arrow_memory()
         n = codes.size
-        times = datetimes_to_micros(at, column="at", timezone=timezone)
+        times = datetimes_to_micros(columns.pop("at"), column="at", timezone=timezone)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
-        amounts = {
-            name: constant(0.0, n, np.float64) if col is None else as_float(col, name)
-            for name, col in (("value", value), ("value_to_customer", value_to_customer))
-        }
-        for name, arr in amounts.items():
-            if arr.size != n:
-                raise DataError(name, f"has {arr.size} values for {n} events")
-        labels = {
-            "kind": factorize_labels(kind, n, "kind", allow_missing=False),
-            "channel": factorize_labels(channel, n, "channel"),
-            "initiator": factorize_labels(initiator, n, "initiator", allowed=INITIATORS),
-            "category": factorize_labels(category, n, "category"),
-            "campaign": factorize_labels(campaign, n, "campaign"),
-            "item": factorize_labels(item, n, "item"),
-        }
+        amounts = {}
+        for name in ("value", "value_to_customer"):
+            col = columns.pop(name, None)
+            amounts[name] = constant(0.0, n, np.float64) if col is None else as_float(col, name)
+            if amounts[name].size != n:
+                raise DataError(name, f"has {amounts[name].size} values for {n} events")
+        labels = {}
+        for name in _LABEL_COLUMNS:
+            labels[name] = factorize_labels(
+                columns.pop(name, None),
+                n,
+                name,
+                allow_missing=name != "kind",
+                allowed=INITIATORS if name == "initiator" else None,
+            )
         order, codes, times = sort_rows(codes, times, customers.size)
         if order is not None:
             amounts = {k: take(v, order) for k, v in amounts.items()}
@@ -289,7 +309,7 @@ class EventLog:
     @classmethod
     def from_polars(
         cls,
-        df: pl.DataFrame,
+        df: pl.DataFrame | pl.LazyFrame,
         *,
         customer_id: str = "customer_id",
         at: str = "at",
@@ -304,15 +324,126 @@ class EventLog:
         default_kind: str = "purchase",
         timezone: str | None = None,
     ) -> EventLog:
-        """Build a log from a polars DataFrame; arguments name its columns.
+        """Build a log from a polars DataFrame or LazyFrame; arguments name its columns.
 
-        Same contract as :meth:`from_pandas`. Requires the ``polars`` extra.
+        Same contract as :meth:`from_pandas`. A LazyFrame is collected with just the named
+        columns. Requires the ``polars`` extra (and reads text fastest with ``arrow``).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import polars as pl
+        >>> orders = pl.LazyFrame({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": [dt.datetime(2026, 3, d, 9) for d in (1, 2, 3)],
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_polars(orders, customer_id="client", at="ordered_at",
+        ...                            value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
         """
         from ..io.frames import polars_columns
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
         columns, zone = polars_columns(df, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Build a log from a pyarrow Table or RecordBatch; arguments name its columns.
+
+        Text is read where pyarrow holds it (no Python string is made per row). ``at`` may
+        be a timestamp column (with a time zone it holds instants; without one, wall-clock
+        times in ``timezone``), a date column with ``timezone=``, or ISO 8601 text with
+        offsets. A null id, time or value is an error naming its rows; a null label is a
+        missing one. Requires the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import pyarrow as pa
+        >>> utc = dt.timezone.utc
+        >>> orders = pa.table({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, d, tzinfo=utc) for d in (1, 2, 3)],
+        ...                            pa.timestamp("us", tz="UTC")),
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_arrow(orders, customer_id="client", at="ordered_at",
+        ...                           value="amount")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
+        """
+        from ..io.frames import arrow_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        columns, zone = arrow_columns(table, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def read_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Read a Parquet file; arguments name its columns, and only those are read.
+
+        Columns are read as :meth:`from_arrow` reads them. Requires the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import datetime as dt
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.parquet"
+        >>> pq.write_table(pa.table({
+        ...     "client": ["00042", "NA"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 2, 9)]),
+        ...     "amount": [25.5, 12.0],
+        ... }), path)
+        >>> log = EventLog.read_parquet(path, customer_id="client", at="ordered_at",
+        ...                             value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.times.astype(str).tolist()
+        (['00042', 'NA'], ['2026-03-01T08:00:00.000000', '2026-03-02T08:00:00.000000'])
+        """
+        from ..io.frames import arrow_columns
+        from ..io.parquet import read_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        table = read_columns(path, list(dict.fromkeys(names.values())))
+        columns, zone = arrow_columns(table, names, timezone)
         return cls._from_named(columns, zone, default_kind, names)
 
     @classmethod
@@ -345,7 +476,13 @@ class EventLog:
         ``timezone`` (an error when no zone is given). ``at_format`` (a ``strptime``
         format such as ``"%Y%m%d"``) reads other layouts; with ``%z`` in it, the offset
         in the data wins. The reader's rules are those of :mod:`relcore.io.csv`, and it is
-        pyarrow's multi-threaded one when the ``arrow`` extra is installed.
+        pyarrow's when the ``arrow`` extra is installed.
+
+        The file is read a block at a time (:class:`relcore.io.csv.EventBatches`): its text
+        is never held whole, ids are kept as pyarrow text until they are tabled, and the
+        log needs about 21 bytes per event, so reading takes less memory than the file's
+        size with the ``arrow`` extra (the careful reader, without it, holds each cell as
+        a Python string).
 
         Errors name the file's columns; row numbers count data rows from 0 (the header
         is not a row).
@@ -368,11 +505,11 @@ class EventLog:
         ...
         relcore.errors.DataError: column 'ordered_at', 1 row (1): naive timestamps...
         """
-        from ..io.csv import read_event_columns
+        from ..io.csv import EventBatches
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        columns = read_event_columns(
+        batches = EventBatches(
             path,
             names,
             at_format=at_format,
@@ -380,6 +517,7 @@ class EventLog:
             delimiter=delimiter,
             encoding=encoding,
         )
+        columns = batches.read()
         columns["at"] = columns["at"].view("datetime64[us]")
         return cls._from_named(columns, "UTC", default_kind, names)
 
@@ -395,14 +533,9 @@ class EventLog:
 
         Errors name the caller's columns (``ordered_at``), not relcore's (``at``).
         """
+        columns.setdefault("kind", default_kind)
         try:
-            return cls.from_arrays(
-                columns.pop("customer_id"),
-                columns.pop("at"),
-                kind=columns.pop("kind", default_kind),
-                timezone=zone,
-                **columns,
-            )
+            return cls._build(columns, zone)
         except DataError as exc:
             if exc.column not in names or names[exc.column] == exc.column:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
@@ -113,6 +114,27 @@ class RFMSummary(TableResult):
                     renamed[name] = f"{name}_cal"
             frame = frame.rename(columns=renamed)
         return frame
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the summary to a Parquet file (``arrow`` extra).
+
+        The columns of :meth:`to_dict` and a ``period`` column (``D``, ``W`` or a duration
+        such as ``3d``, the same in every row, as ``relcore summarize`` writes it); the
+        file's metadata also records ``relcore.period``, ``relcore.observation_end`` and
+        ``relcore.calibration_end``.
+        """
+        from .._durations import format_duration
+        from ..io.parquet import write_columns
+
+        period = self.period if isinstance(self.period, str) else format_duration(self.period)
+        columns = dict(self.to_dict())
+        columns["period"] = np.full(len(self), period, dtype=object)
+        metadata = {"relcore.period": period}
+        for name in ("observation_end", "calibration_end"):
+            end = getattr(self, name)
+            if end is not None:
+                metadata[f"relcore.{name}"] = end.isoformat()
+        write_columns(columns, path, metadata=metadata)
 
     @overload
     def __getitem__(self, rows: str) -> npt.NDArray[Any]: ...
