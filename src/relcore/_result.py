@@ -123,6 +123,12 @@ class TableResult:
         out: pl.DataFrame = polars.DataFrame(series)
         return out
 
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The result as numpy columns, keys first (labels as text, instants as UTC
+        ``datetime64``): for writers and other frame libraries, with no extra needed."""
+        table = self._table()
+        return {name: _values(col) for name, col in {**table.keys, **table.columns}.items()}
+
     def __repr__(self) -> str:
         table = self._table()
         return f"{type(self).__name__}({len(table):,} rows: {', '.join(table.columns)})"

@@ -501,7 +501,7 @@ def _add_plan_parser(verbs: Any) -> None:
         "--scheduled-only", action="store_true", help="write only the scheduled sends"
     )
     plan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    plan.add_argument("-o", "--output", required=True, help="schedule.csv or schedule.parquet")
+    plan.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     _add_file_options(plan)
     plan.set_defaults(run=_run_policy_plan)
 
@@ -1206,9 +1206,7 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .contact_policy import Budget, ContactGuard, MemoryLedger, RateLimit, plan_campaign
 
     _check_files(args, args.input)
-    kind = Path(args.output).suffix.lower()
-    if kind not in (".csv", ".parquet"):
-        _fail("--output", f"{args.output}: name a .csv or .parquet file")
+    _output_format(args.output)
     if args.ledger is not None and args.history is not None:
         _fail("--history", "give either --ledger or --history, not both")
     budgets = [Budget.parse(b) for b in args.budget or ()]
@@ -1252,19 +1250,12 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar.close()
         if args.ledger is not None:
             ledger.close()
-    frame = result.to_pandas(scheduled_only=args.scheduled_only)
-    try:
-        if kind == ".csv":
-            frame.to_csv(args.output, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
-        else:
-            frame.to_parquet(args.output, index=False)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(args.output)
-        raise
-    print(f"{args.input}: policy {args.policy}", file=out)
-    print(result.summary(), file=out)
-    print(f"{len(frame):,} rows written to {args.output}", file=out)
+    columns = result.to_columns(scheduled_only=args.scheduled_only)
+    _write(columns, args.output, out)
+    report = err if args.output == "-" else out  # stdout carries the rows
+    print(f"{args.input}: policy {args.policy}", file=report)
+    print(result.summary(), file=report)
+    print(f"{len(columns['customer_id']):,} rows written to {args.output}", file=report)
     return 0
 
 

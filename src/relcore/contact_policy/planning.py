@@ -574,6 +574,14 @@ class CampaignPlan(TableResult):
             },
         )
 
+    def to_columns(self, *, scheduled_only: bool = False) -> dict[str, npt.NDArray[Any]]:
+        """One numpy column per field, one row per candidate (with ``scheduled_only``,
+        the schedule alone)."""
+        columns = super().to_columns()
+        if scheduled_only:
+            columns = {name: col[self.scheduled] for name, col in columns.items()}
+        return columns
+
     def to_pandas(self, *, scheduled_only: bool = False) -> pd.DataFrame:
         """One row per candidate (``pandas`` extra); instants are UTC timestamps.
 
