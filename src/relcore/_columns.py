@@ -1,4 +1,4 @@
-"""Column machinery behind :class:`~relcore.models.EventLog`: categorical codes,
+"""Column machinery behind [`EventLog`][relcore.models.EventLog]: categorical codes,
 customer-id factorisation and the one sort that orders a log by customer and time."""
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def factorize_ids(
     anything else must be non-empty strings (and none may end in a NUL character, which
     numpy's text arrays would drop, merging ``"a\\0"`` with ``"a"``). ``values`` may be a
     numpy array, a list or a pyarrow array. Strings are factorised by hashing (see
-    :mod:`relcore._factorize`); the table is sorted either way.
+    `relcore._factorize`); the table is sorted either way.
     """
     if _is_arrow(values):
         values = _arrow_ids(values, column)
@@ -300,7 +300,7 @@ def _checked_size(
 def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes, TextTable]:
     """Codes (``-1`` for a missing value) and the sorted table of a text column: a numpy
     array (``U``, ``S`` or object) or a pyarrow array. Values are checked in the order
-    :func:`_label_problems` checks them, and errors name the rows."""
+    `_label_problems` checks them, and errors name the rows."""
     if _is_arrow(values):
         return _arrow_text_codes(values, column, allow_missing=allow_missing)
     arr: npt.NDArray[Any] = values

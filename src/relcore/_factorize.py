@@ -448,7 +448,7 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     The row index fills the low bits of each hash, so one ``np.sort`` of plain integers
     (several times faster than an ``argsort``) both groups the rows and says where each
     came from. Two values whose hashes share the high bits land in one group; comparing
-    every row with its group's first row (:meth:`mismatches`) finds them.
+    every row with its group's first row (`mismatches`) finds them.
     """
     n = hashes.size
     bits = max(1, (n - 1).bit_length())

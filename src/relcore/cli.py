@@ -10,7 +10,7 @@ Subcommands:
 * ``relcore policy audit LEDGER`` — export a ledger's audit trail (CSV, Parquet, JSON lines).
 * ``relcore policy statement LEDGER CUSTOMER_ID`` — what a ledger holds on one customer.
 
-Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike.
+Every CSV file is read by `relcore.io.csv`, so all commands read files alike.
 ``relcore summarize`` reads its transactions a block at a time, so a file is never held
 whole (it also reads Parquet files, by the same rules, a batch of rows at a time). A
 problem in the input is reported in one line naming the file, the column and, for bad
@@ -118,7 +118,8 @@ def _fail(what: str, message: str) -> NoReturn:
 
 
 class _InFileError(Exception):
-    """A :class:`DataError` whose rows are rows of a file that is still at hand."""
+    """A [`DataError`][relcore.errors.DataError] whose rows are rows of a file that is still at
+    hand."""
 
     def __init__(self, error: DataError, table: Any) -> None:
         super().__init__(str(error))

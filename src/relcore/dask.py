@@ -2,9 +2,10 @@
 
 Every per-customer computation in relcore only needs one customer's events, so a Dask
 DataFrame whose partitions each hold whole customers can be processed partition by
-partition with the single-machine code, and nothing else. :func:`summarize` shuffles the
-frame by customer (with Dask's own shuffle) unless told the partitions already hold whole
-customers, then summarises each partition with :func:`relcore.scoring.summarize`.
+partition with the single-machine code, and nothing else. [`summarize`][relcore.dask.summarize]
+shuffles the frame by customer (with Dask's own shuffle) unless told the partitions already hold
+whole customers, then summarises each partition with
+[`relcore.scoring.summarize`][relcore.scoring.summary.summarize].
 """
 
 from __future__ import annotations
@@ -38,17 +39,18 @@ def summarize(
 ) -> Any:
     """The customer-base summary of a Dask DataFrame of transactions.
 
-    Unlike the single-machine :func:`~relcore.scoring.summarize`, this does not check that
-    ``calibration_end`` falls inside the data (that would take another pass over it).
+    Unlike the single-machine [`summarize`][relcore.scoring.summary.summarize], this does not check
+    that ``calibration_end`` falls inside the data (that would take another pass over it).
 
     Parameters
     ----------
     frame
         A ``dask.dataframe.DataFrame`` with one row per event.
     customer_id, at, value, kind
-        Column names, as in :meth:`relcore.models.EventLog.from_pandas`.
+        Column names, as in
+        [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas].
     period, observation_end, calibration_end
-        As in :func:`relcore.scoring.summarize`.
+        As in [`relcore.scoring.summarize`][relcore.scoring.summary.summarize].
     timezone
         Zone of a naive ``at`` column.
     partitioned_by_customer
@@ -59,7 +61,7 @@ def summarize(
     -------
     dask.dataframe.DataFrame
         Lazily computed, indexed by customer id, with the columns of
-        :meth:`relcore.scoring.RFMSummary.to_pandas`.
+        [`relcore.scoring.RFMSummary.to_pandas`][relcore.scoring.summary.RFMSummary.to_pandas].
 
     Examples
     --------

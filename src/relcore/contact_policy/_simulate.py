@@ -1,8 +1,8 @@
 """Replay a contact plan against a policy before rolling the policy out.
 
-:func:`simulate` sends every planned contact, in time order, through a
-:class:`ContactGuard` over a private in-memory copy of the history, and reports what
-would have been sent, deferred or suppressed, and why.
+[`simulate`][relcore.contact_policy.simulate] sends every planned contact, in time order, through a
+[`ContactGuard`][relcore.contact_policy.ContactGuard] over a private in-memory copy of the history,
+and reports what would have been sent, deferred or suppressed, and why.
 """
 
 from __future__ import annotations
@@ -164,8 +164,8 @@ def simulate(
         The plan.
     history
         What the customers already received and did: a ledger (only the planned
-        customers' entries are copied), a :class:`History`, an
-        :class:`~relcore.models.EventLog` (rows whose initiator is ``"company"`` are
+        customers' entries are copied), a [`History`][relcore.contact_policy.History], an
+        [`EventLog`][relcore.models.EventLog] (rows whose initiator is ``"company"`` are
         contacts, all others customer events) or entries.
     preferences
         Customers' own settings, by customer id.

@@ -1,8 +1,8 @@
 """What the readers of event files share: errors about a file, and reading in batches.
 
 A file read a batch of rows at a time must mean what it means read whole, hostile files
-included: :class:`BatchedEvents` raises, once the whole file is read, the very
-:class:`~relcore.DataError` a reader of the whole file would raise.
+included: `BatchedEvents` raises, once the whole file is read, the very
+[`DataError`][relcore.errors.DataError] a reader of the whole file would raise.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ class BatchedEvents(ABC):
     the reader holds it (pyarrow columns, or object arrays).
 
     A file with a problem is read to its end before the problem is raised, and then it is
-    the :class:`~relcore.DataError` the whole file would raise: the first check, in the
+    the [`DataError`][relcore.errors.DataError] the whole file would raise: the first check, in the
     order of the columns, that any row fails, with every row of the file that fails it
     (rows count from the file's first data row). Batches after the first with a problem
     are read and checked but no longer yielded. A problem with the file's shape
-    (:class:`FileError`) is raised at once. ``check``, when given, is run on each batch's
-    columns after them: a :class:`~relcore.DataError` it raises names rows of the batch
+    (`FileError`) is raised at once. ``check``, when given, is run on each batch's
+    columns after them: a [`DataError`][relcore.errors.DataError] it raises names rows of the batch
     and ranks after every problem of the columns.
     """
 
@@ -69,7 +69,7 @@ class BatchedEvents(ABC):
     @abstractmethod
     def extent(self) -> tuple[int, str]:
         """How far reading the file goes, and in what: ``(size, "B")`` or ``(rows,
-        "rows")``; :meth:`read` reports its progress in the same unit."""
+        "rows")``; `read` reports its progress in the same unit."""
 
     def _done(self, batch: Any) -> int:
         """How far reading has come once ``batch`` is read (rows by default)."""
@@ -127,7 +127,7 @@ class BatchedEvents(ABC):
         if a batch held text as Python strings), numbers as one array.
 
         ``progress``, when given, is called after each batch with how far reading has
-        come, in the unit of :meth:`extent` (bytes of a CSV file, rows of a Parquet file).
+        come, in the unit of `extent` (bytes of a CSV file, rows of a Parquet file).
         """
         parts = list(self._iterate(progress))
         out: dict[str, Any] = {}

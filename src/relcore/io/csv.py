@@ -1,7 +1,7 @@
 """Reading CSV files: the one reader behind event logs, summaries and contact plans.
 
 Every CSV file relcore reads (``EventLog.read_csv``, ``relcore summarize``, ``relcore
-score``, ``relcore policy simulate``) goes through :func:`read_table`, so a file means the
+score``, ``relcore policy simulate``) goes through `read_table`, so a file means the
 same thing wherever it is read:
 
 * The first record is the header; blank lines are not rows; a cell in quotes may hold the
@@ -20,13 +20,13 @@ same thing wherever it is read:
   the years 1 to 9999 in UTC.
 
 Errors count data rows from 0 (the header is not a row), as everywhere in relcore;
-:meth:`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
+`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
 when the file has blank lines or line breaks inside quotes. A problem with the file's
 shape (a row with too many or too few cells, bytes that are not text in the stated
-encoding) is a :class:`~relcore.DataError` whose message names the line.
+encoding) is a [`DataError`][relcore.errors.DataError] whose message names the line.
 
 pyarrow's multi-threaded reader (the ``arrow`` extra) reads the file when it is installed,
-the standard library's :mod:`csv` module otherwise. Both read a file the same way: the fast
+the standard library's `csv` module otherwise. Both read a file the same way: the fast
 path only handles what it can read exactly, and anything else is read again cell by cell,
 which is also what names the offending rows.
 """
@@ -61,7 +61,7 @@ __all__ = [
 
 Engine = Literal["arrow", "python"]
 
-#: The engine :func:`read_table` uses when none is named: pyarrow's when it is installed.
+#: The engine `read_table` uses when none is named: pyarrow's when it is installed.
 DEFAULT_ENGINE: Engine | None = None
 
 _EPOCH = _dt.datetime(1970, 1, 1)
@@ -160,8 +160,8 @@ def _encoding_hint(fmt: _Format) -> str:
 class Table:
     """The columns read from one CSV file, each as the text of its cells.
 
-    The conversions (:meth:`ids`, :meth:`labels`, :meth:`numbers`, :meth:`integers`,
-    :meth:`instants`) check every cell and raise :class:`~relcore.DataError` naming the
+    The conversions (`ids`, `labels`, `numbers`, `integers`,
+    `instants`) check every cell and raise [`DataError`][relcore.errors.DataError] naming the
     column as it is written in the file and the offending rows.
     """
 
@@ -224,7 +224,7 @@ class Table:
         return np.array(cells, dtype=object)
 
     def id_text(self, name: str) -> Any:
-        """As :meth:`ids`, but a pyarrow column stays one (no Python string per cell)."""
+        """As `ids`, but a pyarrow column stays one (no Python string per cell)."""
         arrow = self._arrow(name)
         if arrow is None:
             return self.ids(name)
@@ -235,7 +235,7 @@ class Table:
         return arrow
 
     def label_text(self, name: str, *, required: bool = False) -> Any:
-        """As :meth:`labels`, but a pyarrow column stays one: dictionary-encoded (a label
+        """As `labels`, but a pyarrow column stays one: dictionary-encoded (a label
         column holds few distinct values), with nulls for empty cells."""
         arrow = self._arrow(name)
         if arrow is None:
@@ -385,7 +385,7 @@ def read_table(
         (``{"encoding": "--encoding"}`` on the command line); ``encoding=`` and so on by
         default.
     engine
-        ``"arrow"`` (pyarrow) or ``"python"`` (the :mod:`csv` module); by default pyarrow
+        ``"arrow"`` (pyarrow) or ``"python"`` (the `csv` module); by default pyarrow
         when it is installed.
 
     Examples
@@ -861,7 +861,7 @@ def read_event_columns(
     """The columns of an event file keyed by relcore's names, in the file's row order.
 
     ``names`` maps relcore's column (``customer_id``, ``at``, ``value``, ``kind``...) to
-    the file's; see :func:`event_columns`.
+    the file's; see `event_columns`.
     """
     table = read_table(
         path, list(names.values()), delimiter=delimiter, encoding=encoding, engine=engine
@@ -903,7 +903,7 @@ def _event_batch(
     at_format: str | None,
     timezone: str | None,
 ) -> dict[str, Any]:
-    """:func:`event_columns`, but text as the reader holds it: pyarrow columns stay
+    """`event_columns`, but text as the reader holds it: pyarrow columns stay
     pyarrow (labels dictionary-encoded, nulls for empty cells)."""
     out: dict[str, Any] = {}
     for ours, theirs in names.items():
@@ -926,18 +926,18 @@ class EventBatches(BatchedEvents):
     Iterating yields each block's columns keyed by relcore's names, in the file's row
     order: ``at`` as int64 microseconds since the epoch (UTC), numbers as float64, text as
     the reader holds it (pyarrow columns, or object arrays from the careful reader);
-    :meth:`read` joins them.
+    `read` joins them.
 
     A file with a problem is read to its end before the problem is raised, and then it is
-    the :class:`~relcore.DataError` :func:`event_columns` raises for the whole file: the
+    the [`DataError`][relcore.errors.DataError] `event_columns` raises for the whole file: the
     first check, in the order of ``names``, that any row fails, with every row of the file
     that fails it (rows count from the first data row of the file). A problem with the
     file's shape is raised at once, naming its line. ``check``, when given, is run on each
-    block's columns after them (a :class:`~relcore.DataError` it raises names rows of the
-    block, and ranks after every problem of the columns).
+    block's columns after them (a [`DataError`][relcore.errors.DataError] it raises names rows of
+    the block, and ranks after every problem of the columns).
 
-    :attr:`table` stands for the whole file: its header, its rows counted so far, and
-    :meth:`Table.locate` to find the line of a row.
+    `table` stands for the whole file: its header, its rows counted so far, and
+    `Table.locate` to find the line of a row.
 
     Examples
     --------

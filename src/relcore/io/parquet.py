@@ -24,7 +24,7 @@ __all__ = ["ParquetEventBatches", "ParquetTable", "read_columns", "write_columns
 def read_columns(path: str | os.PathLike[str], columns: Sequence[str]) -> Any:
     """The named columns of a Parquet file, as a pyarrow Table.
 
-    A column the file lacks is a :class:`~relcore.DataError` naming it and listing the
+    A column the file lacks is a [`DataError`][relcore.errors.DataError] naming it and listing the
     file's columns; a file that is not Parquet is one naming the file.
     """
     pa = require("pyarrow", "arrow")
@@ -115,9 +115,9 @@ class ParquetFile:
 
 class ParquetTable(ParquetFile):
     """Named columns of a Parquet file, read whole and converted as
-    :class:`relcore.io.csv.Table` converts a CSV file's (:meth:`ids`, :meth:`numbers`,
-    :meth:`labels`): typed columns as they are, text by the CSV reader's rules; a null is a
-    missing value. Errors name the file's columns and rows; :meth:`locate` finds a row's
+    `relcore.io.csv.Table` converts a CSV file's (`ids`, `numbers`,
+    `labels`): typed columns as they are, text by the CSV reader's rules; a null is a
+    missing value. Errors name the file's columns and rows; `locate` finds a row's
     value.
 
     Examples
@@ -211,7 +211,7 @@ def _is_text(kind: Any) -> bool:
 
 class ParquetEventBatches(BatchedEvents):
     """An event Parquet file read a batch of rows at a time, with the contract of
-    :class:`relcore.io.csv.EventBatches` (the same error for the whole file, rows counted
+    `relcore.io.csv.EventBatches` (the same error for the whole file, rows counted
     from the first).
 
     Columns may be typed or text. Ids: text or whole numbers. ``at``: timestamps with a
@@ -299,7 +299,7 @@ def _arrow_events(
     arg_names: Mapping[str, str],
     path: str,
 ) -> dict[str, Any]:
-    """A batch's columns keyed by relcore's names, as :class:`ParquetEventBatches` reads
+    """A batch's columns keyed by relcore's names, as `ParquetEventBatches` reads
     them; errors name the file's columns and the batch's rows."""
     import pyarrow as pa
 

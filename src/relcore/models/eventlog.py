@@ -50,11 +50,11 @@ class EventLog:
     Columns (each of length ``len(log)``):
 
     ========================  ===============================================================
-    ``customer_codes``        int32 index into :attr:`customers`
+    ``customer_codes``        int32 index into [`customers`][relcore.models.EventLog.customers]
     ``at``                    int64 microseconds since the Unix epoch, UTC
     ``value``                 float64 value to the company (revenue; negative for refunds)
     ``value_to_customer``     float64 value to the customer (discounts, gifts, service)
-    ``kind``, ``channel``,    :class:`~relcore.models.Categorical` label columns
+    ``kind``, ``channel``,    [`Categorical`][relcore.models.Categorical] label columns
     ``initiator``,            (``initiator`` is ``"customer"`` or ``"company"``; code -1 where
     ``category``,             not stated)
     ``campaign``, ``item``
@@ -63,13 +63,17 @@ class EventLog:
     Columns that were not given cost no memory: they are zero-stride constants. All arrays
     handed out are read-only.
 
-    Build a log with :meth:`from_arrays` (the bulk path every other constructor ends in),
-    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars`, :meth:`from_arrow`,
-    :meth:`read_csv` or :meth:`read_parquet`.
+    Build a log with [`from_arrays`][relcore.models.EventLog.from_arrays] (the bulk path every other
+    constructor ends in), [`from_records`][relcore.models.EventLog.from_records],
+    [`from_pandas`][relcore.models.EventLog.from_pandas],
+    [`from_polars`][relcore.models.EventLog.from_polars],
+    [`from_arrow`][relcore.models.EventLog.from_arrow],
+    [`read_csv`][relcore.models.EventLog.read_csv] or
+    [`read_parquet`][relcore.models.EventLog.read_parquet].
 
-    :attr:`customers` is always sorted (by value for integer ids, by code point for
-    string ids), whatever the order of the input, so a customer's code does not depend on
-    where their first event was written.
+    [`customers`][relcore.models.EventLog.customers] is always sorted (by value for integer ids, by
+    code point for string ids), whatever the order of the input, so a customer's code does not
+    depend on where their first event was written.
 
     Examples
     --------
@@ -144,20 +148,22 @@ class EventLog:
         ----------
         customer_id
             Customer ids: integers or non-empty strings (a numpy array, a list or a
-            pyarrow array). Integer ids stay integers in :attr:`customers`, so results join
-            back to integer keys; string ids are kept exactly as written.
+            pyarrow array). Integer ids stay integers in
+            [`customers`][relcore.models.EventLog.customers], so results join back to integer keys;
+            string ids are kept exactly as written.
         at
             When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
             offset, or ``datetime64`` values together with ``timezone=``.
         kind
             What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for
-            every row, one per row, or a :class:`Categorical`.
+            every row, one per row, or a [`Categorical`][relcore.models.Categorical].
         value, value_to_customer
             Value to the company and to the customer (finite numbers); ``None`` for zeros.
         channel, initiator, category, campaign, item
             Optional labels (one string, or one per row with ``None`` for missing).
             ``initiator`` must be ``"customer"`` or ``"company"``. Any label column may
-            also be given already coded, as a :class:`Categorical` (the fast path).
+            also be given already coded, as a [`Categorical`][relcore.models.Categorical] (the fast
+            path).
         timezone
             The IANA zone of ``datetime64`` wall-clock values (``"UTC"`` if already UTC).
 
@@ -177,7 +183,8 @@ class EventLog:
 
     @classmethod
     def _build(cls, columns: dict[str, Any], timezone: str | _dt.tzinfo | None) -> EventLog:
-        """:meth:`from_arrays` over a dict of its arguments, which it empties as it goes:
+        """[`from_arrays`][relcore.models.EventLog.from_arrays] over a dict of its arguments, which
+        it empties as it goes:
         a column read from a file (the ids' text above all) is freed once it is coded."""
         codes, customers = factorize_ids(columns.pop("customer_id"), "customer_id")
         release_arrow_memory()
@@ -221,7 +228,8 @@ class EventLog:
 
     @classmethod
     def from_records(cls, records: Iterable[Touchpoint | ValueExchange]) -> EventLog:
-        """Build a log from :class:`Touchpoint` and :class:`ValueExchange` objects.
+        """Build a log from [`Touchpoint`][relcore.models.Touchpoint] and
+        [`ValueExchange`][relcore.models.ValueExchange] objects.
 
         Touchpoints carry no value; exchanges carry no initiator or category.
 
@@ -326,8 +334,9 @@ class EventLog:
     ) -> EventLog:
         """Build a log from a polars DataFrame or LazyFrame; arguments name its columns.
 
-        Same contract as :meth:`from_pandas`. A LazyFrame is collected with just the named
-        columns. Requires the ``polars`` extra (and reads text fastest with ``arrow``).
+        Same contract as [`from_pandas`][relcore.models.EventLog.from_pandas]. A LazyFrame is
+        collected with just the named columns. Requires the ``polars`` extra (and reads text fastest
+        with ``arrow``).
 
         Examples
         --------
@@ -419,7 +428,8 @@ class EventLog:
     ) -> EventLog:
         """Read a Parquet file; arguments name its columns, and only those are read.
 
-        Columns are read as :meth:`from_arrow` reads them. Requires the ``arrow`` extra.
+        Columns are read as [`from_arrow`][relcore.models.EventLog.from_arrow] reads them. Requires
+        the ``arrow`` extra.
 
         Examples
         --------
@@ -475,10 +485,10 @@ class EventLog:
         8601; one with a UTC offset is that instant, one without is a wall-clock time in
         ``timezone`` (an error when no zone is given). ``at_format`` (a ``strptime``
         format such as ``"%Y%m%d"``) reads other layouts; with ``%z`` in it, the offset
-        in the data wins. The reader's rules are those of :mod:`relcore.io.csv`, and it is
+        in the data wins. The reader's rules are those of `relcore.io.csv`, and it is
         pyarrow's when the ``arrow`` extra is installed.
 
-        The file is read a block at a time (:class:`relcore.io.csv.EventBatches`): its text
+        The file is read a block at a time (`relcore.io.csv.EventBatches`): its text
         is never held whole, ids are kept as pyarrow text until they are tabled, and the
         log needs about 21 bytes per event, so reading takes less memory than the file's
         size with the ``arrow`` extra (the careful reader, without it, holds each cell as

@@ -118,10 +118,10 @@ class RFMSummary(TableResult):
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write the summary to a Parquet file (``arrow`` extra).
 
-        The columns of :meth:`to_dict` and a ``period`` column (``D``, ``W`` or a duration
-        such as ``3d``, the same in every row, as ``relcore summarize`` writes it); the
-        file's metadata also records ``relcore.period``, ``relcore.observation_end`` and
-        ``relcore.calibration_end``.
+        The columns of [`to_dict`][relcore.scoring.summary.RFMSummary.to_dict] and a ``period``
+        column (``D``, ``W`` or a duration such as ``3d``, the same in every row, as ``relcore
+        summarize`` writes it); the file's metadata also records ``relcore.period``,
+        ``relcore.observation_end`` and ``relcore.calibration_end``.
         """
         from .._durations import format_duration
         from ..io.parquet import write_columns
@@ -186,7 +186,7 @@ class RFMSummary(TableResult):
     def select(self, customer_id: Any) -> RFMSummary:
         """The summary of the given customers, in the order given.
 
-        Raises :class:`~relcore.DataError` for ids not in the summary, or given twice
+        Raises [`DataError`][relcore.errors.DataError] for ids not in the summary, or given twice
         (a customer counted twice would weigh double in a fit).
 
         Examples
@@ -365,8 +365,9 @@ def _summarize(
     check_range: bool,
     per_period: bool = False,
 ) -> RFMSummary:
-    """:func:`summarize`; without ``check_range`` a log holding only part of the customers
-    (a Dask partition) may lack purchases, or holdout purchases, without that being an
+    """[`summarize`][relcore.scoring.summary.summarize]; without ``check_range`` a log holding only
+    part of the customers (a Dask partition) may lack purchases, or holdout purchases, without that
+    being an
     error."""
     length, anchor = period_grid(period)
     events = log if kind is None else log.filter(kind=kind)
@@ -450,12 +451,12 @@ def log_interpurchase_times(
     kind: str | None = "purchase",
 ) -> FloatArray:
     """Per customer, the sum of the logarithms of the times between purchases: the
-    ``litt`` that :class:`~relcore.scoring.BGCNBDK` reads to tell regular buyers from
+    ``litt`` that [`BGCNBDK`][relcore.scoring.purchase.BGCNBDK] reads to tell regular buyers from
     Poisson ones.
 
-    Takes the arguments of :func:`summarize` and returns one value per row of its result,
-    in the same order: over the same periods (several purchases in one period count as
-    one), the ``frequency`` gaps between consecutive purchase periods, in periods, whose
+    Takes the arguments of [`summarize`][relcore.scoring.summary.summarize] and returns one value
+    per row of its result, in the same order: over the same periods (several purchases in one period
+    count as one), the ``frequency`` gaps between consecutive purchase periods, in periods, whose
     sum is ``recency``; 0 for a customer without repeat purchases. Summarise in days to
     keep the regularity of the gaps: weekly periods blur it.
 

@@ -1,8 +1,9 @@
 """Purchase, retention and spend models, and customer lifetime value.
 
-Each model lives in a module of its own name (:mod:`.bgnbd` holds :class:`BGNBD`) and
-shares one fitting routine (``_base``): validated inputs (``_inputs``), compression of
-identical rows, the optimiser (``_optimize``) and the observed information.
+Each model lives in a module of its own name (`bgnbd` holds
+[`BGNBD`][relcore.scoring.purchase.BGNBD]) and shares one fitting routine (``_base``): validated
+inputs (``_inputs``), compression of identical rows, the optimiser (``_optimize``) and the observed
+information.
 """
 
 from . import diagnostics

@@ -143,9 +143,9 @@ class BGCNBDK(RFMModel):
     with some regularity.
 
     While active, a customer's times between purchases are Erlang-k with rate ``λ``
-    (``k = 1``: Poisson purchases, the :class:`BGNBD` exactly); ``λ ~ Gamma(r, α)``; after
-    each repeat purchase the customer leaves with probability ``p ~ Beta(a, b)``. The
-    likelihood needs, besides frequency, recency and T, each customer's ``litt``: the sum
+    (``k = 1``: Poisson purchases, the [`BGNBD`][relcore.scoring.purchase.BGNBD] exactly); ``λ ~
+    Gamma(r, α)``; after each repeat purchase the customer leaves with probability ``p ~ Beta(a,
+    b)``. The likelihood needs, besides frequency, recency and T, each customer's ``litt``: the sum
     of the logarithms of their ``x`` times between purchases (in the same unit), which is
     what tells regular buyers from Poisson ones; ``k`` is then chosen by likelihood, as
     BTYDplus does.
@@ -160,7 +160,7 @@ class BGCNBDK(RFMModel):
     a, b
         Parameters of the beta distribution of the dropout probability. ``b = inf`` is
         the limit without dropout, which a fit returns with a
-        :class:`~relcore.FitWarning` when the data show no sign of dropout.
+        [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of dropout.
     fit_info
         Log-likelihood (including the ``litt`` term, so that fits with different ``k``
         compare), covariance and sizes of the fit (None for known parameters).
@@ -229,7 +229,7 @@ class BGCNBDK(RFMModel):
         data
             A mapping / pandas DataFrame with columns ``frequency``, ``recency``, ``T``
             and ``litt`` (optionally ``weights``), or an
-            :class:`~relcore.scoring.RFMSummary` (then pass ``litt``).
+            [`RFMSummary`][relcore.scoring.summary.RFMSummary] (then pass ``litt``).
         frequency, recency, T
             Arrays, instead of ``data``.
         litt
@@ -243,7 +243,7 @@ class BGCNBDK(RFMModel):
         max_k
             Largest ``k`` tried.
         weights, penalizer
-            As for :meth:`BGNBD.fit`.
+            As for [`BGNBD.fit`][relcore.scoring.purchase.BGNBD.fit].
 
         Returns
         -------
@@ -560,9 +560,9 @@ class BGCNBDK(RFMModel):
         *,
         litt: bool = False,
     ) -> Any:
-        """Draw customers from the model: an :class:`~relcore.scoring.RFMSummary`, or
+        """Draw customers from the model: an [`RFMSummary`][relcore.scoring.summary.RFMSummary], or
         with ``litt=True`` a dict of arrays ``frequency``, ``recency``, ``T`` and ``litt``
-        (what :meth:`fit` reads to choose ``k``).
+        (what [`fit`][relcore.scoring.purchase.BGCNBDK.fit] reads to choose ``k``).
 
         Times between purchases are drawn Erlang-k with the customer's rate until ``T``
         or the dropout.
@@ -604,8 +604,9 @@ class BGCNBDK(RFMModel):
 
 @attrs.frozen(repr=False)
 class MBGCNBDK(BGCNBDK):
-    """MBG/CNBD-k: as :class:`BGCNBDK`, but a customer may also drop out right at the
-    first purchase (``k = 1``: the :class:`MBGNBD` exactly).
+    """MBG/CNBD-k: as [`BGCNBDK`][relcore.scoring.purchase.BGCNBDK], but a customer may also drop
+    out right at the first purchase (``k = 1``: the [`MBGNBD`][relcore.scoring.purchase.MBGNBD]
+    exactly).
 
     Examples
     --------

@@ -286,7 +286,7 @@ class _GGObjective:
     The integral is the tanh-sinh rule over ``[t_x, T]`` (nodes fixed by the data), so its
     log-parameter derivatives are the rule applied to the integrand's, combined per row
     through the softmax of the nodes' terms. Rows go in blocks of ``_BLOCK_ROWS`` so that
-    the ``rows × nodes`` temporaries stay small. A test checks it against :func:`_gg_rows`.
+    the ``rows × nodes`` temporaries stay small. A test checks it against `_gg_rows`.
     """
 
     def __init__(
@@ -379,11 +379,12 @@ class GGompertzNBD(RFMModel):
     Bemmaor & Glady (2012) generalise the Pareto/NBD (whose hazard stays ``μ``): ``c`` is
     the number of periods over which a customer's dropout hazard grows e-fold, and
     ``c = inf`` is the Pareto/NBD exactly, with the same ``r, α, s, β``. Data per
-    customer as for :class:`BGNBD`.
+    customer as for [`BGNBD`][relcore.scoring.purchase.BGNBD].
 
     CLVTools (``ggomnbd``) and the paper write the lifetime as Gompertz with shape ``b``
-    and gamma rate ``β'`` (unitless): ``b = 1/c`` and ``β' = β/c``; :attr:`b` and
-    :meth:`from_clvtools` convert.
+    and gamma rate ``β'`` (unitless): ``b = 1/c`` and ``β' = β/c``;
+    [`b`][relcore.scoring.purchase.GGompertzNBD.b] and
+    [`from_clvtools`][relcore.scoring.purchase.GGompertzNBD.from_clvtools] convert.
 
     Attributes
     ----------
@@ -392,12 +393,12 @@ class GGompertzNBD(RFMModel):
     s, beta
         Shape and scale (in time units) of the gamma distribution of initial dropout
         rates ``μ``. ``beta = inf`` (with ``c = inf``) is the limit without dropout, the
-        NBD model, which a fit returns with a :class:`~relcore.FitWarning` when the data
-        show no sign of dropout (as the Pareto/NBD does).
+        NBD model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the
+        data show no sign of dropout (as the Pareto/NBD does).
     c
         Periods over which the dropout hazard grows e-fold. ``c = inf`` is the limit
         without ageing, the Pareto/NBD, which a fit returns with a
-        :class:`~relcore.FitWarning` when the data show no sign of ageing (as on CDNOW,
+        [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of ageing (as on CDNOW,
         where the maximum is that limit).
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
@@ -665,7 +666,8 @@ class GGompertzNBD(RFMModel):
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None
     ) -> Any:
-        """Draw customers from the model (see :meth:`BGNBD.simulate`).
+        """Draw customers from the model (see
+        [`BGNBD.simulate`][relcore.scoring.purchase.BGNBD.simulate]).
 
         A lifetime solves ``μ g(τ) = E`` with ``E ~ Exp(1)``: ``τ = c log1p(E / (μ c))``.
 
