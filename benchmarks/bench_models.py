@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from _floors import Floors, best_of, machine, row, slopes
 
-from relcore.scoring import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from relcore.scoring import BGBB, BGCNBDK, BGNBD, MBGNBD, GammaGamma, GGompertzNBD, ParetoNBD
 from relcore.scoring.purchase import _base
 
 DAYS = 546.0  # 78 weeks
@@ -39,6 +39,9 @@ TRUTH = {
     BGNBD: BGNBD(r=0.243, alpha=4.414 * 7, a=0.793, b=2.426),
     MBGNBD: MBGNBD(r=0.525, alpha=6.183 * 7, a=0.891, b=1.614),
     ParetoNBD: ParetoNBD(r=0.553, alpha=10.578 * 7, s=0.606, beta=11.669 * 7),
+    # hazards growing e-fold every 20 weeks; regular buyers (Erlang-3 gaps)
+    GGompertzNBD: GGompertzNBD(r=0.553, alpha=10.578 * 7, s=0.606, beta=11.669 * 7, c=20.0 * 7),
+    BGCNBDK: BGCNBDK(k=3, r=0.75, alpha=4.414 * 7, a=0.793, b=2.426),
 }
 
 
@@ -198,6 +201,48 @@ def scaling(sizes: list[int], repeat: int) -> None:
             print(f"{model.__name__:<12}{data:<12}{cells}   {slope:5.2f} ({slope_cpu:4.2f})")
 
 
+# -- every model against lifetimes (issue 15) ------------------------------------------
+
+
+def _lifetimes_fit(lifetimes: Any, model: type, d: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """lifetimes' fit of the same model on the same rows (its defaults otherwise)."""
+    if model is GammaGamma:
+        return lambda: lifetimes.GammaGammaFitter().fit(d["frequency"], d["monetary_value"])
+    if model is BGBB:
+        return lambda: lifetimes.BetaGeoBetaBinomFitter().fit(
+            d["frequency"], d["recency"], d["n_periods"]
+        )
+    fitter = {
+        BGNBD: lifetimes.BetaGeoFitter,
+        MBGNBD: lifetimes.ModifiedBetaGeoFitter,
+        ParetoNBD: lifetimes.ParetoNBDFitter,
+    }[model]
+    return lambda: fitter().fit(d["frequency"], d["recency"], d["T"])
+
+
+def peer_ratios(sizes: list[int], repeat: int, lifetimes: Any) -> None:
+    """Each model's fit against lifetimes' in the same run. lifetimes runs at most 200k
+    customers (20k for its Pareto/NBD, whose fit takes minutes beyond); larger sizes
+    scale its time per customer linearly (marked ``~``), which flatters it: its fits
+    grow faster than linearly."""
+    print(f"\n== every fit against lifetimes, same run (best of {repeat}; lifetimes once) ==")
+    print(f"{'model':<12}{'data':<12}{'customers':>11}{'relcore':>10}{'lifetimes':>13}{'ratio':>9}")
+    for model in (BGNBD, MBGNBD, ParetoNBD, BGBB, GammaGamma):
+        for n in sizes:
+            d = fit_data(model, n, "daily")
+            t, _ = best_of(quiet(lambda d=d, m=model: m.fit(**d)), repeat)
+            cap = 20_000 if model is ParetoNBD else 200_000
+            k = min(n, cap)
+            sub = {key: v[:k] for key, v in d.items()}
+            peer, _ = best_of(quiet(_lifetimes_fit(lifetimes, model, sub)), 1)
+            peer_t = peer * n / k
+            mark = "~" if k < n else " "
+            print(
+                f"{model.__name__:<12}{'daily':<12}{n:>11,}{t:>9.3f}s{peer_t:>11.2f}s{mark}"
+                f"{peer_t / t:>8.1f}x"
+            )
+
+
 # -- covariates --------------------------------------------------------------------------
 
 
@@ -241,6 +286,37 @@ def covariate_fits(sizes: list[int], repeat: int) -> None:
                 )
 
 
+def new_models(sizes: list[int], repeat: int) -> None:
+    """Gamma-Gompertz/NBD and BG/CNBD-k fits. Their peers (CLVTools' ggomnbd, BTYDplus'
+    bgcnbd) are R packages, which this benchmark does not run."""
+    print(f"\n== Gamma-Gompertz/NBD and BG/CNBD-k fits (best of {repeat}) ==")
+    head = "".join(f"{n:>11,}" for n in sizes)
+    print(f"{'model':<28}{head}")
+    cases: list[tuple[str, Callable[[int], Callable[[], Any]]]] = [
+        ("GGompertzNBD daily", lambda n: _gg_fit(n, "daily")),
+        ("GGompertzNBD continuous", lambda n: _gg_fit(n, "continuous")),
+        ("BGCNBDK k = 3", lambda n: _cnbd_fit(n, 3)),
+        ("BGCNBDK k chosen (1..4)", lambda n: _cnbd_fit(n, None)),
+    ]
+    for label, make in cases:
+        cells = ""
+        for n in sizes:
+            t, _ = best_of(quiet(make(n)), repeat)
+            cells += f"{t:10.3f}s"
+        print(f"{label:<28}{cells}")
+
+
+def _gg_fit(n: int, kind: str) -> Callable[[], Any]:
+    d = customers(TRUTH[GGompertzNBD], n, kind)
+    return lambda: GGompertzNBD.fit(**d)
+
+
+def _cnbd_fit(n: int, k: int | None) -> Callable[[], Any]:
+    rng = np.random.default_rng(5)
+    d = TRUTH[BGCNBDK].simulate(n, rng.uniform(1.0, DAYS, n), rng=rng, litt=True)
+    return lambda: BGCNBDK.fit(d, k=k, max_k=4)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="sizes up to 100k")
@@ -250,6 +326,12 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true", help="hot paths only")
     parser.add_argument("--no-covariates", action="store_true", help="skip covariate fits")
     parser.add_argument("--covariates-only", action="store_true", help="covariate fits only")
+    parser.add_argument(
+        "--new-models-only", action="store_true", help="only the GG/NBD and BG/CNBD-k fits"
+    )
+    parser.add_argument(
+        "--peers-only", action="store_true", help="each model's fit against lifetimes only"
+    )
     args = parser.parse_args()
     lifetimes: Any = None
     if not args.no_lifetimes:
@@ -265,6 +347,12 @@ def main() -> None:
         covariate_fits([10_000, 100_000] + ([1_000_000] if not args.quick else []), args.repeat)
         print(f"\nmachine at the end: {machine()}")
         return
+    if args.new_models_only:
+        new_models([10_000, 100_000], args.repeat)
+        return
+    if args.peers_only:
+        peer_ratios([100_000, 1_000_000], args.repeat, lifetimes)
+        return
     floors = Floors()
     print(f"floors: {floors.describe()}")
     print(f"\n== hot paths (best of {args.repeat}) ==")
@@ -277,6 +365,9 @@ def main() -> None:
         scaling(sizes + ([10_000_000] if args.big else []), args.repeat)
     if not args.no_covariates:
         covariate_fits([10_000, 100_000] + ([1_000_000] if not args.quick else []), args.repeat)
+    new_models([10_000, 100_000], args.repeat)
+    if lifetimes is not None:
+        peer_ratios([100_000, 1_000_000], args.repeat, lifetimes)
     print(f"\nmachine at the end: {machine()}")
 
 

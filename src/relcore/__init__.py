@@ -3,10 +3,12 @@
 A relationship is a mutual exchange of value and the customer is in charge of it. relcore
 models it in four layers:
 
-* :mod:`relcore.models` — customers, touchpoints, value exchanges and columnar event logs;
-* :mod:`relcore.scoring` — purchase models, lifetime value and relationship scores;
-* :mod:`relcore.contact_policy` — rules that stop a company from hounding its customers;
-* :mod:`relcore.measurement` — holdout groups and lift.
+* [`relcore.models`][relcore.models] — customers, touchpoints, value exchanges and columnar event
+  logs;
+* `relcore.scoring` — purchase models, lifetime value and relationship scores;
+* [`relcore.contact_policy`][relcore.contact_policy] — rules that stop a company from hounding its
+  customers;
+* [`relcore.measurement`][relcore.measurement] — holdout groups and lift.
 """
 
 from .errors import (

@@ -1,8 +1,10 @@
-"""Column machinery behind :class:`~relcore.models.EventLog`: categorical codes,
+"""Column machinery behind [`EventLog`][relcore.models.EventLog]: categorical codes,
 customer-id factorisation and the one sort that orders a log by customer and time."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,12 +12,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ._factorize import UnicodeText, Utf8Text, factorize_text
+from ._factorize import factorize_int as _factorize_int
 from ._validation import as_1d, check_mask, readonly
 from .errors import DataError
 
 __all__ = ["Categorical"]
 
 IntArray = npt.NDArray[np.integer[Any]]
+Codes = npt.NDArray[np.int32]
+TextTable = npt.NDArray[np.str_]
 
 
 def constant(value: Any, n: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
@@ -101,6 +107,7 @@ _NUL_ENDING = (
     "text ending in a NUL character ('\\x00'), which numpy's text arrays cannot keep apart "
     "from the same text without it"
 )
+_EMPTY_LABEL = "empty labels; use None for a missing one"
 # What is wrong with one value of an object column of labels (0: nothing).
 _FINE, _MISSING, _NOT_TEXT, _EMPTY, _NUL = range(5)
 
@@ -133,7 +140,7 @@ def _text(values: Any, column: str) -> npt.NDArray[Any]:
 
 def _label_problems(arr: npt.NDArray[Any], column: str, *, allow_missing: bool) -> None:
     if arr.dtype.kind in "US":
-        check_mask(column, np.char.str_len(arr) == 0, "empty labels; use None for a missing one")
+        check_mask(column, np.char.str_len(arr) == 0, _EMPTY_LABEL)
         return
     if arr.dtype != object:
         raise DataError(column, f"must hold strings, got dtype {arr.dtype}")
@@ -147,7 +154,7 @@ def _label_problems(arr: npt.NDArray[Any], column: str, *, allow_missing: bool) 
     if not allow_missing:
         check_mask(column, problem == _MISSING, "missing values")
     check_mask(column, problem == _NOT_TEXT, "values that are not strings")
-    check_mask(column, problem == _EMPTY, "empty labels; use None for a missing one")
+    check_mask(column, problem == _EMPTY, _EMPTY_LABEL)
     check_mask(column, problem == _NUL, _NUL_ENDING)
 
 
@@ -162,7 +169,8 @@ def factorize_labels(
     """Codes and categories for a label column given as None, one string or an array.
 
     A scalar (or ``None``) becomes a zero-memory constant column. Categories are sorted,
-    except when ``allowed`` fixes the vocabulary and its order.
+    except when ``allowed`` fixes the vocabulary and its order. An array may be a numpy
+    array, a list or a pyarrow array (whose nulls are missing labels).
     """
     if values is None:
         if not allow_missing:
@@ -171,28 +179,29 @@ def factorize_labels(
     if isinstance(values, Categorical):
         return _checked_categorical(values, n, column, allow_missing=allow_missing, allowed=allowed)
     if isinstance(values, str):
-        arr = np.array([values], dtype=object)
+        _label_problems(np.array([values], dtype=object), column, allow_missing=allow_missing)
+        codes: Codes = np.zeros(1, dtype=np.int32)
+        categories: tuple[str, ...] = (values,)
     else:
-        arr = _text(values, column)
-        if arr.size != n:
-            raise DataError(column, f"has {arr.size} values for {n} events")
-    _label_problems(arr, column, allow_missing=allow_missing)
-    present = np.ones(arr.size, dtype=bool) if arr.dtype != object else arr != None  # noqa: E711
-    labels = arr[present].astype(str)
-    cats, inverse = np.unique(labels, return_inverse=True)
-    categories = tuple(str(c) for c in cats)
+        if not _is_arrow(values):
+            values = _text(values, column)
+        if len(values) != n:
+            raise DataError(column, f"has {len(values)} values for {n} events")
+        codes, table = _text_codes(values, column, allow_missing=allow_missing)
+        categories = tuple(table.tolist())
     if allowed is not None:
-        unknown = np.isin(arr.astype(str), list(allowed), invert=True) & present
-        check_mask(column, unknown, f"labels other than {', '.join(map(repr, allowed))}")
-        remap = np.array([list(allowed).index(c) for c in categories], dtype=np.int64)
-        inverse = remap[inverse] if remap.size else inverse
+        known = np.array([c in allowed for c in categories], dtype=bool)
+        if not known.all():
+            unknown = np.isin(codes, np.flatnonzero(~known))
+            check_mask(column, unknown, f"labels other than {', '.join(map(repr, allowed))}")
+        # the last entry maps a missing label (code -1) to itself
+        remap = np.array([*(list(allowed).index(c) for c in categories), -1], dtype=np.int32)
+        codes = remap[codes]
         categories = _label_tuple(allowed)
     dtype = code_dtype(len(categories))
     if isinstance(values, str):
-        return Categorical(constant(int(inverse[0]), n, dtype), categories)
-    codes = np.full(arr.size, -1, dtype=dtype)
-    codes[present] = inverse
-    return Categorical(codes, categories)
+        return Categorical(constant(int(codes[0]), n, dtype), categories)
+    return Categorical(codes.astype(dtype, copy=False), categories)
 
 
 def _checked_categorical(
@@ -219,39 +228,6 @@ def _checked_categorical(
         remap = np.array([list(allowed).index(c) for c in col.categories] + [-1])
         return Categorical(remap[codes].astype(np.int8), tuple(allowed))
     return col
-
-
-def _factorize_int(
-    keys: npt.NDArray[np.int64], *, want_rows: bool
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
-    """Codes of int64 keys by ascending value, and per distinct key either the key itself
-    or (``want_rows``) the index of one row holding it.
-
-    Dense ranges take an O(n) path; otherwise one unstable ``argsort`` (numpy's SIMD sort)
-    replaces ``np.unique(return_inverse=True)``, whose stable sort is three times slower.
-    """
-    n = keys.size
-    lo, hi = int(keys.min()), int(keys.max())
-    if hi - lo <= 4 * n + 1024:
-        offset = keys - lo
-        present = np.zeros(hi - lo + 1, dtype=bool)
-        present[offset] = True
-        rank = np.cumsum(present, dtype=np.int32)
-        rank -= 1
-        codes = rank[offset]
-        if not want_rows:
-            return codes, np.flatnonzero(present).astype(np.int64) + lo
-        rows = np.empty(int(rank[-1]) + 1, dtype=np.int64)
-        rows[codes[::-1]] = np.arange(n - 1, -1, -1)
-        return codes, rows
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-    codes = np.empty(n, dtype=np.int32)
-    codes[order] = np.cumsum(new, dtype=np.int32) - 1
-    return codes, (order[new] if want_rows else sorted_keys[new])
 
 
 def _ascii_key(arr: npt.NDArray[np.str_]) -> npt.NDArray[np.int64] | None:
@@ -285,32 +261,244 @@ def factorize_ids(
 
     Integer ids keep their dtype (so results join back to the caller's integer keys);
     anything else must be non-empty strings (and none may end in a NUL character, which
-    numpy's text arrays would drop, merging ``"a\\0"`` with ``"a"``).
+    numpy's text arrays would drop, merging ``"a\\0"`` with ``"a"``). ``values`` may be a
+    numpy array, a list or a pyarrow array. Strings are factorised by hashing (see
+    `relcore._factorize`); the table is sorted either way.
     """
-    arr = _text(values, column)
-    if arr.dtype.kind == "b" or arr.dtype.kind == "f":
-        if arr.dtype.kind == "f":
-            check_mask(column, np.isnan(arr), "missing ids (NaN)")
-        raise DataError(column, f"ids must be integers or strings, got dtype {arr.dtype}")
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int32), arr.astype(np.int64 if arr.dtype.kind in "iu" else str)
-    if arr.dtype.kind in "iu":
-        if arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
-            raise DataError(column, "ids above 2**63 - 1 are not supported")
-        codes, uniques = _factorize_int(arr.astype(np.int64, copy=False), want_rows=False)
-    else:
-        _label_problems(arr, column, allow_missing=False)
-        text = arr if arr.dtype.kind == "U" else arr.astype(str)
-        key = _ascii_key(text)
-        if key is not None:
-            codes, rows = _factorize_int(key, want_rows=True)
-            uniques = text[rows]
-        else:
-            uniques, inverse = np.unique(text, return_inverse=True)
-            codes = inverse.astype(np.int32)
+    if _is_arrow(values):
+        values = _arrow_ids(values, column)
+    if not _is_arrow(values):
+        arr = _text(values, column)
+        if arr.dtype.kind == "b" or arr.dtype.kind == "f":
+            if arr.dtype.kind == "f":
+                check_mask(column, np.isnan(arr), "missing ids (NaN)")
+            raise DataError(column, f"ids must be integers or strings, got dtype {arr.dtype}")
+        if arr.size == 0:
+            empty = arr.astype(np.int64 if arr.dtype.kind in "iu" else str)
+            return np.zeros(0, dtype=np.int32), empty
+        if arr.dtype.kind in "iu":
+            if arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
+                raise DataError(column, "ids above 2**63 - 1 are not supported")
+            codes, uniques = _factorize_int(arr.astype(np.int64, copy=False), want_rows=False)
+            return _checked_size(codes, uniques, column)
+        values = arr
+    codes, table = _text_codes(values, column, allow_missing=False)
+    return _checked_size(codes, table, column)
+
+
+def _checked_size(
+    codes: Codes, uniques: npt.NDArray[Any], column: str
+) -> tuple[Codes, npt.NDArray[Any]]:
     if uniques.size >= np.iinfo(np.int32).max:
         raise DataError(column, f"has {uniques.size} distinct ids; at most 2**31 - 1 are supported")
     return codes, uniques
+
+
+# ---------------------------------------------------------------------------- text columns
+
+
+def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes, TextTable]:
+    """Codes (``-1`` for a missing value) and the sorted table of a text column: a numpy
+    array (``U``, ``S`` or object) or a pyarrow array. Values are checked in the order
+    `_label_problems` checks them, and errors name the rows."""
+    if _is_arrow(values):
+        return _arrow_text_codes(values, column, allow_missing=allow_missing)
+    arr: npt.NDArray[Any] = values
+    if arr.dtype.kind == "U":
+        _check_unicode(arr, column)
+        key = _ascii_key(arr)
+        if key is not None:  # short ASCII text: an integer key that sorts like the text
+            codes, rows = _factorize_int(key, want_rows=True)
+            return codes, arr[rows]
+        return factorize_text(UnicodeText(arr))
+    if arr.dtype.kind == "S":
+        _label_problems(arr, column, allow_missing=allow_missing)
+        return _text_codes(arr.astype(str), column, allow_missing=allow_missing)
+    if arr.dtype != object:
+        raise DataError(column, f"must hold strings, got dtype {arr.dtype}")
+    return _object_text_codes(arr, column, allow_missing=allow_missing)
+
+
+def _check_unicode(arr: npt.NDArray[np.str_], column: str) -> None:
+    width = arr.dtype.itemsize // 4
+    if width == 0:
+        check_mask(column, np.ones(arr.size, dtype=bool), _EMPTY_LABEL)
+        return
+    # An empty value starts with a NUL code point; so may a longer one ("\\0a").
+    suspect = np.ascontiguousarray(arr).view(np.uint32).reshape(arr.size, width)[:, 0] == 0
+    if suspect.any():
+        empty = np.zeros(arr.size, dtype=bool)
+        empty[suspect] = np.char.str_len(arr[suspect]) == 0
+        check_mask(column, empty, _EMPTY_LABEL)
+
+
+def _object_text_codes(
+    arr: npt.NDArray[np.object_], column: str, *, allow_missing: bool
+) -> tuple[Codes, TextTable]:
+    pa = _module("pyarrow")
+    if pa is None or not _plainly_text(arr, allow_missing=allow_missing):
+        _label_problems(arr, column, allow_missing=allow_missing)  # names the rows of a problem
+    # Only strings and (if allowed) None remain.
+    missing = np.asarray(arr == None) if allow_missing else None  # noqa: E711
+    if missing is not None and not missing.any():
+        missing = None
+    present = arr if missing is None else arr[~missing]
+    if pa is None:
+        codes, table = _text_codes(present.astype(str), column, allow_missing=False)
+    else:
+        text = Utf8Text(pa.chunked_array([pa.array(present, type=pa.large_string())]))
+        empty, nul = _utf8_problems(text)
+        check_mask(column, _spread(empty, missing), _EMPTY_LABEL)
+        check_mask(column, _spread(nul, missing), _NUL_ENDING)
+        codes, table = factorize_text(text)
+    return _with_missing(codes, missing), table
+
+
+def _plainly_text(arr: npt.NDArray[np.object_], *, allow_missing: bool) -> bool:
+    """Whether every value is a string (or, if allowed, None), checked at C speed by
+    pandas; ``False`` when pandas is not installed or anything else is found."""
+    pd = _module("pandas")
+    if pd is None:
+        return False
+    missing = np.asarray(pd.isna(arr), dtype=bool)  # None, NaN, NA, NaT
+    present = arr
+    if missing.any():
+        # Only None is a missing label; NaN and the like are values that are not strings.
+        if not allow_missing or not (arr[missing].astype(str) == "None").all():
+            return False
+        present = arr[~missing]
+    return bool(pd.api.types.infer_dtype(present, skipna=False) == "string")
+
+
+def _arrow_ids(values: Any, column: str) -> Any:
+    """A pyarrow column of ids: text stays in pyarrow, integers become numpy."""
+    import pyarrow as pa
+
+    col = _chunked(values)
+    kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if _is_arrow_text(kind):
+        return col
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(kind)
+    if col.null_count:
+        check_mask(column, np.asarray(col.is_null()), "missing values")
+    return col.to_numpy()
+
+
+def _arrow_text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes, TextTable]:
+    import pyarrow as pa
+
+    col = _chunked(values)
+    if pa.types.is_dictionary(col.type):
+        return _dictionary_codes(col, column, allow_missing=allow_missing)
+    if not _is_arrow_text(col.type):
+        raise DataError(column, f"must hold strings, got dtype {col.type}")
+    if pa.types.is_string_view(col.type):
+        col = col.cast(pa.large_string())
+    missing = None
+    if col.null_count:
+        missing = np.asarray(col.is_null())
+        if not allow_missing:
+            check_mask(column, missing, "missing values")
+        col = col.drop_null()
+    text = Utf8Text(col)
+    empty, nul = _utf8_problems(text)
+    check_mask(column, _spread(empty, missing), _EMPTY_LABEL)
+    check_mask(column, _spread(nul, missing), _NUL_ENDING)
+    codes, table = factorize_text(text)
+    return _with_missing(codes, missing), table
+
+
+def _dictionary_codes(col: Any, column: str, *, allow_missing: bool) -> tuple[Codes, TextTable]:
+    """A dictionary-encoded column (pandas and polars categoricals): only the dictionary
+    entries in use are hashed and checked; rows follow their entry."""
+    import pyarrow as pa
+
+    col = col.unify_dictionaries()
+    dictionary = col.chunks[0].dictionary if col.num_chunks else pa.array([], pa.large_string())
+    parts = [
+        c.indices.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False) for c in col.chunks
+    ]
+    index = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    entry_missing = np.append(np.asarray(dictionary.is_null()), True)  # index -1: a null row
+    missing = entry_missing[index]
+    if not allow_missing:
+        check_mask(column, missing, "missing values")
+    used = np.zeros(len(dictionary) + 1, dtype=bool)
+    used[index] = True
+    used &= ~entry_missing
+    entries = np.flatnonzero(used)
+    values = dictionary.take(entries)
+    if pa.types.is_string_view(values.type):
+        values = values.cast(pa.large_string())
+    text = Utf8Text(pa.chunked_array([values]))
+    for problem, message in zip(_utf8_problems(text), (_EMPTY_LABEL, _NUL_ENDING), strict=True):
+        if problem.any():
+            bad = np.zeros(used.size, dtype=bool)
+            bad[entries[problem]] = True
+            check_mask(column, bad[index], message)
+    entry_codes, table = factorize_text(text)
+    code_of_entry = np.full(used.size, -1, dtype=np.int32)
+    code_of_entry[entries] = entry_codes
+    return code_of_entry[index], table
+
+
+def _utf8_problems(text: Utf8Text) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Empty values, and values ending in a NUL character (refused as in numpy text)."""
+    lengths = text.lengths()
+    return lengths == 0, (text.last_bytes() == 0) & (lengths > 0)
+
+
+def _spread(mask: npt.NDArray[np.bool_], missing: npt.NDArray[np.bool_] | None) -> Any:
+    """A mask over the present rows as a mask over all rows."""
+    if missing is None or not mask.any():
+        return mask
+    out = np.zeros(missing.size, dtype=bool)
+    out[~missing] = mask
+    return out
+
+
+def _with_missing(codes: Codes, missing: npt.NDArray[np.bool_] | None) -> Codes:
+    if missing is None:
+        return codes
+    out = np.full(missing.size, -1, dtype=np.int32)
+    out[~missing] = codes
+    return out
+
+
+def _is_arrow(values: Any) -> bool:
+    return type(values).__module__.partition(".")[0] == "pyarrow" and hasattr(values, "type")
+
+
+def _is_arrow_text(type_: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(type_) or pa.types.is_large_string(type_)
+        or pa.types.is_string_view(type_)
+    )  # fmt: skip
+
+
+def _chunked(values: Any) -> Any:
+    import pyarrow as pa
+
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
+def release_arrow_memory() -> None:
+    """Hand back to the system the memory pyarrow's allocator keeps for reuse (once a
+    large text column it held has been coded, or a file's blocks read)."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+
+
+def _module(name: str) -> Any:
+    """An optional library, or ``None`` when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 # Above this many rows, sorting goes bucket by bucket (see _argsort_by_buckets).

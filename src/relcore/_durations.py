@@ -3,7 +3,7 @@
 Units ``w``, ``d``, ``h``, ``m``, ``s``, ``ms``, ``us``. Used by policy files, the command
 line and reprs, so a duration reads the same everywhere.
 
-A duration is at most :data:`MAX_DURATION` (1000 years): longer ones mean nothing in a
+A duration is at most `MAX_DURATION` (1000 years): longer ones mean nothing in a
 contact policy, and bounding them keeps every instant relcore computes from one (a window
 before a contact, a fatigue horizon of 20 half-lives) inside 64-bit microseconds, which
 is what numpy and SQLite hold.
@@ -88,7 +88,7 @@ def parse_duration(text: str) -> _dt.timedelta:
 
 
 def check_duration(value: _dt.timedelta, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` when ``value`` is longer than :data:`MAX_DURATION`."""
+    """Raise ``ValueError`` naming ``name`` when ``value`` is longer than `MAX_DURATION`."""
     if value > MAX_DURATION:
         raise ValueError(f"{name} must be {_TOO_LONG}, got {describe_duration(value)}")
 

@@ -22,8 +22,8 @@ A hash is turned into a uniform number in ``[0, 1)`` with its top 53 bits, and a
 is in a group of size ``fraction`` when that number is below ``fraction``. Groups are
 therefore nested: with the same salt, everyone in a 5 % group is also in the 10 % group.
 
-This module is private: :func:`relcore.measurement.assign_holdout` is its public face,
-and the contact policy's global-control-group rule uses :func:`in_fraction` directly.
+This module is private: [`relcore.measurement.assign_holdout`][relcore.measurement.assign_holdout]
+is its public face, and the contact policy's global-control-group rule uses `in_fraction` directly.
 """
 
 from __future__ import annotations

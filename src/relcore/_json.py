@@ -3,7 +3,7 @@
 Values written by ``to_dict`` are plain JSON: strings, numbers, booleans, ``None``, lists
 and dictionaries; instants are ISO 8601 strings with their UTC offset. Reading them back
 is strict: an unknown key, a missing one or a value of the wrong type is a
-:class:`~relcore.DataError` naming the key path (``max_contacts[0].per``), so a service
+[`DataError`][relcore.errors.DataError] naming the key path (``max_contacts[0].per``), so a service
 that accepts JSON reports a bad request in the client's own terms.
 """
 

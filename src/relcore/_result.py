@@ -1,7 +1,7 @@
 """What every result object shares: read-only columns, and one description of the result
 as a table from which ``to_pandas()``, ``to_polars()`` and the notebook view follow.
 
-A result class mixes in :class:`TableResult` and says what its table holds
+A result class mixes in `TableResult` and says what its table holds
 (``_table()``); the conversions, the HTML shown by Jupyter (``_repr_html_``: a caption,
 the first and last rows and the table's size, never all of a large result) and a one-line
 ``__repr__`` come from here, so that every result converts and displays alike.
@@ -11,7 +11,7 @@ Conventions of the tables:
 * per-customer results are keyed by ``customer_id`` (the pandas index; polars, which has
   no index, gets it as the first column), with the ids exactly as given (integers stay
   integers, strings stay strings) in the result's order;
-* labels drawn from a fixed set (segments, stages, outcomes) are :class:`Labels`:
+* labels drawn from a fixed set (segments, stages, outcomes) are `Labels`:
   categorical in pandas, ``Enum`` in polars, in the set's order;
 * ``datetime64`` columns hold UTC instants (as everywhere in relcore) and come out as
   time-zone-aware UTC timestamps.
@@ -123,6 +123,12 @@ class TableResult:
         out: pl.DataFrame = polars.DataFrame(series)
         return out
 
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The result as numpy columns, keys first (labels as text, instants as UTC
+        ``datetime64``): for writers and other frame libraries, with no extra needed."""
+        table = self._table()
+        return {name: _values(col) for name, col in {**table.keys, **table.columns}.items()}
+
     def __repr__(self) -> str:
         table = self._table()
         return f"{type(self).__name__}({len(table):,} rows: {', '.join(table.columns)})"
@@ -200,7 +206,7 @@ class CountsMethod(dict[str, int]):
     counts (they are computed, so they are methods; columns and settings are attributes).
 
     Results where they were a property still hand them out this way: read without the
-    call they behave as the dict they were, with a :class:`DeprecationWarning` saying to
+    call they behave as the dict they were, with a `DeprecationWarning` saying to
     call them.
     """
 

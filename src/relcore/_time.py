@@ -8,7 +8,7 @@ were recorded in.
 Converting between wall-clock time and UTC in an IANA zone is done here, vectorised: the
 UTC offset is constant between a zone's transitions, so an array is converted with one
 ``searchsorted`` against the transitions that fall inside its range (found through
-:mod:`zoneinfo`, never hard-coded). Wall-clock times that do not exist (the hour skipped
+`zoneinfo`, never hard-coded). Wall-clock times that do not exist (the hour skipped
 when clocks go forward) or exist twice (the hour repeated when they go back) are errors,
 not guesses.
 """
@@ -113,7 +113,7 @@ def datetimes_to_micros(
 
     Anything else, a naive datetime, a string without an offset, a missing value or a
     wall-clock time that does not exist or is ambiguous in ``timezone`` raises
-    :class:`~relcore.DataError` naming the rows.
+    [`DataError`][relcore.errors.DataError] naming the rows.
     """
     arr = np.asarray(values)
     if arr.ndim != 1:

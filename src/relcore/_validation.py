@@ -1,7 +1,7 @@
 """Input validation in one place.
 
 Every public entry point that takes arrays funnels them through these helpers, so a bad
-value is reported the same way wherever it enters: a :class:`~relcore.DataError` naming
+value is reported the same way wherever it enters: a [`DataError`][relcore.errors.DataError] naming
 the column, the first offending rows and how many there are. Nothing is coerced
 silently: a float column with fractional counts is an error, not a rounding.
 """
@@ -19,7 +19,8 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def check_mask(column: str, bad: npt.NDArray[np.bool_], problem: str) -> None:
-    """Raise :class:`DataError` when any element of the boolean mask ``bad`` is set."""
+    """Raise [`DataError`][relcore.errors.DataError] when any element of the boolean mask ``bad`` is
+    set."""
     if bad.any():
         raise DataError.from_mask(column, bad, problem)
 

@@ -10,16 +10,25 @@ Subcommands:
 * ``relcore policy audit LEDGER`` — export a ledger's audit trail (CSV, Parquet, JSON lines).
 * ``relcore policy statement LEDGER CUSTOMER_ID`` — what a ledger holds on one customer.
 
-Every CSV file is read by :mod:`relcore.io.csv`, so all commands read files alike. A
+Every CSV file is read by `relcore.io.csv`, so all commands read files alike.
+``relcore summarize`` reads its transactions a block at a time, so a file is never held
+whole (it also reads Parquet files, by the same rules, a batch of rows at a time). A
 problem in the input is reported in one line naming the file, the column and, for bad
-cells, the file's own line of each (blank lines and line breaks inside quotes counted), and
-the command exits with status 2. Nothing is dropped or changed silently: rows left out (of
-another kind than ``purchase``) are counted on stderr. An error relcore did not foresee is
-reported in one line too, as an internal error, with exit status 70.
+cells, the file's own line of each (blank lines and line breaks inside quotes counted; a
+Parquet file's rows), and the command exits with status 2. Nothing is dropped or changed
+silently: rows left out (of another kind than ``purchase``) are counted on stderr. An error
+relcore did not foresee is reported in one line too, as an internal error, with exit
+status 70.
 
 A summary written by ``relcore summarize`` has a ``period`` column (``D``, ``W`` or a
 duration such as ``3d``, the same in every row), so ``relcore score`` knows the length of
 its periods; pandas and polars read it as an ordinary text column.
+
+``-o`` writes the format its file name says (``.csv``, ``.parquet``, ``.json``/``.jsonl``
+for JSON lines; any other name is refused before any work), text with LF line endings;
+``-`` writes CSV to stdout. Dates on the command line are ISO 8601. ``summarize``,
+``score`` and ``policy simulate`` show a tqdm progress bar on stderr that moves with the
+bytes read or the rows done, only when stderr is a terminal and ``--quiet`` is not given.
 """
 
 from __future__ import annotations
@@ -42,10 +51,13 @@ from .errors import DataError, RelcoreError
 
 __all__ = ["main"]
 
-_LARGE_INPUT_BYTES = 20_000_000
+# Customers `relcore score` scores at a time (the progress bar moves by as many).
+_SCORE_ROWS = 1 << 16
+# Rows written at a time (the progress bar moves by as many).
+_WRITE_ROWS = 1 << 16
 # The purchase models `relcore score` offers, by class name in relcore.scoring; the
 # command-line name is the class name in lower case.
-_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD")
+_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD", "GGompertzNBD")
 # relcore keeps instants and durations as int64 microseconds.
 _LONGEST_US = np.iinfo(np.int64).max
 _PLAN_COLUMNS = ("customer_id", "at", "channel", "category", "campaign", "priority")
@@ -106,7 +118,8 @@ def _fail(what: str, message: str) -> NoReturn:
 
 
 class _InFileError(Exception):
-    """A :class:`DataError` whose rows are rows of a file that is still at hand."""
+    """A [`DataError`][relcore.errors.DataError] whose rows are rows of a file that is still at
+    hand."""
 
     def __init__(self, error: DataError, table: Any) -> None:
         super().__init__(str(error))
@@ -137,7 +150,8 @@ def _report_in_file(command: str, exc: _InFileError, err: TextIO) -> None:
     )
     for row, line, cell in table.locate(error.rows, error.column):
         shown = "" if cell is None else f": {_shorten(cell)}"
-        print(f"  line {line} (row {row}){shown}", file=err)
+        where = f"row {row}" if line is None else f"line {line} (row {row})"  # Parquet: rows
+        print(f"  {where}{shown}", file=err)
     if error.count > len(error.rows):
         print(f"  … and {error.count - len(error.rows):,} more", file=err)
 
@@ -229,18 +243,36 @@ def _add_file_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar (there is none anyway when stderr is not a terminal)",
+    )
+
+
+_OUTPUT_HELP = (
+    "output file, in the format its name says: .csv, .parquet, or .json/.jsonl (JSON lines, "
+    "one object per row); '-' writes CSV to stdout"
+)
+
+
 def _add_summarize_parser(sub: Any) -> None:
     summ = sub.add_parser(
         "summarize",
         help="summarise a transactions CSV as frequency/recency/T/monetary value",
         description=(
-            "Summarise a transactions CSV, one row per customer, in periods of --period. "
+            "Summarise a transactions file (CSV or Parquet), one row per customer, in periods "
+            "of --period, reading it a block at a time. "
             "The summary records its period in a 'period' column, which `relcore score` "
             "reads."
         ),
         formatter_class=_Formatter,
     )
-    summ.add_argument("input", help="CSV file with a header row")
+    summ.add_argument(
+        "input", help="CSV file with a header row, or a Parquet file (named *.parquet)"
+    )
     summ.add_argument("--customer", default="customer_id", help="customer id column")
     summ.add_argument("--at", default="at", help="timestamp column")
     summ.add_argument("--value", help="value column (optional)")
@@ -253,7 +285,8 @@ def _add_summarize_parser(sub: Any) -> None:
     summ.add_argument(
         "--observation-end",
         required=True,
-        help="a date (the whole UTC day) or an ISO datetime with an offset",
+        help="an ISO 8601 date (the whole UTC day), e.g. 2026-06-30, or datetime with its "
+        "offset, e.g. 2026-06-30T18:00:00+02:00",
     )
     summ.add_argument("--calibration-end", help="as --observation-end; adds holdout columns")
     summ.add_argument(
@@ -263,7 +296,8 @@ def _add_summarize_parser(sub: Any) -> None:
     )
     summ.add_argument("--timezone", help="IANA zone of the timestamps written without an offset")
     _add_file_options(summ)
-    summ.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    summ.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
+    _add_quiet_option(summ)
     summ.set_defaults(run=_run_summarize)
 
 
@@ -274,12 +308,17 @@ def _add_score_parser(sub: Any) -> None:
         description=(
             "Fit a purchase model (and, when the summary has monetary_value, a Gamma-Gamma "
             "spend model) and write P(alive), expected purchases and lifetime value per "
-            "customer. SUMMARY is a CSV with customer_id, frequency, recency, T and "
-            "optionally monetary_value and period, as `relcore summarize` writes it."
+            "customer. SUMMARY is a CSV (or Parquet) file with customer_id, frequency, "
+            "recency, T and optionally monetary_value and period, as `relcore summarize` "
+            "writes it."
         ),
         formatter_class=_Formatter,
     )
-    score.add_argument("input", metavar="summary", help="summary CSV with a header row")
+    score.add_argument(
+        "input",
+        metavar="summary",
+        help="summary CSV with a header row, or a Parquet file (named *.parquet)",
+    )
     score.add_argument(
         "--model", choices=[m.lower() for m in _MODELS], default="bgnbd", help="purchase model"
     )
@@ -307,7 +346,8 @@ def _add_score_parser(sub: Any) -> None:
         "--penalizer", type=_nonnegative_float, default=0.0, help="L2 penalty of the fits"
     )
     _add_file_options(score)
-    score.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    score.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
+    _add_quiet_option(score)
     score.set_defaults(run=_run_score)
 
 
@@ -352,6 +392,13 @@ def _add_policy_parser(sub: Any) -> None:
         "--max-delay", help="a contact deferred longer than this (e.g. 2d) is suppressed"
     )
     _add_file_options(sim)
+    sim.add_argument(
+        "-o",
+        "--output",
+        help="also write each planned contact's outcome (sent, deferred, suppressed), reason "
+        "codes and times; " + _OUTPUT_HELP.replace("output file, in", "a file in"),
+    )
+    _add_quiet_option(sim)
     sim.set_defaults(run=_run_policy_simulate)
     _add_plan_parser(verbs)
     audit = verbs.add_parser(
@@ -455,7 +502,7 @@ def _add_plan_parser(verbs: Any) -> None:
         "--scheduled-only", action="store_true", help="write only the scheduled sends"
     )
     plan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    plan.add_argument("-o", "--output", required=True, help="schedule.csv or schedule.parquet")
+    plan.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     _add_file_options(plan)
     plan.set_defaults(run=_run_policy_plan)
 
@@ -571,19 +618,23 @@ def _period_days(period: Any) -> float:
     return float(period / _dt.timedelta(days=1))
 
 
-def _inclusive_end(text: str, option: str) -> int:
-    """An end given on the command line, as ``summarize`` reads it: a date is the whole
-    UTC day, a datetime needs its offset. Microseconds since the epoch."""
-    from ._time import US_PER_DAY, to_micros
+_DATE_FORMS = (
+    "accepted: an ISO 8601 date such as 2026-06-30 (the whole UTC day), or an ISO 8601 "
+    "datetime with its UTC offset such as 2026-06-30T18:00:00+02:00 or 2026-06-30T16:00Z"
+)
 
+
+def _when(text: str, option: str) -> _dt.date | _dt.datetime:
+    """A date or an instant given on the command line, in ISO 8601: a date alone (a whole
+    UTC day), or a datetime with its offset; anything else is refused naming the forms."""
     try:
-        if len(text) == 10:
-            day = _dt.date.fromisoformat(text)
-            start = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)
-            return to_micros(start) + US_PER_DAY - 1
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
         moment = _dt.datetime.fromisoformat(text)
     except ValueError:
-        _fail(option, f"{text!r} is not a date (2026-06-30) or an ISO datetime")
+        _fail(option, f"{text!r} is not an ISO 8601 date or datetime; {_DATE_FORMS}")
     if moment.utcoffset() is None:
         _fail(
             option,
@@ -594,7 +645,19 @@ def _inclusive_end(text: str, option: str) -> int:
         moment.astimezone(_dt.UTC)
     except OverflowError:
         _fail(option, f"{text!r} lies outside the years 1 to 9999 in UTC")
-    return to_micros(moment)
+    return moment
+
+
+def _inclusive_end(text: str, option: str) -> int:
+    """An end given on the command line, as ``summarize`` reads it: a date is the whole
+    UTC day, a datetime needs its offset. Microseconds since the epoch."""
+    from ._time import US_PER_DAY, to_micros
+
+    when = _when(text, option)
+    if isinstance(when, _dt.datetime):
+        return to_micros(when)
+    start = _dt.datetime(when.year, when.month, when.day, tzinfo=_dt.UTC)
+    return to_micros(start) + US_PER_DAY - 1
 
 
 def _check_files(args: argparse.Namespace, *inputs: str | None) -> None:
@@ -605,9 +668,13 @@ def _check_files(args: argparse.Namespace, *inputs: str | None) -> None:
         codecs.lookup(args.encoding)
     except LookupError:
         _fail("--encoding", f"{args.encoding!r} is not an encoding Python knows")
-    output = getattr(args, "output", "-")
-    if output == "-":
+    output = getattr(args, "output", None)
+    if output is None or output == "-":
         return
+    if _output_format(output) == "parquet":
+        from ._optional import require
+
+        require("pyarrow.parquet", "arrow")
     if os.path.isdir(output):
         _fail("--output", f"{output} is a directory; name a file")
     for path in inputs:
@@ -619,34 +686,60 @@ def _check_files(args: argparse.Namespace, *inputs: str | None) -> None:
 # --------------------------------------------------------------------------- progress
 
 
-@contextlib.contextmanager
-def _stages(total: int, enabled: bool, desc: str) -> Iterator[Callable[[str], None]]:
-    """A progress bar over named stages (tqdm, when installed and the input is large)."""
-    bar = None
-    if enabled and sys.stderr.isatty():
-        with contextlib.suppress(ImportError):
-            from tqdm import tqdm
+# A bar appears only for work that lasts longer than this (seconds): a small file shows none.
+_PROGRESS_DELAY = 0.5
 
-            bar = tqdm(total=total, desc=desc, unit="step", leave=False)
 
-    def advance(label: str) -> None:
-        if bar is not None:
-            bar.set_postfix_str(label)
-            bar.update(1)
+class _Progress:
+    """Progress bars on stderr (tqdm, the ``cli`` extra) that advance with the bytes read
+    or the rows done, with tqdm's estimate of the time left. None when stderr is not a
+    terminal (a pipe, a log file), with ``--quiet``, or without tqdm."""
 
-    try:
-        yield advance
-    finally:
-        if bar is not None:
-            bar.close()
+    def __init__(self, args: argparse.Namespace, err: TextIO) -> None:
+        self._err = err
+        isatty = getattr(err, "isatty", None)
+        self.enabled = not getattr(args, "quiet", False) and callable(isatty) and bool(isatty())
+
+    @contextlib.contextmanager
+    def bar(self, desc: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
+        """``update(done)`` moves the bar to ``done`` of ``total`` (bytes: ``unit="B"``)."""
+        bar: Any = None
+        if self.enabled:
+            with contextlib.suppress(ImportError):
+                from tqdm import tqdm
+
+                in_bytes = unit == "B"
+                bar = tqdm(
+                    total=total,
+                    desc=desc,
+                    unit=unit,
+                    unit_scale=in_bytes,
+                    unit_divisor=1024 if in_bytes else 1000,
+                    file=self._err,
+                    leave=False,
+                    delay=_PROGRESS_DELAY,
+                    dynamic_ncols=True,
+                )
+
+        def update(done: int) -> None:
+            if bar is not None:
+                # pyarrow reads ahead, so a position may pass the end a little
+                bar.update(max(0, min(int(done), total) - bar.n))
+
+        try:
+            yield update
+        finally:
+            if bar is not None:
+                bar.close()
 
 
 # --------------------------------------------------------------------------- summarize
 
 
 def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._columns import factorize_labels
     from ._time import UTC, format_instant
-    from .io.csv import event_columns, read_table
+    from .io.csv import EventBatches
     from .models import EventLog
     from .scoring import summarize
 
@@ -676,54 +769,69 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.kind is not None:
         names["kind"] = args.kind
 
-    large = os.path.getsize(args.input) > _LARGE_INPUT_BYTES
-    with _stages(3, large, "summarize") as advance:
-        table = read_table(
+    def no_late_events(columns: dict[str, Any]) -> None:
+        late = columns["at"] > end_us
+        if late.any():
+            raise DataError.from_mask(
+                args.at,
+                late,
+                f"events after --observation-end ({format_instant(end_us, UTC)}); "
+                "choose a later end, or leave them out of the file",
+            )
+
+    progress = _Progress(args, err)
+    # Read a block at a time: the file is never held whole (see EventBatches).
+    batches: Any
+    if Path(args.input).suffix.lower() == ".parquet":
+        from .io.parquet import ParquetEventBatches
+
+        batches = ParquetEventBatches(
             args.input,
-            list(names.values()),
+            names,
+            at_format=args.at_format,
+            timezone=args.timezone,
+            arg_names=_ARG_NAMES,
+            check=no_late_events,
+        )
+    else:
+        batches = EventBatches(
+            args.input,
+            names,
+            at_format=args.at_format,
+            timezone=args.timezone,
             delimiter=args.delimiter,
             encoding=args.encoding,
             arg_names=_ARG_NAMES,
+            check=no_late_events,
         )
-        if table.n_rows == 0:
-            _fail(table.path, "has a header but no rows: there is nothing to summarise")
-        with _rows_of(table):
-            columns = event_columns(
-                table,
-                names,
-                at_format=args.at_format,
-                timezone=args.timezone,
-            )
-            late = columns["at"] > end_us
-            if late.any():
-                raise DataError.from_mask(
-                    args.at,
-                    late,
-                    f"events after --observation-end ({format_instant(end_us, UTC)}); "
-                    "choose a later end, or leave them out of the file",
-                )
-        kinds = columns.pop("kind", None)
-        if kinds is not None:
-            _report_other_kinds(kinds, args, "purchase", err)
-        advance("read")
-        log = EventLog.from_arrays(
-            columns.pop("customer_id"),
-            columns.pop("at").view("datetime64[us]"),
-            kind="purchase" if kinds is None else kinds,
-            timezone="UTC",
-            **columns,
-        )
-        summary = summarize(
-            log,
-            period=period,
-            observation_end=args.observation_end,
-            calibration_end=args.calibration_end,
-        )
-        advance("summarised")
-        result: dict[str, Any] = dict(summary.to_dict())
-        result["period"] = np.full(len(summary), _period_text(period), dtype=object)
-        _write(result, args.output, out)
-        advance("written")
+    total, unit = batches.extent()
+    with _rows_of(batches.table), progress.bar(f"reading {args.input}", total, unit) as update:
+        columns = batches.read(update)
+    n = batches.table.n_rows
+    if n == 0:
+        _fail(batches.table.path, "has a header but no rows: there is nothing to summarise")
+    kinds = columns.pop("kind", None)
+    if kinds is not None:
+        kinds = factorize_labels(kinds, n, "kind", allow_missing=False)
+        _report_other_kinds(kinds, args, "purchase", err)
+    log = EventLog.from_arrays(
+        customer_id=columns.pop("customer_id"),
+        at=columns.pop("at").view("datetime64[us]"),
+        kind="purchase" if kinds is None else kinds,
+        value=columns.pop("value", None),
+        timezone="UTC",
+    )
+    del columns
+    summary = summarize(
+        log,
+        period=period,
+        observation_end=_when(args.observation_end, "--observation-end"),
+        calibration_end=None if calibration is None else _when(calibration, "--calibration-end"),
+    )
+    del log
+    result: dict[str, Any] = dict(summary.to_dict())
+    result["period"] = np.full(len(summary), _period_text(period), dtype=object)
+    _write(result, args.output, out, progress)
     if args.output != "-":
         print(
             f"{len(summary):,} customers summarised to {args.output} "
@@ -733,27 +841,26 @@ def _run_summarize(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _report_other_kinds(
-    kinds: npt.NDArray[np.object_], args: argparse.Namespace, wanted: str, err: TextIO
-) -> None:
-    """Count, on stderr, the rows the kind filter leaves out, by kind."""
-    other = kinds != wanted
-    if not other.any():
+def _report_other_kinds(kinds: Any, args: argparse.Namespace, wanted: str, err: TextIO) -> None:
+    """Count, on stderr, the rows the kind filter leaves out, by kind (``kinds``: the
+    column as a Categorical, whose categories are sorted)."""
+    counts = np.bincount(np.asarray(kinds.codes, dtype=np.int64), minlength=len(kinds.categories))
+    left_out = [
+        (label, int(count))
+        for label, count in zip(kinds.categories, counts.tolist(), strict=True)
+        if label != wanted and count
+    ]
+    if not left_out:
         return
-    labels, counts = np.unique(kinds[other].astype(str), return_counts=True)
-    kinds_left = [str(k) for k in labels.tolist()]
-    listed = ", ".join(
-        f"{k!r} ({n:,} row{'s' if n != 1 else ''})"
-        for k, n in zip(kinds_left, counts.tolist(), strict=True)
-    )
-    near = [k for k in kinds_left if k.strip().lower() == wanted]
+    listed = ", ".join(f"{k!r} ({c:,} row{'s' if c != 1 else ''})" for k, c in left_out)
+    near = [k for k, _ in left_out if k.strip().lower() == wanted]
     hint = (
         f"; kinds are matched exactly as written, so {' and '.join(map(repr, near))} "
         f"{'is' if len(near) == 1 else 'are'} not {wanted!r}"
         if near
         else ""
     )
-    n = int(other.sum())
+    n = sum(c for _, c in left_out)
     print(
         f"{args.command_name}: note: {n:,} of {len(kinds):,} rows left out, whose "
         f"{args.kind} is not {wanted!r}: {listed}{hint}",
@@ -775,14 +882,21 @@ def _read_summary(args: argparse.Namespace) -> tuple[Any, Any, bool]:
     from .io.csv import read_table
     from .scoring import RFMSummary
 
-    table = read_table(
-        args.input,
-        ["customer_id", "frequency", "recency", "T"],
-        optional=["monetary_value", "period"],
-        delimiter=args.delimiter,
-        encoding=args.encoding,
-        arg_names=_ARG_NAMES,
-    )
+    required, optional = ["customer_id", "frequency", "recency", "T"], ["monetary_value", "period"]
+    table: Any
+    if Path(args.input).suffix.lower() == ".parquet":  # as `relcore summarize -o` writes it
+        from .io.parquet import ParquetTable
+
+        table = ParquetTable(args.input, required, optional=optional)
+    else:
+        table = read_table(
+            args.input,
+            required,
+            optional=optional,
+            delimiter=args.delimiter,
+            encoding=args.encoding,
+            arg_names=_ARG_NAMES,
+        )
     if table.n_rows == 0:
         _fail(table.path, "has a header but no rows: there is no customer to score")
     with _rows_of(table):
@@ -846,31 +960,47 @@ def _run_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     model_class: Any = getattr(scoring, name)
     summary, table, has_value = _read_summary(args)
     report = err if args.output == "-" else out
-    f, r, T = summary.frequency, summary.recency, summary.T
+    f, r, T, m = summary.frequency, summary.recency, summary.T, summary.monetary_value
     with _rows_of(table):
         model = model_class.fit(summary, penalizer=args.penalizer)
-        print(model.summary(), file=report)
-        result: dict[str, Any] = {
-            "customer_id": summary.customer_id,
-            "p_alive": model.p_alive(f, r, T),
-            "expected_purchases": model.expected_purchases(args.horizon, f, r, T),
-        }
+    print(model.summary(), file=report)
+    spend = None
     if has_value:
-        repeat = np.flatnonzero((f > 0) & (summary.monetary_value > 0))
+        repeat = np.flatnonzero((f > 0) & (m > 0))
         with _rows_of(table, repeat):
             spend = scoring.GammaGamma.fit(
-                frequency=f[repeat],
-                monetary_value=summary.monetary_value[repeat],
-                penalizer=args.penalizer,
+                frequency=f[repeat], monetary_value=m[repeat], penalizer=args.penalizer
             )
         print(spend.summary(), file=report)
-        with _rows_of(table):
-            result["clv"] = scoring.customer_lifetime_value(
-                model, spend, summary, months=args.months, monthly_discount_rate=args.discount
-            ).clv
     else:
         print("no monetary_value column: lifetime value not computed", file=report)
-    _write(result, args.output, out)
+    n = len(summary)
+    result: dict[str, Any] = {
+        "customer_id": summary.customer_id,
+        "p_alive": np.empty(n),
+        "expected_purchases": np.empty(n),
+    }
+    if spend is not None:
+        result["clv"] = np.empty(n)
+    days = _period_days(summary.period)
+    progress = _Progress(args, err)
+    # Customer by customer, so a block of rows at a time moves the bar: the same numbers.
+    with progress.bar("scoring", n, "customers") as update:
+        for start in range(0, n, _SCORE_ROWS):
+            rows = slice(start, min(n, start + _SCORE_ROWS))
+            with _rows_of(table, np.arange(rows.start, rows.stop)):
+                fr, rr, Tr = f[rows], r[rows], T[rows]
+                result["p_alive"][rows] = model.p_alive(fr, rr, Tr)
+                result["expected_purchases"][rows] = model.expected_purchases(
+                    args.horizon, fr, rr, Tr
+                )
+                if spend is not None:
+                    result["clv"][rows] = scoring.customer_lifetime_value(
+                        model, spend, fr, rr, Tr, m[rows], months=args.months,
+                        monthly_discount_rate=args.discount, period_days=days,
+                    )  # fmt: skip
+            update(rows.stop)
+    _write(result, args.output, out, progress)
     if args.output != "-":
         print(
             f"{len(summary):,} customers scored to {args.output} "
@@ -883,27 +1013,100 @@ def _run_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # --------------------------------------------------------------------------- output
 
 
-def _write(columns: dict[str, Any], output: str, out: TextIO) -> None:
+_OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "json"}
+
+
+def _output_format(output: str) -> str:
+    """The format ``-o`` names by its extension (CSV on stdout for ``-``); an unknown
+    extension is refused rather than guessed."""
     if output == "-":
-        _write_csv(columns, out)
-        out.flush()
-        return
-    try:
-        with open(output, "w", newline="", encoding="utf-8") as fh:
-            _write_csv(columns, fh)
-    except BaseException:
-        with contextlib.suppress(OSError):  # no half-written output left behind
-            os.remove(output)
-        raise
+        return "csv"
+    kind = _OUTPUT_FORMATS.get(Path(output).suffix.lower())
+    if kind is None:
+        _fail(
+            "--output",
+            f"{output}: name a .csv, .parquet, or .json/.jsonl (JSON lines) file, or '-' "
+            "for CSV on stdout",
+        )
+    return kind
 
 
-def _write_csv(columns: dict[str, Any], fh: TextIO) -> None:
+def _write(
+    columns: dict[str, Any], output: str, out: TextIO, progress: _Progress | None = None
+) -> None:
+    """Write equal-length columns (text, numbers, ``datetime64[us]`` instants in UTC with
+    ``NaT`` for none) in the format of ``output``'s extension, LF line endings; a failure
+    leaves no file behind."""
+    kind = _output_format(output)
+    n = len(next(iter(columns.values()))) if columns else 0
+    bar = progress.bar(f"writing {output}", n, "rows") if progress else contextlib.nullcontext()
+    with bar as update:
+        if output == "-":
+            _write_csv(columns, out, update)
+            out.flush()
+            return
+        try:
+            if kind == "parquet":
+                from .io.parquet import write_columns
+
+                write_columns(columns, output)
+            else:
+                with open(output, "w", newline="", encoding="utf-8") as fh:
+                    (_write_csv if kind == "csv" else _write_json)(columns, fh, update)
+        except BaseException:
+            with contextlib.suppress(OSError):  # no half-written output left behind
+                os.remove(output)
+            raise
+
+
+def _text_cells(col: Any, missing: Any) -> list[Any]:
+    """A column's values as Python values: instants as ISO 8601 text with their offset
+    (``missing`` for none), flags as true/false in CSV."""
+    if col.dtype.kind == "M":
+        none = np.isnat(col)
+        whole = not (col.astype(np.int64) % 1_000_000).any()
+        text = np.char.add(np.datetime_as_string(col, unit="s" if whole else "us"), "+00:00")
+        return [
+            missing if gone else t for t, gone in zip(text.tolist(), none.tolist(), strict=True)
+        ]
+    values: list[Any] = col.tolist()
+    return values
+
+
+def _write_csv(columns: dict[str, Any], fh: TextIO, update: Callable[[int], None] | None) -> None:
     import csv
 
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(list(columns))
-    lists = [col.tolist() for col in columns.values()]
-    writer.writerows(zip(*lists, strict=True))
+    n = len(next(iter(columns.values()))) if columns else 0
+    for start in range(0, n, _WRITE_ROWS):
+        lists = [_text_cells(col[start : start + _WRITE_ROWS], "") for col in columns.values()]
+        writer.writerows(zip(*lists, strict=True))
+        if update is not None:
+            update(min(n, start + _WRITE_ROWS))
+
+
+def _write_json(columns: dict[str, Any], fh: TextIO, update: Callable[[int], None] | None) -> None:
+    """JSON lines: one object per row, keyed by column; a number that is not finite is
+    null (JSON has no NaN)."""
+    import json
+    import math
+
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    for start in range(0, n, _WRITE_ROWS):
+        lists = []
+        for col in columns.values():
+            cells = _text_cells(col[start : start + _WRITE_ROWS], None)
+            if col.dtype.kind == "f":
+                cells = [v if math.isfinite(v) else None for v in cells]
+            lists.append(cells)
+        fh.writelines(
+            json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n"
+            for row in zip(*lists, strict=True)
+        )
+        if update is not None:
+            update(min(n, start + _WRITE_ROWS))
 
 
 # --------------------------------------------------------------------------- policy
@@ -932,16 +1135,59 @@ def _run_policy_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 def _run_policy_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .contact_policy import simulate
 
-    _check_files(args)
+    _check_files(args, args.input, args.history, args.policy)
     max_delay = None if args.max_delay is None else _duration(args.max_delay, "--max-delay")
     policy = _read_policy(args.policy)
     plan = _read_plan(args.input, args)
     history = None if args.history is None else _read_history(args.history, args)
-    result = simulate(policy, plan, history, reschedule=args.reschedule, max_delay=max_delay)
+    progress = _Progress(args, err)
+    with progress.bar("simulating", len(plan), "contacts") as update:
+        result = simulate(
+            policy,
+            plan,
+            history,
+            reschedule=args.reschedule,
+            max_delay=max_delay,
+            progress=update,
+        )
+    report = err if args.output == "-" else out
     customers = len({c.customer_id for c in plan})
-    print(f"{args.input}: {customers:,} customers, policy {args.policy}", file=out)
-    print(result.summary(), file=out)
+    print(f"{args.input}: {customers:,} customers, policy {args.policy}", file=report)
+    print(result.summary(), file=report)
+    if args.output is not None:
+        _write(_outcome_columns(plan, result), args.output, out, progress)
+        if args.output != "-":
+            noun = "contact" if len(plan) == 1 else "contacts"
+            print(f"{len(plan):,} planned {noun} written to {args.output}", file=out)
     return 0
+
+
+def _outcome_columns(plan: list[Any], result: Any) -> dict[str, Any]:
+    """One row per planned contact, in the plan's order: the contact, its outcome, when it
+    went out (none if it did not), and the reason codes and next allowed time of the
+    decision it got at its planned time."""
+    from ._time import to_micros
+
+    def instants(values: list[_dt.datetime | None]) -> Any:
+        us = [np.iinfo(np.int64).min if v is None else to_micros(v) for v in values]
+        return np.array(us, dtype=np.int64).view("datetime64[us]")  # the minimum is NaT
+
+    def text(values: list[Any]) -> Any:
+        return np.array(values, dtype=object)
+
+    decisions = result.decisions
+    return {
+        "customer_id": text([c.customer_id for c in plan]),
+        "at": np.array([c.at_micros for c in plan], dtype=np.int64).view("datetime64[us]"),
+        "channel": text([c.channel for c in plan]),
+        "category": text([c.category for c in plan]),
+        "campaign": text([c.campaign for c in plan]),
+        "priority": np.array([c.priority for c in plan], dtype=np.int64),
+        "outcome": text(list(result.outcomes)),
+        "sent_at": instants(list(result.sent_at)),
+        "codes": text([";".join(d.codes) for d in decisions]),
+        "next_allowed_at": instants([None if d.allowed else d.next_allowed_at for d in decisions]),
+    }
 
 
 _CANDIDATE_COLUMNS = (
@@ -961,9 +1207,7 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .contact_policy import Budget, ContactGuard, MemoryLedger, RateLimit, plan_campaign
 
     _check_files(args, args.input)
-    kind = Path(args.output).suffix.lower()
-    if kind not in (".csv", ".parquet"):
-        _fail("--output", f"{args.output}: name a .csv or .parquet file")
+    _output_format(args.output)
     if args.ledger is not None and args.history is not None:
         _fail("--history", "give either --ledger or --history, not both")
     budgets = [Budget.parse(b) for b in args.budget or ()]
@@ -1007,19 +1251,12 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar.close()
         if args.ledger is not None:
             ledger.close()
-    frame = result.to_pandas(scheduled_only=args.scheduled_only)
-    try:
-        if kind == ".csv":
-            frame.to_csv(args.output, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
-        else:
-            frame.to_parquet(args.output, index=False)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(args.output)
-        raise
-    print(f"{args.input}: policy {args.policy}", file=out)
-    print(result.summary(), file=out)
-    print(f"{len(frame):,} rows written to {args.output}", file=out)
+    columns = result.to_columns(scheduled_only=args.scheduled_only)
+    _write(columns, args.output, out)
+    report = err if args.output == "-" else out  # stdout carries the rows
+    print(f"{args.input}: policy {args.policy}", file=report)
+    print(result.summary(), file=report)
+    print(f"{len(columns['customer_id']):,} rows written to {args.output}", file=report)
     return 0
 
 
@@ -1069,13 +1306,11 @@ def _run_policy_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         if os.path.isdir(output):
             _fail("--output", f"{output} is a directory; name a file")
     since = None if args.since is None else _inclusive_end(args.since, "--since")
-    if since is not None and len(args.since) == 10:
+    if since is not None and not isinstance(_when(args.since, "--since"), _dt.datetime):
         since -= US_PER_DAY - 1  # a date: from the start of the day
-    until = (
-        None
-        if args.until is None
-        else _inclusive_end(args.until, "--until") + (1 if len(args.until) == 10 else 0)
-    )
+    until = None if args.until is None else _inclusive_end(args.until, "--until")
+    if until is not None and not isinstance(_when(args.until, "--until"), _dt.datetime):
+        until += 1  # a date: through its end
     if since is not None and until is not None and since >= until:
         _fail("--until", "must be after --since")
     ledger = _open_ledger(args.ledger)

@@ -9,11 +9,11 @@ The hierarchy is small on purpose::
     ├── LedgerError                       a contact ledger's store failed (names the store)
     └── ReservationError                  an idempotency key or reservation used wrongly
 
-Catch :class:`RelcoreError` to handle anything relcore raises, or ``ValueError`` to
-handle bad input the way the rest of the scientific Python stack reports it.
+Catch [`RelcoreError`][relcore.errors.RelcoreError] to handle anything relcore raises, or
+``ValueError`` to handle bad input the way the rest of the scientific Python stack reports it.
 
-One warning, :class:`FitWarning` (a ``UserWarning``), says that a fit succeeded but its
-result needs reading with care.
+One warning, [`FitWarning`][relcore.errors.FitWarning] (a ``UserWarning``), says that a fit
+succeeded but its result needs reading with care.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class LedgerError(RelcoreError):
     """A contact ledger could not read or write its store.
 
     A SQLite file that is read-only, locked by another writer for longer than the
-    ledger's timeout, or corrupted; or a ledger used after :meth:`close`. The message
+    ledger's timeout, or corrupted; or a ledger used after `close`. The message
     names the store (the file's path), so a service with several ledgers knows which.
 
     Examples

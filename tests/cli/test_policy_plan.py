@@ -129,3 +129,21 @@ def test_policy_plan_reads_a_sqlite_ledger_without_writing_it(tmp_path, relcore_
     again = SQLiteLedger(str(path))
     assert len(again) == before
     again.close()
+
+
+def test_policy_plan_writes_json_lines_like_the_other_commands(tmp_path, relcore_cli):
+    import json
+
+    policy = write(tmp_path, "p.toml", POLICY)
+    cands = write(tmp_path, "c.csv", CANDIDATES)
+    out = tmp_path / "schedule.jsonl"
+    done = relcore_cli("policy", "plan", policy, cands, "-o", out)
+    assert done.status == 0, done.err
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["message_id"] for r in got] == ["a-email", "a-sms", "b-email", "c-email"]
+    by_id = {r["message_id"]: r for r in got}
+    assert by_id["c-email"]["status"] == "scheduled"
+    assert by_id["c-email"]["send_at"].startswith("2026-06-01T09:00")
+    # a's two messages are alternatives: one is scheduled, the other outranked, no time
+    assert {by_id["a-sms"]["status"], by_id["a-email"]["status"]} == {"scheduled", "left_out"}
+    assert None in (by_id["a-sms"]["send_at"], by_id["a-email"]["send_at"])

@@ -1,4 +1,5 @@
-"""The command-line block of README.md runs as written, on files shaped as it says."""
+"""The command-line block of README.md runs as written, on the files it names (shipped in
+examples/data/), and gives the library's numbers."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import csv
 import re
 import shlex
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from relcore import summarize
+from relcore import EventLog, summarize
+from relcore.contact_policy import Contact, Policy, simulate
 from relcore.datasets import load_cdnow
 from relcore.scoring import BGNBD, GammaGamma, customer_lifetime_value
 
 ROOT = Path(__file__).parents[2]
+DATA = ROOT / "examples" / "data"
 # CDNOW's purchases moved 10,227 days (1,461 weeks) later: 1997-01-01 becomes 2025-01-01
 # and 1998-06-30 the README's 2026-06-30, with every purchase in the same weekday's week.
 SHIFT = np.timedelta64(10_227, "D")
@@ -22,35 +26,36 @@ SHIFT = np.timedelta64(10_227, "D")
 
 def readme_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"From the command line:\n\n```sh\n(.*?)```", text, flags=re.S)
+    block = re.search(r"From the command line.*?```sh\n(.*?)```", text, flags=re.S)
     assert block is not None
     joined = block.group(1).replace("\\\n", " ")
     return [shlex.split(line) for line in joined.splitlines() if line.strip()]
 
 
-def test_the_readme_commands_run_and_score_like_the_library(tmp_path, monkeypatch, relcore_cli):
-    log = load_cdnow()
-    with open(tmp_path / "transactions.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["customer_id", "ordered_at", "amount"])
-        ordered = (log.times + SHIFT).astype("datetime64[s]").astype(str)
-        w.writerows(
-            zip(
-                log.customers[log.customer_codes].tolist(),
-                [t + "+00:00" for t in ordered.tolist()],
-                log.value.tolist(),
-                strict=True,
-            )
-        )
-    (tmp_path / "planned_contacts.csv").write_text(
-        "customer_id,at,channel,category\n"
-        "00001,2026-07-01T15:00:00+00:00,email,promotional\n"
-        "00001,2026-07-01T16:00:00+00:00,email,promotional\n"
-    )
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "contact_policy.toml", tmp_path / "examples")
-    monkeypatch.chdir(tmp_path)
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
+
+def test_the_shipped_transactions_are_every_tenth_cdnow_customer_moved_to_2025():
+    # what examples/data/README.md says the file is
+    log = load_cdnow()
+    ids = log.customers[log.customer_codes]
+    tenth = np.array([int(c) % 10 == 0 for c in ids.tolist()])
+    shipped = rows(DATA / "transactions.csv")
+    assert [r["customer_id"] for r in shipped] == ids[tenth].tolist()
+    assert len({r["customer_id"] for r in shipped}) == 2_357
+    moved = (log.times[tenth] + SHIFT).astype("datetime64[s]").astype(str)
+    assert [r["ordered_at"] for r in shipped] == [t + "+00:00" for t in moved.tolist()]
+    assert [float(r["amount"]) for r in shipped] == log.value[tenth].tolist()
+
+
+def test_the_readme_commands_run_as_written_and_give_the_librarys_numbers(
+    tmp_path, monkeypatch, relcore_cli
+):
+    # In a copy of the repository's examples/, so the outputs land in a scratch folder.
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
     commands = readme_commands()
     assert [c[:2] for c in commands] == [
         ["relcore", "summarize"], ["relcore", "score"], ["relcore", "policy"],
@@ -60,17 +65,33 @@ def test_the_readme_commands_run_and_score_like_the_library(tmp_path, monkeypatc
         done = relcore_cli(*command[1:])
         assert done.status == 0, (command, done.err)
 
-    summary = summarize(log, period="W", observation_end="1998-06-30")
+    # the library on the same file
+    log = EventLog.read_csv(DATA / "transactions.csv", at="ordered_at", value="amount")
+    summary = summarize(log, period="W", observation_end="2026-06-30")
     model = BGNBD.fit(summary)
-    f, m = summary.frequency, summary.monetary_value
+    f, r, T, m = summary.frequency, summary.recency, summary.T, summary.monetary_value
     spend = GammaGamma.fit(frequency=f[(f > 0) & (m > 0)], monetary_value=m[(f > 0) & (m > 0)])
-    expected = customer_lifetime_value(model, spend, summary, months=12)
-    with open(tmp_path / "scores.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert [r["customer_id"] for r in rows] == summary.customer_id.tolist()
-    np.testing.assert_allclose([float(r["clv"]) for r in rows], expected, rtol=1e-6)
+    scores = rows(tmp_path / "scores.csv")
+    assert [s["customer_id"] for s in scores] == summary.customer_id.tolist()
     np.testing.assert_allclose(
-        [float(r["expected_purchases"]) for r in rows],
-        model.expected_purchases(52, f, summary.recency, summary.T),
+        [float(s["clv"]) for s in scores],
+        customer_lifetime_value(model, spend, summary, months=12),
         rtol=1e-6,
     )
+    np.testing.assert_allclose(
+        [float(s["expected_purchases"]) for s in scores],
+        model.expected_purchases(52, f, r, T),
+        rtol=1e-6,
+    )
+
+    plan = [
+        Contact(p["customer_id"], channel=p["channel"], at=datetime.fromisoformat(p["at"]),
+                category=p["category"] or None, campaign=p["campaign"] or None,
+                priority=int(p["priority"]))
+        for p in rows(DATA / "planned_contacts.csv")
+    ]  # fmt: skip
+    result = simulate(Policy.from_toml(ROOT / "examples" / "contact_policy.toml"), plan)
+    outcomes = rows(tmp_path / "outcomes.csv")
+    assert [o["outcome"] for o in outcomes] == list(result.outcomes)
+    # the plan shows the policy at work: some contacts go, some wait, some never do
+    assert set(result.outcomes) == {"sent", "deferred", "suppressed"}

@@ -236,4 +236,4 @@ def test_every_model_offered_is_a_purchase_model_of_relcore_scoring(relcore_cli)
         assert {"frequency", "recency", "T"} <= set(model.fit.__code__.co_varnames)
     done = relcore_cli("score", "--help")
     assert done.status == 0
-    assert "{bgnbd,mbgnbd,paretonbd}" in done.out
+    assert "{bgnbd,mbgnbd,paretonbd,ggompertznbd}" in done.out

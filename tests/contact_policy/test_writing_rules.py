@@ -191,7 +191,7 @@ def test_rule_types_are_every_exported_policy_rule():
 def test_lists_of_rules_and_codes_written_in_prose_name_every_one():
     docs = (ROOT / "docs" / "contact-policy.md").read_text()
     for cls in RULE_TYPES.values():
-        assert f":class:`{cls.__name__}`" in cp.__doc__, cls
+        assert f"[`{cls.__name__}`][relcore.contact_policy.{cls.__name__}]" in cp.__doc__, cls
         assert f"`{cls.__name__}(" in docs, cls
         assert cls.type_name in policy_module.__doc__, cls
     for code in REASON_CODES:

@@ -1,17 +1,24 @@
 """Contact policies: declarative rules that stop a company from hounding its customers.
 
-A :class:`Policy` holds the company's rules (:class:`FrequencyCap`, :class:`MinimumGap`,
-:class:`QuietHours`, :class:`Cooldown`, :class:`OutcomeSuppression`,
-:class:`FatigueLimit`, :class:`GlobalControl`, or a :class:`Rule` of your own); a
-:class:`ContactGuard` applies it, together with each customer's own
-:class:`~relcore.models.ContactPreferences` (which the guard turns into the hard stops
-:class:`OptOut` and :class:`Snooze`, and limits of its own), to contacts and remembers
-them in a ledger (:class:`MemoryLedger`, :class:`SQLiteLedger`). Every refusal says which
-rules failed and when the same contact would be allowed. For a messaging service the
-guard takes idempotency keys, holds slots for sends in two phases
-(:meth:`ContactGuard.reserve`, then ``confirm`` or ``release``), reads customers'
-preferences stored in the ledger and keeps an audit trail (:class:`AuditRecord`);
-decisions, contacts and preferences read and write JSON (``to_dict``/``from_dict``).
+A [`Policy`][relcore.contact_policy.Policy] holds the company's rules
+([`FrequencyCap`][relcore.contact_policy.FrequencyCap],
+[`MinimumGap`][relcore.contact_policy.MinimumGap],
+[`QuietHours`][relcore.contact_policy.QuietHours], [`Cooldown`][relcore.contact_policy.Cooldown],
+[`OutcomeSuppression`][relcore.contact_policy.OutcomeSuppression],
+[`FatigueLimit`][relcore.contact_policy.FatigueLimit],
+[`GlobalControl`][relcore.contact_policy.GlobalControl], or a [`Rule`][relcore.contact_policy.Rule]
+of your own); a [`ContactGuard`][relcore.contact_policy.ContactGuard] applies it, together with each
+customer's own [`ContactPreferences`][relcore.models.ContactPreferences] (which the guard turns into
+the hard stops [`OptOut`][relcore.contact_policy.OptOut] and
+[`Snooze`][relcore.contact_policy.Snooze], and limits of its own), to contacts and remembers them in
+a ledger ([`MemoryLedger`][relcore.contact_policy.MemoryLedger],
+[`SQLiteLedger`][relcore.contact_policy.SQLiteLedger]). Every refusal says which rules failed and
+when the same contact would be allowed. For a messaging service the guard takes idempotency keys,
+holds slots for sends in two phases
+([`ContactGuard.reserve`][relcore.contact_policy.ContactGuard.reserve], then ``confirm`` or
+``release``), reads customers' preferences stored in the ledger and keeps an audit trail
+([`AuditRecord`][relcore.contact_policy.AuditRecord]); decisions, contacts and preferences read and
+write JSON (``to_dict``/``from_dict``).
 
 Examples
 --------

@@ -1,12 +1,12 @@
 """What a rule sees when it decides: one customer's rows, or an audience's columns.
 
 A single decision (``ContactGuard.check``) must take microseconds, so rules read one
-customer's few rows as Python lists (:class:`CustomerRows`, inside :class:`OneContext`); numpy's
-per-call overhead would dominate at that size. An audience decision
+customer's few rows as Python lists ([`CustomerRows`][relcore.contact_policy.CustomerRows], inside
+`OneContext`); numpy's per-call overhead would dominate at that size. An audience decision
 (``ContactGuard.check_many``) reads columns for every customer at once
-(:class:`BatchContext`), one numpy operation per step. Both contexts carry the same
+(`BatchContext`), one numpy operation per step. Both contexts carry the same
 facts: the candidate contact's labels, the customer's zone, the categories exempt from
-counting, and the slots kept back by a :class:`Reserve`.
+counting, and the slots kept back by a [`Reserve`][relcore.contact_policy.Reserve].
 """
 
 from __future__ import annotations

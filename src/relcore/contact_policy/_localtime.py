@@ -12,8 +12,8 @@ facts make the conversion exact across daylight-saving changes:
 
 Every boundary here (start of a local day, week or month; the end of quiet hours) is
 such a "first instant at wall time ``W``", computed both for one instant (``*_one``,
-through :mod:`zoneinfo`, for single decisions) and for arrays (through the transitions
-that :mod:`relcore._time` finds, for a whole audience).
+through `zoneinfo`, for single decisions) and for arrays (through the transitions
+that `relcore._time` finds, for a whole audience).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def transitions_between(lo: int, hi: int, zone: _dt.tzinfo) -> list[int]:
 
 
 def first_instant(wall: Micros, zone: _dt.tzinfo) -> Micros:
-    """Vectorised :func:`first_instant_one`."""
+    """Vectorised `first_instant_one`."""
     wall = np.asarray(wall, dtype=np.int64)
     if wall.size == 0:
         return wall.copy()
@@ -178,7 +178,7 @@ def _wall_period_starts(wall: Micros, unit: str) -> tuple[Micros, Micros]:
 
 
 def period_bounds(us: Micros, zone: _dt.tzinfo, unit: str) -> tuple[Micros, Micros]:
-    """Vectorised :func:`period_bounds_one`."""
+    """Vectorised `period_bounds_one`."""
     us = np.asarray(us, dtype=np.int64)
     wall_start, wall_end = _wall_period_starts(micros_to_wall(us, zone), unit)
     start = first_instant(wall_start, zone)

@@ -1,9 +1,9 @@
 """Decide many contacts at once, each with its own customer, instant and history.
 
-:meth:`ContactGuard.check_many` decides one contact (one set of labels, one instant) for
-an audience. A campaign plan needs more: every row its own instant (a deferred send), and
-a history that holds the sends already planned for the customer. This module asks the
-same rules in the same order as the guard does for one contact (the customer's hard
+[`ContactGuard.check_many`][relcore.contact_policy.ContactGuard.check_many] decides one contact (one
+set of labels, one instant) for an audience. A campaign plan needs more: every row its own instant
+(a deferred send), and a history that holds the sends already planned for the customer. This module
+asks the same rules in the same order as the guard does for one contact (the customer's hard
 stops, the customer's own limits read without a reserve, then the policy's rules for the
 contact's labels), vectorised per group of rows sharing labels and priority, and iterates
 every refused row to the earliest instant at which all rules pass together (the guard's
@@ -40,7 +40,8 @@ def decide_rows(
     bits of the rules that fail at ``s[i]`` (in ``guard``'s bit order) and the earliest
     instant ``>= s[i]`` at which every rule passes (``NEVER`` when none does).
 
-    ``prefs`` holds each row's :class:`~relcore.models.ContactPreferences` (or ``None``).
+    ``prefs`` holds each row's [`ContactPreferences`][relcore.models.ContactPreferences] (or
+    ``None``).
     """
     n = len(history)
     plan, _ = guard._plan(key)

@@ -2,7 +2,7 @@
 
 A policy file is data. Every value is read by a parser chosen from a fixed table of
 kinds; nothing is evaluated, imported or looked up by name outside these tables. Each
-parser reports a bad value as a :class:`~relcore.PolicyError` naming the key path
+parser reports a bad value as a [`PolicyError`][relcore.errors.PolicyError] naming the key path
 (``rules[2].per``).
 
 Durations are written ``"7d"``, ``"20h"``, ``"90m"``, ``"1d12h"`` (units ``w``, ``d``,
@@ -33,7 +33,7 @@ INT64_MAX = 2**63 - 1
 
 def parse_time(text: str) -> _dt.time:
     """``"21:00"``, ``"21:00:30"`` or ``"21:00:30.25"`` -> a local time of day (what
-    :func:`format_time` writes reads back); raises ``ValueError``."""
+    `format_time` writes reads back); raises ``ValueError``."""
     m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?", text.strip())
     if m is None:
         raise ValueError(f"must be a time of day such as '21:00', got {show(text)}")
@@ -261,8 +261,8 @@ def _write_labels(value: Any) -> list[str]:
 class Kind:
     """One type of rule parameter: how a policy file spells it and Python gives it.
 
-    ``read(value, path)`` reads the file's value (a :class:`~relcore.PolicyError` naming
-    ``path`` when it does not fit) and ``write(value)`` spells it back. ``convert`` and
+    ``read(value, path)`` reads the file's value (a [`PolicyError`][relcore.errors.PolicyError]
+    naming ``path`` when it does not fit) and ``write(value)`` spells it back. ``convert`` and
     ``check`` are the attrs converter and validator of a value given in Python
     (``check_optional`` when the parameter defaults to ``None``).
     """
@@ -311,7 +311,8 @@ def check_keys(data: Any, allowed: tuple[str, ...], path: str, what: str) -> Non
 
 
 def to_toml(data: dict[str, Any]) -> str:
-    """Write a policy dictionary (as :meth:`Policy.to_dict` makes it) as TOML."""
+    """Write a policy dictionary (as [`Policy.to_dict`][relcore.contact_policy.Policy.to_dict] makes
+    it) as TOML."""
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
     arrays: list[tuple[str, list[dict[str, Any]]]] = []

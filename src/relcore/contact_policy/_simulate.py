@@ -1,8 +1,8 @@
 """Replay a contact plan against a policy before rolling the policy out.
 
-:func:`simulate` sends every planned contact, in time order, through a
-:class:`ContactGuard` over a private in-memory copy of the history, and reports what
-would have been sent, deferred or suppressed, and why.
+[`simulate`][relcore.contact_policy.simulate] sends every planned contact, in time order, through a
+[`ContactGuard`][relcore.contact_policy.ContactGuard] over a private in-memory copy of the history,
+and reports what would have been sent, deferred or suppressed, and why.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -33,6 +33,7 @@ __all__ = ["SimulationResult", "simulate"]
 
 OUTCOMES: tuple[str, ...] = ("sent", "deferred", "suppressed")
 _MAX_RETRIES = 100
+_PROGRESS_EVERY = 1024  # decisions between calls of simulate's progress callback
 
 
 @attrs.frozen
@@ -147,6 +148,7 @@ def simulate(
     preferences: Mapping[str, ContactPreferences] | None = None,
     reschedule: bool = False,
     max_delay: _dt.timedelta | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Replay planned contacts through ``policy`` and report what it would do.
 
@@ -162,8 +164,8 @@ def simulate(
         The plan.
     history
         What the customers already received and did: a ledger (only the planned
-        customers' entries are copied), a :class:`History`, an
-        :class:`~relcore.models.EventLog` (rows whose initiator is ``"company"`` are
+        customers' entries are copied), a [`History`][relcore.contact_policy.History], an
+        [`EventLog`][relcore.models.EventLog] (rows whose initiator is ``"company"`` are
         contacts, all others customer events) or entries.
     preferences
         Customers' own settings, by customer id.
@@ -173,6 +175,9 @@ def simulate(
     max_delay
         A contact that could only go out more than this after its planned time counts as
         suppressed (it would be stale).
+    progress
+        Called now and then with how many planned contacts have had their first decision
+        (for a progress bar); last with their number.
     """
     plan = list(planned_contacts)
     for c in plan:
@@ -195,11 +200,15 @@ def simulate(
     sent: list[_dt.datetime | None] = [None] * len(plan)
     queue = [(c.at_micros, -c.priority, i, 0, c) for i, c in enumerate(plan)]
     heapq.heapify(queue)
+    decided = 0
     while queue:
         _, _, i, tries, contact = heapq.heappop(queue)
         d = guard.request(contact, prefs.get(contact.customer_id))
         if first[i] is None:
             first[i] = d
+            decided += 1
+            if progress is not None and decided % _PROGRESS_EVERY == 0:
+                progress(decided)
         if d.allowed:
             outcome[i] = "sent" if tries == 0 else "deferred"
             sent[i] = contact.at
@@ -213,6 +222,8 @@ def simulate(
             heapq.heappush(queue, (retry.at_micros, -retry.priority, i, tries + 1, retry))
         else:
             outcome[i] = "deferred" if tries < _MAX_RETRIES else "suppressed"
+    if progress is not None:
+        progress(decided)
     return SimulationResult(tuple(outcome), tuple(d for d in first if d is not None), tuple(sent))
 
 

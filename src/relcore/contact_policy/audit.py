@@ -1,9 +1,9 @@
 """The audit trail: every decision a guard made, as data.
 
-A guard built with ``audit=True`` writes an :class:`AuditRecord` for every single-contact
-decision (``check``, ``request``, ``reserve``, ``arbitrate``) and every confirmation and
-release, allowed or refused, into its ledger, in the same transaction as the contact it
-records. ``ledger.decisions(customer_id=..., since=..., until=...)`` reads them back, and
+A guard built with ``audit=True`` writes an [`AuditRecord`][relcore.contact_policy.AuditRecord] for
+every single-contact decision (``check``, ``request``, ``reserve``, ``arbitrate``) and every
+confirmation and release, allowed or refused, into its ledger, in the same transaction as the
+contact it records. ``ledger.decisions(customer_id=..., since=..., until=...)`` reads them back, and
 ``relcore policy audit`` exports them to CSV, Parquet or JSON lines.
 """
 
@@ -69,7 +69,8 @@ class AuditRecord:
     held_until
         For a reservation granted: until when it holds its slot (the guard's clock).
     policy_name, policy_hash
-        The policy that decided (:attr:`Policy.name`, :attr:`Policy.content_hash`).
+        The policy that decided (`Policy.name`,
+        [`Policy.content_hash`][relcore.contact_policy.Policy.content_hash]).
     replayed
         ``True`` when this answered a repeated key with the original decision (nothing
         new was decided or recorded).
@@ -135,7 +136,7 @@ class AuditRecord:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AuditRecord:
-        """Read a record written by :meth:`to_dict`."""
+        """Read a record written by [`to_dict`][relcore.contact_policy.AuditRecord.to_dict]."""
         d = _json.fields(data, path, "an audit record", required=_REQUIRED, optional=_OPTIONAL)
 
         def at(key: str) -> str:
@@ -210,7 +211,8 @@ COLUMNS: tuple[str, ...] = (
     "policy_hash",
     "replayed",
 )
-"""The keys of :meth:`AuditRecord.to_dict`, in order (the columns of an export)."""
+"""The keys of [`AuditRecord.to_dict`][relcore.contact_policy.AuditRecord.to_dict], in order (the
+columns of an export)."""
 
 
 def _messages(value: Any, path: str) -> tuple[str, ...]:

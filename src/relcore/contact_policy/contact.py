@@ -42,8 +42,9 @@ class Contact:
     campaign
         The campaign it belongs to, if any.
     priority
-        Higher wins in :meth:`ContactGuard.arbitrate`; a policy's :class:`Reserve` keeps
-        the last slots of every cap for high priorities.
+        Higher wins in [`ContactGuard.arbitrate`][relcore.contact_policy.ContactGuard.arbitrate]; a
+        policy's [`Reserve`][relcore.contact_policy.Reserve] keeps the last slots of every cap for
+        high priorities.
     value
         Expected value, breaking ties between equal priorities.
 
@@ -107,8 +108,10 @@ class Contact:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Contact:
-        """Read a contact written by :meth:`to_dict` (only ``customer_id``, ``channel``
-        and ``at`` are required); a bad value is a :class:`~relcore.DataError` naming it."""
+        """Read a contact written by [`to_dict`][relcore.contact_policy.Contact.to_dict] (only
+        ``customer_id``, ``channel``
+        and ``at`` are required); a bad value is a [`DataError`][relcore.errors.DataError] naming
+        it."""
         d = _json.fields(
             data,
             path,

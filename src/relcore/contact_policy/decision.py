@@ -1,7 +1,8 @@
 """Answers: may this contact go out, and if not, why not and when.
 
-A :class:`Decision` answers for one contact; a :class:`BatchDecision` for a whole
-audience, as arrays; an :class:`Arbitration` for competing messages.
+A [`Decision`][relcore.contact_policy.Decision] answers for one contact; a
+[`BatchDecision`][relcore.contact_policy.BatchDecision] for a whole audience, as arrays; an
+[`Arbitration`][relcore.contact_policy.Arbitration] for competing messages.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ _MAX_CODES = 64  # bits of reason_bits
 
 
 def reason_codes(rules: Iterable[Rule]) -> tuple[str, ...]:
-    """:data:`REASON_CODES`, then the codes of ``rules`` not among them (rules of your own).
+    """`REASON_CODES`, then the codes of ``rules`` not among them (rules of your own).
 
     Raises
     ------
@@ -109,8 +110,10 @@ class Reason:
     def from_dict(
         cls, data: Any, path: str = "", *, rule_types: Iterable[type[Rule]] = ()
     ) -> Reason:
-        """Read a reason written by :meth:`to_dict`; ``rule_types`` are rule classes of
-        your own that it may name (see :meth:`Policy.from_dict`)."""
+        """Read a reason written by [`to_dict`][relcore.contact_policy.Reason.to_dict];
+        ``rule_types`` are rule classes of
+        your own that it may name (see
+        [`Policy.from_dict`][relcore.contact_policy.Policy.from_dict])."""
         d = _json.fields(data, path, "a reason", required=("code", "message"), optional=("rule",))
         code = _json.read_str(d["code"], _json.path_of(path, "code"))
         message = d["message"]
@@ -171,7 +174,7 @@ class Decision:
         """The decision as JSON-safe values: instants in ISO 8601 with their UTC offset,
         each reason with its rule's policy-file table, and ``codes`` for convenience.
 
-        :meth:`from_dict` reads it back to an equal decision.
+        [`from_dict`][relcore.contact_policy.Decision.from_dict] reads it back to an equal decision.
 
         Examples
         --------
@@ -200,11 +203,11 @@ class Decision:
 
     @classmethod
     def from_dict(cls, data: Any, *, rule_types: Iterable[type[Rule]] = ()) -> Decision:
-        """Read a decision written by :meth:`to_dict`.
+        """Read a decision written by [`to_dict`][relcore.contact_policy.Decision.to_dict].
 
         ``rule_types`` are rule classes of your own that its reasons may name. A bad
-        value is a :class:`~relcore.DataError` naming its key path (a bad rule table a
-        :class:`~relcore.PolicyError`, as in a policy file).
+        value is a [`DataError`][relcore.errors.DataError] naming its key path (a bad rule table a
+        [`PolicyError`][relcore.errors.PolicyError], as in a policy file).
         """
         d = _json.fields(
             data,
@@ -292,7 +295,7 @@ class BatchDecision(TableResult):
     at
         The instant decided for.
     codes
-        The code of each bit: :data:`REASON_CODES`, followed by the codes of any rules of
+        The code of each bit: `REASON_CODES`, followed by the codes of any rules of
         your own in the policy.
 
     Examples
@@ -389,7 +392,7 @@ class BatchDecision(TableResult):
 
 @attrs.frozen
 class Arbitration:
-    """The outcome of :meth:`ContactGuard.arbitrate`.
+    """The outcome of [`ContactGuard.arbitrate`][relcore.contact_policy.ContactGuard.arbitrate].
 
     Attributes
     ----------

@@ -1,14 +1,15 @@
-"""Fatigue scores for :class:`~relcore.contact_policy.FatigueLimit`: the plug-in interface.
+"""Fatigue scores for [`FatigueLimit`][relcore.contact_policy.FatigueLimit]: the plug-in interface.
 
 A fatigue scorer turns a customer's ledger history into one number: how much unanswered
-contact pressure they are under at an instant. :class:`FatigueLimit` refuses a contact
-when the score is above its ``max_score``. Any object with the methods of
-:class:`FatigueScorer` can be plugged in. relcore ships :class:`ContactFatigue`: the
-relationship score of :func:`relcore.scoring.fatigue`, computed from the ledger.
+contact pressure they are under at an instant. [`FatigueLimit`][relcore.contact_policy.FatigueLimit]
+refuses a contact when the score is above its ``max_score``. Any object with the methods of
+[`FatigueScorer`][relcore.contact_policy.FatigueScorer] can be plugged in. relcore ships
+[`ContactFatigue`][relcore.contact_policy.ContactFatigue]: the relationship score of
+[`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue], computed from the ledger.
 
 Writing a scorer
 ----------------
-``score_many(history, at)`` gets a :class:`~relcore.contact_policy.History` of ``n``
+``score_many(history, at)`` gets a [`History`][relcore.contact_policy.History] of ``n``
 customers and an int64 array of ``n`` instants (UTC microseconds) and returns ``n``
 float scores. Customer ``i``'s rows are ``history.starts[i]:history.ends[i]`` of the
 columns ``at``, ``channel``, ``category``, ``campaign``, ``kind`` (int32 codes into
@@ -17,9 +18,9 @@ for contacts the company made, ``False`` for customer events). The history may h
 later than ``at[i]`` (scheduled contacts); a score at ``at[i]`` must ignore them.
 ``score(history, at)`` is the same for one customer (``len(history) == 1``) and an int.
 
-Two properties make :class:`FatigueLimit`'s ``next_allowed_at`` exact: the score at an
-instant depends only on rows at or before it, and between two rows of the history it
-does not increase as time passes. ``lookback`` says how far back the score reads (rows
+Two properties make [`FatigueLimit`][relcore.contact_policy.FatigueLimit]'s ``next_allowed_at``
+exact: the score at an instant depends only on rows at or before it, and between two rows of the
+history it does not increase as time passes. ``lookback`` says how far back the score reads (rows
 older than ``at - lookback`` may be left out of the history); ``None`` means all of it.
 ``to_dict()`` returns ``{"name": ..., **parameters}`` for the policy file, and the name
 must be registered in ``SCORERS`` for a policy file to refer to it.
@@ -65,7 +66,8 @@ _HORIZON_HALF_LIVES = 20  # an event this many half-lives old weighs under one m
 
 @runtime_checkable
 class FatigueScorer(Protocol):
-    """What :class:`FatigueLimit` needs from a fatigue score (see the module docstring)."""
+    """What [`FatigueLimit`][relcore.contact_policy.FatigueLimit] needs from a fatigue score (see
+    the module docstring)."""
 
     @property
     def lookback(self) -> _dt.timedelta | None:
@@ -104,7 +106,8 @@ def _kinds(value: str | Sequence[str]) -> tuple[str, ...]:
 
 @attrs.frozen
 class ContactFatigue:
-    """The contact-fatigue score of :func:`relcore.scoring.fatigue`, over a ledger history.
+    """The contact-fatigue score of [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue],
+    over a ledger history.
 
     .. math:: \\mathrm{score}(t) = \\sum_{c} 2^{-(t - c)/h} + w \\sum_{n} 2^{-(t - n)/h}
 
@@ -113,8 +116,8 @@ class ContactFatigue:
     response at or before ``t`` and ``h`` the half-life. A contact just sent adds 1, one a
     half-life old adds 0.5, a response wipes the slate; a complaint adds ``w`` (5 by
     default) and is not wiped by responses. The arithmetic is
-    :func:`relcore.scoring.fatigue_scores`, the kernel behind the relationship
-    score, so a policy's limit and an analyst's fatigue scores are the same number.
+    [`relcore.scoring.fatigue_scores`][relcore.scoring.scores.fatigue_scores], the kernel behind the
+    relationship score, so a policy's limit and an analyst's fatigue scores are the same number.
     Events older than ``horizon`` (20 half-lives unless given, where an event weighs less
     than one millionth) are not read.
 

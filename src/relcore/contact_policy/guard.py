@@ -89,7 +89,8 @@ def _combine(a: int, b: int) -> int:
 
 
 class _CustomerRules:
-    """The rules a customer's :class:`ContactPreferences` add, built once per preferences."""
+    """The rules a customer's [`ContactPreferences`][relcore.models.ContactPreferences] add, built
+    once per preferences."""
 
     __slots__ = ("_plans", "lookback", "opt_out", "snooze", "soft", "zone")
 
@@ -159,12 +160,16 @@ def _scoped(rules: Iterable[Rule], key: tuple[str, str | None, str | None], coun
 class ContactGuard:
     """Decides whether contacts may go out, says why not, and records those that do.
 
-    Besides deciding (:meth:`check`, :meth:`check_many`, :meth:`arbitrate`) and
-    deciding-and-recording (:meth:`request`), a guard serves a messaging service: an
-    idempotency key makes a retried request harmless (``request(contact, key=...)``), and
-    a send in two phases holds its slot until the message has gone out
-    (:meth:`reserve`, then :meth:`confirm` or :meth:`release`). Customers' preferences
-    stored in the ledger apply whenever a call passes none.
+    Besides deciding ([`check`][relcore.contact_policy.ContactGuard.check],
+    [`check_many`][relcore.contact_policy.ContactGuard.check_many],
+    [`arbitrate`][relcore.contact_policy.ContactGuard.arbitrate]) and deciding-and-recording
+    ([`request`][relcore.contact_policy.ContactGuard.request]), a guard serves a messaging service:
+    an idempotency key makes a retried request harmless (``request(contact, key=...)``), and a send
+    in two phases holds its slot until the message has gone out
+    ([`reserve`][relcore.contact_policy.ContactGuard.reserve], then
+    [`confirm`][relcore.contact_policy.ContactGuard.confirm] or
+    [`release`][relcore.contact_policy.ContactGuard.release]). Customers' preferences stored in the
+    ledger apply whenever a call passes none.
 
     Parameters
     ----------
@@ -172,7 +177,7 @@ class ContactGuard:
         The company's rules.
     ledger
         Where contacts, reservations, customer events, stored preferences and the audit
-        trail are kept (a fresh :class:`~relcore.contact_policy.MemoryLedger` when
+        trail are kept (a fresh [`MemoryLedger`][relcore.contact_policy.MemoryLedger] when
         omitted).
     clock
         What time it is now: a function returning an aware datetime (the system clock,
@@ -181,7 +186,7 @@ class ContactGuard:
         sharing a ledger must share a clock (the processes of one host do; hosts, within
         far less than a reservation's ttl).
     audit
-        Keep an :class:`~relcore.contact_policy.AuditRecord` of every single-contact
+        Keep an [`AuditRecord`][relcore.contact_policy.AuditRecord] of every single-contact
         decision, allowed or refused, and every confirmation and release, in the ledger
         (read them back with ``ledger.decisions(...)``).
 
@@ -287,7 +292,8 @@ class ContactGuard:
         Returns
         -------
         Decision
-            ``allowed``, every failing rule as a :class:`Reason`, and ``next_allowed_at``.
+            ``allowed``, every failing rule as a [`Reason`][relcore.contact_policy.Reason], and
+            ``next_allowed_at``.
         """
         if not isinstance(contact, Contact):
             raise TypeError(f"contact must be a Contact, got {type(contact).__name__}")
@@ -317,14 +323,15 @@ class ContactGuard:
         contact
             The contact, at the instant it goes out.
         preferences
-            As for :meth:`check` (the stored ones when ``None``).
+            As for [`check`][relcore.contact_policy.ContactGuard.check] (the stored ones when
+            ``None``).
         key
             An idempotency key naming the message (its id). Asking again with the same
             key and contact returns the original decision and takes no second slot; the
-            same key with another contact raises :class:`~relcore.ReservationError`. A
-            key binds when its contact is allowed: after a refusal, asking again with it
-            decides afresh (a deferred message keeps its id). Without a key, every call
-            is a new contact.
+            same key with another contact raises
+            [`ReservationError`][relcore.errors.ReservationError]. A key binds when its contact is
+            allowed: after a refusal, asking again with it decides afresh (a deferred message keeps
+            its id). Without a key, every call is a new contact.
 
         Examples
         --------
@@ -376,24 +383,28 @@ class ContactGuard:
     ) -> Decision:
         """Decide one contact and, when allowed, hold its slot until it is confirmed.
 
-        The first phase of a send in two: reserve, send, then :meth:`confirm` (the
-        message went out) or :meth:`release` (it did not). While held, the reservation
-        counts against every rule exactly like a sent contact, for every guard sharing
-        the ledger. Unless confirmed within ``ttl`` (by :attr:`clock`) it expires and
-        its slot is free again.
+        The first phase of a send in two: reserve, send, then
+        [`confirm`][relcore.contact_policy.ContactGuard.confirm] (the message went out) or
+        [`release`][relcore.contact_policy.ContactGuard.release] (it did not). While held, the
+        reservation counts against every rule exactly like a sent contact, for every guard sharing
+        the ledger. Unless confirmed within ``ttl`` (by `clock`) it expires and its slot is free
+        again.
 
         Parameters
         ----------
         contact
             The contact, at the instant it would go out.
         preferences
-            As for :meth:`check` (the stored ones when ``None``).
+            As for [`check`][relcore.contact_policy.ContactGuard.check] (the stored ones when
+            ``None``).
         key
-            Names the reservation (the message id); :meth:`confirm` and :meth:`release`
-            take it. Reserving again with the same key and contact returns the original
-            decision and holds no second slot (the ttl is not extended); the same key
-            with another contact raises :class:`~relcore.ReservationError`. A released or
-            expired key is free again.
+            Names the reservation (the message id);
+            [`confirm`][relcore.contact_policy.ContactGuard.confirm] and
+            [`release`][relcore.contact_policy.ContactGuard.release] take it. Reserving again with
+            the same key and contact returns the original decision and holds no second slot (the ttl
+            is not extended); the same key with another contact raises
+            [`ReservationError`][relcore.errors.ReservationError]. A released or expired key is free
+            again.
         ttl
             How long the slot is held without a confirmation.
 
@@ -448,8 +459,8 @@ class ContactGuard:
             When nothing is held under ``key``: it was never reserved, was released, or
             expired and its slot may have gone to another contact; or when the
             reservation's ttl has passed by the guard's clock. Nothing is recorded then:
-            if the message went out anyway, :meth:`record` it, so the ledger tells the
-            truth (it then counts, whatever the caps).
+            if the message went out anyway, [`record`][relcore.contact_policy.ContactGuard.record]
+            it, so the ledger tells the truth (it then counts, whatever the caps).
         """
         _check_key(key)
         found = self.ledger.keyed(key)
@@ -488,7 +499,8 @@ class ContactGuard:
         ------
         ReservationError
             When the contact under ``key`` was confirmed (or recorded by
-            :meth:`request`): a sent contact is never taken back.
+            [`request`][relcore.contact_policy.ContactGuard.request]): a sent contact is never taken
+            back.
         """
         _check_key(key)
         found = self.ledger.keyed(key)
@@ -719,7 +731,8 @@ class ContactGuard:
             Customers' own settings: a mapping from id, or a sequence aligned with
             ``customer_ids`` (``None`` where a customer has none).
         priority
-            The contact's priority (matters with a policy :class:`Reserve`).
+            The contact's priority (matters with a policy
+            [`Reserve`][relcore.contact_policy.Reserve]).
 
         Returns
         -------
@@ -1024,13 +1037,14 @@ class ContactGuard:
     def prune(self, at: _dt.datetime, *, keep: _dt.timedelta | None = None) -> int:
         """Delete ledger entries no rule can read any more; return how many.
 
-        Keeps what the policy's rules read (:attr:`Policy.retention`), at least 33 days
-        (so customers' own calendar-month limits still see their month) and at least
-        ``keep``, counted back from ``at``; and, for a customer whose preferences are
-        stored in the ledger, as much more as their own limits read (a customer's "1 per
-        90 days" keeps 90 days more). Limits only ever passed to calls are not known
-        here: keep them with ``keep=``, or store them. With a rule that reads all
-        history nothing is deleted unless ``keep`` is given. The audit trail is kept.
+        Keeps what the policy's rules read
+        ([`Policy.retention`][relcore.contact_policy.Policy.retention]), at least 33 days (so
+        customers' own calendar-month limits still see their month) and at least ``keep``, counted
+        back from ``at``; and, for a customer whose preferences are stored in the ledger, as much
+        more as their own limits read (a customer's "1 per 90 days" keeps 90 days more). Limits only
+        ever passed to calls are not known here: keep them with ``keep=``, or store them. With a
+        rule that reads all history nothing is deleted unless ``keep`` is given. The audit trail is
+        kept.
         """
         now = to_micros(at)
         retention = self.policy.retention

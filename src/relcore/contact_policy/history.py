@@ -252,7 +252,7 @@ class History:
         return micros_to_datetime64(self.at)
 
     def entries(self, i: int) -> list[Entry]:
-        """Customer ``i``'s rows as :class:`Entry` values."""
+        """Customer ``i``'s rows as [`Entry`][relcore.contact_policy.Entry] values."""
         a, b = int(self.starts[i]), int(self.ends[i])
         cid = str(self.customer_ids[i])
         lab = [*self.labels, None]
@@ -353,10 +353,10 @@ class CustomerRows:
     """One customer's ledger rows as parallel Python lists, sorted by time.
 
     The single-decision fast path: a rule deciding one contact reads a handful of rows,
-    where numpy's per-call overhead would dominate, so :meth:`ContactGuard.check` reads
-    them as lists. A ledger hands them out through ``customer_rows`` (part of the
-    :class:`~relcore.contact_policy.Ledger` protocol, whose default builds them from
-    ``customer_history``).
+    where numpy's per-call overhead would dominate, so
+    [`ContactGuard.check`][relcore.contact_policy.ContactGuard.check] reads them as lists. A ledger
+    hands them out through ``customer_rows`` (part of the [`Ledger`][relcore.contact_policy.Ledger]
+    protocol, whose default builds them from ``customer_history``).
 
     Attributes
     ----------
@@ -440,7 +440,8 @@ class CustomerRows:
         return CustomerRows(at, ch, ca, cp, kind, co)
 
     def to_history(self, customer_id: str) -> History:
-        """These rows as a one-customer :class:`History` (for fatigue scorers)."""
+        """These rows as a one-customer [`History`][relcore.contact_policy.History] (for fatigue
+        scorers)."""
         table: dict[str, int] = {}
         labels: list[str] = []
 

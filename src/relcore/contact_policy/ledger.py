@@ -1,28 +1,28 @@
 """Ledgers: where the guard remembers every contact, reservation and customer event.
 
-:class:`Ledger` is the contract (a :class:`typing.Protocol`); :class:`MemoryLedger` keeps
-everything in process memory, columnar; :class:`~relcore.contact_policy.SQLiteLedger`
-keeps it in a SQLite file shared by threads and processes. A server-backed ledger
-(PostgreSQL) implements the same methods and passes the same contract tests
-(``tests/contact_policy/test_ledger_contract.py``).
+[`Ledger`][relcore.contact_policy.Ledger] is the contract (a `typing.Protocol`);
+[`MemoryLedger`][relcore.contact_policy.MemoryLedger] keeps everything in process memory, columnar;
+[`SQLiteLedger`][relcore.contact_policy.SQLiteLedger] keeps it in a SQLite file shared by threads
+and processes. A server-backed ledger (PostgreSQL) implements the same methods and passes the same
+contract tests (``tests/contact_policy/test_ledger_contract.py``).
 
 The contract. Times are int microseconds since the epoch (UTC).
 
 *Entries.* ``append(entries)`` stores entries; nothing is ever dropped or altered.
 ``customer_history(id, since=t)`` returns that customer's entries with ``at >= t`` (all
 when ``since`` is ``None``), sorted by time, as a one-customer
-:class:`~relcore.contact_policy.History` whose columns hold exactly those rows;
+[`History`][relcore.contact_policy.History] whose columns hold exactly those rows;
 ``customer_rows(id, since=t)`` the same rows as
-:class:`~relcore.contact_policy.CustomerRows` (the single-decision fast path; a ledger
-that subclasses :class:`Ledger` inherits a default built from ``customer_history``);
-``histories(ids, since=t)`` the same for many customers at once, aligned with ``ids``
-(unknown ids have no rows; its columns may hold more rows than asked for, so read them
+[`CustomerRows`][relcore.contact_policy.CustomerRows] (the single-decision fast path; a ledger
+that subclasses [`Ledger`][relcore.contact_policy.Ledger] inherits a default built from
+``customer_history``); ``histories(ids, since=t)`` the same for many customers at once, aligned with
+``ids`` (unknown ids have no rows; its columns may hold more rows than asked for, so read them
 through ``starts``/``ends``). ``len(ledger)`` counts the recorded entries.
 
 *Keys and reservations.* An entry may be stored under a key (an idempotency key: a
-message id), as a :class:`KeyedEntry`: recorded (``held_until`` is ``None``: an entry
-like any other), or held until ``held_until`` (a reservation: not recorded, and not
-counted by ``len``). Every read takes ``held_at=t``: with it, entries held at ``t``
+message id), as a [`KeyedEntry`][relcore.contact_policy.KeyedEntry]: recorded (``held_until`` is
+``None``: an entry like any other), or held until ``held_until`` (a reservation: not recorded, and
+not counted by ``len``). Every read takes ``held_at=t``: with it, entries held at ``t``
 (``held_until > t``) are read as well, in time order with the recorded ones; without
 it, only recorded entries are read. ``keyed(key)`` finds the entry stored under a key,
 held or recorded (``None`` once it is released, expired or pruned).
@@ -30,33 +30,33 @@ held or recorded (``None`` once it is released, expired or pruned).
 *Exclusive sections.* ``exclusive(id)`` is a context manager holding the customer's
 write lock for a read-decide-write sequence: no other ``exclusive`` section for the same
 customer (in any thread, or any process or host sharing the store) interleaves with it,
-and what it reads of keys is current. Its :class:`LedgerSession` reads (as above, the
-customer's rows) and writes: ``append``; ``add_keyed`` (a key used before, by any
-customer, raises :class:`~relcore.ReservationError`: a SQL store lets its unique index
-say so); ``confirm(key)`` (a held entry becomes recorded); ``release(key)`` (a held
+and what it reads of keys is current. Its [`LedgerSession`][relcore.contact_policy.LedgerSession]
+reads (as above, the customer's rows) and writes: ``append``; ``add_keyed`` (a key used before, by
+any customer, raises [`ReservationError`][relcore.errors.ReservationError]: a SQL store lets its
+unique index say so); ``confirm(key)`` (a held entry becomes recorded); ``release(key)`` (a held
 entry is removed); ``expire(now)`` (the customer's entries held until ``now`` or earlier
 are removed: a reservation whose slot a decision has given away can never be
 confirmed); ``get_preferences``/``set_preferences`` and ``log_decisions``. Everything it
 wrote is committed when the block exits normally, and nothing if it raises.
 
 *Preferences.* ``set_preferences(id, prefs)`` stores a customer's
-:class:`~relcore.models.ContactPreferences` (``None`` deletes them),
+[`ContactPreferences`][relcore.models.ContactPreferences] (``None`` deletes them),
 ``get_preferences(id)`` reads them, ``get_preferences_many(ids)`` those of many (only
 customers who have some).
 
-*Audit.* ``log_decisions(records)`` stores :class:`~relcore.contact_policy.AuditRecord`
+*Audit.* ``log_decisions(records)`` stores [`AuditRecord`][relcore.contact_policy.AuditRecord]
 values; ``decisions(customer_id=..., since=..., until=...)`` reads those with
 ``since <= decided_at < until`` (aware datetimes or microseconds), ordered by
 ``decided_at`` then by the order they were stored.
 
 *Erasure.* ``forget(id)`` removes everything the ledger holds on a customer, in one
 transaction under the customer's write lock: recorded entries and reservations (with
-their keys), stored preferences and audit records, and returns an :class:`Erasure`
-counting them. Where the customer had opted out of channels or categories (in their
-stored preferences, or by an ``"unsubscribe"`` event), a suppression record remains: a
-salted hash of the id (HMAC-SHA256 under a secret drawn at random when the store was
-created) and the opted-out channels and categories, nothing else (no time, no content, no
-id). Reading the preferences of an id whose hash is suppressed returns its opt-outs (with
+their keys), stored preferences and audit records, and returns an
+[`Erasure`][relcore.contact_policy.Erasure] counting them. Where the customer had opted out of
+channels or categories (in their stored preferences, or by an ``"unsubscribe"`` event), a
+suppression record remains: a salted hash of the id (HMAC-SHA256 under a secret drawn at random when
+the store was created) and the opted-out channels and categories, nothing else (no time, no content,
+no id). Reading the preferences of an id whose hash is suppressed returns its opt-outs (with
 whatever preferences are stored for it again), so a customer imported again under the
 same id is still not contacted where they refused it. ``lift_suppression(id)`` removes
 the record (the customer has opted in again). A request racing a ``forget`` is ordered
@@ -135,7 +135,8 @@ def check_tenant(tenant: Any) -> str:
 
 @attrs.frozen
 class Erasure:
-    """What :meth:`Ledger.forget` removed of a customer, and what suppression remains.
+    """What [`Ledger.forget`][relcore.contact_policy.Ledger.forget] removed of a customer, and what
+    suppression remains.
 
     Attributes
     ----------
@@ -208,7 +209,9 @@ def opt_out_scopes(
 ) -> Scopes:
     """The opt-outs a suppression record keeps: those of the stored preferences, those
     of ``"unsubscribe"`` events (``(channel, category)``: the category when there is one,
-    else the channel, as :meth:`ContactGuard.record_response` reads them) and those of
+    else the channel, as
+    [`ContactGuard.record_response`][relcore.contact_policy.ContactGuard.record_response] reads
+    them) and those of
     an earlier record of the same id."""
     channels: set[str] = set()
     categories: set[str] = set()
@@ -234,7 +237,7 @@ def scopes_text(scopes: Scopes) -> str:
 
 
 def read_scopes(text: str) -> Scopes:
-    """Scopes stored by :func:`scopes_text`."""
+    """Scopes stored by `scopes_text`."""
     data = json.loads(text)
     return frozenset(data["channels"]), frozenset(data["categories"])
 
@@ -292,7 +295,8 @@ class KeyedEntry(NamedTuple):
 
 @runtime_checkable
 class LedgerSession(Protocol):
-    """The view of a ledger inside :meth:`Ledger.exclusive`, for one customer."""
+    """The view of a ledger inside [`Ledger.exclusive`][relcore.contact_policy.Ledger.exclusive],
+    for one customer."""
 
     def customer_history(self, *, since: int | None = None, held_at: int | None = None) -> History:
         """The customer's entries with ``at >= since`` (and those held at ``held_at``)."""
@@ -301,7 +305,9 @@ class LedgerSession(Protocol):
     def customer_rows(
         self, *, since: int | None = None, held_at: int | None = None
     ) -> CustomerRows:
-        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        """The same rows as
+        [`customer_history`][relcore.contact_policy.LedgerSession.customer_history], as lists (the
+        fast path)."""
         return CustomerRows.from_history(self.customer_history(since=since, held_at=held_at))
 
     def append(self, entries: Sequence[Entry]) -> None:
@@ -344,7 +350,7 @@ class LedgerSession(Protocol):
 
 @runtime_checkable
 class Ledger(Protocol):
-    """What :class:`~relcore.contact_policy.ContactGuard` needs from a store."""
+    """What [`ContactGuard`][relcore.contact_policy.ContactGuard] needs from a store."""
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Store entries."""
@@ -359,7 +365,8 @@ class Ledger(Protocol):
     def customer_rows(
         self, customer_id: str, *, since: int | None = None, held_at: int | None = None
     ) -> CustomerRows:
-        """The same rows as :meth:`customer_history`, as lists (the fast path)."""
+        """The same rows as [`customer_history`][relcore.contact_policy.Ledger.customer_history], as
+        lists (the fast path)."""
         return CustomerRows.from_history(
             self.customer_history(customer_id, since=since, held_at=held_at)
         )
@@ -449,7 +456,8 @@ def preferences_reach(preferences: ContactPreferences) -> int:
 
 
 def audit_instant(value: _dt.datetime | int | None, name: str) -> int | None:
-    """``since``/``until`` of :meth:`Ledger.decisions` as microseconds."""
+    """``since``/``until`` of [`Ledger.decisions`][relcore.contact_policy.Ledger.decisions] as
+    microseconds."""
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
@@ -460,7 +468,8 @@ def audit_instant(value: _dt.datetime | int | None, name: str) -> int | None:
 
 
 def check_keyed(keyed: Any, customer_id: str) -> KeyedEntry:
-    """A :class:`KeyedEntry` with checked types, of the session's customer."""
+    """A [`KeyedEntry`][relcore.contact_policy.KeyedEntry] with checked types, of the session's
+    customer."""
     if not isinstance(keyed, KeyedEntry):
         raise TypeError(f"add_keyed takes a KeyedEntry, got {type(keyed).__name__}")
     if not isinstance(keyed.key, str) or not keyed.key:
@@ -479,7 +488,8 @@ def check_keyed(keyed: Any, customer_id: str) -> KeyedEntry:
 
 
 def check_entry(e: Any) -> Entry:
-    """An :class:`Entry` with checked types (the ledger stores nothing malformed)."""
+    """An [`Entry`][relcore.contact_policy.Entry] with checked types (the ledger stores nothing
+    malformed)."""
     entry: Entry = e if isinstance(e, Entry) else Entry(*e)
     if not isinstance(entry.customer_id, str) or not entry.customer_id:
         raise DataError("customer_id", f"must be a non-empty string, got {entry.customer_id!r}")
@@ -526,7 +536,7 @@ class MemoryLedger(Ledger):
     is merged in from time to time, so an audience of millions is decided with a few
     array operations and a single customer's rows are one slice. Safe across threads of
     one process (a lock guards it); it is not shared between processes and is gone when
-    the process ends: use :class:`~relcore.contact_policy.SQLiteLedger` for that.
+    the process ends: use [`SQLiteLedger`][relcore.contact_policy.SQLiteLedger] for that.
 
     Examples
     --------
@@ -1183,7 +1193,8 @@ class _MemorySession(LedgerSession):
 
 
 def check_preferences(customer_id: Any, preferences: Any) -> None:
-    """Types of :meth:`Ledger.set_preferences`'s arguments."""
+    """Types of [`Ledger.set_preferences`][relcore.contact_policy.Ledger.set_preferences]'s
+    arguments."""
     if not isinstance(customer_id, str) or not customer_id:
         raise DataError("customer_id", f"must be a non-empty string, got {customer_id!r}")
     if preferences is not None and not isinstance(preferences, ContactPreferences):
@@ -1193,7 +1204,7 @@ def check_preferences(customer_id: Any, preferences: Any) -> None:
 
 
 def check_records(records: Sequence[AuditRecord]) -> list[AuditRecord]:
-    """Audit records, checked to be :class:`AuditRecord` values."""
+    """Audit records, checked to be [`AuditRecord`][relcore.contact_policy.AuditRecord] values."""
     out = list(records)
     for r in out:
         if not isinstance(r, AuditRecord):

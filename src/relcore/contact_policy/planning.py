@@ -1,10 +1,12 @@
 r"""Plan a campaign: who gets which message, and when, before anything is sent.
 
-:func:`plan_campaign` takes candidate messages (one row per customer and message, each
-with a window ``[earliest, latest]`` in which it may go out), a :class:`ContactGuard`
-(the policy, the ledger and the customers' stored preferences), audience-wide
-:class:`Budget`\ s and :class:`RateLimit`\ s, and returns a :class:`CampaignPlan`: a send
-time for every scheduled message and, for every candidate left out, why.
+[`plan_campaign`][relcore.contact_policy.plan_campaign] takes candidate messages (one row per
+customer and message, each with a window ``[earliest, latest]`` in which it may go out), a
+[`ContactGuard`][relcore.contact_policy.ContactGuard] (the policy, the ledger and the customers'
+stored preferences), audience-wide [`Budget`][relcore.contact_policy.Budget]\ s and
+[`RateLimit`][relcore.contact_policy.RateLimit]\ s, and returns a
+[`CampaignPlan`][relcore.contact_policy.CampaignPlan]: a send time for every scheduled message and,
+for every candidate left out, why.
 
 The objective
 -------------
@@ -14,10 +16,11 @@ When budgets or caps bind, the plan keeps the candidates of highest expected net
 
 where :math:`V_i` is the candidate's value (the ``value`` column: a campaign value per
 message, or a customer's expected CLV), :math:`p_i` the customer's probability of
-responding on the candidate's channel (:func:`relcore.scoring.response_propensity`; 1
-when not given), :math:`F_i` the customer's fatigue score at ``earliest`` (a
-:class:`ContactFatigue` over the ledger, so :math:`F_i + 1` is the fatigue the send
-leaves) and :math:`\lambda` the ``fatigue_cost`` (0 by default).
+responding on the candidate's channel
+([`relcore.scoring.response_propensity`][relcore.scoring.scores.response_propensity]; 1 when not
+given), :math:`F_i` the customer's fatigue score at ``earliest`` (a
+[`ContactFatigue`][relcore.contact_policy.ContactFatigue] over the ledger, so :math:`F_i + 1` is the
+fatigue the send leaves) and :math:`\lambda` the ``fatigue_cost`` (0 by default).
 
 The algorithm
 -------------
@@ -27,9 +30,9 @@ best candidate not yet decided (so every customer's candidates are decided best 
 each against the ledger *and the sends planned for the customer in earlier rounds*):
 
 1. every rule, and the customer's own preferences, are asked exactly as
-   :meth:`ContactGuard.request` asks them (the same code path, vectorised), at
-   ``earliest``; a refused candidate moves to the earliest instant at which every rule
-   passes (deferral), or is left out with the failing rule codes when that instant is
+   [`ContactGuard.request`][relcore.contact_policy.ContactGuard.request] asks them (the same code
+   path, vectorised), at ``earliest``; a refused candidate moves to the earliest instant at which
+   every rule passes (deferral), or is left out with the failing rule codes when that instant is
    after ``latest`` (or never comes);
 2. the round's candidates take budget in order of net value (exactly greedy: a candidate
    is admitted when every budget it counts against still has room); a candidate that
@@ -52,11 +55,13 @@ out as ``"outranked"`` (lower value than the chosen alternative).
 Caps and gaps count contacts recorded for later times too, so a send planned before one
 already planned is checked against it; with a rule that reads only the past (a fatigue
 limit, outcome suppression, a rule of your own) each customer's sends are planned in
-time order instead. Every scheduled send then passes :meth:`ContactGuard.request` when the
-plan's sends are replayed in time order on the ledger (with rules that, like relcore's,
-only ever pass more easily with fewer contacts).
+time order instead. Every scheduled send then passes
+[`ContactGuard.request`][relcore.contact_policy.ContactGuard.request] when the plan's sends are
+replayed in time order on the ledger (with rules that, like relcore's, only ever pass more easily
+with fewer contacts).
 
-:func:`compare` runs one calendar of planned contacts through several policies.
+[`compare`][relcore.contact_policy.compare] runs one calendar of planned contacts through several
+policies.
 """
 
 from __future__ import annotations
@@ -406,7 +411,7 @@ def _column(values: Any) -> npt.NDArray[Any]:
 
 @attrs.frozen(repr=False)
 class CommitResult:
-    """What :meth:`CampaignPlan.commit` did.
+    """What [`CampaignPlan.commit`][relcore.contact_policy.CampaignPlan.commit] did.
 
     Attributes
     ----------
@@ -432,12 +437,12 @@ class CampaignPlan(TableResult):
     """A planned campaign: every candidate, whether and when it goes out, and why not.
 
     One row per candidate, in the order given. ``status`` is ``"scheduled"`` (at
-    ``send_at``), ``"held_out"`` (the customer is in a :class:`GlobalControl` group) or
-    ``"left_out"``; ``reason`` says why a candidate was left out: the failing rule codes
-    joined by ``"+"`` (``"frequency_cap+quiet_hours"``), ``"budget"``, ``"rate_limit"``,
-    ``"outranked"`` (lower value than the chosen alternative) or ``"below_min_value"``;
-    ``detail`` names the budget, the rate limit, the chosen alternative or the instant the
-    rules would next allow.
+    ``send_at``), ``"held_out"`` (the customer is in a
+    [`GlobalControl`][relcore.contact_policy.GlobalControl] group) or ``"left_out"``; ``reason``
+    says why a candidate was left out: the failing rule codes joined by ``"+"``
+    (``"frequency_cap+quiet_hours"``), ``"budget"``, ``"rate_limit"``, ``"outranked"`` (lower value
+    than the chosen alternative) or ``"below_min_value"``; ``detail`` names the budget, the rate
+    limit, the chosen alternative or the instant the rules would next allow.
 
     Attributes
     ----------
@@ -445,7 +450,8 @@ class CampaignPlan(TableResult):
         The candidates.
     earliest, latest, send_at
         Instants as int64 microseconds since the epoch, UTC (``send_at`` is -1 where
-        nothing is scheduled); :meth:`to_pandas` shows them as datetimes.
+        nothing is scheduled); [`to_pandas`][relcore.contact_policy.CampaignPlan.to_pandas] shows
+        them as datetimes.
     value, propensity, fatigue_cost, net_value
         The objective's terms (see the module docstring).
     status, reason, detail
@@ -532,7 +538,8 @@ class CampaignPlan(TableResult):
         }
 
     def contacts(self) -> list[Contact]:
-        """The scheduled sends as :class:`Contact` values, in time order."""
+        """The scheduled sends as [`Contact`][relcore.contact_policy.Contact] values, in time
+        order."""
         idx = np.flatnonzero(self.scheduled)
         idx = idx[np.argsort(self.send_at[idx], kind="stable")]
         return [self._contact(int(i)) for i in idx]
@@ -573,6 +580,14 @@ class CampaignPlan(TableResult):
                 "detail": self.detail,
             },
         )
+
+    def to_columns(self, *, scheduled_only: bool = False) -> dict[str, npt.NDArray[Any]]:
+        """One numpy column per field, one row per candidate (with ``scheduled_only``,
+        the schedule alone)."""
+        columns = super().to_columns()
+        if scheduled_only:
+            columns = {name: col[self.scheduled] for name, col in columns.items()}
+        return columns
 
     def to_pandas(self, *, scheduled_only: bool = False) -> pd.DataFrame:
         """One row per candidate (``pandas`` extra); instants are UTC timestamps.
@@ -631,14 +646,15 @@ class CampaignPlan(TableResult):
     ) -> CommitResult:
         """Reserve every scheduled send in ``guard``'s ledger, customer by customer.
 
-        Each of a customer's sends is reserved (:meth:`ContactGuard.reserve`, under the
-        key ``key_prefix + message_id``) in time order, so the guard decides it afresh
-        against what the ledger holds *now*: a contact recorded since the plan was made
-        counts. When one of a customer's sends is refused, the customer's other sends of
-        this commit are released: all of a customer's plan goes in, or none. With
-        ``hold=None`` the reservations are confirmed at once (the sends are booked: a
-        ledger counts contacts recorded for later times); with a ``hold`` they stay held
-        that long, for the send pipeline to :meth:`~ContactGuard.confirm` by key.
+        Each of a customer's sends is reserved
+        ([`ContactGuard.reserve`][relcore.contact_policy.ContactGuard.reserve], under the key
+        ``key_prefix + message_id``) in time order, so the guard decides it afresh against what the
+        ledger holds *now*: a contact recorded since the plan was made counts. When one of a
+        customer's sends is refused, the customer's other sends of this commit are released: all of
+        a customer's plan goes in, or none. With ``hold=None`` the reservations are confirmed at
+        once (the sends are booked: a ledger counts contacts recorded for later times); with a
+        ``hold`` they stay held that long, for the send pipeline to
+        [`confirm`][relcore.contact_policy.ContactGuard.confirm] by key.
         """
         if not isinstance(guard, ContactGuard):
             raise TypeError(f"guard must be a ContactGuard, got {type(guard).__name__}")
@@ -711,22 +727,25 @@ def plan_campaign(
 ) -> CampaignPlan:
     r"""Plan a campaign: a send time for the best candidates that every rule allows.
 
-    See :mod:`relcore.contact_policy.planning` for the objective and the algorithm.
+    See `relcore.contact_policy.planning` for the objective and the algorithm.
 
     Parameters
     ----------
     guard
         The policy, the ledger (what customers already received and did) and their
-        stored preferences. Nothing is recorded: see :meth:`CampaignPlan.commit`.
+        stored preferences. Nothing is recorded: see
+        [`CampaignPlan.commit`][relcore.contact_policy.CampaignPlan.commit].
     candidates
         A mapping of columns (or a pandas/polars DataFrame), one row per candidate:
         ``customer_id``, ``channel``, ``earliest``, ``latest`` (aware datetimes, ISO
         strings with an offset, or ``datetime64`` with ``timezone=``), and optionally
         ``message_id`` (default: the row number), ``category``, ``campaign``,
-        ``priority`` (int, default 0; matters with a policy :class:`Reserve` and breaks
-        ties of value) and ``value`` (default 1).
+        ``priority`` (int, default 0; matters with a policy
+        [`Reserve`][relcore.contact_policy.Reserve] and breaks ties of value) and ``value`` (default
+        1).
     budgets, rate_limits
-        Audience-wide limits (:class:`Budget`, :class:`RateLimit`).
+        Audience-wide limits ([`Budget`][relcore.contact_policy.Budget],
+        [`RateLimit`][relcore.contact_policy.RateLimit]).
     preferences
         Customers' own settings by id (those stored in the ledger apply otherwise).
     per_customer
@@ -734,9 +753,11 @@ def plan_campaign(
         the rules allow).
     propensity
         :math:`p_i`: an array aligned with the candidates, or a
-        :class:`~relcore.scoring.ResponsePropensity` (looked up by customer and channel).
+        [`ResponsePropensity`][relcore.scoring.scores.ResponsePropensity] (looked up by customer and
+        channel).
     fatigue_cost, fatigue
-        :math:`\lambda` and the fatigue scorer (a :class:`ContactFatigue` by default).
+        :math:`\lambda` and the fatigue scorer (a
+        [`ContactFatigue`][relcore.contact_policy.ContactFatigue] by default).
     min_net_value
         Leave out candidates whose net value is below this.
     spread
@@ -1554,7 +1575,7 @@ class _Planner:
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         """Exact greedy admission of ``cands`` (in order of value) within the budgets:
         whether each is admitted, else the budget that bound, and whether it was refused
-        by a budget's cut-off (see :meth:`_cutoffs`) rather than by a full budget."""
+        by a budget's cut-off (see `_cutoffs`) rather than by a full budget."""
         m = cands.size
         admitted = np.ones(m, dtype=bool)
         bound = np.full(m, -1, dtype=np.int64)
@@ -1677,14 +1698,15 @@ class PolicyComparison(TableResult):
     names
         The policies' names, in the order given.
     plans
-        The :class:`CampaignPlan` of each policy (``earliest`` is the planned time;
-        a refused contact may be deferred up to ``max_delay``).
+        The [`CampaignPlan`][relcore.contact_policy.CampaignPlan] of each policy (``earliest`` is
+        the planned time; a refused contact may be deferred up to ``max_delay``).
     days
         The days of the trajectories (``datetime64[D]``, UTC), from the calendar's first
         to the day after its last planned contact plus ``max_delay``.
     sends_per_day, fatigue_per_day
         ``(n_policies, n_days)``: sends each day, and the customers' mean fatigue score
-        (a :class:`ContactFatigue` over the history and the sends) at the end of each day.
+        (a [`ContactFatigue`][relcore.contact_policy.ContactFatigue] over the history and the sends)
+        at the end of each day.
     """
 
     names: tuple[str, ...]
@@ -1733,7 +1755,8 @@ class PolicyComparison(TableResult):
         return out
 
     def _table(self) -> Table:
-        """One row per policy: :meth:`summary`, refusals by reason as ``refused_<code>``."""
+        """One row per policy: [`summary`][relcore.contact_policy.PolicyComparison.summary],
+        refusals by reason as ``refused_<code>``."""
         rows = self.summary()
         names = list(dict.fromkeys(k for row in rows for k in row if k != "policy"))
         return Table(
@@ -1794,12 +1817,13 @@ def compare(
         ``policy 1``, ``policy 2``...).
     log
         What customers already received and did: a ledger, a
-        :class:`~relcore.contact_policy.History`, an :class:`~relcore.models.EventLog` or
+        [`History`][relcore.contact_policy.History], an [`EventLog`][relcore.models.EventLog] or
         entries (copied, never changed).
     max_delay
         How long a refused contact may wait for a time the policy allows.
     preferences, propensity, fatigue, timezone
-        As for :func:`plan_campaign` (the fatigue scorer also draws the trajectory).
+        As for [`plan_campaign`][relcore.contact_policy.plan_campaign] (the fatigue scorer also
+        draws the trajectory).
 
     Examples
     --------

@@ -2,7 +2,7 @@
 
 A policy is data. It is built in Python or read from a TOML file (or any mapping of the
 same shape) whose schema is strict: an unknown key, a value of the wrong type, a
-negative duration or an unknown time zone raises :class:`~relcore.PolicyError` naming
+negative duration or an unknown time zone raises [`PolicyError`][relcore.errors.PolicyError] naming
 the key path (``rules[2].per``). Nothing in a policy file is ever executed or imported.
 
 The file format::
@@ -63,7 +63,8 @@ _TOP_KEYS = (
     "rules",
 )
 UNCATEGORIZED: tuple[str, ...] = ("counted", "not_counted")
-"""The values of :attr:`Policy.uncategorized`; the first is the default."""
+"""The values of [`Policy.uncategorized`][relcore.contact_policy.Policy.uncategorized]; the first is
+the default."""
 
 
 def _rules(values: Iterable[Rule]) -> tuple[Rule, ...]:
@@ -148,7 +149,7 @@ class Policy:
         opts the customer out of it in the preferences the ledger stores for them.
     name
         A label for the policy (optional); audit records carry it with
-        :attr:`content_hash`.
+        [`content_hash`][relcore.contact_policy.Policy.content_hash].
 
     Examples
     --------
@@ -180,8 +181,9 @@ class Policy:
 
     @property
     def content_hash(self) -> str:
-        """A SHA-256 of the policy's content (its :meth:`to_dict`, keys sorted): two
-        policies hash alike exactly when they are equal, whatever their file's layout.
+        """A SHA-256 of the policy's content (its
+        [`to_dict`][relcore.contact_policy.Policy.to_dict], keys sorted): two policies hash alike
+        exactly when they are equal, whatever their file's layout.
 
         Audit records carry it with the policy's name, so each decision names the
         version of the policy that made it.
@@ -208,7 +210,7 @@ class Policy:
         """How much ledger history the rules read; older entries can be pruned.
 
         ``None`` when a rule reads all history. Customers' own limits may reach further
-        back (see :meth:`ContactGuard.prune`).
+        back (see [`ContactGuard.prune`][relcore.contact_policy.ContactGuard.prune]).
         """
         longest = _dt.timedelta(0)
         for rule in self.rules:
@@ -227,7 +229,7 @@ class Policy:
         Parameters
         ----------
         data
-            The policy, as :meth:`to_dict` writes it.
+            The policy, as [`to_dict`][relcore.contact_policy.Policy.to_dict] writes it.
         rule_types
             Rule classes of your own that the file may name by their ``type_name``,
             besides relcore's.
@@ -312,7 +314,8 @@ class Policy:
         """Read a policy file, given its path (a string is always a path).
 
         ``rule_types`` are rule classes of your own that the file may name (see
-        :meth:`from_dict`). To read a policy from TOML text, use :meth:`from_toml_text`.
+        [`from_dict`][relcore.contact_policy.Policy.from_dict]). To read a policy from TOML text,
+        use [`from_toml_text`][relcore.contact_policy.Policy.from_toml_text].
 
         Raises
         ------
@@ -353,7 +356,7 @@ class Policy:
         """Read a policy from the text of a policy file.
 
         ``rule_types`` are rule classes of your own that the text may name (see
-        :meth:`from_dict`).
+        [`from_dict`][relcore.contact_policy.Policy.from_dict]).
 
         Examples
         --------
@@ -387,7 +390,8 @@ class Policy:
     # ------------------------------------------------------------------ writing
 
     def to_dict(self) -> dict[str, Any]:
-        """The policy as a mapping; :meth:`from_dict` reads it back to an equal policy."""
+        """The policy as a mapping; [`from_dict`][relcore.contact_policy.Policy.from_dict] reads it
+        back to an equal policy."""
         out: dict[str, Any] = {}
         if self.name is not None:
             out["name"] = self.name
@@ -468,9 +472,9 @@ class Policy:
     def warnings(self) -> tuple[str, ...]:
         """What in this valid policy is probably not meant, one sentence each.
 
-        Today: a :class:`Reserve` that can never be satisfied. A frequency cap with no
-        more slots than the reserve keeps refuses every contact below the reserve's
-        priority in its scope, for good (``next_allowed_at`` is ``None``, as for an
+        Today: a [`Reserve`][relcore.contact_policy.Reserve] that can never be satisfied. A
+        frequency cap with no more slots than the reserve keeps refuses every contact below the
+        reserve's priority in its scope, for good (``next_allowed_at`` is ``None``, as for an
         opt-out); a reserve without a frequency cap keeps nothing. ``relcore policy
         check`` prints these.
 

@@ -2,7 +2,7 @@
 
 Needs the ``postgres`` extra (``pip install 'relcore[postgres]'``, which brings psycopg 3);
 ``import relcore.contact_policy`` does not import psycopg, constructing a
-:class:`PostgresLedger` does.
+[`PostgresLedger`][relcore.contact_policy.PostgresLedger] does.
 
 Atomicity. A guarded request runs its read, decision and write in one transaction that
 first takes a transaction-scoped advisory lock on the customer
@@ -20,14 +20,14 @@ throughput on a small machine. So does folding the expiry and preferences into t
 round trip (its statements are then planned anew each time): measured on a 2-core
 machine, about 60 µs more CPU per request than a round trip of its own.
 
-Why a lock and not SERIALIZABLE with retries: :meth:`Ledger.exclusive` is a context
-manager, and a context manager cannot run its block a second time, so every
-serialization failure would reach the caller as an error. And there would be many:
-measured with plain SQL (``benchmarks/bench_ledgers.py --locking``, 8 processes, a 2-core
-machine), SERIALIZABLE failed a fifth to a third of the read-decide-writes on random
-customers (its predicate locks cover index pages, not customers), where the lock made
-as many per second without a failure. Only for one customer written to hundreds of times a
-second does SERIALIZABLE pass more through (the lock makes each section wait for the
+Why a lock and not SERIALIZABLE with retries:
+[`Ledger.exclusive`][relcore.contact_policy.Ledger.exclusive] is a context manager, and a context
+manager cannot run its block a second time, so every serialization failure would reach the caller as
+an error. And there would be many: measured with plain SQL (``benchmarks/bench_ledgers.py
+--locking``, 8 processes, a 2-core machine), SERIALIZABLE failed a fifth to a third of the
+read-decide-writes on random customers (its predicate locks cover index pages, not customers), where
+the lock made as many per second without a failure. Only for one customer written to hundreds of
+times a second does SERIALIZABLE pass more through (the lock makes each section wait for the
 previous commit's flush); a contact policy refuses such a customer after the first few
 contacts, and a refusal writes nothing. The lock needs no row to lock (a customer seen
 for the first time has none), writes nothing, and, being transaction-scoped, also works
@@ -38,8 +38,8 @@ unique partial index: a key names one entry, whichever customer's), and a reserv
 ``held_until``; a reservation is an ordinary row, so a read with ``held_at`` is the same
 index scan with a wider filter. ``add_keyed`` lets the unique index decide (``INSERT ...
 ON CONFLICT DO NOTHING``), so a key used twice never aborts the transaction: the session
-goes on after the :class:`~relcore.ReservationError`. Every guarded request starts by
-expiring the customer's reservations and reading their stored preferences: one statement
+goes on after the [`ReservationError`][relcore.errors.ReservationError]. Every guarded request
+starts by expiring the customer's reservations and reading their stored preferences: one statement
 does both (preferences are written only under the customer's lock, so what it read stays
 true for the rest of the section).
 
@@ -52,10 +52,11 @@ indexed by (customer, time) and by time (for pruning), by key, and by (customer,
 how far back their own limits read (``reach``, for ``prune``); ``decisions`` the audit
 trail; ``suppressions`` the opt-outs of forgotten customers, under an HMAC of their id
 keyed by ``salt`` (random, drawn by the migration). Another tenant of the same database
-has a schema of its own, ``"<schema>/<tenant>"`` (:meth:`PostgresLedger.for_tenant`).
-Times are stored as bigint microseconds since the epoch, exactly as the ledger hands them
-out; preferences and audit records as ``json`` (their ``to_dict()``; ``json``
-rather than ``jsonb`` because it keeps any text, a NUL character included, exactly).
+has a schema of its own, ``"<schema>/<tenant>"``
+([`PostgresLedger.for_tenant`][relcore.contact_policy.PostgresLedger.for_tenant]). Times are stored
+as bigint microseconds since the epoch, exactly as the ledger hands them out; preferences and audit
+records as ``json`` (their ``to_dict()``; ``json`` rather than ``jsonb`` because it keeps any text,
+a NUL character included, exactly).
 """
 
 from __future__ import annotations
@@ -197,10 +198,11 @@ class PostgresLedger(Ledger):
     object may be passed to other processes, pickled or inherited by ``fork`` (it
     connects again there). A connection the server dropped is replaced on the next call.
     A problem with the server (unreachable, refusing the login, a customer's lock held
-    for longer than ``timeout``) raises :class:`~relcore.LedgerError` naming the server
-    (the connection string without its password) and the schema. :meth:`close` is safe
-    while other threads use the ledger: their calls in progress finish, and later calls
-    raise :class:`~relcore.LedgerError`.
+    for longer than ``timeout``) raises [`LedgerError`][relcore.errors.LedgerError] naming the
+    server (the connection string without its password) and the schema.
+    [`close`][relcore.contact_policy.PostgresLedger.close] is safe while other threads use the
+    ledger: their calls in progress finish, and later calls raise
+    [`LedgerError`][relcore.errors.LedgerError].
 
     Parameters
     ----------
@@ -215,7 +217,7 @@ class PostgresLedger(Ledger):
     tenant
         Whose rows the ledger reads and writes: the default tenant's tables live in
         ``schema``, another tenant's in the schema ``"{schema}/{tenant}"`` of the same
-        database (see :meth:`for_tenant`).
+        database (see [`for_tenant`][relcore.contact_policy.PostgresLedger.for_tenant]).
 
     Examples
     --------
@@ -364,7 +366,7 @@ class PostgresLedger(Ledger):
         return conn
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
-        """Bring the schema to :data:`SCHEMA_VERSION`, or refuse one newer than that."""
+        """Bring the schema to `SCHEMA_VERSION`, or refuse one newer than that."""
         found = self._version(conn)
         if found == SCHEMA_VERSION:
             return
@@ -446,7 +448,7 @@ class PostgresLedger(Ledger):
         """Close every connection this object opened in this process.
 
         A call in progress on another thread finishes first; every later call raises
-        :class:`~relcore.LedgerError`. Closing twice is harmless.
+        [`LedgerError`][relcore.errors.LedgerError]. Closing twice is harmless.
         """
         with self._guard:
             self._closed = True
@@ -692,7 +694,7 @@ class PostgresLedger(Ledger):
     # ------------------------------------------------------------------ erasure
 
     def forget(self, customer_id: str) -> Erasure:
-        """Remove everything held on a customer (see :class:`~relcore.contact_policy.Ledger`).
+        """Remove everything held on a customer (see [`Ledger`][relcore.contact_policy.Ledger]).
 
         PostgreSQL keeps deleted rows on disk until ``VACUUM`` reclaims them (autovacuum
         does so in time); run ``VACUUM`` on the schema's tables when an erasure must

@@ -13,12 +13,12 @@ vectorised over an audience:
 * what is the earliest instant ``>= s`` at which it might (a lower bound that the
   guard iterates with the other rules' to the exact ``next_allowed_at``).
 
-Adding a rule is one class: a frozen attrs subclass of :class:`Rule` with its
-``type_name`` (its ``type`` in a policy file) and ``code`` (its reason code), its
-parameters declared with :func:`parameter` (which also reads and writes them in a policy
-file), and the methods ``_eval``, ``_explain`` and ``describe`` (``_eval_many``, the
-vectorised ``_eval``, and ``lookback`` have defaults). The registries (:data:`RULE_TYPES`,
-the reason codes) are derived from the classes. See "Writing a rule" in the contact
+Adding a rule is one class: a frozen attrs subclass of [`Rule`][relcore.contact_policy.Rule] with
+its ``type_name`` (its ``type`` in a policy file) and ``code`` (its reason code), its
+parameters declared with [`parameter`][relcore.contact_policy.parameter] (which also reads and
+writes them in a policy file), and the methods ``_eval``, ``_explain`` and ``describe``
+(``_eval_many``, the vectorised ``_eval``, and ``lookback`` have defaults). The registries
+(`RULE_TYPES`, the reason codes) are derived from the classes. See "Writing a rule" in the contact
 policy documentation.
 """
 
@@ -114,7 +114,7 @@ def scope_noun(channel: Any, category: Any, campaign: Any, *, plural: bool = Tru
 
 
 def parameter(kind: str, *, optional: bool = False, **field: Any) -> dict[str, Any]:
-    """How a rule parameter is read, written and checked: arguments for :func:`attrs.field`.
+    """How a rule parameter is read, written and checked: arguments for `attrs.field`.
 
     Declare a parameter as ``gap: timedelta = attrs.field(**parameter("duration"))``.
     ``kind`` names the parameter's type in a policy file: ``"count"`` (an integer
@@ -122,7 +122,7 @@ def parameter(kind: str, *, optional: bool = False, **field: Any) -> dict[str, A
     (``"20h"`` or a ``timedelta``), ``"window"`` (a duration or ``"calendar_day"``,
     ``"calendar_week"``, ``"calendar_month"``), ``"time"`` (``"21:00"`` or a
     ``datetime.time``), ``"label"`` (a non-empty string), ``"labels"`` (a list of them)
-    or ``"scorer"`` (a :class:`~relcore.contact_policy.FatigueScorer`). The kind reads
+    or ``"scorer"`` (a [`FatigueScorer`][relcore.contact_policy.FatigueScorer]). The kind reads
     and writes the value in a policy file and, unless ``converter=`` or ``validator=``
     is given here, converts and checks it when given in Python (``optional=True`` also
     accepts ``None``). A parameter without a default is required in the file too.
@@ -227,9 +227,9 @@ class Rule:
     A rule is a frozen attrs subclass. It sets the class attributes ``type_name`` (its
     ``type`` in a policy file; a rule without one can only be built in Python) and
     ``code`` (the stable reason code of a refusal), declares its parameters with
-    :func:`parameter`, and writes ``describe``, ``_eval`` and ``_explain``. It inherits
-    the scope (``channel``, ``category``, ``campaign``: ``None`` for any; ``each``), the
-    policy-file reading and writing (``from_dict``, ``to_dict``), a vectorised
+    [`parameter`][relcore.contact_policy.parameter], and writes ``describe``, ``_eval`` and
+    ``_explain``. It inherits the scope (``channel``, ``category``, ``campaign``: ``None`` for any;
+    ``each``), the policy-file reading and writing (``from_dict``, ``to_dict``), a vectorised
     ``_eval_many`` that loops over ``_eval`` (override it for speed) and a ``lookback``
     of zero (override it when the rule reads history).
     """
@@ -296,9 +296,9 @@ class Rule:
         raise NotImplementedError
 
     def _eval_many(self, ctx: BatchContext, targets: Targets, s: Micros) -> Failure:
-        """Vectorised :meth:`_eval`: ``(fails, proposals)``, proposals where failing.
+        """Vectorised `_eval`: ``(fails, proposals)``, proposals where failing.
 
-        This default asks :meth:`_eval` customer by customer.
+        This default asks `_eval` customer by customer.
         """
         n = len(ctx)
         fails = np.zeros(n, dtype=bool)
@@ -378,7 +378,7 @@ class FrequencyCap(Rule):
     per
         The window.
     channel, category, campaign, each
-        Scope (see :mod:`relcore.contact_policy.rules`).
+        Scope (see `relcore.contact_policy.rules`).
 
     Examples
     --------
@@ -669,8 +669,9 @@ class Cooldown(Rule):
     """No contact in scope for ``duration`` after an event of kind ``after``.
 
     A contact at ``t`` fails when such an event lies in ``(t - duration, t]``; events are
-    recorded with :meth:`ContactGuard.record_response` (``"complaint"``, ``"purchase"``,
-    ``"unsubscribe"``, ``"service_call"``…), on any channel.
+    recorded with
+    [`ContactGuard.record_response`][relcore.contact_policy.ContactGuard.record_response]
+    (``"complaint"``, ``"purchase"``, ``"unsubscribe"``, ``"service_call"``…), on any channel.
 
     Attributes
     ----------
@@ -845,11 +846,11 @@ class OutcomeSuppression(Rule):
 class FatigueLimit(Rule):
     """No contact in scope while the customer's fatigue score is above ``max_score``.
 
-    The score comes from ``scorer`` (any :class:`~relcore.contact_policy.FatigueScorer`;
-    by default :class:`~relcore.contact_policy.ContactFatigue`, the relationship score of
-    :func:`relcore.scoring.fatigue`: decayed contacts since the customer's last response,
-    plus complaints and unsubscribes). A contact passes when the score at its time is at
-    most ``max_score``.
+    The score comes from ``scorer`` (any [`FatigueScorer`][relcore.contact_policy.FatigueScorer];
+    by default [`ContactFatigue`][relcore.contact_policy.ContactFatigue], the relationship score of
+    [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue]: decayed contacts since the
+    customer's last response, plus complaints and unsubscribes). A contact passes when the score at
+    its time is at most ``max_score``.
 
     Attributes
     ----------
@@ -948,11 +949,12 @@ class GlobalControl(Rule):
 
     A global control group is a stable share of customers who receive no marketing at all,
     so that the whole programme's effect can be measured against them (see
-    :mod:`relcore.measurement`). Membership is :func:`relcore.measurement.assign_holdout`
-    with the same ``fraction`` and ``salt``: a stable hash of the customer id, so nothing
-    needs storing and every service agrees. Give it a scope (usually
-    ``category="promotional"``); exempt categories such as transactional receipts pass.
-    A held-out customer is refused for good (``next_allowed_at`` is ``None``).
+    [`relcore.measurement`][relcore.measurement]). Membership is
+    [`relcore.measurement.assign_holdout`][relcore.measurement.assign_holdout] with the same
+    ``fraction`` and ``salt``: a stable hash of the customer id, so nothing needs storing and every
+    service agrees. Give it a scope (usually ``category="promotional"``); exempt categories such as
+    transactional receipts pass. A held-out customer is refused for good (``next_allowed_at`` is
+    ``None``).
 
     The ledger knows customers by their string ids, so the group is that of the string
     ids: assign it with string ids in the analysis too (``"42"`` and ``42`` hash apart).
@@ -1024,8 +1026,8 @@ class _HardStop(Rule):
 class OptOut(_HardStop):
     """The customer's opt-out of channels or categories: a hard stop.
 
-    Built by the guard from :class:`~relcore.models.ContactPreferences`; it is not a rule
-    a policy file can hold. Exempt categories and priorities do not override it.
+    Built by the guard from [`ContactPreferences`][relcore.models.ContactPreferences]; it is not a
+    rule a policy file can hold. Exempt categories and priorities do not override it.
 
     Examples
     --------
@@ -1064,7 +1066,7 @@ class OptOut(_HardStop):
 class Snooze(_HardStop):
     """The customer's snooze: no contact at all before ``until``; a hard stop.
 
-    Built by the guard from :class:`~relcore.models.ContactPreferences`.
+    Built by the guard from [`ContactPreferences`][relcore.models.ContactPreferences].
 
     Examples
     --------

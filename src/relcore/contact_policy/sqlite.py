@@ -7,15 +7,16 @@ under a key carries it (unique), and a reservation its ``held_until``. The
 limits read; ``decisions`` the audit trail; ``suppressions`` the opt-outs of forgotten
 customers under a salted hash of their id (``relcore_salt``); ``relcore_schema`` the
 schema's version. Those are the default tenant's tables; another tenant's are named
-``"<tenant>/ledger"`` and so on, in the same file (:meth:`SQLiteLedger.for_tenant`).
-A guarded request runs its read, decision and write inside one ``BEGIN IMMEDIATE``
-transaction, which takes SQLite's write lock before reading: two requests for the same
-customer, from two threads or two processes, cannot both see a free slot. A process
-killed mid-write loses nothing committed (WAL replays on open).
+``"<tenant>/ledger"`` and so on, in the same file
+([`SQLiteLedger.for_tenant`][relcore.contact_policy.SQLiteLedger.for_tenant]). A guarded request
+runs its read, decision and write inside one ``BEGIN IMMEDIATE`` transaction, which takes SQLite's
+write lock before reading: two requests for the same customer, from two threads or two processes,
+cannot both see a free slot. A process killed mid-write loses nothing committed (WAL replays on
+open).
 
 A file written by an older relcore is migrated when it is opened, in one transaction
 (a file of a newer schema than this relcore knows is refused with a
-:class:`~relcore.LedgerError`).
+[`LedgerError`][relcore.errors.LedgerError]).
 
 ``synchronous="NORMAL"`` (the default) makes commits durable against application
 crashes, which is what SQLite recommends with WAL; ``"FULL"`` also survives power loss at
@@ -175,9 +176,10 @@ class SQLiteLedger(Ledger):
     Each thread (and each process) gets its own connection, opened on first use; the
     object may be passed to other processes (it reopens the file by path there). A
     problem with the file (read-only, locked by another writer for longer than
-    ``timeout``, not a database) raises :class:`~relcore.LedgerError` naming its path.
-    :meth:`close` is safe while other threads use the ledger: their calls in progress
-    finish, and later calls raise :class:`~relcore.LedgerError`.
+    ``timeout``, not a database) raises [`LedgerError`][relcore.errors.LedgerError] naming its path.
+    [`close`][relcore.contact_policy.SQLiteLedger.close] is safe while other threads use the ledger:
+    their calls in progress finish, and later calls raise
+    [`LedgerError`][relcore.errors.LedgerError].
 
     Parameters
     ----------
@@ -189,7 +191,8 @@ class SQLiteLedger(Ledger):
     timeout
         Seconds to wait for the write lock before giving up.
     tenant
-        Whose rows this ledger reads and writes (see :meth:`for_tenant`).
+        Whose rows this ledger reads and writes (see
+        [`for_tenant`][relcore.contact_policy.SQLiteLedger.for_tenant]).
 
     Examples
     --------
@@ -308,7 +311,7 @@ class SQLiteLedger(Ledger):
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Bring the file's schema to :data:`SCHEMA_VERSION` (or refuse a newer one)."""
+        """Bring the file's schema to `SCHEMA_VERSION` (or refuse a newer one)."""
         if self._check_version(conn) == SCHEMA_VERSION:
             return
         conn.execute("BEGIN IMMEDIATE")
@@ -373,7 +376,7 @@ class SQLiteLedger(Ledger):
         """Close every connection this object opened in this process.
 
         A call in progress on another thread finishes first; every later call raises
-        :class:`~relcore.LedgerError`. Closing twice is harmless.
+        [`LedgerError`][relcore.errors.LedgerError]. Closing twice is harmless.
         """
         with self._guard:
             self._closed = True
@@ -584,7 +587,7 @@ class SQLiteLedger(Ledger):
         return int(removed)
 
     def forget(self, customer_id: str) -> Erasure:
-        """Remove everything held on a customer (see :class:`~relcore.contact_policy.Ledger`).
+        """Remove everything held on a customer (see [`Ledger`][relcore.contact_policy.Ledger]).
 
         SQLite keeps deleted rows' bytes in free pages and the write-ahead log until they
         are reused: this runs with ``secure_delete`` (deleted content is overwritten with

@@ -1,12 +1,12 @@
 """The customer's own view: what relcore holds on them, in plain language and as JSON.
 
-:func:`customer_statement` reads a ledger (and, when given, an event log and fitted
-purchase models) and returns a :class:`CustomerStatement`: the contacts sent to the
-customer (when, channel, category, campaign), what they did that the ledger recorded,
-the contacts the company held back and why (from the audit trail: only guards built with
-``audit=True`` keep one), their preferences and how to change them, and the scores
-computed about them, each with a one-line meaning. ``relcore policy statement LEDGER
-CUSTOMER_ID`` prints it.
+[`customer_statement`][relcore.contact_policy.customer_statement] reads a ledger (and, when given,
+an event log and fitted purchase models) and returns a
+[`CustomerStatement`][relcore.contact_policy.CustomerStatement]: the contacts sent to the customer
+(when, channel, category, campaign), what they did that the ledger recorded, the contacts the
+company held back and why (from the audit trail: only guards built with ``audit=True`` keep one),
+their preferences and how to change them, and the scores computed about them, each with a one-line
+meaning. ``relcore policy statement LEDGER CUSTOMER_ID`` prints it.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class StatementScore:
 
 @attrs.frozen
 class CustomerStatement:
-    """What relcore holds on one customer; :meth:`to_text` in plain language,
-    :meth:`to_dict` as JSON-safe values.
+    """What relcore holds on one customer;
+    [`to_text`][relcore.contact_policy.CustomerStatement.to_text] in plain language,
+    [`to_dict`][relcore.contact_policy.CustomerStatement.to_dict] as JSON-safe values.
 
     Attributes
     ----------
@@ -134,7 +135,7 @@ class CustomerStatement:
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text."""
+        """[`to_dict`][relcore.contact_policy.CustomerStatement.to_dict] as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def to_text(self) -> str:
@@ -232,13 +233,14 @@ def customer_statement(
         The ledger (of the customer's tenant) holding their contacts and preferences;
         the audit trail says what was held back.
     log, models
-        An :class:`~relcore.models.EventLog` and fitted purchase models: each model with
+        An [`EventLog`][relcore.models.EventLog] and fitted purchase models: each model with
         ``p_alive`` and ``expected_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD) adds the
         probability the customer is still active and their expected purchases over
         ``horizon`` periods; a Gamma-Gamma model adds their expected spend per purchase.
         A log alone gives their engagement score.
         The customer's purchases are summarised up to ``at`` in ``period`` (as
-        :func:`~relcore.scoring.summarize`, which the models must have been fitted on).
+        [`summarize`][relcore.scoring.summary.summarize], which the models must have been fitted
+        on).
     at
         The instant of the statement (aware; now when omitted).
     how_to_change

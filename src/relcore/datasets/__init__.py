@@ -1,11 +1,12 @@
 """Public data sets from the customer-base-analysis literature, shipped with relcore.
 
-* :func:`load_cdnow` — every purchase of the 23,570 customers who first bought at CDNOW
-  in the first quarter of 1997, to the end of June 1998 (69,659 rows).
-* :func:`load_cdnow_summary` — the 1/10th CDNOW sample (2,357 customers) summarised over
-  the 39-week calibration period, in weeks, as used in Fader, Hardie & Lee (2005).
-* :func:`load_donations` — annual donation records of 11,104 donors over six
-  opportunities, compressed (Fader, Hardie & Shang 2010).
+* [`load_cdnow`][relcore.datasets.load_cdnow] — every purchase of the 23,570 customers who first
+  bought at CDNOW in the first quarter of 1997, to the end of June 1998 (69,659 rows).
+* [`load_cdnow_summary`][relcore.datasets.load_cdnow_summary] — the 1/10th CDNOW sample (2,357
+  customers) summarised over the 39-week calibration period, in weeks, as used in Fader, Hardie &
+  Lee (2005).
+* [`load_donations`][relcore.datasets.load_donations] — annual donation records of 11,104 donors
+  over six opportunities, compressed (Fader, Hardie & Shang 2010).
 
 The files are compressed numpy archives of exact integers (days, cents) built from the
 published text files by ``tools/build_datasets.py``.
@@ -37,7 +38,7 @@ def _archive(name: str) -> dict[str, npt.NDArray[Any]]:
 
 
 def load_cdnow() -> EventLog:
-    """The CDNOW master file as an :class:`~relcore.models.EventLog` of purchases.
+    """The CDNOW master file as an [`EventLog`][relcore.models.EventLog] of purchases.
 
     Each row is one purchase record: ``kind="purchase"``, ``at`` = the purchase day at
     00:00 UTC, ``value`` = dollars, customer ids as written in the file (``"00001"``).

@@ -1,7 +1,7 @@
 """Reading CSV files: the one reader behind event logs, summaries and contact plans.
 
 Every CSV file relcore reads (``EventLog.read_csv``, ``relcore summarize``, ``relcore
-score``, ``relcore policy simulate``) goes through :func:`read_table`, so a file means the
+score``, ``relcore policy simulate``) goes through `read_table`, so a file means the
 same thing wherever it is read:
 
 * The first record is the header; blank lines are not rows; a cell in quotes may hold the
@@ -20,13 +20,13 @@ same thing wherever it is read:
   the years 1 to 9999 in UTC.
 
 Errors count data rows from 0 (the header is not a row), as everywhere in relcore;
-:meth:`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
+`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
 when the file has blank lines or line breaks inside quotes. A problem with the file's
 shape (a row with too many or too few cells, bytes that are not text in the stated
-encoding) is a :class:`~relcore.DataError` whose message names the line.
+encoding) is a [`DataError`][relcore.errors.DataError] whose message names the line.
 
 pyarrow's multi-threaded reader (the ``arrow`` extra) reads the file when it is installed,
-the standard library's :mod:`csv` module otherwise. Both read a file the same way: the fast
+the standard library's `csv` module otherwise. Both read a file the same way: the fast
 path only handles what it can read exactly, and anything else is read again cell by cell,
 which is also what names the offending rows.
 """
@@ -38,7 +38,7 @@ import csv
 import datetime as _dt
 import os
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -46,12 +46,22 @@ import numpy.typing as npt
 
 from .._time import resolve_zone, wall_to_micros
 from ..errors import DataError
+from ._batches import BatchedEvents
+from ._batches import FileError as _FileError
 
-__all__ = ["Engine", "Table", "event_columns", "read_event_columns", "read_table"]
+__all__ = [
+    "BLOCK_BYTES",
+    "Engine",
+    "EventBatches",
+    "Table",
+    "event_columns",
+    "read_event_columns",
+    "read_table",
+]
 
 Engine = Literal["arrow", "python"]
 
-#: The engine :func:`read_table` uses when none is named: pyarrow's when it is installed.
+#: The engine `read_table` uses when none is named: pyarrow's when it is installed.
 DEFAULT_ENGINE: Engine | None = None
 
 _EPOCH = _dt.datetime(1970, 1, 1)
@@ -65,22 +75,6 @@ _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _FIRST_US = (_dt.datetime.min - _EPOCH) // _US
 _LAST_US = (_dt.datetime.max - _EPOCH) // _US
 _SPACES = " \t"
-
-
-class _FileError(DataError):
-    """A problem with the shape of the file, at a line rather than in a column."""
-
-    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        super().__init__(path, problem)
-
-    def _message(self) -> str:
-        where = self.path if self.line is None else f"{self.path}, line {self.line}"
-        return f"{where}: {self.problem}"
-
-    def __reduce__(self) -> Any:
-        return (type(self), (self.path, self.problem, self.line))
 
 
 class _Format:
@@ -113,15 +107,21 @@ class _Format:
         """How the caller spells the reader's argument ``name``, for error messages."""
         return self.arg_names.get(name, f"{name}=")
 
-    def records(self) -> Generator[tuple[int, list[str]], None, None]:
+    def records(
+        self, opened: list[Any] | None = None
+    ) -> Generator[tuple[int, list[str]], None, None]:
         """``(first line, cells)`` of every record that is not a blank line.
 
         Undecodable bytes become lone surrogates (``surrogateescape``), so they can be
         reported in the cells that hold them rather than wherever the decoder fails.
+        ``opened``, when given, receives the file's byte stream, whose position tells
+        how far the reading has come.
         """
         with open(
             self.path, newline="", encoding=self.python_encoding, errors="surrogateescape"
         ) as fh:
+            if opened is not None:
+                opened.append(fh.buffer)
             reader = csv.reader(fh, delimiter=self.delimiter, strict=False)
             line = 1
             while True:
@@ -160,8 +160,8 @@ def _encoding_hint(fmt: _Format) -> str:
 class Table:
     """The columns read from one CSV file, each as the text of its cells.
 
-    The conversions (:meth:`ids`, :meth:`labels`, :meth:`numbers`, :meth:`integers`,
-    :meth:`instants`) check every cell and raise :class:`~relcore.DataError` naming the
+    The conversions (`ids`, `labels`, `numbers`, `integers`,
+    `instants`) check every cell and raise [`DataError`][relcore.errors.DataError] naming the
     column as it is written in the file and the offending rows.
     """
 
@@ -176,6 +176,8 @@ class Table:
         self.header = header
         self._columns = columns  # name -> list[str] (python) or a pyarrow ChunkedArray
         self.n_rows = n_rows
+        # Of a block read in batches: the bytes of the file read once it was read.
+        self.bytes_read = 0
 
     @property
     def path(self) -> str:
@@ -220,6 +222,39 @@ class Table:
         if empty_rows:
             raise DataError(name, "empty cells (every row needs an id)", empty_rows)
         return np.array(cells, dtype=object)
+
+    def id_text(self, name: str) -> Any:
+        """As `ids`, but a pyarrow column stays one (no Python string per cell)."""
+        arrow = self._arrow(name)
+        if arrow is None:
+            return self.ids(name)
+        pc = _compute()
+        empty = np.asarray(pc.equal(pc.utf8_length(arrow), 0).to_numpy(zero_copy_only=False))
+        if empty.any():
+            raise DataError.from_mask(name, empty, "empty cells (every row needs an id)")
+        return arrow
+
+    def label_text(self, name: str, *, required: bool = False) -> Any:
+        """As `labels`, but a pyarrow column stays one: dictionary-encoded (a label
+        column holds few distinct values), with nulls for empty cells."""
+        arrow = self._arrow(name)
+        if arrow is None:
+            return self.labels(name, required=required)
+        import pyarrow as pa
+
+        pc = _compute()
+        empty = pc.equal(arrow, "")
+        if required and pc.any(empty).as_py():
+            mask = np.asarray(empty.to_numpy(zero_copy_only=False))
+            raise DataError.from_mask(name, mask, "empty cells")
+        values = pc.if_else(empty, pa.scalar(None, arrow.type), arrow)
+        return values.dictionary_encode()
+
+    def cell(self, name: str, row: int) -> str:
+        """The cell of ``row`` in column ``name``, as written."""
+        col = self._columns[name]
+        cell: str = col[row] if isinstance(col, list) else col[row].as_py()
+        return cell
 
     def labels(self, name: str, *, required: bool = False) -> npt.NDArray[np.object_]:
         """Labels exactly as written, ``None`` for an empty cell (an error if ``required``)."""
@@ -350,7 +385,7 @@ def read_table(
         (``{"encoding": "--encoding"}`` on the command line); ``encoding=`` and so on by
         default.
     engine
-        ``"arrow"`` (pyarrow) or ``"python"`` (the :mod:`csv` module); by default pyarrow
+        ``"arrow"`` (pyarrow) or ``"python"`` (the `csv` module); by default pyarrow
         when it is installed.
 
     Examples
@@ -362,6 +397,24 @@ def read_table(
     >>> table.ids("id").tolist(), table.numbers("amount").tolist()
     (['NA', '00042'], [1.5, 2.0])
     """
+    fmt, header, wanted = _open(path, columns, optional, known, delimiter, encoding, arg_names)
+    if _engine(engine) == "arrow":
+        table = _read_arrow(fmt, header, wanted)
+        if table is not None:
+            return table
+    return _read_python(fmt, header, wanted)
+
+
+def _open(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    optional: Sequence[str],
+    known: Sequence[str] | None,
+    delimiter: str,
+    encoding: str,
+    arg_names: Mapping[str, str] | None,
+) -> tuple[_Format, tuple[str, ...], list[str]]:
+    """The file's format and header, checked; and the columns to read, in order."""
     fmt = _Format(path, delimiter, encoding, arg_names)
     records = fmt.records()
     try:
@@ -373,15 +426,14 @@ def read_table(
     header = tuple(header_cells)
     if any(_undecodable(h) for h in header):
         raise _FileError(fmt.path, _encoding_hint(fmt), line)
-    wanted = _check_header(fmt, line, header, columns, optional, known)
+    return fmt, header, _check_header(fmt, line, header, columns, optional, known)
+
+
+def _engine(engine: Engine | None) -> Engine:
     chosen = engine if engine is not None else DEFAULT_ENGINE
     if chosen is None:
         chosen = "arrow" if _has_pyarrow() else "python"
-    if chosen == "arrow":
-        table = _read_arrow(fmt, header, wanted)
-        if table is not None:
-            return table
-    return _read_python(fmt, header, wanted)
+    return chosen
 
 
 def _check_header(
@@ -494,6 +546,112 @@ def _read_arrow(fmt: _Format, header: tuple[str, ...], wanted: list[str]) -> Tab
         return None
     columns = {name: table.column(name) for name in wanted}
     return Table(fmt, header, columns, table.num_rows)
+
+
+# ---------------------------------------------------------------------------- batches
+
+#: Bytes of the file pyarrow reads at a time when a file is read in batches.
+BLOCK_BYTES = 32 << 20
+# Rows the careful reader collects at a time when a file is read in batches.
+_PYTHON_BATCH_ROWS = 1 << 16
+
+
+def _batches(
+    fmt: _Format, header: tuple[str, ...], wanted: list[str], engine: Engine
+) -> Iterator[Table]:
+    """The file's data rows as consecutive tables, each a block of the file.
+
+    pyarrow reads block after block while it can read the file exactly; should it fail
+    (a ragged row, bytes that are not text...), the careful reader goes on from the first
+    row pyarrow did not deliver, and names the line.
+    """
+    done = 0
+    if engine == "arrow":
+        import pyarrow as pa
+
+        opened = _open_arrow(fmt, wanted)
+        while opened is not None:
+            reader, stream = opened
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowNotImplementedError, UnicodeError):
+                break
+            if batch.num_rows:
+                columns = {name: pa.chunked_array([batch.column(name)]) for name in wanted}
+                table = Table(fmt, header, columns, batch.num_rows)
+                # pyarrow reads ahead: the position runs a block or two before the rows
+                table.bytes_read = stream.tell()
+                yield table
+                done += batch.num_rows
+    yield from _python_batches(fmt, header, wanted, skip=done)
+
+
+def _open_arrow(fmt: _Format, wanted: list[str]) -> tuple[Any, Any] | None:
+    """pyarrow's block reader of the file, and the stream it reads (for its position)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        stream = pa.input_stream(fmt.path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    try:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(encoding=fmt.encoding, block_size=BLOCK_BYTES),
+            parse_options=pcsv.ParseOptions(
+                delimiter=fmt.delimiter, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=wanted,
+                column_types={name: pa.string() for name in wanted},
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowNotImplementedError, UnicodeError):
+        stream.close()
+        return None
+    if tuple(reader.schema.names) != tuple(wanted):  # header read differently: be careful
+        stream.close()
+        return None
+    return reader, stream
+
+
+def _python_batches(
+    fmt: _Format, header: tuple[str, ...], wanted: list[str], *, skip: int
+) -> Iterator[Table]:
+    index = [header.index(c) for c in wanted]
+    cells: list[list[str]] = [[] for _ in wanted]
+    row = 0
+    opened: list[Any] = []
+    records = fmt.records(opened)
+    try:
+        next(records)
+        for line, record in records:
+            if len(record) != len(header):
+                raise _FileError(
+                    fmt.path,
+                    f"has {len(record)} cells where the header has {len(header)} columns",
+                    line,
+                )
+            row += 1
+            if row <= skip:
+                continue
+            for out, j in zip(cells, index, strict=True):
+                out.append(record[j])
+            if len(cells[0]) == _PYTHON_BATCH_ROWS:
+                table = Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+                table.bytes_read = opened[0].tell()
+                yield table
+                cells = [[] for _ in wanted]
+    finally:
+        records.close()
+    if cells and cells[0]:
+        table = Table(fmt, header, dict(zip(wanted, cells, strict=True)), len(cells[0]))
+        table.bytes_read = os.path.getsize(fmt.path)
+        yield table
 
 
 def _arrow_cast(col: Any, type_name: str) -> npt.NDArray[Any] | None:
@@ -703,7 +861,7 @@ def read_event_columns(
     """The columns of an event file keyed by relcore's names, in the file's row order.
 
     ``names`` maps relcore's column (``customer_id``, ``at``, ``value``, ``kind``...) to
-    the file's; see :func:`event_columns`.
+    the file's; see `event_columns`.
     """
     table = read_table(
         path, list(names.values()), delimiter=delimiter, encoding=encoding, engine=engine
@@ -737,3 +895,106 @@ def event_columns(
         else:
             raise DataError(ours, f"is not a column of an event log (file column {theirs!r})")
     return out
+
+
+def _event_batch(
+    table: Table,
+    names: Mapping[str, str],
+    at_format: str | None,
+    timezone: str | None,
+) -> dict[str, Any]:
+    """`event_columns`, but text as the reader holds it: pyarrow columns stay
+    pyarrow (labels dictionary-encoded, nulls for empty cells)."""
+    out: dict[str, Any] = {}
+    for ours, theirs in names.items():
+        if ours == "customer_id":
+            out[ours] = table.id_text(theirs)
+        elif ours == "at":
+            out[ours] = table.instants(theirs, timezone=timezone, at_format=at_format)
+        elif ours in _NUMBER_COLUMNS:
+            out[ours] = table.numbers(theirs)
+        elif ours in _TEXT_COLUMNS:
+            out[ours] = table.label_text(theirs, required=ours == "kind")
+        else:
+            raise DataError(ours, f"is not a column of an event log (file column {theirs!r})")
+    return out
+
+
+class EventBatches(BatchedEvents):
+    """An event file read a block of rows at a time, so that its text is never all held.
+
+    Iterating yields each block's columns keyed by relcore's names, in the file's row
+    order: ``at`` as int64 microseconds since the epoch (UTC), numbers as float64, text as
+    the reader holds it (pyarrow columns, or object arrays from the careful reader);
+    `read` joins them.
+
+    A file with a problem is read to its end before the problem is raised, and then it is
+    the [`DataError`][relcore.errors.DataError] `event_columns` raises for the whole file: the
+    first check, in the order of ``names``, that any row fails, with every row of the file
+    that fails it (rows count from the first data row of the file). A problem with the
+    file's shape is raised at once, naming its line. ``check``, when given, is run on each
+    block's columns after them (a [`DataError`][relcore.errors.DataError] it raises names rows of
+    the block, and ranks after every problem of the columns).
+
+    `table` stands for the whole file: its header, its rows counted so far, and
+    `Table.locate` to find the line of a row.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
+    >>> _ = path.write_text("who,when\\na,2026-01-05T10:00Z\\nb,2026-01-06T11:00Z\\n")
+    >>> batches = EventBatches(path, {"customer_id": "who", "at": "when"})
+    >>> [len(b["at"]) for b in batches], batches.table.n_rows
+    ([2], 2)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        names: Mapping[str, str],
+        *,
+        at_format: str | None = None,
+        timezone: str | None = None,
+        delimiter: str = ",",
+        encoding: str = "utf-8",
+        arg_names: Mapping[str, str] | None = None,
+        engine: Engine | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__(dict(names), check)
+        columns = list(names.values())
+        fmt, header, wanted = _open(path, columns, (), None, delimiter, encoding, arg_names)
+        self.table = Table(fmt, header, {}, 0)
+        self._wanted = wanted
+        self._at_format = at_format
+        self._timezone = timezone
+        self._engine = _engine(engine)
+
+    def _batches(self) -> Iterator[Table]:
+        return _batches(self.table._fmt, self.table.header, self._wanted, self._engine)
+
+    def _size(self, batch: Table) -> int:
+        return batch.n_rows
+
+    def extent(self) -> tuple[int, str]:
+        """The file's size in bytes: how far reading it goes."""
+        return os.path.getsize(self.table.path), "B"
+
+    def _done(self, batch: Table) -> int:
+        return batch.bytes_read
+
+    def _convert(self, batch: Table) -> dict[str, Any]:
+        return _event_batch(batch, self._names, self._at_format, self._timezone)
+
+    def _cell(self, batch: Table, column: str, row: int) -> str:
+        return batch.cell(column, row)
+
+    def _first_problem(self, column: str, cells: list[Any]) -> str | None:
+        table = Table(self.table._fmt, self.table.header, {column: cells}, len(cells))
+        ours = next(o for o, t in self._names.items() if t == column)
+        try:
+            _event_batch(table, {ours: column}, self._at_format, self._timezone)
+        except DataError as exc:
+            return exc.problem
+        return None

@@ -1,9 +1,12 @@
 """Measurement: did the relationship effort work?
 
-* :func:`assign_holdout` — a stable, hash-based holdout (control) group;
-* :func:`lift` — difference and ratio of treated and control outcomes with intervals;
-* :func:`minimum_detectable_effect` and :func:`sample_size` — planning a test;
-* :func:`plot_lift` — the estimate and its interval (``plot`` extra).
+* [`assign_holdout`][relcore.measurement.assign_holdout] — a stable, hash-based holdout (control)
+  group;
+* [`lift`][relcore.measurement.lift] — difference and ratio of treated and control outcomes with
+  intervals;
+* [`minimum_detectable_effect`][relcore.measurement.minimum_detectable_effect] and
+  [`sample_size`][relcore.measurement.sample_size] — planning a test;
+* [`plot_lift`][relcore.measurement.plot_lift] — the estimate and its interval (``plot`` extra).
 """
 
 from ._lift import LiftResult, SampleSize, lift, minimum_detectable_effect, sample_size

@@ -1,8 +1,8 @@
 """Lift of a treated group over a holdout: differences and ratios with confidence intervals,
 and the minimum detectable effect / sample size for planning one.
 
-scipy.stats is imported inside :func:`lift` only: it takes most of a second to import, and
-the planning functions need nothing but the normal quantiles of the standard library.
+scipy.stats is imported inside [`lift`][relcore.measurement.lift] only: it takes most of a second to
+import, and the planning functions need nothing but the normal quantiles of the standard library.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class LiftResult(TableResult):
     kind : {"mean", "proportion"}
         What was compared: mean outcomes, or shares of customers with a 0/1 outcome.
     method : {"analytic", "bootstrap"}
-        How the intervals were computed (see :func:`lift`).
+        How the intervals were computed (see [`lift`][relcore.measurement.lift]).
     confidence : float
         Confidence level of the intervals.
     n_treated, n_control : int
@@ -119,7 +119,8 @@ class LiftResult(TableResult):
     def plot(
         self, *, ax: Axes | None = None, scale: Literal["difference", "ratio"] = "difference"
     ) -> Axes:
-        """The estimate with its interval (``plot`` extra); see :func:`plot_lift`."""
+        """The estimate with its interval (``plot`` extra); see
+        [`plot_lift`][relcore.measurement.plot_lift]."""
         return plot_lift(self, ax=ax, scale=scale)
 
     def __str__(self) -> str:
@@ -431,9 +432,9 @@ def sample_size(
 ) -> SampleSize:
     """How many customers a test needs to detect an absolute difference ``effect``.
 
-    The inverse of :func:`minimum_detectable_effect`: the total ``N`` solves
-    ``effect = (z_{1−α/2} + z_{power}) σ sqrt(1/((1−f)N) + 1/(fN))`` with ``f`` the
-    holdout fraction, and each group is rounded up, so the returned sizes detect at
+    The inverse of [`minimum_detectable_effect`][relcore.measurement.minimum_detectable_effect]: the
+    total ``N`` solves ``effect = (z_{1−α/2} + z_{power}) σ sqrt(1/((1−f)N) + 1/(fN))`` with ``f``
+    the holdout fraction, and each group is rounded up, so the returned sizes detect at
     least ``effect``. A small holdout is cheap in lost treatment but needs a larger base:
     the total grows like ``1/(f(1−f))``.
 

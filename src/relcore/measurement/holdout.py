@@ -16,7 +16,7 @@ def assign_holdout(customer_ids: Any, *, fraction: float, salt: str) -> npt.NDAr
     """Which customers belong to the holdout group, decided by a stable hash of their id.
 
     A customer is in the holdout when the 64-bit splitmix64 hash of their id under
-    ``salt`` (see :mod:`relcore._hashing`) falls in the lowest ``fraction`` of the hash
+    ``salt`` (see `relcore._hashing`) falls in the lowest ``fraction`` of the hash
     range. The answer depends on nothing but the id, the salt and the fraction: not on the
     order of ``customer_ids``, the other ids in the batch, the process, the machine or
     ``PYTHONHASHSEED``. A customer scored tonight in one batch and tomorrow in another

@@ -1,6 +1,6 @@
 """Plots of lift estimates (``plot`` extra; matplotlib is imported only when plotting).
 
-This module knows a lift result only by the attributes it draws (:class:`_Lift`), so that
+This module knows a lift result only by the attributes it draws (`_Lift`), so that
 ``lift`` can offer ``LiftResult.plot`` without the two modules importing each other.
 """
 
@@ -17,7 +17,8 @@ __all__ = ["plot_lift"]
 
 
 class _Lift(Protocol):
-    """What :func:`plot_lift` reads of a :class:`~relcore.measurement.LiftResult`."""
+    """What [`plot_lift`][relcore.measurement.plot_lift] reads of a
+    [`LiftResult`][relcore.measurement.LiftResult]."""
 
     @property
     def kind(self) -> str: ...
@@ -52,7 +53,7 @@ def plot_lift(
     Parameters
     ----------
     result
-        From :func:`~relcore.measurement.lift`.
+        From [`lift`][relcore.measurement.lift].
     ax
         Axes to draw on (a new figure when ``None``).
     scale

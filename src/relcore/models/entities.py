@@ -1,7 +1,7 @@
 """Per-object domain values: customers, touchpoints, value exchanges.
 
 These are for clarity at the edges of a system (an API handler, a test, a single decision);
-bulk work goes through :class:`~relcore.models.EventLog`, which holds the same facts as
+bulk work goes through [`EventLog`][relcore.models.EventLog], which holds the same facts as
 columns.
 """
 

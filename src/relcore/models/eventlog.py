@@ -16,6 +16,7 @@ from .._columns import (
     factorize_ids,
     factorize_labels,
     is_constant,
+    release_arrow_memory,
     sort_rows,
     take,
 )
@@ -49,11 +50,11 @@ class EventLog:
     Columns (each of length ``len(log)``):
 
     ========================  ===============================================================
-    ``customer_codes``        int32 index into :attr:`customers`
+    ``customer_codes``        int32 index into [`customers`][relcore.models.EventLog.customers]
     ``at``                    int64 microseconds since the Unix epoch, UTC
     ``value``                 float64 value to the company (revenue; negative for refunds)
     ``value_to_customer``     float64 value to the customer (discounts, gifts, service)
-    ``kind``, ``channel``,    :class:`~relcore.models.Categorical` label columns
+    ``kind``, ``channel``,    [`Categorical`][relcore.models.Categorical] label columns
     ``initiator``,            (``initiator`` is ``"customer"`` or ``"company"``; code -1 where
     ``category``,             not stated)
     ``campaign``, ``item``
@@ -62,8 +63,17 @@ class EventLog:
     Columns that were not given cost no memory: they are zero-stride constants. All arrays
     handed out are read-only.
 
-    Build a log with :meth:`from_arrays` (the bulk path every other constructor ends in),
-    :meth:`from_records`, :meth:`from_pandas`, :meth:`from_polars` or :meth:`read_csv`.
+    Build a log with [`from_arrays`][relcore.models.EventLog.from_arrays] (the bulk path every other
+    constructor ends in), [`from_records`][relcore.models.EventLog.from_records],
+    [`from_pandas`][relcore.models.EventLog.from_pandas],
+    [`from_polars`][relcore.models.EventLog.from_polars],
+    [`from_arrow`][relcore.models.EventLog.from_arrow],
+    [`read_csv`][relcore.models.EventLog.read_csv] or
+    [`read_parquet`][relcore.models.EventLog.read_parquet].
+
+    [`customers`][relcore.models.EventLog.customers] is always sorted (by value for integer ids, by
+    code point for string ids), whatever the order of the input, so a customer's code does not
+    depend on where their first event was written.
 
     Examples
     --------
@@ -137,20 +147,23 @@ class EventLog:
         Parameters
         ----------
         customer_id
-            Customer ids: integers or non-empty strings. Integer ids stay integers in
-            :attr:`customers`, so results join back to integer keys.
+            Customer ids: integers or non-empty strings (a numpy array, a list or a
+            pyarrow array). Integer ids stay integers in
+            [`customers`][relcore.models.EventLog.customers], so results join back to integer keys;
+            string ids are kept exactly as written.
         at
             When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
             offset, or ``datetime64`` values together with ``timezone=``.
         kind
             What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for
-            every row, one per row, or a :class:`Categorical`.
+            every row, one per row, or a [`Categorical`][relcore.models.Categorical].
         value, value_to_customer
             Value to the company and to the customer (finite numbers); ``None`` for zeros.
         channel, initiator, category, campaign, item
             Optional labels (one string, or one per row with ``None`` for missing).
             ``initiator`` must be ``"customer"`` or ``"company"``. Any label column may
-            also be given already coded, as a :class:`Categorical` (the fast path).
+            also be given already coded, as a [`Categorical`][relcore.models.Categorical] (the fast
+            path).
         timezone
             The IANA zone of ``datetime64`` wall-clock values (``"UTC"`` if already UTC).
 
@@ -160,26 +173,40 @@ class EventLog:
             Naming the column and rows of any missing id, unparseable, naive or
             non-existent time, non-finite value or unknown initiator.
         """
-        codes, customers = factorize_ids(customer_id, "customer_id")
+        columns = {
+            "customer_id": customer_id, "at": at, "value": value,
+            "value_to_customer": value_to_customer, "kind": kind, "channel": channel,
+            "initiator": initiator, "category": category, "campaign": campaign, "item": item,
+        }  # fmt: skip
+        del customer_id, at
+        return cls._build(columns, timezone)
+
+    @classmethod
+    def _build(cls, columns: dict[str, Any], timezone: str | _dt.tzinfo | None) -> EventLog:
+        """[`from_arrays`][relcore.models.EventLog.from_arrays] over a dict of its arguments, which
+        it empties as it goes:
+        a column read from a file (the ids' text above all) is freed once it is coded."""
+        codes, customers = factorize_ids(columns.pop("customer_id"), "customer_id")
+        release_arrow_memory()
         n = codes.size
-        times = datetimes_to_micros(at, column="at", timezone=timezone)
+        times = datetimes_to_micros(columns.pop("at"), column="at", timezone=timezone)
         if times.size != n:
             raise DataError("at", f"has {times.size} values for {n} customer ids")
-        amounts = {
-            name: constant(0.0, n, np.float64) if col is None else as_float(col, name)
-            for name, col in (("value", value), ("value_to_customer", value_to_customer))
-        }
-        for name, arr in amounts.items():
-            if arr.size != n:
-                raise DataError(name, f"has {arr.size} values for {n} events")
-        labels = {
-            "kind": factorize_labels(kind, n, "kind", allow_missing=False),
-            "channel": factorize_labels(channel, n, "channel"),
-            "initiator": factorize_labels(initiator, n, "initiator", allowed=INITIATORS),
-            "category": factorize_labels(category, n, "category"),
-            "campaign": factorize_labels(campaign, n, "campaign"),
-            "item": factorize_labels(item, n, "item"),
-        }
+        amounts = {}
+        for name in ("value", "value_to_customer"):
+            col = columns.pop(name, None)
+            amounts[name] = constant(0.0, n, np.float64) if col is None else as_float(col, name)
+            if amounts[name].size != n:
+                raise DataError(name, f"has {amounts[name].size} values for {n} events")
+        labels = {}
+        for name in _LABEL_COLUMNS:
+            labels[name] = factorize_labels(
+                columns.pop(name, None),
+                n,
+                name,
+                allow_missing=name != "kind",
+                allowed=INITIATORS if name == "initiator" else None,
+            )
         order, codes, times = sort_rows(codes, times, customers.size)
         if order is not None:
             amounts = {k: take(v, order) for k, v in amounts.items()}
@@ -201,7 +228,8 @@ class EventLog:
 
     @classmethod
     def from_records(cls, records: Iterable[Touchpoint | ValueExchange]) -> EventLog:
-        """Build a log from :class:`Touchpoint` and :class:`ValueExchange` objects.
+        """Build a log from [`Touchpoint`][relcore.models.Touchpoint] and
+        [`ValueExchange`][relcore.models.ValueExchange] objects.
 
         Touchpoints carry no value; exchanges carry no initiator or category.
 
@@ -289,7 +317,7 @@ class EventLog:
     @classmethod
     def from_polars(
         cls,
-        df: pl.DataFrame,
+        df: pl.DataFrame | pl.LazyFrame,
         *,
         customer_id: str = "customer_id",
         at: str = "at",
@@ -304,15 +332,128 @@ class EventLog:
         default_kind: str = "purchase",
         timezone: str | None = None,
     ) -> EventLog:
-        """Build a log from a polars DataFrame; arguments name its columns.
+        """Build a log from a polars DataFrame or LazyFrame; arguments name its columns.
 
-        Same contract as :meth:`from_pandas`. Requires the ``polars`` extra.
+        Same contract as [`from_pandas`][relcore.models.EventLog.from_pandas]. A LazyFrame is
+        collected with just the named columns. Requires the ``polars`` extra (and reads text fastest
+        with ``arrow``).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import polars as pl
+        >>> orders = pl.LazyFrame({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": [dt.datetime(2026, 3, d, 9) for d in (1, 2, 3)],
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_polars(orders, customer_id="client", at="ordered_at",
+        ...                            value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
         """
         from ..io.frames import polars_columns
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
         columns, zone = polars_columns(df, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Build a log from a pyarrow Table or RecordBatch; arguments name its columns.
+
+        Text is read where pyarrow holds it (no Python string is made per row). ``at`` may
+        be a timestamp column (with a time zone it holds instants; without one, wall-clock
+        times in ``timezone``), a date column with ``timezone=``, or ISO 8601 text with
+        offsets. A null id, time or value is an error naming its rows; a null label is a
+        missing one. Requires the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import pyarrow as pa
+        >>> utc = dt.timezone.utc
+        >>> orders = pa.table({
+        ...     "client": ["c2", "c1", "c2"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, d, tzinfo=utc) for d in (1, 2, 3)],
+        ...                            pa.timestamp("us", tz="UTC")),
+        ...     "amount": [10.0, 5.5, 7.0],
+        ... })
+        >>> log = EventLog.from_arrow(orders, customer_id="client", at="ordered_at",
+        ...                           value="amount")
+        >>> log.customers.tolist(), log.value.tolist()
+        (['c1', 'c2'], [5.5, 10.0, 7.0])
+        """
+        from ..io.frames import arrow_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        columns, zone = arrow_columns(table, names, timezone)
+        return cls._from_named(columns, zone, default_kind, names)
+
+    @classmethod
+    def read_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        customer_id: str = "customer_id",
+        at: str = "at",
+        kind: str | None = None,
+        value: str | None = None,
+        value_to_customer: str | None = None,
+        channel: str | None = None,
+        initiator: str | None = None,
+        category: str | None = None,
+        campaign: str | None = None,
+        item: str | None = None,
+        default_kind: str = "purchase",
+        timezone: str | None = None,
+    ) -> EventLog:
+        """Read a Parquet file; arguments name its columns, and only those are read.
+
+        Columns are read as [`from_arrow`][relcore.models.EventLog.from_arrow] reads them. Requires
+        the ``arrow`` extra.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import datetime as dt
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.parquet"
+        >>> pq.write_table(pa.table({
+        ...     "client": ["00042", "NA"],
+        ...     "ordered_at": pa.array([dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 2, 9)]),
+        ...     "amount": [25.5, 12.0],
+        ... }), path)
+        >>> log = EventLog.read_parquet(path, customer_id="client", at="ordered_at",
+        ...                             value="amount", timezone="Europe/Paris")
+        >>> log.customers.tolist(), log.times.astype(str).tolist()
+        (['00042', 'NA'], ['2026-03-01T08:00:00.000000', '2026-03-02T08:00:00.000000'])
+        """
+        from ..io.frames import arrow_columns
+        from ..io.parquet import read_columns
+
+        names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
+                              initiator, category, campaign, item)  # fmt: skip
+        table = read_columns(path, list(dict.fromkeys(names.values())))
+        columns, zone = arrow_columns(table, names, timezone)
         return cls._from_named(columns, zone, default_kind, names)
 
     @classmethod
@@ -344,8 +485,14 @@ class EventLog:
         8601; one with a UTC offset is that instant, one without is a wall-clock time in
         ``timezone`` (an error when no zone is given). ``at_format`` (a ``strptime``
         format such as ``"%Y%m%d"``) reads other layouts; with ``%z`` in it, the offset
-        in the data wins. The reader's rules are those of :mod:`relcore.io.csv`, and it is
-        pyarrow's multi-threaded one when the ``arrow`` extra is installed.
+        in the data wins. The reader's rules are those of `relcore.io.csv`, and it is
+        pyarrow's when the ``arrow`` extra is installed.
+
+        The file is read a block at a time (`relcore.io.csv.EventBatches`): its text
+        is never held whole, ids are kept as pyarrow text until they are tabled, and the
+        log needs about 21 bytes per event, so reading takes less memory than the file's
+        size with the ``arrow`` extra (the careful reader, without it, holds each cell as
+        a Python string).
 
         Errors name the file's columns; row numbers count data rows from 0 (the header
         is not a row).
@@ -368,11 +515,11 @@ class EventLog:
         ...
         relcore.errors.DataError: column 'ordered_at', 1 row (1): naive timestamps...
         """
-        from ..io.csv import read_event_columns
+        from ..io.csv import EventBatches
 
         names = _column_names(customer_id, at, kind, value, value_to_customer, channel,
                               initiator, category, campaign, item)  # fmt: skip
-        columns = read_event_columns(
+        batches = EventBatches(
             path,
             names,
             at_format=at_format,
@@ -380,6 +527,7 @@ class EventLog:
             delimiter=delimiter,
             encoding=encoding,
         )
+        columns = batches.read()
         columns["at"] = columns["at"].view("datetime64[us]")
         return cls._from_named(columns, "UTC", default_kind, names)
 
@@ -395,14 +543,9 @@ class EventLog:
 
         Errors name the caller's columns (``ordered_at``), not relcore's (``at``).
         """
+        columns.setdefault("kind", default_kind)
         try:
-            return cls.from_arrays(
-                columns.pop("customer_id"),
-                columns.pop("at"),
-                kind=columns.pop("kind", default_kind),
-                timezone=zone,
-                **columns,
-            )
+            return cls._build(columns, zone)
         except DataError as exc:
             if exc.column not in names or names[exc.column] == exc.column:
                 raise

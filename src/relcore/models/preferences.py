@@ -100,8 +100,9 @@ class ContactLimit:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ContactLimit:
-        """Read a limit written by :meth:`to_dict`; a bad value is a
-        :class:`~relcore.DataError` naming it."""
+        """Read a limit written by [`to_dict`][relcore.models.ContactLimit.to_dict]; a bad value is
+        a
+        [`DataError`][relcore.errors.DataError] naming it."""
         d = _json.fields(
             data,
             path,
@@ -247,8 +248,9 @@ class ContactPreferences:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ContactPreferences:
-        """Read preferences written by :meth:`to_dict` (every key optional); a bad value
-        is a :class:`~relcore.DataError` naming it."""
+        """Read preferences written by [`to_dict`][relcore.models.ContactPreferences.to_dict] (every
+        key optional); a bad value
+        is a [`DataError`][relcore.errors.DataError] naming it."""
         d = _json.fields(data, path, "contact preferences", optional=_PREFERENCE_KEYS)
 
         def at(key: str) -> str:

@@ -1,12 +1,19 @@
 """Estimators over the domain, in three parts:
 
-* :mod:`relcore.scoring.summary` — the customer-base summary (:func:`summarize`,
-  :class:`RFMSummary`): frequency, recency, age and spend per customer;
-* :mod:`relcore.scoring.purchase` — purchase, retention and spend models
-  (:class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`, :class:`BGBB`,
-  :class:`ShiftedBetaGeometric`, :class:`GammaGamma`), lifetime value and diagnostics;
-* :mod:`relcore.scoring.scores` — relationship scores (engagement, fatigue, value
-  balance, the customer view, RFM segments, lifecycle stages, also-bought).
+* [`relcore.scoring.summary`][relcore.scoring.summary] — the customer-base summary
+  ([`summarize`][relcore.scoring.summary.summarize],
+  [`RFMSummary`][relcore.scoring.summary.RFMSummary]): frequency, recency, age and spend per
+  customer;
+* [`relcore.scoring.purchase`][relcore.scoring.purchase] — purchase, retention and spend models
+  ([`BGNBD`][relcore.scoring.purchase.BGNBD], [`MBGNBD`][relcore.scoring.purchase.MBGNBD],
+  [`ParetoNBD`][relcore.scoring.purchase.ParetoNBD],
+  [`GGompertzNBD`][relcore.scoring.purchase.GGompertzNBD],
+  [`BGCNBDK`][relcore.scoring.purchase.BGCNBDK], [`MBGCNBDK`][relcore.scoring.purchase.MBGCNBDK],
+  [`BGBB`][relcore.scoring.purchase.BGBB],
+  [`ShiftedBetaGeometric`][relcore.scoring.purchase.ShiftedBetaGeometric],
+  [`GammaGamma`][relcore.scoring.purchase.GammaGamma]), lifetime value and diagnostics;
+* [`relcore.scoring.scores`][relcore.scoring.scores] — relationship scores (engagement, fatigue,
+  value balance, the customer view, RFM segments, lifecycle stages, also-bought).
 
 Everything is re-exported here. The purchase models are imported on first use, so that
 ``import relcore`` (and the contact policy, which uses the fatigue score) does not pay for
@@ -22,6 +29,7 @@ from . import scores
 from .scores import *  # noqa: F403
 from .summary import Period as Period
 from .summary import RFMSummary as RFMSummary
+from .summary import log_interpurchase_times as log_interpurchase_times
 from .summary import summarize as summarize
 from .summary import summarize_partition as summarize_partition
 
@@ -33,12 +41,15 @@ if TYPE_CHECKING:
 # equals ``purchase.__all__``).
 _PURCHASE = (
     "BGBB",
+    "BGCNBDK",
     "BGNBD",
+    "MBGCNBDK",
     "MBGNBD",
     "CovariatePurchaseModel",
     "CovariateSpendModel",
     "CustomerPredictions",
     "FitSummary",
+    "GGompertzNBD",
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeometric",
@@ -47,7 +58,15 @@ _PURCHASE = (
     "frequency_monetary_correlation",
 )
 
-__all__ = ["Period", "RFMSummary", "purchase", "scores", "summarize", "summarize_partition"]
+__all__ = [
+    "Period",
+    "RFMSummary",
+    "log_interpurchase_times",
+    "purchase",
+    "scores",
+    "summarize",
+    "summarize_partition",
+]
 __all__ += scores.__all__
 __all__ += _PURCHASE
 

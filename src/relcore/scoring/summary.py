@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
@@ -24,7 +25,7 @@ from ._periods import end_instant, period_grid, period_starts
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Period", "RFMSummary", "summarize", "summarize_partition"]
+__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "summarize", "summarize_partition"]
 
 Period = Literal["D", "W"] | _dt.timedelta
 FloatArray = npt.NDArray[np.float64]
@@ -114,6 +115,27 @@ class RFMSummary(TableResult):
             frame = frame.rename(columns=renamed)
         return frame
 
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the summary to a Parquet file (``arrow`` extra).
+
+        The columns of [`to_dict`][relcore.scoring.summary.RFMSummary.to_dict] and a ``period``
+        column (``D``, ``W`` or a duration such as ``3d``, the same in every row, as ``relcore
+        summarize`` writes it); the file's metadata also records ``relcore.period``,
+        ``relcore.observation_end`` and ``relcore.calibration_end``.
+        """
+        from .._durations import format_duration
+        from ..io.parquet import write_columns
+
+        period = self.period if isinstance(self.period, str) else format_duration(self.period)
+        columns = dict(self.to_dict())
+        columns["period"] = np.full(len(self), period, dtype=object)
+        metadata = {"relcore.period": period}
+        for name in ("observation_end", "calibration_end"):
+            end = getattr(self, name)
+            if end is not None:
+                metadata[f"relcore.{name}"] = end.isoformat()
+        write_columns(columns, path, metadata=metadata)
+
     @overload
     def __getitem__(self, rows: str) -> npt.NDArray[Any]: ...
 
@@ -164,7 +186,7 @@ class RFMSummary(TableResult):
     def select(self, customer_id: Any) -> RFMSummary:
         """The summary of the given customers, in the order given.
 
-        Raises :class:`~relcore.DataError` for ids not in the summary, or given twice
+        Raises [`DataError`][relcore.errors.DataError] for ids not in the summary, or given twice
         (a customer counted twice would weigh double in a fit).
 
         Examples
@@ -371,8 +393,9 @@ def _summarize(
     check_range: bool,
     per_period: bool = False,
 ) -> RFMSummary:
-    """:func:`summarize`; without ``check_range`` a log holding only part of the customers
-    (a Dask partition) may lack purchases, or holdout purchases, without that being an
+    """[`summarize`][relcore.scoring.summary.summarize]; without ``check_range`` a log holding only
+    part of the customers (a Dask partition) may lack purchases, or holdout purchases, without that
+    being an
     error."""
     length, anchor = period_grid(period)
     events = log if kind is None else log.filter(kind=kind)
@@ -445,3 +468,52 @@ def _summarize(
         holdout_monetary_value=h_mon[ccode],
         holdout_duration=np.full(ccode.size, float(obs_period - cal_period)),
     )
+
+
+def log_interpurchase_times(
+    log: EventLog,
+    *,
+    period: Period = "D",
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str | None = None,
+    kind: str | None = "purchase",
+) -> FloatArray:
+    """Per customer, the sum of the logarithms of the times between purchases: the
+    ``litt`` that [`BGCNBDK`][relcore.scoring.purchase.BGCNBDK] reads to tell regular buyers from
+    Poisson ones.
+
+    Takes the arguments of [`summarize`][relcore.scoring.summary.summarize] and returns one value
+    per row of its result, in the same order: over the same periods (several purchases in one period
+    count as one), the ``frequency`` gaps between consecutive purchase periods, in periods, whose
+    sum is ``recency``; 0 for a customer without repeat purchases. Summarise in days to
+    keep the regularity of the gaps: weekly periods blur it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from relcore.models import EventLog
+    >>> utc = dt.timezone.utc
+    >>> log = EventLog.from_arrays(
+    ...     ["a", "a", "a", "b"],
+    ...     [dt.datetime(2026, 1, d, 12, tzinfo=utc) for d in (1, 3, 7, 2)],
+    ... )
+    >>> litt = log_interpurchase_times(log, observation_end="2026-01-10")
+    >>> bool(abs(litt[0] - (np.log(2) + np.log(4))) < 1e-12), float(litt[1])
+    (True, 0.0)
+    """
+    # the same checks (and errors) as summarize's
+    _summarize(log, period, observation_end, calibration_end, kind, check_range=True)
+    length, anchor = period_grid(period)
+    events = log if kind is None else log.filter(kind=kind)
+    codes, periods = events.customer_codes, (events.at - anchor) // length
+    if calibration_end is not None:
+        keep = events.at <= end_instant(calibration_end, "calibration_end")
+        codes, periods = codes[keep], periods[keep]
+    g = np.flatnonzero(period_starts(codes, periods))
+    g_code, g_period = codes[g], periods[g]
+    same = g_code[1:] == g_code[:-1]
+    gaps = (g_period[1:] - g_period[:-1])[same].astype(np.float64)
+    total = np.bincount(g_code[1:][same], weights=np.log(gaps), minlength=log.n_customers)
+    # the summary's rows: the customers with a purchase, by code
+    out: FloatArray = np.asarray(total[np.unique(g_code)], dtype=np.float64)
+    return out

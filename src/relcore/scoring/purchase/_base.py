@@ -4,17 +4,17 @@ A model declares what it fits on and states its likelihood once:
 
 * ``_columns`` (and ``_time_columns``, those measured in time units), checked by
   ``_validate``;
-* ``_rows(params, data)``: the log-likelihood of each row, written with the :mod:`._jet`
+* ``_rows(params, data)``: the log-likelihood of each row, written with the `_jet`
   helpers so that its exact gradient and Hessian come for free (a model may supply a
   faster hand-written ``_objective_factory`` with the same derivatives);
 * ``_initial``: where the optimiser starts.
 
 ``FittedModel._fit`` (called by every model's public ``fit``) does the rest, in order:
 
-1. **gathering** the columns from an :class:`~relcore.scoring.RFMSummary`, a mapping /
+1. **gathering** the columns from an [`RFMSummary`][relcore.scoring.summary.RFMSummary], a mapping /
    pandas DataFrame or keyword arrays, plus optional ``weights``;
-2. **validation** by the model's ``_validate`` (bad rows raise :class:`~relcore.DataError`
-   naming them) and of the weights;
+2. **validation** by the model's ``_validate`` (bad rows raise
+   [`DataError`][relcore.errors.DataError] naming them) and of the weights;
 3. **compression** of identical rows into weights (real data collapse 10-1000x);
 4. **rescaling of time** so that the longest observation lasts 1 (as lifetimes does), which
    conditions the optimisation and makes the penalty independent of the time unit;
@@ -28,7 +28,7 @@ A model declares what it fits on and states its likelihood once:
    maximum does not beat the limit's maximum by more than ``_BOUNDARY_TOL`` in
    log-likelihood, the fit returns the limit, exactly represented in the model's own
    parameters (``b = inf`` for BG/NBD), with infinite standard errors for the
-   parameters the limit leaves undetermined and a :class:`~relcore.FitWarning` saying
+   parameters the limit leaves undetermined and a [`FitWarning`][relcore.errors.FitWarning] saying
    what the data show. The decision compares two maximised log-likelihoods with a
    tolerance far above rounding, so it does not depend on the optimiser's path or on the
    last bits of floating point.
@@ -88,7 +88,7 @@ def _positive_or_infinite(instance: Any, attribute: attrs.Attribute[float], valu
 
 def param_field(*, limit: bool = False) -> Any:
     """An attrs field for a model parameter: a positive finite float, or with ``limit``
-    also ``inf`` (the parameter's value in the model's limiting case, see :class:`Limit`)."""
+    also ``inf`` (the parameter's value in the model's limiting case, see `Limit`)."""
     return attrs.field(converter=float, validator=_positive_or_infinite if limit else _positive)
 
 
@@ -110,7 +110,7 @@ class Limit:
         ``(columns, weights) -> objective`` of the limiting model in the remaining
         parameters (in the order of ``_param_names``), as ``_objective_factory``.
     message
-        What the data show, in words (the start of the :class:`~relcore.FitWarning`).
+        What the data show, in words (the start of the [`FitWarning`][relcore.errors.FitWarning]).
     """
 
     name: str
@@ -141,7 +141,7 @@ class FitInfo:
     n_rows: int
     penalizer: float
     iterations: int
-    #: at a boundary (see :class:`Limit`): its name, the parameters set to their limit and
+    #: at a boundary (see `Limit`): its name, the parameters set to their limit and
     #: those the data cannot identify there
     limit: str | None = None
     boundary: tuple[str, ...] = ()
@@ -188,7 +188,7 @@ class FittedModel:
 
     @property
     def _in_limit(self) -> bool:
-        """Whether the model is its limiting case (see :class:`Limit`): a parameter is inf."""
+        """Whether the model is its limiting case (see `Limit`): a parameter is inf."""
         return any(math.isinf(v) for v in self.params.values())
 
     def _param_values(self) -> FloatArray:
@@ -304,7 +304,7 @@ class FittedModel:
 
         The terms whose sum is the fit's log-likelihood: at a fitted model, summing them
         over the fitted data (each row counted by its weight) gives
-        :attr:`log_likelihood`. Useful to find the customers a model describes worst, to
+        `log_likelihood`. Useful to find the customers a model describes worst, to
         compare two models customer by customer, or for a likelihood-ratio test on a
         subset.
 
@@ -312,14 +312,15 @@ class FittedModel:
         ----------
         data
             A table of customers with the columns the model is fitted on (an
-            :class:`~relcore.scoring.RFMSummary`, a pandas / polars DataFrame or a
+            [`RFMSummary`][relcore.scoring.summary.RFMSummary], a pandas / polars DataFrame or a
             mapping); a summary or DataFrame gives results keyed by customer id.
         **columns
-            The columns as arrays instead (for :class:`BGNBD`: ``frequency``,
-            ``recency``, ``T``; :class:`BGBB`: ``frequency``, ``recency``,
-            ``n_periods``; :class:`GammaGamma`: ``frequency``, ``monetary_value``;
-            :class:`ShiftedBetaGeometric`: ``period`` and ``churned``, a customer's last
-            period and whether they churned in it).
+            The columns as arrays instead (for [`BGNBD`][relcore.scoring.purchase.BGNBD]:
+            ``frequency``, ``recency``, ``T``; [`BGBB`][relcore.scoring.purchase.BGBB]:
+            ``frequency``, ``recency``, ``n_periods``;
+            [`GammaGamma`][relcore.scoring.purchase.GammaGamma]: ``frequency``, ``monetary_value``;
+            [`ShiftedBetaGeometric`][relcore.scoring.purchase.ShiftedBetaGeometric]: ``period`` and
+            ``churned``, a customer's last period and whether they churned in it).
 
         Returns
         -------

@@ -67,7 +67,7 @@ def sample_points(mid: FloatArray, half: FloatArray) -> FloatArray:
 
 
 def fit(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Chebyshev coefficients per piece from ``values`` at :func:`sample_points`, and
+    """Chebyshev coefficients per piece from ``values`` at `sample_points`, and
     whether the interpolant reproduces the check points."""
     at_nodes, at_checks = values[:, :_NODES], values[:, _NODES:]
     coef: FloatArray = at_nodes @ _TO_COEFFICIENTS.T

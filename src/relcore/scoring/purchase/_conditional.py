@@ -57,7 +57,7 @@ def bg_new_pmf(
     purchase; ``r`` and ``alpha`` may be per customer.
 
     The beta ratios ``B(a, b'+k) / B(a, b')`` with ``b' = b + survived`` are differences
-    of the cumulative sums of :func:`log_beta_ratio` in the population's ``(a, b)``,
+    of the cumulative sums of `log_beta_ratio` in the population's ``(a, b)``,
     exact however large ``b'``.
     """
     n, t, r, alpha, survived = np.broadcast_arrays(n, t, r, alpha, survived)

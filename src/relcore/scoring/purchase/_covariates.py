@@ -19,10 +19,10 @@ fitted vector ``θ`` (base log-parameters, then the coefficients of each process
 ``u_i = J_i θ``, so the total's derivatives are exactly ``Σ w_i J_iᵀ g_i`` and
 ``Σ w_i J_iᵀ H_i J_i`` with ``g_i``, ``H_i`` those of the row's log-likelihood in ``u_i``.
 Where the covariates take few distinct values, rows with equal covariates share ``J`` and
-each group is summed by the model's own fast objective (:class:`_GroupedObjective`);
-otherwise the model's ``_rows`` runs on per-row parameter jets (:class:`_CovariateObjective`).
+each group is summed by the model's own fast objective (`_GroupedObjective`);
+otherwise the model's ``_rows`` runs on per-row parameter jets (`_CovariateObjective`).
 Identical rows (equal in the model's columns and in every covariate) are compressed into
-weights first, and the elastic-net penalty acts on the coefficients only (:class:`_Penalised`).
+weights first, and the elastic-net penalty acts on the coefficients only (`_Penalised`).
 
 Predictions group customers by their distinct covariate rows and ask the model with that
 group's parameters, so every prediction of the base model carries over unchanged.
@@ -98,7 +98,7 @@ def covariate_matrix(
 
 def _by_customer(covariates: Any, data: Any) -> Any:
     """Covariates with a ``customer_id`` column (or a pandas index of that name) put in
-    the order of an :class:`~relcore.scoring.RFMSummary`'s customers, as a mapping of
+    the order of an [`RFMSummary`][relcore.scoring.summary.RFMSummary]'s customers, as a mapping of
     columns; other covariates are returned as they are (rows in the order of the data)."""
     from ..summary import RFMSummary
 
@@ -734,7 +734,7 @@ class _CovariateFit:
 
     # -- per-customer parameters --------------------------------------------------------
     def _matrix(self, covariates: Any) -> FloatArray:
-        """The model's covariates, in the order of :attr:`covariate_names`, from a frame,
+        """The model's covariates, in the order of `covariate_names`, from a frame,
         a mapping or a 2-D array (whose columns are those names, in that order)."""
         names = self.covariate_names
         if isinstance(covariates, Mapping) or hasattr(covariates, "columns"):
@@ -781,7 +781,7 @@ class _CovariateFit:
 
     def individual(self, covariates: Any) -> Any:
         """The base model of one customer with these covariates (a mapping of values or
-        a 1-D array in the order of :attr:`covariate_names`)."""
+        a 1-D array in the order of `covariate_names`)."""
         row: Any = (
             {k: [v] for k, v in covariates.items()}
             if isinstance(covariates, Mapping)
@@ -832,7 +832,8 @@ class _CovariateFit:
 
     def bind(self, covariates: Any) -> Any:
         """The model for these customers: predictions without the ``covariates`` argument
-        (for :func:`customer_lifetime_value`), one covariate row per customer."""
+        (for [`customer_lifetime_value`][relcore.scoring.purchase.customer_lifetime_value]), one
+        covariate row per customer."""
         return _Bound(self, covariates)
 
 
@@ -843,7 +844,8 @@ class CovariatePurchaseModel(_CovariateFit):
     ``BGNBD.fit(..., covariates=...)`` and ``ParetoNBD.fit(..., covariates=...)`` return
     it; it can also be built from known values. Predictions take one covariate row per
     customer (a DataFrame or mapping with the covariate columns, or a 2-D array whose
-    columns follow :attr:`covariate_names`).
+    columns follow
+    [`covariate_names`][relcore.scoring.purchase.CovariatePurchaseModel.covariate_names]).
 
     Attributes
     ----------
@@ -935,7 +937,8 @@ class CovariateSpendModel(_CovariateFit):
 @attrs.frozen
 class _Bound:
     """A covariate model with its customers' covariates fixed: the prediction methods of
-    the base model, as :func:`customer_lifetime_value` calls them."""
+    the base model, as [`customer_lifetime_value`][relcore.scoring.purchase.customer_lifetime_value]
+    calls them."""
 
     model: Any  # CovariatePurchaseModel or CovariateSpendModel
     covariates: Any

@@ -31,9 +31,9 @@ class FitSummary(TableResult):
     """Parameters of a model with standard errors and confidence intervals.
 
     ``print(summary)`` shows it as text, a notebook shows it as an HTML table, and
-    :meth:`to_pandas` returns it as a DataFrame indexed by parameter. Standard errors and
-    bounds are NaN for a model built from known parameters; an infinite standard error
-    marks a direction the data cannot identify (a fit at the boundary).
+    [`to_pandas`][relcore.scoring.purchase.FitSummary.to_pandas] returns it as a DataFrame indexed
+    by parameter. Standard errors and bounds are NaN for a model built from known parameters; an
+    infinite standard error marks a direction the data cannot identify (a fit at the boundary).
 
     Attributes
     ----------

@@ -99,7 +99,7 @@ def broadcast_columns(**columns: Any) -> tuple[tuple[int, ...], dict[str, Any]]:
     """Broadcast prediction inputs to one shape (scalars stretch); flat views by name.
 
     Columns that cannot be broadcast (two arrays of different lengths) raise
-    :class:`DataError` like the fitting path does.
+    [`DataError`][relcore.errors.DataError] like the fitting path does.
     """
     arrays = {k: np.asarray(v) for k, v in columns.items()}
     try:

@@ -1,6 +1,6 @@
 """Second-order forward-mode differentiation over numpy arrays.
 
-A :class:`Jet` carries a value together with its gradient and Hessian with respect to the
+A `Jet` carries a value together with its gradient and Hessian with respect to the
 unconstrained log-parameters of a model. Writing a log-likelihood once with the helpers
 below (``log``, ``gammaln``, ``logaddexp``…) yields its value, gradient and observed
 information in one pass, so each model states its likelihood exactly once and the fitting
@@ -162,7 +162,7 @@ def betaln(a: Num, b: Num) -> Num:
 
 def log_beta_ratio(a: Num, b: Num, k: Any) -> Num:
     """``betaln(a, b + k) - betaln(a, b)`` for whole numbers ``k``, without cancellation
-    for large ``b`` (see :func:`._special.log_beta_ratio`)."""
+    for large ``b`` (see `_special.log_beta_ratio`)."""
     from ._special import log_beta_ratio as core
 
     av, bv = float(value(a)), float(value(b))

@@ -192,7 +192,7 @@ def jet_objective(
     weights: FloatArray,
     chunk: int = 32_768,
 ) -> Callable[[FloatArray, int], Objective]:
-    """An objective from a per-row log-likelihood written with the :mod:`._jet` helpers.
+    """An objective from a per-row log-likelihood written with the `_jet` helpers.
 
     Rows are processed ``chunk`` at a time so that the per-row Hessians (``m * m`` values
     per row) never need more than a few tens of megabytes.

@@ -2,10 +2,10 @@
 
 A prediction method that takes per-customer columns (``p_alive(frequency, recency, T)``,
 ``expected_purchases(t, frequency, recency, T)``, ``expected_average_value(frequency,
-monetary_value)``…) also takes an :class:`~relcore.scoring.RFMSummary` or a pandas /
+monetary_value)``…) also takes an [`RFMSummary`][relcore.scoring.summary.RFMSummary] or a pandas /
 polars DataFrame with those columns in their place, and then returns a
-:class:`CustomerPredictions` keyed by the customers' ids, ready to join to other customer
-data. Arrays in still give arrays out.
+[`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] keyed by the customers' ids,
+ready to join to other customer data. Arrays in still give arrays out.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ def _columns(values: Mapping[str, Any]) -> Mapping[str, FloatArray]:
 class CustomerPredictions(TableResult):
     """Predictions per customer, keyed by customer id.
 
-    Returned by the prediction methods given an :class:`~relcore.scoring.RFMSummary` or a
-    DataFrame (one column, named after the method: ``p_alive``, ``expected_purchases``,
+    Returned by the prediction methods given an [`RFMSummary`][relcore.scoring.summary.RFMSummary]
+    or a DataFrame (one column, named after the method: ``p_alive``, ``expected_purchases``,
     ``expected_average_value``, ``clv``), and by ``predict`` (several columns). Read a
     column as an attribute or by name (``result.p_alive``, ``result["p_alive"]``), convert
-    with :meth:`to_pandas` (indexed by ``customer_id``) or :meth:`to_polars`; a result of
-    one column is also an array for numpy (``np.asarray(result)``).
+    with [`to_pandas`][relcore.scoring.purchase.CustomerPredictions.to_pandas] (indexed by
+    ``customer_id``) or [`to_polars`][relcore.scoring.purchase.CustomerPredictions.to_polars]; a
+    result of one column is also an array for numpy (``np.asarray(result)``).
 
     Attributes
     ----------
@@ -146,7 +147,8 @@ def keyed_prediction(
     method: Callable[..., Any], name: str, position: int, names: tuple[str, ...]
 ) -> Callable[..., Any]:
     """``method`` that also takes a table of customers in place of its columns ``names``
-    (the first at argument ``position``) and then returns :class:`CustomerPredictions`
+    (the first at argument ``position``) and then returns
+    [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions]
     with one column, ``name``."""
 
     @functools.wraps(method)
@@ -190,7 +192,7 @@ def _with_interval(
     ids: Any = None,
 ) -> CustomerPredictions:
     """``method``'s predictions with lower and upper bounds from parameter uncertainty
-    (see :mod:`._uncertainty`), keyed by ``ids`` (default: row positions)."""
+    (see `_uncertainty`), keyed by ``ids`` (default: row positions)."""
     from ._uncertainty import (
         DEFAULT_DRAWS,
         bands,
@@ -245,7 +247,7 @@ def _with_interval(
 
 def key_predictions(cls: type, methods: Mapping[str, tuple[int, tuple[str, ...]]]) -> None:
     """Make the prediction methods that ``cls`` itself defines accept tables of customers
-    (see :func:`keyed_prediction`); methods already made so are left alone."""
+    (see `keyed_prediction`); methods already made so are left alone."""
     for name, (position, names) in methods.items():
         method = cls.__dict__.get(name)
         if callable(method) and not getattr(method, "_keyed", False):

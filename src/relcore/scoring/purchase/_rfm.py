@@ -59,7 +59,7 @@ def nbd_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
 
 
 class NBDObjective:
-    """Total :func:`nbd_rows` log-likelihood with its gradient and Hessian in
+    """Total `nbd_rows` log-likelihood with its gradient and Hessian in
     log-parameters, written by hand (terms in ``x`` alone once per distinct frequency;
     a test checks it against the jet version)."""
 
@@ -137,7 +137,7 @@ def simulate_beta_geometric(
     *,
     first_chance: int,
 ) -> Any:
-    """Customers of a BG/NBD-type model as an :class:`~relcore.scoring.RFMSummary`.
+    """Customers of a BG/NBD-type model as an [`RFMSummary`][relcore.scoring.summary.RFMSummary].
 
     Purchases are Poisson(λ), ``λ ~ Gamma(r, α)``; the customer drops out with
     probability ``p ~ Beta(a, b)`` at each chance, the first being the ``first_chance``-th
@@ -249,8 +249,8 @@ class RFMModel(FittedModel):
         Parameters
         ----------
         data
-            An :class:`~relcore.scoring.RFMSummary`, or a mapping / pandas DataFrame with
-            columns ``frequency``, ``recency``, ``T`` (and optionally ``weights``).
+            An [`RFMSummary`][relcore.scoring.summary.RFMSummary], or a mapping / pandas DataFrame
+            with columns ``frequency``, ``recency``, ``T`` (and optionally ``weights``).
         frequency, recency, T
             Arrays, instead of ``data``.
         weights
@@ -265,7 +265,8 @@ class RFMModel(FittedModel):
             customer in the order of the data; with a ``customer_id`` column (or pandas
             index) the rows are matched to an RFMSummary's customers instead. The fit
             then returns a
-            :class:`~relcore.scoring.CovariatePurchaseModel` (see the covariates guide).
+            [`CovariatePurchaseModel`][relcore.scoring.purchase.CovariatePurchaseModel] (see the
+            covariates guide).
         covariate_names
             Names of the columns of an array of covariates (default ``x0, x1, ...``).
         purchase, dropout
@@ -391,18 +392,19 @@ class RFMModel(FittedModel):
         Parameters
         ----------
         data
-            The customers: an :class:`~relcore.scoring.RFMSummary` or a pandas / polars
-            DataFrame with columns ``frequency``, ``recency``, ``T`` (and
+            The customers: an [`RFMSummary`][relcore.scoring.summary.RFMSummary] or a pandas /
+            polars DataFrame with columns ``frequency``, ``recency``, ``T`` (and
             ``monetary_value`` with a spend model), keyed by its ``customer_id`` column or
             else (pandas) its index.
         horizon
             How far ahead to count expected purchases: a number of model periods, or a
             ``datetime.timedelta`` (converted with the period length).
         spend_model
-            A fitted :class:`~relcore.scoring.GammaGamma` (anything with
+            A fitted [`GammaGamma`][relcore.scoring.purchase.GammaGamma] (anything with
             ``expected_average_value``): adds ``expected_average_value`` and ``clv``.
         months, monthly_discount_rate, days_per_month
-            Lifetime value as in :func:`~relcore.scoring.customer_lifetime_value`.
+            Lifetime value as in
+            [`customer_lifetime_value`][relcore.scoring.purchase.customer_lifetime_value].
         period_days
             Length of one model period in days; a summary supplies its own, otherwise 1.
         interval
@@ -546,7 +548,7 @@ class RFMModel(FittedModel):
     def _given_history(self, n: Any, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """``P(X(T, T+t) = n | history)``: the posterior customer's fresh start weighted
         by P(alive), plus the certain 0 of a customer who has left (see
-        :mod:`._conditional`)."""
+        `_conditional`)."""
         if frequency is None or recency is None or T is None:
             raise TypeError("give the history as frequency, recency and T together")
         x, tx, T_ = self._history(frequency, recency, T)

@@ -1,9 +1,9 @@
 """Special functions the purchase models need, evaluated stably and fast on arrays.
 
-* :func:`bg_expectation_core` — the Gaussian hypergeometric term of the BG/NBD and
+* `bg_expectation_core` — the Gaussian hypergeometric term of the BG/NBD and
   MBG/NBD conditional expectations, through Euler's transformation and a power series
   whose terms keep one sign (no cancellation), with a scipy fallback near ``z = 1``.
-* :func:`log_hyp2f1_shift1` — ``log 2F1(a, b; a + 1; z)`` for ``z`` in ``[0, 1)``, the
+* `log_hyp2f1_shift1` — ``log 2F1(a, b; a + 1; z)`` for ``z`` in ``[0, 1)``, the
   function of the Pareto/NBD likelihood (Fader & Hardie 2005, note 008), with its exact
   first and second partial derivatives, so the likelihood and its information matrix come
   out of one pass.
@@ -449,7 +449,7 @@ def _psi_scipy(
     derivatives: bool,
     one_minus_z: FloatArray | None = None,
 ) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
-    """``log 2F1(1, c; d; z)`` near ``z = 1`` through :func:`hyp2f1_one`, with partials by
+    """``log 2F1(1, c; d; z)`` near ``z = 1`` through `hyp2f1_one`, with partials by
     central differences of the logarithm (accurate to about 1e-7, which only steers the
     optimiser on rows of extreme parameters).
 
@@ -519,7 +519,7 @@ def _series_terms(zmax: float) -> int:
 
 
 def psi_table(c: FloatArray, d: FloatArray, zmax: float, derivatives: bool) -> FloatArray:
-    """Coefficients of the series behind :func:`psi_grouped`, per group (one ``c`` and
+    """Coefficients of the series behind `psi_grouped`, per group (one ``c`` and
     ``d`` per group): ``G x K x 10`` with derivatives (the series of ``2F1(1, c; d; z)``
     and of its partials in ``c``, ``d`` and ``z``), else ``G x K x 1``; enough terms
     ``K`` for arguments up to ``zmax``.
@@ -565,11 +565,11 @@ def psi_grouped(
     """``log 2F1(1, c; d; z)`` (key ``"v"``) and, with ``derivatives``, its first and second
     partials in ``(c, d, z)`` (keys ``"c"``, ``"cd"``, ``"zz"``…), for rows in segments
     of one group each: ``segments = (group, start, end)`` (``c``, ``d`` and ``table``,
-    from :func:`psi_table`, hold one entry per group).
+    from `psi_table`, hold one entry per group).
 
     Each segment is a matrix product of its rows' powers of ``z`` with its group's
     table, with as many terms as its largest ``z`` needs. Rows with ``z > 0.9`` go to the
-    robust path of :func:`log_hyp2f1_shift1`.
+    robust path of `log_hyp2f1_shift1`.
     """
     n = z.size
     fast = z <= _Z_SERIES
@@ -665,7 +665,7 @@ def group_rows(x: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray, npt.NDA
 def bg_expectation_by_frequency(
     A: float, B: float, C: FloatArray, x: FloatArray, z: FloatArray
 ) -> FloatArray:
-    """:func:`bg_expectation_core` for the common case of constant ``A`` and ``B`` (fixed
+    """`bg_expectation_core` for the common case of constant ``A`` and ``B`` (fixed
     parameters) with ``C`` a function of the frequency ``x``.
 
     Rows are sorted by (frequency, band of ``z``); within a group the series ``S`` has the
@@ -806,7 +806,7 @@ def log1p_ratio(u: Any) -> Any:
 def _bg_horizons(
     A: float, B: float, C0: float, x: FloatArray, beta: FloatArray, t: FloatArray, w: FloatArray
 ) -> FloatArray:
-    """``sum_k w_k core(t_k)`` per row, each term exact (:func:`bg_expectation_by_frequency`
+    """``sum_k w_k core(t_k)`` per row, each term exact (`bg_expectation_by_frequency`
     with ``C = C0 + x`` and ``z = t_k / (beta + t_k)``)."""
     if x.size == 0:
         return np.zeros(0)
@@ -821,13 +821,13 @@ def bg_expectation_sum(
     A: float, B: float, C0: float, x: FloatArray, beta: FloatArray, t: FloatArray, w: FloatArray
 ) -> FloatArray:
     """``sum_k w_k core(t_k)`` per row, with ``core`` the expectation numerator of
-    :func:`bg_expectation_by_frequency` (``C = C0 + x``, ``z = t_k / (beta + t_k)``,
+    `bg_expectation_by_frequency` (``C = C0 + x``, ``z = t_k / (beta + t_k)``,
     ``beta = alpha + T``).
 
     For one frequency the sum is a smooth function of ``log(beta)`` alone, analytic in
     the strip ``|Im log(beta)| < pi`` (the hypergeometric function's only singularities
     lie where ``z >= 1``, that is ``beta + t_k <= 0``): frequencies shared by many rows
-    are interpolated (see :mod:`._chebyshev`), each piece checked against exact values,
+    are interpolated (see `_chebyshev`), each piece checked against exact values,
     so a million customers cost a few thousand exact evaluations per horizon instead of
     a million. Rows of rare frequencies, and of any piece that fails its check, are
     evaluated exactly.

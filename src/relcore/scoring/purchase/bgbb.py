@@ -97,7 +97,7 @@ class BGBB(FittedModel):
     gamma, delta
         Beta distribution of dropout probabilities. ``delta = inf`` is the limit without
         dropout (``θ = 0`` for everyone, whatever ``gamma``): the beta-binomial model,
-        which a fit returns with a :class:`~relcore.FitWarning` when the data show no
+        which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data show no
         sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
@@ -145,8 +145,8 @@ class BGBB(FittedModel):
         Parameters
         ----------
         data
-            An :class:`~relcore.scoring.RFMSummary` (``T`` is taken as ``n_periods``) or a
-            mapping / DataFrame with columns ``frequency``, ``recency``, ``n_periods``.
+            An [`RFMSummary`][relcore.scoring.summary.RFMSummary] (``T`` is taken as ``n_periods``)
+            or a mapping / DataFrame with columns ``frequency``, ``recency``, ``n_periods``.
         frequency, recency, n_periods
             Arrays of whole numbers, instead of ``data``.
         weights
@@ -364,8 +364,9 @@ class BGBB(FittedModel):
         Hardie & Shang 2010). Given a history (``frequency``, ``recency``,
         ``n_periods``, or a summary in their place), in the next ``m_periods``
         opportunities: alive after opportunity ``n_periods``
-        (:meth:`p_alive`), the customer starts afresh with the posterior parameters
-        ``α + x``, ``β + n - x``, ``γ``, ``δ + n``; having died, they transact no more.
+        ([`p_alive`][relcore.scoring.purchase.BGBB.p_alive]), the customer starts afresh with the
+        posterior parameters ``α + x``, ``β + n - x``, ``γ``, ``δ + n``; having died, they transact
+        no more.
 
         Examples
         --------
@@ -431,7 +432,7 @@ class BGBB(FittedModel):
         self, n_customers: int, n_periods: int, rng: np.random.Generator | int | None = None
     ) -> Any:
         """Draw customers observed for ``n_periods`` opportunities: an
-        :class:`~relcore.scoring.RFMSummary` whose ``T`` holds ``n_periods``.
+        [`RFMSummary`][relcore.scoring.summary.RFMSummary] whose ``T`` holds ``n_periods``.
 
         Examples
         --------

@@ -43,7 +43,7 @@ class BGNBD(RFMModel):
     ``frequency`` (repeat purchases), ``recency`` (age at the last one) and ``T`` (age at
     the end of observation), all in one time unit (``α`` is in that unit).
 
-    Create it with :meth:`fit` or from known parameters.
+    Create it with [`fit`][relcore.scoring.purchase.BGNBD.fit] or from known parameters.
 
     Attributes
     ----------
@@ -52,7 +52,7 @@ class BGNBD(RFMModel):
     a, b
         Parameters of the beta distribution of the dropout probability. ``b = inf`` is
         the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
-        model, which a fit returns with a :class:`~relcore.FitWarning` when the data
+        model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data
         show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
@@ -300,7 +300,8 @@ class BGNBD(RFMModel):
     def _covariate_p_alive(
         cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
-        """:meth:`p_alive` with ``r, alpha, a, b`` one per customer (1-d histories)."""
+        """[`p_alive`][relcore.scoring.purchase.BGNBD.p_alive] with ``r, alpha, a, b`` one per
+        customer (1-d histories)."""
         x, tx, T_ = cls._history(frequency, recency, T)
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         log_odds = (
@@ -316,7 +317,8 @@ class BGNBD(RFMModel):
     def _covariate_expected(
         cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
-        """:meth:`expected_purchases` with the parameters one per customer."""
+        """[`expected_purchases`][relcore.scoring.purchase.BGNBD.expected_purchases] with the
+        parameters one per customer."""
         x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         core = bg_expectation_core(r + x, b + x, a + b - 1.0 + x, tt / (alpha + T_ + tt))
@@ -325,7 +327,8 @@ class BGNBD(RFMModel):
 
     @staticmethod
     def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
-        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        """[`expected_purchases_new`][relcore.scoring.purchase.BGNBD.expected_purchases_new] with
+        the parameters one per customer."""
         tt = time_horizon(t)
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         return bg_expectation_core(r, b, a + b - 1.0, tt / (alpha + tt))
@@ -333,7 +336,7 @@ class BGNBD(RFMModel):
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None
     ) -> Any:
-        """Draw customers from the model: an :class:`~relcore.scoring.RFMSummary`.
+        """Draw customers from the model: an [`RFMSummary`][relcore.scoring.summary.RFMSummary].
 
         ``T`` (a number or one per customer) is each customer's observation length;
         recency is continuous. ``customer_id`` is ``0..n-1`` and ``monetary_value`` is 0.

@@ -117,15 +117,17 @@ def customer_lifetime_value(
     Parameters
     ----------
     purchase_model
-        A fitted :class:`BGNBD`, :class:`MBGNBD` or :class:`ParetoNBD` (anything with
-        ``expected_purchases(t, frequency, recency, T)``).
+        A fitted [`BGNBD`][relcore.scoring.purchase.BGNBD],
+        [`MBGNBD`][relcore.scoring.purchase.MBGNBD] or
+        [`ParetoNBD`][relcore.scoring.purchase.ParetoNBD] (anything with ``expected_purchases(t,
+        frequency, recency, T)``).
     spend_model
-        A fitted :class:`GammaGamma` (anything with
+        A fitted [`GammaGamma`][relcore.scoring.purchase.GammaGamma] (anything with
         ``expected_average_value(frequency, monetary_value)``).
     frequency
         Frequencies, or a table of customers supplying all four columns: an
-        :class:`~relcore.scoring.RFMSummary` (which also supplies its period length) or a
-        pandas / polars DataFrame.
+        [`RFMSummary`][relcore.scoring.summary.RFMSummary] (which also supplies its period length)
+        or a pandas / polars DataFrame.
     recency, T, monetary_value
         The other columns, in model periods (omitted with a summary).
     months
@@ -144,7 +146,8 @@ def customer_lifetime_value(
         distributions (see the intervals guide: it covers what the data leave unknown
         about the parameters, not the chance in what a customer will actually spend).
         Both models must be fitted. The result is then always a
-        :class:`CustomerPredictions` (keyed by row position for array input).
+        [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] (keyed by row position
+        for array input).
     draws
         Parameter draws for ``interval`` (default 500).
     rng
@@ -154,7 +157,8 @@ def customer_lifetime_value(
     -------
     numpy.ndarray or CustomerPredictions
         One value per customer: an array for array input; for a summary or DataFrame,
-        :class:`CustomerPredictions` with the column ``clv`` keyed by customer id.
+        [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] with the column
+        ``clv`` keyed by customer id.
 
     Examples
     --------

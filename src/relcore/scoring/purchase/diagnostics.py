@@ -2,20 +2,24 @@
 
 The checks of Fader, Hardie & Lee (2005) and of every careful analysis since:
 
-* :func:`calibration_vs_holdout` — customers grouped by their calibration-period
-  frequency: mean purchases in the holdout period, actual and as the model expected;
-* :func:`purchase_tracking` — repeat purchases period by period, actual and expected for
-  the whole cohort, through calibration and holdout (cumulative and incremental);
-* the matrices behind :func:`plot_frequency_recency_matrix` and
-  :func:`plot_probability_alive_matrix`, whose memory is bounded by the grid, not by
-  the number of customers;
-* :func:`plot_period_transactions` — how many customers made 0, 1, 2… repeat
-  purchases, actual against customers simulated from the model.
+* [`calibration_vs_holdout`][relcore.scoring.purchase.diagnostics.calibration_vs_holdout] —
+  customers grouped by their calibration-period frequency: mean purchases in the holdout period,
+  actual and as the model expected;
+* [`purchase_tracking`][relcore.scoring.purchase.diagnostics.purchase_tracking] — repeat purchases
+  period by period, actual and expected for the whole cohort, through calibration and holdout
+  (cumulative and incremental);
+* the matrices behind
+  [`plot_frequency_recency_matrix`][relcore.scoring.purchase.diagnostics.plot_frequency_recency_matrix]
+  and
+  [`plot_probability_alive_matrix`][relcore.scoring.purchase.diagnostics.plot_probability_alive_matrix],
+  whose memory is bounded by the grid, not by the number of customers;
+* [`plot_period_transactions`][relcore.scoring.purchase.diagnostics.plot_period_transactions] — how
+  many customers made 0, 1, 2… repeat purchases, actual against customers simulated from the model.
 
-They work with the continuous-time models (:class:`~relcore.scoring.BGNBD`,
-:class:`~relcore.scoring.MBGNBD`, :class:`~relcore.scoring.ParetoNBD`), or any object with
-their ``expected_purchases``, ``expected_purchases_new``, ``p_alive`` and ``simulate``.
-Plots need the ``plot`` extra and return the matplotlib ``Axes``.
+They work with the continuous-time models ([`BGNBD`][relcore.scoring.purchase.BGNBD],
+[`MBGNBD`][relcore.scoring.purchase.MBGNBD], [`ParetoNBD`][relcore.scoring.purchase.ParetoNBD]), or
+any object with their ``expected_purchases``, ``expected_purchases_new``, ``p_alive`` and
+``simulate``. Plots need the ``plot`` extra and return the matplotlib ``Axes``.
 """
 
 from __future__ import annotations
@@ -162,7 +166,8 @@ def calibration_vs_holdout(
 def plot_calibration_vs_holdout(
     model: PurchaseModel, summary: RFMSummary, *, max_frequency: int = 7, ax: Axes | None = None
 ) -> Axes:
-    """Plot :func:`calibration_vs_holdout` (``plot`` extra)."""
+    """Plot [`calibration_vs_holdout`][relcore.scoring.purchase.diagnostics.calibration_vs_holdout]
+    (``plot`` extra)."""
     return calibration_vs_holdout(model, summary, max_frequency=max_frequency).plot(ax=ax)
 
 
@@ -284,7 +289,7 @@ def purchase_tracking(
     log
         The event log.
     period, observation_end, calibration_end, kind
-        As in :func:`~relcore.scoring.summarize`.
+        As in [`summarize`][relcore.scoring.summary.summarize].
     age_convention
         ``"relcore"`` (age ``k - b`` at the end of period ``k``, as the summary's ``T``)
         or ``"peers"`` (``k + 1 - b``, as lifetimes, BTYD and pymc-marketing).
@@ -401,7 +406,7 @@ def alive_path(
     ``observation_end`` (lifetimes' ``calculate_alive_path``).
 
     At the end of each period the customer's history is summarised as
-    :func:`~relcore.scoring.summarize` would summarise it then (ages in whole periods
+    [`summarize`][relcore.scoring.summary.summarize] would summarise it then (ages in whole periods
     since the first purchase's period; purchases in one period count once) and scored
     with the model's ``p_alive``: the path rises at each purchase and decays in between.
 
@@ -414,7 +419,7 @@ def alive_path(
     customer_id
         The customer, as in the log.
     period, observation_end, kind
-        As in :func:`~relcore.scoring.summarize`.
+        As in [`summarize`][relcore.scoring.summary.summarize].
 
     Returns
     -------

@@ -167,8 +167,8 @@ class GammaGamma(FittedModel):
         Parameters
         ----------
         data
-            An :class:`~relcore.scoring.RFMSummary` or a mapping / DataFrame with columns
-            ``frequency`` and ``monetary_value``; select the repeat customers first.
+            An [`RFMSummary`][relcore.scoring.summary.RFMSummary] or a mapping / DataFrame with
+            columns ``frequency`` and ``monetary_value``; select the repeat customers first.
         frequency, monetary_value
             Arrays, instead of ``data``.
         weights
@@ -180,7 +180,7 @@ class GammaGamma(FittedModel):
             array (named by ``covariate_names``), one row per customer of the data (or
             matched by a ``customer_id`` column to an RFMSummary's customers). They
             scale ``v`` (``v_i = v exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the
-            fit returns a :class:`~relcore.scoring.CovariateSpendModel`.
+            fit returns a [`CovariateSpendModel`][relcore.scoring.purchase.CovariateSpendModel].
         covariate_names
             Names of the columns of an array of covariates (default ``x0, x1, ...``).
         spend
@@ -197,7 +197,7 @@ class GammaGamma(FittedModel):
             mean spend ``p v / (q - 1)`` does not exist and lifetimes' formulas turn
             negative. A maximum with ``q >= 1`` is the constrained maximum too; when the
             maximum has ``q < 1`` the fit returns the maximum over ``p`` and ``v`` at
-            ``q = 1`` with a :class:`~relcore.FitWarning` (``q``'s standard error is
+            ``q = 1`` with a [`FitWarning`][relcore.errors.FitWarning] (``q``'s standard error is
             then 0: it sits on the constraint). Repeat customers' expected spend is
             finite there; the population mean, what a customer without repeat
             purchases is expected to spend, is infinite. Not available with
@@ -368,7 +368,8 @@ class GammaGamma(FittedModel):
     def _covariate_average_value(
         params: dict[str, FloatArray], frequency: Any, monetary_value: Any
     ) -> FloatArray:
-        """:meth:`expected_average_value` with ``p, q, v`` one per customer."""
+        """[`expected_average_value`][relcore.scoring.purchase.GammaGamma.expected_average_value]
+        with ``p, q, v`` one per customer."""
         x, m = _spend_columns(frequency, monetary_value)
         check_mask("monetary_value", m < 0, "negative values")
         p, q, v = params["p"], params["q"], params["v"]

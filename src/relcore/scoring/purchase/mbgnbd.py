@@ -35,8 +35,8 @@ __all__ = ["MBGNBD"]
 
 @attrs.frozen(repr=False)
 class MBGNBD(RFMModel):
-    """Modified BG/NBD: as :class:`BGNBD`, but a customer may also drop out right after
-    the first purchase, so customers without repeat purchases can be inactive too.
+    """Modified BG/NBD: as [`BGNBD`][relcore.scoring.purchase.BGNBD], but a customer may also drop
+    out right after the first purchase, so customers without repeat purchases can be inactive too.
 
     Attributes
     ----------
@@ -45,7 +45,7 @@ class MBGNBD(RFMModel):
     a, b
         Parameters of the beta distribution of the dropout probability. ``b = inf`` is
         the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
-        model, which a fit returns with a :class:`~relcore.FitWarning` when the data
+        model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data
         show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
@@ -118,8 +118,9 @@ class MBGNBD(RFMModel):
         """Probability of being active: ``1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x))``.
 
         With ``periods_ahead = t``, the probability of being active at ``T + t`` (not
-        seeing the purchases in between), as for :meth:`BGNBD.p_alive` with the
-        posterior ``p ~ Beta(a, b + x + 1)``.
+        seeing the purchases in between), as for
+        [`BGNBD.p_alive`][relcore.scoring.purchase.BGNBD.p_alive] with the posterior ``p ~ Beta(a, b
+        + x + 1)``.
 
         Examples
         --------
@@ -203,8 +204,9 @@ class MBGNBD(RFMModel):
         self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         """``P(X(t) = n)`` for a customer just acquired; given a history, of ``n``
-        purchases in ``(T, T + t]`` (see :meth:`BGNBD.probability_of_purchases`; the
-        posterior dropout probability is ``Beta(a, b + x + 1)``).
+        purchases in ``(T, T + t]`` (see
+        [`BGNBD.probability_of_purchases`][relcore.scoring.purchase.BGNBD.probability_of_purchases];
+        the posterior dropout probability is ``Beta(a, b + x + 1)``).
 
         Examples
         --------
@@ -232,7 +234,8 @@ class MBGNBD(RFMModel):
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None
     ) -> Any:
-        """Draw customers from the model (see :meth:`BGNBD.simulate`).
+        """Draw customers from the model (see
+        [`BGNBD.simulate`][relcore.scoring.purchase.BGNBD.simulate]).
 
         Examples
         --------

@@ -79,7 +79,7 @@ def _log_terms(
 def _log_terms_by_branch(
     params: list[Any], x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> tuple[Any, Any]:
-    """:func:`_log_terms` with α and β per row: the rows where α >= β and the others take
+    """`_log_terms` with α and β per row: the rows where α >= β and the others take
     their own hypergeometric branch, and the results are put back in row order."""
     alpha, beta = params[1], params[3]
     n = x.size
@@ -120,9 +120,9 @@ class ParetoNBD(RFMModel):
     """Pareto/NBD: Poisson purchases at rate ``λ ~ Gamma(r, α)`` during an exponential
     lifetime of rate ``μ ~ Gamma(s, β)``.
 
-    Data per customer as for :class:`BGNBD`. The likelihood is evaluated in log space on
-    the hypergeometric branch that keeps its argument in ``[0, 1)``, so it stays finite
-    for any frequency (lifetimes overflows above a few hundred).
+    Data per customer as for [`BGNBD`][relcore.scoring.purchase.BGNBD]. The likelihood is evaluated
+    in log space on the hypergeometric branch that keeps its argument in ``[0, 1)``, so it stays
+    finite for any frequency (lifetimes overflows above a few hundred).
 
     Attributes
     ----------
@@ -131,7 +131,7 @@ class ParetoNBD(RFMModel):
     s, beta
         Shape and scale (in time units) of the gamma distribution of dropout rates.
         ``beta = inf`` is the limit without dropout (``μ = 0`` for everyone, whatever
-        ``s``): the NBD model, which a fit returns with a :class:`~relcore.FitWarning`
+        ``s``): the NBD model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning]
         when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
@@ -292,7 +292,8 @@ class ParetoNBD(RFMModel):
     def _covariate_p_alive(
         cls, p: dict[str, FloatArray], frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
-        """:meth:`p_alive` with ``r, alpha, s, beta`` one per customer (1-d histories):
+        """[`p_alive`][relcore.scoring.purchase.ParetoNBD.p_alive] with ``r, alpha, s, beta`` one
+        per customer (1-d histories):
         the alive-at-T term over the likelihood's sum, each row on its own branch."""
         x, tx, T_ = cls._history(frequency, recency, T)
         params = [p["r"], p["alpha"], p["s"], p["beta"]]
@@ -305,7 +306,8 @@ class ParetoNBD(RFMModel):
     def _covariate_expected(
         cls, p: dict[str, FloatArray], t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
-        """:meth:`expected_purchases` with the parameters one per customer."""
+        """[`expected_purchases`][relcore.scoring.purchase.ParetoNBD.expected_purchases] with the
+        parameters one per customer."""
         x, tx, T_, tt = cls._history_ahead(t, frequency, recency, T)
         r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
         ell = np.log1p(tt / (beta + T_))
@@ -315,7 +317,8 @@ class ParetoNBD(RFMModel):
 
     @staticmethod
     def _covariate_expected_new(p: dict[str, FloatArray], t: Any) -> FloatArray:
-        """:meth:`expected_purchases_new` with the parameters one per customer."""
+        """[`expected_purchases_new`][relcore.scoring.purchase.ParetoNBD.expected_purchases_new]
+        with the parameters one per customer."""
         tt = time_horizon(t)
         r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
         ell = np.log1p(tt / beta)
@@ -397,7 +400,8 @@ class ParetoNBD(RFMModel):
     def simulate(
         self, n_customers: int, T: Any, rng: np.random.Generator | int | None = None
     ) -> Any:
-        """Draw customers from the model (see :meth:`BGNBD.simulate`).
+        """Draw customers from the model (see
+        [`BGNBD.simulate`][relcore.scoring.purchase.BGNBD.simulate]).
 
         Examples
         --------
@@ -444,7 +448,7 @@ class _Shared:
 class _ParetoObjective:
     """Total log-likelihood of the Pareto/NBD with exact gradient and Hessian.
 
-    Per row ``ℓ = head(x) + logaddexp(U_F, U_G)`` with (see :func:`_log_terms`, writing
+    Per row ``ℓ = head(x) + logaddexp(U_F, U_G)`` with (see `_log_terms`, writing
     ``M``/``m`` for the larger/smaller of α and β, ``z = (M-m)/(M+t)`` and using
     ``2F1(a, b; a+1; z) = (1-z)**(1-b) 2F1(1, c; d; z)``, ``c = a+1-b``, ``d = a+1``)
 
@@ -454,7 +458,7 @@ class _ParetoObjective:
     parameters (r, s) enter only through the per-frequency constants ``a, b, c, d`` and
     the scale parameters (α, β) only through ``M+t``, ``m+t`` and ``z``, so each
     Hessian entry is one weighted sum over rows. Rows are kept sorted by frequency so
-    that :func:`psi_grouped` evaluates the series per distinct frequency, and are
+    that `psi_grouped` evaluates the series per distinct frequency, and are
     processed in blocks of ``_BLOCK_ROWS``.
     """
 

@@ -3,9 +3,9 @@
 or from the customer-base summary (RFM segments, lifecycle stages), and "customers who
 bought this also bought".
 
-The implementation modules are private (``_fatigue.py`` holds :func:`fatigue`), so that a
-function and its module never share a name; import from here or from
-:mod:`relcore.scoring`.
+The implementation modules are private (``_fatigue.py`` holds
+[`fatigue`][relcore.scoring.scores.fatigue]), so that a function and its module never share a name;
+import from here or from `relcore.scoring`.
 """
 
 from ._affinity import AlsoBought, also_bought

@@ -66,7 +66,8 @@ class CustomerView:
     preferred_channel : str or None
         The channel of most of their own recent actions (not of our sends).
     engagement, fatigue : float
-        See :func:`~relcore.scoring.engagement` and :func:`~relcore.scoring.fatigue`.
+        See [`engagement`][relcore.scoring.scores.engagement] and
+        [`fatigue`][relcore.scoring.scores.fatigue].
     fatigue_by_channel : Mapping[str, float]
         Fatigue per channel (channels where it is positive).
     p_alive, expected_purchases, clv : float or None
@@ -166,7 +167,7 @@ class CustomerViews(TableResult):
         return int(self.events.shape[0])
 
     def view(self, customer_id: Any) -> CustomerView:
-        """One customer's row as a :class:`CustomerView`."""
+        """One customer's row as a [`CustomerView`][relcore.scoring.scores.CustomerView]."""
         hits = np.flatnonzero(self.customer_id == customer_id)
         if hits.size == 0:
             raise KeyError(customer_id)
@@ -319,21 +320,22 @@ def customer_views(
     For each customer, from every channel at once: first and last event, events and value
     to the company per channel, value exchanged in each direction, the preferred channel
     (where the customer's *own* actions happen, decayed with the engagement half-life —
-    not where we send most), :func:`engagement` and fatigue (overall and per channel, as
-    :func:`fatigue` computes it, without the base-level saturation). Events after ``at``
-    are ignored.
+    not where we send most), [`engagement`][relcore.scoring.scores.engagement] and fatigue (overall
+    and per channel, as [`fatigue`][relcore.scoring.scores.fatigue] computes it, without the
+    base-level saturation). Events after ``at`` are ignored.
 
     With ``models``, also each customer's probability of being alive, expected purchases
     over ``horizon`` and, with a spend model, lifetime value over ``clv_months`` months
     (``relcore.scoring.customer_lifetime_value``). Purchases of kind ``purchase_kind`` by
-    ``at`` are summarised with :func:`~relcore.scoring.summarize` in ``period`` units, which
-    must be the period the models were fitted in. Customers without a purchase by ``at``
+    ``at`` are summarised with [`summarize`][relcore.scoring.summary.summarize] in ``period`` units,
+    which must be the period the models were fitted in. Customers without a purchase by ``at``
     get NaN for these: the models describe customers who have bought.
 
     Intended use: one screen for a service agent or an account manager, and the
     per-customer table behind a CRM export. Limits: it is only as whole as the log — a
     channel that is not recorded is not in the view; totals are undecayed sums since the
-    first event (see :func:`value_balance` for a decayed, recent view of the exchange).
+    first event (see [`value_balance`][relcore.scoring.scores.value_balance] for a decayed, recent
+    view of the exchange).
 
     Parameters
     ----------
@@ -350,7 +352,7 @@ def customer_views(
         ``expected_purchases(t, frequency, recency, T)`` (the fitted BG/NBD, Pareto/NBD…);
         a spend model has ``expected_average_value(frequency, monetary_value)`` (Gamma-Gamma).
     period
-        Model period, as for :func:`~relcore.scoring.summarize`.
+        Model period, as for [`summarize`][relcore.scoring.summary.summarize].
     horizon
         Time over which expected purchases are counted.
     clv_months, monthly_discount_rate
@@ -480,8 +482,9 @@ def customer_view(
     """The 360-degree view of one customer, as of ``at``.
 
     The customer's events are sliced from the log without a copy and summarised as
-    :func:`customer_views` does (``options`` are its keyword arguments: ``period``,
-    ``horizon``, ``clv_months``…). ``KeyError`` when the log has no such customer.
+    [`customer_views`][relcore.scoring.scores.customer_views] does (``options`` are its keyword
+    arguments: ``period``, ``horizon``, ``clv_months``…). ``KeyError`` when the log has no such
+    customer.
 
     Examples
     --------

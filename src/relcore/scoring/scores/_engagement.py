@@ -35,7 +35,8 @@ class EngagementScores(TableResult):
     customer_id : numpy.ndarray
         The log's customers, in its order.
     engagement : numpy.ndarray
-        The score, in ``[0, 1)`` (see :func:`engagement`).
+        The score, in ``[0, 1)`` (see
+        `engagement`).
     activity : numpy.ndarray
         Decayed count of the customer's own actions, all channels together.
     breadth : numpy.ndarray
@@ -119,8 +120,8 @@ def engagement(
     a web session), responses to our messages and purchases (``action_kinds``).
     Company-initiated contacts weigh nothing: a message we send says nothing about the
     customer, and an unanswered one must never make them look more engaged (complaints
-    and unsubscribes, ``negative_kinds``, count towards :func:`fatigue` instead). Each
-    action decays with its age, and actions are grouped by channel:
+    and unsubscribes, ``negative_kinds``, count towards [`fatigue`][relcore.scoring.scores.fatigue]
+    instead). Each action decays with its age, and actions are grouped by channel:
 
     $$
     A_{c,k} = \sum_{\text{actions } e \text{ of } c \text{ on channel } k,\ t_e \le at}
@@ -158,7 +159,7 @@ def engagement(
         Decayed actions on one channel that make that channel score 0.5.
     action_kinds, negative_kinds
         Kinds counted as the customer's own actions whatever their initiator, and kinds
-        that are never engagement (see :mod:`relcore.scoring._roles`).
+        that are never engagement (see `relcore.scoring._roles`).
 
     Returns
     -------

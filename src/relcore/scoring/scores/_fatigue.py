@@ -2,14 +2,15 @@
 
 Two layers:
 
-* :func:`fatigue_scores` — the kernel, on plain arrays. The contact policy's
-  ``FatigueLimit`` rule calls it on its ledger's contacts; it knows nothing of event logs.
-* :func:`fatigue` — the score over an :class:`~relcore.models.EventLog`, per customer,
-  overall and per channel, plus a saturation level against a recommended contact
-  frequency estimated from the whole customer base.
+* [`fatigue_scores`][relcore.scoring.scores.fatigue_scores] — the kernel, on plain arrays. The
+  contact policy's ``FatigueLimit`` rule calls it on its ledger's contacts; it knows nothing of
+  event logs.
+* [`fatigue`][relcore.scoring.scores.fatigue] — the score over an
+  [`EventLog`][relcore.models.EventLog], per customer, overall and per channel, plus a saturation
+  level against a recommended contact frequency estimated from the whole customer base.
 
-Import both from :mod:`relcore.scoring` (or :mod:`relcore.scoring.scores`); this module
-is private.
+Import both from `relcore.scoring` (or [`relcore.scoring.scores`][relcore.scoring.scores]); this
+module is private.
 """
 
 from __future__ import annotations
@@ -385,8 +386,9 @@ def _log_fatigue(
     half_life_us: float,
     negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
 ) -> _LogFatigue:
-    """:func:`fatigue_scores` over a log: per customer, and per customer on each channel
-    (rows without a channel count overall only). :func:`fatigue` and the customer view
+    """[`fatigue_scores`][relcore.scoring.scores.fatigue_scores] over a log: per customer, and per
+    customer on each channel (rows without a channel count overall only).
+    [`fatigue`][relcore.scoring.scores.fatigue] and the customer view
     both score fatigue through here."""
     n = log.n_customers
     n_ch = len(log.channel.categories)
@@ -425,7 +427,8 @@ class FatigueScores(TableResult):
         The log's customers, in its order.
     fatigue : numpy.ndarray
         Overall fatigue: unanswered contacts on any channel since the last response on any
-        channel, plus negative signals (see :func:`fatigue_scores`).
+        channel, plus negative signals (see
+        [`fatigue_scores`][relcore.scoring.scores.fatigue_scores]).
     fatigue_by_channel : numpy.ndarray
         ``(n_customers, len(channels))``: the same score computed on each channel's events
         alone (contacts on the channel since the last response on that channel). Overall
@@ -435,7 +438,8 @@ class FatigueScores(TableResult):
     contacts_per_week : numpy.ndarray
         ``(n_customers, len(channels))`` company contacts per week within ``window``.
     saturation : numpy.ndarray
-        ``"under"``, ``"on_target"`` or ``"saturated"`` per customer (see :func:`fatigue`).
+        ``"under"``, ``"on_target"`` or ``"saturated"`` per customer (see
+        `fatigue`).
     recommended_frequency : numpy.ndarray
         ``(len(channels),)`` contacts per week per channel (NaN where not estimable).
     response_curves : tuple of ResponseCurve
@@ -508,20 +512,20 @@ def fatigue(
 ) -> FatigueScores:
     """Contact pressure each customer has not answered, overall and per channel, as of ``at``.
 
-    **Fatigue** is :func:`fatigue_scores` applied to the log: the decayed number of
-    company-initiated contacts since the customer's last response, plus complaints and
-    unsubscribes weighted ``negative_weight`` times (so one complaint weighs as much as
+    **Fatigue** is [`fatigue_scores`][relcore.scoring.scores.fatigue_scores] applied to the log: the
+    decayed number of company-initiated contacts since the customer's last response, plus complaints
+    and unsubscribes weighted ``negative_weight`` times (so one complaint weighs as much as
     five fresh unanswered messages by default). Overall, a response on any channel counts;
     per channel, only a response on that channel. A customer's own actions are responses:
     replies, clicks logged as ``"response"``, purchases, visits (see
-    :mod:`relcore.scoring._roles`). This is what hounding looks like in data, and what the
+    `relcore.scoring._roles`). This is what hounding looks like in data, and what the
     contact policy's ``FatigueLimit`` rule caps.
 
     **Saturation** compares how often each customer was contacted in the last ``window``
     with each channel's **recommended frequency**. Unless given, the recommendation is
-    estimated from the whole base (see :class:`ResponseCurve`): the contact frequency at
-    which weekly responses peak, given how the response rate per contact falls as
-    frequency rises. With ``ρ`` the customer's highest ratio of contacts per week to the
+    estimated from the whole base (see [`ResponseCurve`][relcore.scoring.scores.ResponseCurve]): the
+    contact frequency at which weekly responses peak, given how the response rate per contact falls
+    as frequency rises. With ``ρ`` the customer's highest ratio of contacts per week to the
     channel's recommendation (channels without one are skipped):
 
     * ``"saturated"`` if ``ρ > 1 + tolerance``, or the customer complained or unsubscribed
@@ -534,7 +538,8 @@ def fatigue(
     observational — if the company already contacts its most responsive customers most,
     rates fall less steeply with frequency than contact causes them to, so the
     recommendation errs high; confirm a cadence change with a holdout test
-    (:mod:`relcore.measurement`). Responses are attributed to no particular message.
+    ([`relcore.measurement`][relcore.measurement]). Responses are attributed to no particular
+    message.
 
     Parameters
     ----------

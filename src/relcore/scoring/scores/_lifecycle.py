@@ -118,7 +118,7 @@ class LifecycleStages(TableResult):
     ----------
     customer_id : numpy.ndarray
     lifecycle_stage : numpy.ndarray
-        One of :data:`LIFECYCLE_STAGES` per customer.
+        One of `LIFECYCLE_STAGES` per customer.
     days_since_first, days_since_last : numpy.ndarray
         Age and time since the last purchase, in days.
     p_alive : numpy.ndarray or None
@@ -135,7 +135,7 @@ class LifecycleStages(TableResult):
         return int(self.lifecycle_stage.shape[0])
 
     def counts(self) -> dict[str, int]:
-        """Customers per stage, in :data:`LIFECYCLE_STAGES` order."""
+        """Customers per stage, in `LIFECYCLE_STAGES` order."""
         return label_counts(self.lifecycle_stage, LIFECYCLE_STAGES)
 
     def _table(self) -> Table:
@@ -198,8 +198,8 @@ def lifecycle_stage(
     Parameters
     ----------
     summary
-        An :class:`~relcore.scoring.RFMSummary` (its period converts periods to days); or
-        leave it out and give ``recency``, ``T`` and ``period_days``.
+        An [`RFMSummary`][relcore.scoring.summary.RFMSummary] (its period converts periods to days);
+        or leave it out and give ``recency``, ``T`` and ``period_days``.
     p_alive
         Probability that each customer is still active, aligned with the customers.
     customer_id, recency, T, period_days
@@ -316,14 +316,15 @@ def repeat_customers(
     otherwise their last purchase was no more than ``within`` ago. Intended use: a thank-
     you, recognition or early access for the people who keep choosing the company.
     Limits: repeat purchase periods, not spend, decide (combine with the monetary value
-    or :func:`~relcore.scoring.rfm_segments` to favour the valuable); measure whether the
-    thank-you works with a holdout (:func:`relcore.measurement.assign_holdout`).
+    or [`rfm_segments`][relcore.scoring.scores.rfm_segments] to favour the valuable); measure
+    whether the thank-you works with a holdout
+    ([`relcore.measurement.assign_holdout`][relcore.measurement.assign_holdout]).
 
     Parameters
     ----------
     summary
-        An :class:`~relcore.scoring.RFMSummary`, or the arrays ``frequency``, ``recency``,
-        ``T`` with ``period_days``.
+        An [`RFMSummary`][relcore.scoring.summary.RFMSummary], or the arrays ``frequency``,
+        ``recency``, ``T`` with ``period_days``.
     p_alive
         Optional probabilities that each customer is alive.
     min_repeat, within, min_p_alive

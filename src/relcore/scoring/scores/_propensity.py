@@ -112,7 +112,7 @@ class ResponsePropensity(TableResult):
         """The propensity of each ``(customer_ids[i], channels[i])`` pair.
 
         A customer not in the log gets the channel's prior mean; a channel not in the log
-        is a :class:`~relcore.DataError`.
+        is a [`DataError`][relcore.errors.DataError].
         """
         ids = np.asarray(customer_ids).reshape(-1)
         chans = np.asarray(channels, dtype=object).reshape(-1)
@@ -172,7 +172,7 @@ def response_propensity(
 
     The customer's own response rate on the channel, shrunk towards the channel's
     population by a Beta prior fitted by empirical Bayes (see
-    :mod:`relcore.scoring.scores._propensity` for the formula), with older contacts and
+    `relcore.scoring.scores._propensity` for the formula), with older contacts and
     responses weighing less (half-life ``half_life``).
 
     Parameters

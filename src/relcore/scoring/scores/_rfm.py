@@ -39,7 +39,7 @@ class RFMSegments(TableResult):
     recency_score, frequency_score, monetary_score : numpy.ndarray
         Integer scores from 1 (worst) to ``bins`` (best).
     segment : numpy.ndarray
-        Segment name per customer (one of :data:`RFM_SEGMENTS`).
+        Segment name per customer (one of `RFM_SEGMENTS`).
     bins : int
     """
 
@@ -54,7 +54,7 @@ class RFMSegments(TableResult):
         return int(self.segment.shape[0])
 
     def counts(self) -> dict[str, int]:
-        """Customers per segment, in :data:`RFM_SEGMENTS` order."""
+        """Customers per segment, in `RFM_SEGMENTS` order."""
         return label_counts(self.segment, RFM_SEGMENTS)
 
     def _table(self) -> Table:
@@ -141,7 +141,7 @@ def rfm_segments(summary: RFMSummary, *, bins: int = 5) -> RFMSegments:
     Parameters
     ----------
     summary
-        From :func:`~relcore.scoring.summarize`.
+        From [`summarize`][relcore.scoring.summary.summarize].
     bins
         Number of score levels (at least 2).
 

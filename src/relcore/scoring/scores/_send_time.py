@@ -134,8 +134,9 @@ class PreferredSendTimes(TableResult):
         allowed: Callable[[_dt.datetime], bool] | None = None,
     ) -> _dt.datetime | None:
         """The default time to send to a customer within an allowed window: the most
-        preferred of :meth:`candidates` for which ``allowed(instant)`` holds (a contact
-        guard's check: quiet hours and every rule still win); ``None`` when none does.
+        preferred of [`candidates`][relcore.scoring.scores.PreferredSendTimes.candidates] for which
+        ``allowed(instant)`` holds (a contact guard's check: quiet hours and every rule still win);
+        ``None`` when none does.
 
         Examples
         --------

@@ -40,7 +40,7 @@ class ValueBalance(TableResult):
         ``to_customer / to_company`` (``inf`` when only the customer received, NaN when
         nothing was exchanged either way).
     classification : numpy.ndarray
-        One of :data:`BALANCE_CLASSES` per customer.
+        One of `BALANCE_CLASSES` per customer.
     balanced_range : tuple of float
     at : datetime.datetime
     half_life : datetime.timedelta
@@ -59,7 +59,7 @@ class ValueBalance(TableResult):
         return int(self.value_balance.shape[0])
 
     def counts(self) -> dict[str, int]:
-        """Customers per class, in :data:`BALANCE_CLASSES` order."""
+        """Customers per class, in `BALANCE_CLASSES` order."""
         return label_counts(self.classification, BALANCE_CLASSES)
 
     def _table(self) -> Table:

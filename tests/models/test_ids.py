@@ -1,0 +1,153 @@
+"""Customer ids from every source (lists, numpy, pandas, polars, pyarrow) are kept exactly
+as written, tabled in sorted order, and refused alike when they are not ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import relcore._factorize
+from relcore import DataError, EventLog
+
+pa = pytest.importorskip("pyarrow")
+
+UTC = dt.UTC
+DAY = dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+ids_text = st.text(
+    alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+    min_size=1,
+    max_size=80,
+) | st.sampled_from(["a", "b", "ab", "a\x00b", "é", "日本", "😀", "a😀", "x" * 70, "x" * 71])
+
+
+def log_of(ids):
+    return EventLog.from_arrays(ids, [DAY] * len(ids))
+
+
+def arrow_sources(ids: list[str]):
+    """The same ids as pyarrow holds them in its several string layouts."""
+    half = len(ids) // 2
+    yield pa.array(ids, pa.string())
+    yield pa.array(ids, pa.large_string())
+    yield pa.array(ids, pa.string_view())
+    yield pa.chunked_array([pa.array(ids[:half], pa.string()), pa.array(ids[half:], pa.string())])
+    yield pa.array(["pad", *ids], pa.large_string()).slice(1)  # an offset into the buffers
+    yield pa.array(ids).dictionary_encode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ids_text, min_size=1, max_size=80))
+def test_every_source_gives_the_sorted_table_and_codes_of_the_ids_as_written(ids):
+    expected_table = sorted(set(ids))
+    sources = [ids, np.array(ids), np.array(ids, dtype=object), *arrow_sources(ids)]
+    for source in sources:
+        log = log_of(source)
+        assert log.customers.tolist() == expected_table, type(source)
+        assert sorted(log.customers[log.customer_codes].tolist()) == sorted(ids)
+
+
+@given(st.lists(ids_text, min_size=1, max_size=60), st.randoms(use_true_random=False))
+def test_the_table_and_each_customers_events_do_not_depend_on_row_order(ids, random):
+    values = np.arange(len(ids), dtype=float)
+    shuffled = list(range(len(ids)))
+    random.shuffle(shuffled)
+    a = EventLog.from_arrays(ids, [DAY] * len(ids), value=values)
+    b = EventLog.from_arrays([ids[i] for i in shuffled], [DAY] * len(ids), value=values[shuffled])
+    assert a.customers.tolist() == b.customers.tolist()
+    for c in set(ids):
+        assert sorted(a.for_customer(c).value.tolist()) == sorted(b.for_customer(c).value.tolist())
+
+
+def test_many_uuid_ids_are_tabled_exactly_as_numpys_unique_tables_them():
+    rng = np.random.default_rng(5)
+    pool = np.array([f"{x:032x}" for x in rng.integers(0, 2**62, 3000)])
+    ids = pool[rng.integers(0, pool.size, 40_000)]
+    table, inverse = np.unique(ids, return_inverse=True)
+    for source in (ids, pa.array(ids.tolist())):
+        log = log_of(source)
+        assert np.array_equal(log.customers, table)
+        assert np.array_equal(np.bincount(log.customer_codes), np.bincount(inverse))
+
+
+@pytest.mark.parametrize("layout", ["unicode", "utf8"])
+@pytest.mark.parametrize("longest", [9, 71])  # values compared as words / by pyarrow
+def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, longest):
+    # Every value hashing alike is the worst case of a collision: the check that each
+    # row equals the first row of its group must separate them all again.
+    cls = relcore._factorize.UnicodeText if layout == "unicode" else relcore._factorize.Utf8Text
+    monkeypatch.setattr(cls, "hashes", lambda self: np.zeros(len(self), dtype=np.uint64))
+    ids = ["b", "a", "ccc", "b", "é", "a", "x" * longest, "ccc", "x" * (longest - 1), "a\x00b"]
+    source = np.array(ids) if layout == "unicode" else pa.array(ids)
+    log = log_of(source)
+    assert log.customers.tolist() == sorted(set(ids))
+    assert log.customers[log.customer_codes].tolist() == sorted(ids)
+
+
+def test_integer_ids_from_pyarrow_stay_integers():
+    for source in (pa.array([7, 3, 7], pa.int64()), pa.array([7, 3, 7]).dictionary_encode()):
+        log = log_of(source)
+        assert log.customers.dtype.kind == "i"
+        assert log.customers.tolist() == [3, 7]
+
+
+def _sources(values: list):
+    """A column of ids with a bad value, as each source carries it."""
+    yield "list", values
+    yield "object array", np.array(values, dtype=object)
+    yield "pyarrow", pa.array(values, pa.large_string())
+    yield "pyarrow dictionary", pa.array(values, pa.large_string()).dictionary_encode()
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        (["a", None, "b", None], "missing values"),
+        (["a", "", "b", ""], "empty labels"),
+        (["a", "a\x00", "b", "b\x00"], "NUL"),
+    ],
+)
+def test_a_bad_id_is_refused_naming_its_rows_from_every_source(values, problem):
+    for name, source in _sources(values):
+        with pytest.raises(DataError, match=problem) as info:
+            log_of(source)
+        assert (info.value.column, info.value.rows, info.value.count) == (
+            "customer_id",
+            (1, 3),
+            2,
+        ), name
+
+
+@pytest.mark.parametrize("bad", [1, 2.5, float("nan"), b"b", True])
+def test_an_id_that_is_not_text_among_text_is_refused_not_converted(bad):
+    with pytest.raises(DataError, match="not strings") as info:
+        log_of(np.array(["a", bad, "b"], dtype=object))
+    assert info.value.rows == (1,)
+
+
+def test_a_null_integer_id_from_pyarrow_is_missing():
+    with pytest.raises(DataError, match="missing") as info:
+        log_of(pa.array([1, None, 2]))
+    assert info.value.rows == (1,)
+
+
+def test_labels_from_pyarrow_keep_nulls_as_missing_and_check_the_vocabulary():
+    log = EventLog.from_arrays(
+        ["a", "a", "b"],
+        [DAY] * 3,
+        channel=pa.array(["web", None, "sms"]),
+        initiator=pa.array(["company", None, "customer"]).dictionary_encode(),
+    )
+    assert log.channel.to_numpy().tolist() == ["web", None, "sms"]
+    assert log.initiator.categories == ("customer", "company")
+    assert log.initiator.to_numpy().tolist() == ["company", None, "customer"]
+    with pytest.raises(DataError, match="'customer', 'company'") as info:
+        EventLog.from_arrays(["a", "b"], [DAY] * 2, initiator=pa.array(["company", "robot"]))
+    assert info.value.rows == (1,)
+    with pytest.raises(DataError, match="empty labels") as info:
+        EventLog.from_arrays(["a", "b"], [DAY] * 2, channel=pa.array(["web", ""]))
+    assert info.value.rows == (1,)
