@@ -699,6 +699,24 @@ class MemoryLedger(Ledger):
         counts = np.bincount(main.cust, minlength=n_codes)
         self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
+    # A copy (pickle, copy.deepcopy) is a snapshot of this tenant's entries, reservations,
+    # stored preferences and suppressions: how relcore.dask ships a ledger to its worker
+    # processes. The locks and the store's other tenants stay behind; the copy is a store
+    # of its own, with its own locks.
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            self._flush()
+            state = dict(self.__dict__)
+        for name in ("_lock", "_family", "_family_lock"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._family = {self.tenant: self}
+        self._family_lock = threading.Lock()
+
     # ------------------------------------------------------------------ the contract
 
     def __len__(self) -> int:

@@ -31,6 +31,7 @@ from .summary import Period as Period
 from .summary import RFMSummary as RFMSummary
 from .summary import log_interpurchase_times as log_interpurchase_times
 from .summary import summarize as summarize
+from .summary import summarize_partition as summarize_partition
 
 if TYPE_CHECKING:
     from . import purchase as purchase
@@ -57,7 +58,15 @@ _PURCHASE = (
     "frequency_monetary_correlation",
 )
 
-__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "purchase", "scores", "summarize"]
+__all__ = [
+    "Period",
+    "RFMSummary",
+    "log_interpurchase_times",
+    "purchase",
+    "scores",
+    "summarize",
+    "summarize_partition",
+]
 __all__ += scores.__all__
 __all__ += _PURCHASE
 

@@ -25,7 +25,7 @@ from ._periods import end_instant, period_grid, period_starts
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "summarize"]
+__all__ = ["Period", "RFMSummary", "log_interpurchase_times", "summarize", "summarize_partition"]
 
 Period = Literal["D", "W"] | _dt.timedelta
 FloatArray = npt.NDArray[np.float64]
@@ -353,6 +353,34 @@ def summarize(
         check_range=True,
         per_period=holdout_spend == "per_period",
     )
+
+
+def summarize_partition(
+    log: EventLog,
+    *,
+    period: Period = "D",
+    observation_end: _dt.datetime | _dt.date | str,
+    calibration_end: _dt.datetime | _dt.date | str | None = None,
+    kind: str | None = "purchase",
+) -> RFMSummary:
+    """[`summarize`][relcore.scoring.summary.summarize] for a log holding only some of the
+    customers: one partition of a customer base split by customer, as
+    [`relcore.dask`][relcore.dask] summarises it.
+
+    Each customer's row is the one ``summarize`` gives over the whole base. The checks
+    that concern the whole base are left out: a part without purchases, or whose
+    purchases all follow ``calibration_end``, has an empty summary rather than an error.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from relcore.models import EventLog
+    >>> at = [dt.datetime(2026, 1, d, tzinfo=dt.timezone.utc) for d in (5, 6)]
+    >>> log = EventLog.from_arrays(["a", "a"], at)
+    >>> len(summarize_partition(log, observation_end="2026-01-10", calibration_end="2026-01-01"))
+    0
+    """
+    return _summarize(log, period, observation_end, calibration_end, kind, check_range=False)
 
 
 def _summarize(

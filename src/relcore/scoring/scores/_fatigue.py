@@ -247,6 +247,48 @@ class ResponseCurve:
             out: FloatArray = self.responses / self.contacts
         return out
 
+    @classmethod
+    def from_counts(
+        cls,
+        channel: str,
+        contacts: npt.ArrayLike,
+        customers: npt.ArrayLike,
+        responses: npt.ArrayLike,
+        *,
+        window: _dt.timedelta = DEFAULT_WINDOW,
+    ) -> ResponseCurve:
+        """The curve estimated from counts: ``customers[i]`` customers each received
+        ``contacts[i]`` contacts on the channel within ``window`` and gave
+        ``responses[i]`` responses between them.
+
+        [`fatigue`][relcore.scoring.scores.fatigue] estimates its curves from the same
+        counts, so the curves of the parts of a customer base (``response_curves`` of each
+        part's ``fatigue``, with ``contacts`` = ``contacts / customers``), added up by
+        contact count, give the whole base's curve: how [`relcore.dask`][relcore.dask]
+        estimates the recommendation.
+
+        Examples
+        --------
+        >>> c = ResponseCurve.from_counts("email", [1, 2], [10, 5], [4, 4],
+        ...                               window=_dt.timedelta(weeks=1))
+        >>> c.contacts_per_week.tolist(), c.contacts.tolist(), c.response_rate.tolist()
+        ([1.0, 2.0], [10.0, 10.0], [0.4, 0.4])
+        """
+        n = np.asarray(contacts, dtype=np.float64).reshape(-1)
+        c = np.asarray(customers, dtype=np.float64).reshape(-1)
+        r = np.asarray(responses, dtype=np.float64).reshape(-1)
+        if not n.size == c.size == r.size:
+            raise DataError("contacts", "contacts, customers and responses differ in length")
+        check_mask("contacts", ~(n >= 1) | (n != np.floor(n)), "counts that are not 1, 2, 3...")
+        repeated = np.ones(n.size, dtype=bool)
+        repeated[np.unique(n, return_index=True)[1]] = False
+        check_mask("contacts", repeated, "repeated counts (add their customers up)")
+        check_mask("customers", ~(c >= 1) | (c != np.floor(c)), "counts that are not 1, 2, 3...")
+        check_mask("responses", ~(r >= 0) | ~np.isfinite(r), "negative or infinite counts")
+        order = np.argsort(n)
+        weeks = duration_micros(window, "window") / _US_PER_WEEK
+        return _curve_from_counts(channel, n[order], c[order], r[order], weeks)
+
 
 def _fit_rate_slope(x: FloatArray, exposure: FloatArray, y: FloatArray) -> float:
     """Slope ``b`` of ``y ~ Poisson(exposure · exp(a + b x))`` by Newton's method (NaN if
@@ -288,11 +330,21 @@ def _response_curve(
     sel = contacts > 0
     n = contacts[sel]
     customers = np.bincount(n).astype(np.float64)
-    total_contacts = customers * np.arange(customers.size)
     total_responses = np.bincount(n, weights=responses[sel].astype(np.float64)).astype(np.float64)
     present = np.flatnonzero(customers > 0)
-    freq = present / weeks
-    slope = _fit_rate_slope(freq, total_contacts[present], total_responses[present])
+    return _curve_from_counts(
+        channel, present.astype(np.float64), customers[present], total_responses[present], weeks
+    )
+
+
+def _curve_from_counts(
+    channel: str, n: FloatArray, customers: FloatArray, responses: FloatArray, weeks: float
+) -> ResponseCurve:
+    """The curve from customers and responses at each distinct contact count ``n``
+    (ascending, all >= 1)."""
+    freq = n / weeks
+    contacts = customers * n
+    slope = _fit_rate_slope(freq, contacts, responses)
     if math.isnan(slope):
         recommended = math.nan
     elif slope < 0:
@@ -302,9 +354,9 @@ def _response_curve(
     return ResponseCurve(
         channel=channel,
         contacts_per_week=freq,
-        customers=customers[present],
-        contacts=total_contacts[present],
-        responses=total_responses[present],
+        customers=customers,
+        contacts=contacts,
+        responses=responses,
         slope=slope,
         recommended_frequency=recommended,
         source="estimated",
@@ -503,7 +555,8 @@ def fatigue(
         Lookback for contact frequencies and response rates (saturation).
     recommended_frequency
         Contacts per week per channel, to use instead of estimating (channels not named
-        are still estimated).
+        are still estimated). NaN gives a channel no recommendation, as when it cannot be
+        estimated: the channel does not count towards saturation.
     tolerance
         Relative band around the recommendation that counts as on target.
     action_kinds, negative_kinds
@@ -562,8 +615,10 @@ def fatigue(
         curve = _response_curve(name, contacts[:, j], responses[:, j], weeks)
         if name in given:
             value = float(given[name])
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"recommended_frequency[{name!r}] must be positive, got {value}")
+            if not (math.isnan(value) or (math.isfinite(value) and value > 0)):
+                raise ValueError(
+                    f"recommended_frequency[{name!r}] must be positive (or NaN), got {value}"
+                )
             curve = attrs.evolve(curve, recommended_frequency=value, source="given")
         curves.append(curve)
     recommended = np.array([c.recommended_frequency for c in curves], dtype=np.float64)
