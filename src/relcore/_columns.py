@@ -376,7 +376,7 @@ def _arrow_ids(values: Any, column: str) -> Any:
 
     col = _chunked(values)
     kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-    if _is_arrow_text(kind):
+    if is_arrow_text(kind):
         return col
     if pa.types.is_dictionary(col.type):
         col = col.cast(kind)
@@ -391,9 +391,9 @@ def _arrow_text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple
     col = _chunked(values)
     if pa.types.is_dictionary(col.type):
         return _dictionary_codes(col, column, allow_missing=allow_missing)
-    if not _is_arrow_text(col.type):
+    if not is_arrow_text(col.type):
         raise DataError(column, f"must hold strings, got dtype {col.type}")
-    if pa.types.is_string_view(col.type):
+    if is_arrow_string_view(col.type):
         col = col.cast(pa.large_string())
     missing = None
     if col.null_count:
@@ -429,7 +429,7 @@ def _dictionary_codes(col: Any, column: str, *, allow_missing: bool) -> tuple[Co
     used &= ~entry_missing
     entries = np.flatnonzero(used)
     values = dictionary.take(entries)
-    if pa.types.is_string_view(values.type):
+    if is_arrow_string_view(values.type):
         values = values.cast(pa.large_string())
     text = Utf8Text(pa.chunked_array([values]))
     for problem, message in zip(_utf8_problems(text), (_EMPTY_LABEL, _NUL_ENDING), strict=True):
@@ -470,12 +470,21 @@ def _is_arrow(values: Any) -> bool:
     return type(values).__module__.partition(".")[0] == "pyarrow" and hasattr(values, "type")
 
 
-def _is_arrow_text(type_: Any) -> bool:
+def is_arrow_string_view(type_: Any) -> bool:
+    """Whether a pyarrow type is ``string_view`` (a type pyarrow gained in version 16)."""
+    import pyarrow as pa
+
+    test = getattr(pa.types, "is_string_view", None)
+    return bool(test is not None and test(type_))
+
+
+def is_arrow_text(type_: Any) -> bool:
+    """Whether a pyarrow type holds text: ``string``, ``large_string`` or ``string_view``."""
     import pyarrow as pa
 
     return bool(
         pa.types.is_string(type_) or pa.types.is_large_string(type_)
-        or pa.types.is_string_view(type_)
+        or is_arrow_string_view(type_)
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._columns import is_arrow_text
 from .._optional import require
 from ..errors import DataError
 
@@ -143,8 +144,7 @@ def arrow_columns(
     def column(name: str) -> Any:
         col = table.column(name)
         t = col.type
-        text = pa.types.is_dictionary(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
-        if text or pa.types.is_string_view(t):
+        if pa.types.is_dictionary(t) or is_arrow_text(t):
             return col
         return col.to_numpy()
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._columns import is_arrow_text
 from .._optional import require
 from .._validation import check_mask
 from ..errors import DataError
@@ -176,7 +177,7 @@ class ParquetTable(ParquetFile):
             check_mask(name, np.asarray(col.is_null()), "missing values")
         if pa.types.is_integer(col.type):
             return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
-        if not _is_text(col.type):
+        if not is_arrow_text(col.type):
             raise DataError(name, f"holds {col.type}; ids are text or whole numbers")
         ids: npt.NDArray[Any] = _text_table(col, name, self.path, {}).ids(name)
         return ids
@@ -191,7 +192,7 @@ class ParquetTable(ParquetFile):
     def labels(self, name: str, *, required: bool = False) -> npt.NDArray[np.object_]:
         """Text labels, ``None`` for a null or empty one (an error if ``required``)."""
         col = self._column(name)
-        if not _is_text(col.type):
+        if not is_arrow_text(col.type):
             raise DataError(name, f"holds {col.type}; labels are text")
         if required and col.null_count:
             check_mask(name, np.asarray(col.is_null()), "missing values")
@@ -199,14 +200,6 @@ class ParquetTable(ParquetFile):
             col.fill_null(""), name, self.path, {}
         ).labels(name, required=required)
         return labels
-
-
-def _is_text(kind: Any) -> bool:
-    import pyarrow as pa
-
-    return bool(
-        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
-    )
 
 
 class ParquetEventBatches(BatchedEvents):
@@ -307,8 +300,7 @@ def _arrow_events(
     for ours, theirs in names.items():
         col = batch.column(theirs)
         kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        text = text or pa.types.is_string_view(kind)
+        text = is_arrow_text(kind)
         if ours != "customer_id" and ours not in _LABELS and col.null_count:
             check_mask(theirs, np.asarray(col.is_null()), "missing values")
         if ours == "customer_id":
@@ -360,7 +352,7 @@ def _instants(
     from .._time import datetimes_to_micros
 
     t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+    if is_arrow_text(t):
         table = _text_table(col, name, path, arg_names)
         parsed: npt.NDArray[np.int64] = table.instants(name, timezone=timezone, at_format=at_format)
         return parsed
@@ -393,7 +385,7 @@ def _numbers(col: Any, name: str, path: str) -> npt.NDArray[np.float64]:
     import pyarrow as pa
 
     t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+    if is_arrow_text(t):
         parsed: npt.NDArray[np.float64] = _text_table(col, name, path, {}).numbers(name)
         return parsed
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):

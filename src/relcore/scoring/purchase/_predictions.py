@@ -101,7 +101,10 @@ class CustomerPredictions(TableResult):
                 "take one, e.g. result.p_alive"
             )
         (values,) = self.columns.values()
-        out: FloatArray = np.array(values, dtype=dtype, copy=True if copy else None)
+        # numpy < 2 takes no copy=None: asarray copies only when it must
+        out: FloatArray = (
+            np.array(values, dtype=dtype, copy=True) if copy else np.asarray(values, dtype=dtype)
+        )
         return out
 
     def _table(self) -> Table:
