@@ -471,11 +471,10 @@ def _is_arrow(values: Any) -> bool:
 
 
 def is_arrow_string_view(type_: Any) -> bool:
-    """Whether a pyarrow type is ``string_view`` (a type pyarrow gained in version 16)."""
+    """Whether a pyarrow type is ``string_view`` (polars' text type, exported as is)."""
     import pyarrow as pa
 
-    test = getattr(pa.types, "is_string_view", None)
-    return bool(test is not None and test(type_))
+    return bool(pa.types.is_string_view(type_))
 
 
 def is_arrow_text(type_: Any) -> bool:

@@ -60,7 +60,9 @@ def write_columns(
     arrays = {}
     for name, values in columns.items():
         arr = np.asarray(values)
-        if arr.dtype.kind == "U" or arr.dtype == object:
+        if arr.dtype.kind == "U":  # pyarrow converts fixed-width text to string only
+            arrays[name] = pa.array(arr).cast(pa.large_string())
+        elif arr.dtype == object:
             arrays[name] = pa.array(arr, type=pa.large_string())
         elif arr.dtype.kind == "M":
             us = arr.astype("datetime64[us]")

@@ -123,12 +123,28 @@ def minimize(
     )
     x = np.asarray(res.x, dtype=np.float64)
     g = jac(x)
+    h = hess(x)
     # "bad approximation" (2) or a stall (99: the callback stopped it) with a small
-    # gradient: the optimum, resolved to the precision of the objective and derivatives
+    # gradient, or where a Newton step could gain no more than the objective resolves:
+    # the optimum, resolved to the precision of the objective and derivatives (how small
+    # the gradient got before the stall depends on the optimiser's path, which differs
+    # between scipy versions)
     stopped = res.status in (2, 99)
-    success = bool(res.success or (stopped and np.linalg.norm(g) < _NOISY_GTOL))
+    resolved = np.linalg.norm(g) < _NOISY_GTOL or _newton_gain(g, h) < 1e3 * resolution
+    success = bool(res.success or (stopped and resolved))
     message = "" if success else f"{res.message} after {res.nit} iterations (gradient {g})"
-    return OptimResult(x, float(res.fun) + f0, hess(x), int(res.nit), success, message)
+    return OptimResult(x, float(res.fun) + f0, h, int(res.nit), success, message)
+
+
+def _newton_gain(g: FloatArray, h: FloatArray) -> float:
+    """What a Newton step from a point with gradient ``g`` and Hessian ``h`` would gain
+    (``g' h^-1 g / 2``); infinite where ``h`` is not positive definite."""
+    try:
+        factor = np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    z = np.linalg.solve(factor, g)
+    return 0.5 * float(z @ z)
 
 
 def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
