@@ -46,29 +46,7 @@ def decide_rows(
     n = len(history)
     plan, _ = guard._plan(key)
     exempt = guard._is_exempt(key[1])
-    opted = np.zeros(n, dtype=bool)
-    snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
-    variant_of = np.zeros(n, dtype=np.int64)
-    variants: list[tuple[Any, Any]] = [(guard._zone, ())]
-    if prefs is not None:
-        index: dict[Any, int] = {(guard._zone, ()): 0}
-        by_object: dict[int, tuple[bool, int, int]] = {}
-        for i, p in enumerate(prefs):
-            if p is None:
-                continue
-            found = by_object.get(id(p))
-            if found is None:
-                cr = guard._for_customer(p)
-                hard, own = cr.plans(key, exempt, guard._counted)
-                vkey = (cr.zone or guard._zone, own)
-                v = index.get(vkey)
-                if v is None:
-                    v = index[vkey] = len(variants)
-                    variants.append(vkey)
-                out = any(r is cr.opt_out for r, _ in hard)
-                until = cr.snooze.until_micros if cr.snooze is not None else _FOREVER_AGO
-                found = by_object[id(p)] = (out, int(until), v)
-            opted[i], snooze[i], variant_of[i] = found
+    opted, snooze, variant_of, variants, _ = guard._preference_variants(prefs, n, key, exempt)
     policy_exempt = guard.policy.exempt_categories
 
     def context(sub: History, zone: Any, red: int) -> BatchContext:

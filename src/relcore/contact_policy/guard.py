@@ -703,6 +703,45 @@ class ContactGuard:
 
     # ------------------------------------------------------------------ an audience
 
+    def _preference_variants(
+        self,
+        prefs: Sequence[ContactPreferences | None] | None,
+        n: int,
+        key: tuple[str, str | None, str | None],
+        exempt: bool,
+    ) -> tuple[npt.NDArray[np.bool_], Micros, npt.NDArray[np.int64], list[tuple[Any, _Plan]], int]:
+        """Customers' preferences for a batch decision: who opted out, until when each is
+        snoozed, and which variant (time zone and own limits) each belongs to, with the
+        variants and how far back their own limits read. Preferences are read once per
+        distinct object, as callers often pass one object for many customers."""
+        opted = np.zeros(n, dtype=bool)
+        snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
+        variant_of = np.zeros(n, dtype=np.int64)
+        variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
+        lookback = 0
+        if prefs is None:
+            return opted, snooze, variant_of, variants, lookback
+        index: dict[Any, int] = {(self._zone, ()): 0}
+        by_object: dict[int, tuple[bool, int, int]] = {}
+        for i, p in enumerate(prefs):
+            if p is None:
+                continue
+            found = by_object.get(id(p))
+            if found is None:
+                cr = self._for_customer(p)
+                hard, own = cr.plans(key, exempt, self._counted)
+                vkey = (cr.zone or self._zone, own)
+                v = index.get(vkey)
+                if v is None:
+                    v = index[vkey] = len(variants)
+                    variants.append(vkey)
+                    lookback = _combine(lookback, cr.lookback)
+                out = any(r is cr.opt_out for r, _ in hard)
+                until = cr.snooze.until_micros if cr.snooze is not None else _FOREVER_AGO
+                found = by_object[id(p)] = (out, int(until), v)
+            opted[i], snooze[i], variant_of[i] = found
+        return opted, snooze, variant_of, variants, lookback
+
     def check_many(
         self,
         customer_ids: Sequence[str] | npt.NDArray[Any],
@@ -757,32 +796,11 @@ class ContactGuard:
         reduction = 0 if reserve is None else reserve.reduction(priority)
 
         # Customers' preferences: hard stops per customer; limits and zones per variant.
-        opted = np.zeros(n, dtype=bool)
-        snooze = np.full(n, _FOREVER_AGO, dtype=np.int64)
-        variant_of = np.zeros(n, dtype=np.int64)
-        variants: list[tuple[Any, _Plan]] = [(self._zone, ())]
         now = self._now()
         prefs_list = self._with_stored(ids, _align(ids, preferences))
-        if prefs_list is not None:
-            index: dict[Any, int] = {(self._zone, ()): 0}
-            by_object: dict[int, tuple[bool, int, int]] = {}
-            for i, p in enumerate(prefs_list):
-                if p is None:
-                    continue
-                found = by_object.get(id(p))
-                if found is None:
-                    cr = self._for_customer(p)
-                    hard, own = cr.plans(key, exempt, self._counted)
-                    vkey = (cr.zone or self._zone, own)
-                    v = index.get(vkey)
-                    if v is None:
-                        v = index[vkey] = len(variants)
-                        variants.append(vkey)
-                        lookback = _combine(lookback, cr.lookback)
-                    out = any(r is cr.opt_out for r, _ in hard)
-                    until = cr.snooze.until_micros if cr.snooze is not None else _FOREVER_AGO
-                    found = by_object[id(p)] = (out, int(until), v)
-                opted[i], snooze[i], variant_of[i] = found
+        grouped = self._preference_variants(prefs_list, n, key, exempt)
+        opted, snooze, variant_of, variants, own_lookback = grouped
+        lookback = _combine(lookback, own_lookback)
 
         since = None if lookback == _UNBOUNDED else s0 - lookback
         history = self.ledger.histories(ids.tolist(), since=since, held_at=now)
