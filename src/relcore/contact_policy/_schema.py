@@ -1,9 +1,8 @@
 """The policy file's value types: how each is read, checked and written back.
 
-A policy file is data. Every value is read by a parser chosen from a fixed table of
-kinds; nothing is evaluated, imported or looked up by name outside these tables. Each
-parser reports a bad value as a [`PolicyError`][relcore.errors.PolicyError] naming the key path
-(``rules[2].per``).
+A policy file is data. Every value is read by a parser chosen from a fixed table of kinds; nothing
+is evaluated, imported or looked up by name outside these tables. Each parser reports a bad value as
+a [`PolicyError`][relcore.errors.PolicyError] naming the key path (``rules[2].per``).
 
 Durations are written ``"7d"``, ``"20h"``, ``"90m"``, ``"1d12h"`` (units ``w``, ``d``,
 ``h``, ``m``, ``s``, ``ms``, ``us``); times of day ``"21:00"`` (or a TOML local time).

@@ -163,10 +163,10 @@ def simulate(
     planned_contacts
         The plan.
     history
-        What the customers already received and did: a ledger (only the planned
-        customers' entries are copied), a [`History`][relcore.contact_policy.History], an
-        [`EventLog`][relcore.models.EventLog] (rows whose initiator is ``"company"`` are
-        contacts, all others customer events) or entries.
+        What the customers already received and did: a ledger (only the planned customers' entries
+        are copied), a [`History`][relcore.contact_policy.History], an
+        [`EventLog`][relcore.models.EventLog] (rows whose initiator is ``"company"`` are contacts,
+        all others customer events) or entries.
     preferences
         Customers' own settings, by customer id.
     reschedule

@@ -109,9 +109,8 @@ class Contact:
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Contact:
         """Read a contact written by [`to_dict`][relcore.contact_policy.Contact.to_dict] (only
-        ``customer_id``, ``channel``
-        and ``at`` are required); a bad value is a [`DataError`][relcore.errors.DataError] naming
-        it."""
+        ``customer_id``, ``channel`` and ``at`` are required); a bad value is a
+        [`DataError`][relcore.errors.DataError] naming it."""
         d = _json.fields(
             data,
             path,

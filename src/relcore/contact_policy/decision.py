@@ -111,8 +111,7 @@ class Reason:
         cls, data: Any, path: str = "", *, rule_types: Iterable[type[Rule]] = ()
     ) -> Reason:
         """Read a reason written by [`to_dict`][relcore.contact_policy.Reason.to_dict];
-        ``rule_types`` are rule classes of
-        your own that it may name (see
+        ``rule_types`` are rule classes of your own that it may name (see
         [`Policy.from_dict`][relcore.contact_policy.Policy.from_dict])."""
         d = _json.fields(data, path, "a reason", required=("code", "message"), optional=("rule",))
         code = _json.read_str(d["code"], _json.path_of(path, "code"))

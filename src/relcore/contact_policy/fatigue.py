@@ -1,22 +1,22 @@
 """Fatigue scores for [`FatigueLimit`][relcore.contact_policy.FatigueLimit]: the plug-in interface.
 
-A fatigue scorer turns a customer's ledger history into one number: how much unanswered
-contact pressure they are under at an instant. [`FatigueLimit`][relcore.contact_policy.FatigueLimit]
-refuses a contact when the score is above its ``max_score``. Any object with the methods of
+A fatigue scorer turns a customer's ledger history into one number: how much unanswered contact
+pressure they are under at an instant. [`FatigueLimit`][relcore.contact_policy.FatigueLimit] refuses
+a contact when the score is above its ``max_score``. Any object with the methods of
 [`FatigueScorer`][relcore.contact_policy.FatigueScorer] can be plugged in. relcore ships
 [`ContactFatigue`][relcore.contact_policy.ContactFatigue]: the relationship score of
 [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue], computed from the ledger.
 
 Writing a scorer
 ----------------
-``score_many(history, at)`` gets a [`History`][relcore.contact_policy.History] of ``n``
-customers and an int64 array of ``n`` instants (UTC microseconds) and returns ``n``
-float scores. Customer ``i``'s rows are ``history.starts[i]:history.ends[i]`` of the
-columns ``at``, ``channel``, ``category``, ``campaign``, ``kind`` (int32 codes into
-``history.labels``; ``history.code("response")`` gives one) and ``company`` (``True``
-for contacts the company made, ``False`` for customer events). The history may hold rows
-later than ``at[i]`` (scheduled contacts); a score at ``at[i]`` must ignore them.
-``score(history, at)`` is the same for one customer (``len(history) == 1``) and an int.
+``score_many(history, at)`` gets a [`History`][relcore.contact_policy.History] of ``n`` customers
+and an int64 array of ``n`` instants (UTC microseconds) and returns ``n`` float scores. Customer
+``i``'s rows are ``history.starts[i]:history.ends[i]`` of the columns ``at``, ``channel``,
+``category``, ``campaign``, ``kind`` (int32 codes into ``history.labels``;
+``history.code("response")`` gives one) and ``company`` (``True`` for contacts the company made,
+``False`` for customer events). The history may hold rows later than ``at[i]`` (scheduled contacts);
+a score at ``at[i]`` must ignore them. ``score(history, at)`` is the same for one customer
+(``len(history) == 1``) and an int.
 
 Two properties make [`FatigueLimit`][relcore.contact_policy.FatigueLimit]'s ``next_allowed_at``
 exact: the score at an instant depends only on rows at or before it, and between two rows of the
@@ -111,15 +111,14 @@ class ContactFatigue:
 
     .. math:: \\mathrm{score}(t) = \\sum_{c} 2^{-(t - c)/h} + w \\sum_{n} 2^{-(t - n)/h}
 
-    over the company contacts ``c`` with ``r < c <= t`` and the negative events ``n``
-    (complaints, unsubscribes) at or before ``t``, where ``r`` is the customer's last
-    response at or before ``t`` and ``h`` the half-life. A contact just sent adds 1, one a
-    half-life old adds 0.5, a response wipes the slate; a complaint adds ``w`` (5 by
-    default) and is not wiped by responses. The arithmetic is
-    [`relcore.scoring.fatigue_scores`][relcore.scoring.scores.fatigue_scores], the kernel behind the
-    relationship score, so a policy's limit and an analyst's fatigue scores are the same number.
-    Events older than ``horizon`` (20 half-lives unless given, where an event weighs less
-    than one millionth) are not read.
+    over the company contacts ``c`` with ``r < c <= t`` and the negative events ``n`` (complaints,
+    unsubscribes) at or before ``t``, where ``r`` is the customer's last response at or before ``t``
+    and ``h`` the half-life. A contact just sent adds 1, one a half-life old adds 0.5, a response
+    wipes the slate; a complaint adds ``w`` (5 by default) and is not wiped by responses. The
+    arithmetic is [`relcore.scoring.fatigue_scores`][relcore.scoring.scores.fatigue_scores], the
+    kernel behind the relationship score, so a policy's limit and an analyst's fatigue scores are
+    the same number. Events older than ``horizon`` (20 half-lives unless given, where an event
+    weighs less than one millionth) are not read.
 
     Attributes
     ----------

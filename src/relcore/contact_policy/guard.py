@@ -176,9 +176,8 @@ class ContactGuard:
     policy
         The company's rules.
     ledger
-        Where contacts, reservations, customer events, stored preferences and the audit
-        trail are kept (a fresh [`MemoryLedger`][relcore.contact_policy.MemoryLedger] when
-        omitted).
+        Where contacts, reservations, customer events, stored preferences and the audit trail are
+        kept (a fresh [`MemoryLedger`][relcore.contact_policy.MemoryLedger] when omitted).
     clock
         What time it is now: a function returning an aware datetime (the system clock,
         ``datetime.now(timezone.utc)``, when omitted). Reservations expire by it and
@@ -187,8 +186,8 @@ class ContactGuard:
         far less than a reservation's ttl).
     audit
         Keep an [`AuditRecord`][relcore.contact_policy.AuditRecord] of every single-contact
-        decision, allowed or refused, and every confirmation and release, in the ledger
-        (read them back with ``ledger.decisions(...)``).
+        decision, allowed or refused, and every confirmation and release, in the ledger (read them
+        back with ``ledger.decisions(...)``).
 
     Examples
     --------
@@ -326,12 +325,11 @@ class ContactGuard:
             As for [`check`][relcore.contact_policy.ContactGuard.check] (the stored ones when
             ``None``).
         key
-            An idempotency key naming the message (its id). Asking again with the same
-            key and contact returns the original decision and takes no second slot; the
-            same key with another contact raises
-            [`ReservationError`][relcore.errors.ReservationError]. A key binds when its contact is
-            allowed: after a refusal, asking again with it decides afresh (a deferred message keeps
-            its id). Without a key, every call is a new contact.
+            An idempotency key naming the message (its id). Asking again with the same key and
+            contact returns the original decision and takes no second slot; the same key with
+            another contact raises [`ReservationError`][relcore.errors.ReservationError]. A key
+            binds when its contact is allowed: after a refusal, asking again with it decides afresh
+            (a deferred message keeps its id). Without a key, every call is a new contact.
 
         Examples
         --------
@@ -456,11 +454,11 @@ class ContactGuard:
         Raises
         ------
         ReservationError
-            When nothing is held under ``key``: it was never reserved, was released, or
-            expired and its slot may have gone to another contact; or when the
-            reservation's ttl has passed by the guard's clock. Nothing is recorded then:
-            if the message went out anyway, [`record`][relcore.contact_policy.ContactGuard.record]
-            it, so the ledger tells the truth (it then counts, whatever the caps).
+            When nothing is held under ``key``: it was never reserved, was released, or expired and
+            its slot may have gone to another contact; or when the reservation's ttl has passed by
+            the guard's clock. Nothing is recorded then: if the message went out anyway,
+            [`record`][relcore.contact_policy.ContactGuard.record] it, so the ledger tells the truth
+            (it then counts, whatever the caps).
         """
         _check_key(key)
         found = self.ledger.keyed(key)

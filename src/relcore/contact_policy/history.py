@@ -352,8 +352,8 @@ class History:
 class CustomerRows:
     """One customer's ledger rows as parallel Python lists, sorted by time.
 
-    The single-decision fast path: a rule deciding one contact reads a handful of rows,
-    where numpy's per-call overhead would dominate, so
+    The single-decision fast path: a rule deciding one contact reads a handful of rows, where
+    numpy's per-call overhead would dominate, so
     [`ContactGuard.check`][relcore.contact_policy.ContactGuard.check] reads them as lists. A ledger
     hands them out through ``customer_rows`` (part of the [`Ledger`][relcore.contact_policy.Ledger]
     protocol, whose default builds them from ``customer_history``).

@@ -9,58 +9,57 @@ contract tests (``tests/contact_policy/test_ledger_contract.py``).
 The contract. Times are int microseconds since the epoch (UTC).
 
 *Entries.* ``append(entries)`` stores entries; nothing is ever dropped or altered.
-``customer_history(id, since=t)`` returns that customer's entries with ``at >= t`` (all
-when ``since`` is ``None``), sorted by time, as a one-customer
+``customer_history(id, since=t)`` returns that customer's entries with ``at >= t`` (all when
+``since`` is ``None``), sorted by time, as a one-customer
 [`History`][relcore.contact_policy.History] whose columns hold exactly those rows;
 ``customer_rows(id, since=t)`` the same rows as
-[`CustomerRows`][relcore.contact_policy.CustomerRows] (the single-decision fast path; a ledger
-that subclasses [`Ledger`][relcore.contact_policy.Ledger] inherits a default built from
+[`CustomerRows`][relcore.contact_policy.CustomerRows] (the single-decision fast path; a ledger that
+subclasses [`Ledger`][relcore.contact_policy.Ledger] inherits a default built from
 ``customer_history``); ``histories(ids, since=t)`` the same for many customers at once, aligned with
 ``ids`` (unknown ids have no rows; its columns may hold more rows than asked for, so read them
 through ``starts``/``ends``). ``len(ledger)`` counts the recorded entries.
 
-*Keys and reservations.* An entry may be stored under a key (an idempotency key: a
-message id), as a [`KeyedEntry`][relcore.contact_policy.KeyedEntry]: recorded (``held_until`` is
-``None``: an entry like any other), or held until ``held_until`` (a reservation: not recorded, and
-not counted by ``len``). Every read takes ``held_at=t``: with it, entries held at ``t``
-(``held_until > t``) are read as well, in time order with the recorded ones; without
-it, only recorded entries are read. ``keyed(key)`` finds the entry stored under a key,
-held or recorded (``None`` once it is released, expired or pruned).
+*Keys and reservations.* An entry may be stored under a key (an idempotency key: a message id), as a
+[`KeyedEntry`][relcore.contact_policy.KeyedEntry]: recorded (``held_until`` is ``None``: an entry
+like any other), or held until ``held_until`` (a reservation: not recorded, and not counted by
+``len``). Every read takes ``held_at=t``: with it, entries held at ``t`` (``held_until > t``) are
+read as well, in time order with the recorded ones; without it, only recorded entries are read.
+``keyed(key)`` finds the entry stored under a key, held or recorded (``None`` once it is released,
+expired or pruned).
 
-*Exclusive sections.* ``exclusive(id)`` is a context manager holding the customer's
-write lock for a read-decide-write sequence: no other ``exclusive`` section for the same
-customer (in any thread, or any process or host sharing the store) interleaves with it,
-and what it reads of keys is current. Its [`LedgerSession`][relcore.contact_policy.LedgerSession]
-reads (as above, the customer's rows) and writes: ``append``; ``add_keyed`` (a key used before, by
-any customer, raises [`ReservationError`][relcore.errors.ReservationError]: a SQL store lets its
-unique index say so); ``confirm(key)`` (a held entry becomes recorded); ``release(key)`` (a held
-entry is removed); ``expire(now)`` (the customer's entries held until ``now`` or earlier
-are removed: a reservation whose slot a decision has given away can never be
-confirmed); ``get_preferences``/``set_preferences`` and ``log_decisions``. Everything it
-wrote is committed when the block exits normally, and nothing if it raises.
+*Exclusive sections.* ``exclusive(id)`` is a context manager holding the customer's write lock for a
+read-decide-write sequence: no other ``exclusive`` section for the same customer (in any thread, or
+any process or host sharing the store) interleaves with it, and what it reads of keys is current.
+Its [`LedgerSession`][relcore.contact_policy.LedgerSession] reads (as above, the customer's rows)
+and writes: ``append``; ``add_keyed`` (a key used before, by any customer, raises
+[`ReservationError`][relcore.errors.ReservationError]: a SQL store lets its unique index say so);
+``confirm(key)`` (a held entry becomes recorded); ``release(key)`` (a held entry is removed);
+``expire(now)`` (the customer's entries held until ``now`` or earlier are removed: a reservation
+whose slot a decision has given away can never be confirmed);
+``get_preferences``/``set_preferences`` and ``log_decisions``. Everything it wrote is committed when
+the block exits normally, and nothing if it raises.
 
 *Preferences.* ``set_preferences(id, prefs)`` stores a customer's
 [`ContactPreferences`][relcore.models.ContactPreferences] (``None`` deletes them),
-``get_preferences(id)`` reads them, ``get_preferences_many(ids)`` those of many (only
-customers who have some).
+``get_preferences(id)`` reads them, ``get_preferences_many(ids)`` those of many (only customers who
+have some).
 
 *Audit.* ``log_decisions(records)`` stores [`AuditRecord`][relcore.contact_policy.AuditRecord]
-values; ``decisions(customer_id=..., since=..., until=...)`` reads those with
-``since <= decided_at < until`` (aware datetimes or microseconds), ordered by
-``decided_at`` then by the order they were stored.
+values; ``decisions(customer_id=..., since=..., until=...)`` reads those with ``since <= decided_at
+< until`` (aware datetimes or microseconds), ordered by ``decided_at`` then by the order they were
+stored.
 
-*Erasure.* ``forget(id)`` removes everything the ledger holds on a customer, in one
-transaction under the customer's write lock: recorded entries and reservations (with
-their keys), stored preferences and audit records, and returns an
-[`Erasure`][relcore.contact_policy.Erasure] counting them. Where the customer had opted out of
-channels or categories (in their stored preferences, or by an ``"unsubscribe"`` event), a
-suppression record remains: a salted hash of the id (HMAC-SHA256 under a secret drawn at random when
-the store was created) and the opted-out channels and categories, nothing else (no time, no content,
-no id). Reading the preferences of an id whose hash is suppressed returns its opt-outs (with
-whatever preferences are stored for it again), so a customer imported again under the
-same id is still not contacted where they refused it. ``lift_suppression(id)`` removes
-the record (the customer has opted in again). A request racing a ``forget`` is ordered
-by the lock: wholly before it (and erased) or wholly after it.
+*Erasure.* ``forget(id)`` removes everything the ledger holds on a customer, in one transaction
+under the customer's write lock: recorded entries and reservations (with their keys), stored
+preferences and audit records, and returns an [`Erasure`][relcore.contact_policy.Erasure] counting
+them. Where the customer had opted out of channels or categories (in their stored preferences, or by
+an ``"unsubscribe"`` event), a suppression record remains: a salted hash of the id (HMAC-SHA256
+under a secret drawn at random when the store was created) and the opted-out channels and
+categories, nothing else (no time, no content, no id). Reading the preferences of an id whose hash
+is suppressed returns its opt-outs (with whatever preferences are stored for it again), so a
+customer imported again under the same id is still not contacted where they refused it.
+``lift_suppression(id)`` removes the record (the customer has opted in again). A request racing a
+``forget`` is ordered by the lock: wholly before it (and erased) or wholly after it.
 
 *Tenants.* ``ledger.tenant`` names the tenant (a brand, a business unit) whose rows the
 ledger reads and writes (``"default"`` unless told); ``for_tenant(name)`` is a ledger of
@@ -208,11 +207,10 @@ def opt_out_scopes(
     earlier: Scopes | None = None,
 ) -> Scopes:
     """The opt-outs a suppression record keeps: those of the stored preferences, those
-    of ``"unsubscribe"`` events (``(channel, category)``: the category when there is one,
-    else the channel, as
+    of ``"unsubscribe"`` events (``(channel, category)``: the category when there is one, else
+    the channel, as
     [`ContactGuard.record_response`][relcore.contact_policy.ContactGuard.record_response] reads
-    them) and those of
-    an earlier record of the same id."""
+    them) and those of an earlier record of the same id."""
     channels: set[str] = set()
     categories: set[str] = set()
     if preferences is not None:
@@ -306,8 +304,8 @@ class LedgerSession(Protocol):
         self, *, since: int | None = None, held_at: int | None = None
     ) -> CustomerRows:
         """The same rows as
-        [`customer_history`][relcore.contact_policy.LedgerSession.customer_history], as lists (the
-        fast path)."""
+        [`customer_history`][relcore.contact_policy.LedgerSession.customer_history], as lists
+        (the fast path)."""
         return CustomerRows.from_history(self.customer_history(since=since, held_at=held_at))
 
     def append(self, entries: Sequence[Entry]) -> None:
@@ -532,11 +530,11 @@ class _Columns(NamedTuple):
 class MemoryLedger(Ledger):
     """A ledger in process memory, stored as sorted numpy columns.
 
-    History lives in columns sorted by (customer, time) with a small append buffer that
-    is merged in from time to time, so an audience of millions is decided with a few
-    array operations and a single customer's rows are one slice. Safe across threads of
-    one process (a lock guards it); it is not shared between processes and is gone when
-    the process ends: use [`SQLiteLedger`][relcore.contact_policy.SQLiteLedger] for that.
+    History lives in columns sorted by (customer, time) with a small append buffer that is merged in
+    from time to time, so an audience of millions is decided with a few array operations and a
+    single customer's rows are one slice. Safe across threads of one process (a lock guards it); it
+    is not shared between processes and is gone when the process ends: use
+    [`SQLiteLedger`][relcore.contact_policy.SQLiteLedger] for that.
 
     Examples
     --------

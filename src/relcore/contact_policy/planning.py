@@ -14,11 +14,10 @@ When budgets or caps bind, the plan keeps the candidates of highest expected net
 
 .. math:: v_i = p_i \, V_i - \lambda \, (F_i + 1)
 
-where :math:`V_i` is the candidate's value (the ``value`` column: a campaign value per
-message, or a customer's expected CLV), :math:`p_i` the customer's probability of
-responding on the candidate's channel
-([`relcore.scoring.response_propensity`][relcore.scoring.scores.response_propensity]; 1 when not
-given), :math:`F_i` the customer's fatigue score at ``earliest`` (a
+where :math:`V_i` is the candidate's value (the ``value`` column: a campaign value per message, or a
+customer's expected CLV), :math:`p_i` the customer's probability of responding on the candidate's
+channel ([`relcore.scoring.response_propensity`][relcore.scoring.scores.response_propensity]; 1 when
+not given), :math:`F_i` the customer's fatigue score at ``earliest`` (a
 [`ContactFatigue`][relcore.contact_policy.ContactFatigue] over the ledger, so :math:`F_i + 1` is the
 fatigue the send leaves) and :math:`\lambda` the ``fatigue_cost`` (0 by default).
 
@@ -52,13 +51,12 @@ each against the ledger *and the sends planned for the customer in earlier round
 A customer gets at most ``per_customer`` messages; the candidates behind them are left
 out as ``"outranked"`` (lower value than the chosen alternative).
 
-Caps and gaps count contacts recorded for later times too, so a send planned before one
-already planned is checked against it; with a rule that reads only the past (a fatigue
-limit, outcome suppression, a rule of your own) each customer's sends are planned in
-time order instead. Every scheduled send then passes
-[`ContactGuard.request`][relcore.contact_policy.ContactGuard.request] when the plan's sends are
-replayed in time order on the ledger (with rules that, like relcore's, only ever pass more easily
-with fewer contacts).
+Caps and gaps count contacts recorded for later times too, so a send planned before one already
+planned is checked against it; with a rule that reads only the past (a fatigue limit, outcome
+suppression, a rule of your own) each customer's sends are planned in time order instead. Every
+scheduled send then passes [`ContactGuard.request`][relcore.contact_policy.ContactGuard.request]
+when the plan's sends are replayed in time order on the ledger (with rules that, like relcore's,
+only ever pass more easily with fewer contacts).
 
 [`compare`][relcore.contact_policy.compare] runs one calendar of planned contacts through several
 policies.
@@ -436,22 +434,22 @@ class CommitResult:
 class CampaignPlan(TableResult):
     """A planned campaign: every candidate, whether and when it goes out, and why not.
 
-    One row per candidate, in the order given. ``status`` is ``"scheduled"`` (at
-    ``send_at``), ``"held_out"`` (the customer is in a
-    [`GlobalControl`][relcore.contact_policy.GlobalControl] group) or ``"left_out"``; ``reason``
-    says why a candidate was left out: the failing rule codes joined by ``"+"``
-    (``"frequency_cap+quiet_hours"``), ``"budget"``, ``"rate_limit"``, ``"outranked"`` (lower value
-    than the chosen alternative) or ``"below_min_value"``; ``detail`` names the budget, the rate
-    limit, the chosen alternative or the instant the rules would next allow.
+    One row per candidate, in the order given. ``status`` is ``"scheduled"`` (at ``send_at``),
+    ``"held_out"`` (the customer is in a [`GlobalControl`][relcore.contact_policy.GlobalControl]
+    group) or ``"left_out"``; ``reason`` says why a candidate was left out: the failing rule codes
+    joined by ``"+"`` (``"frequency_cap+quiet_hours"``), ``"budget"``, ``"rate_limit"``,
+    ``"outranked"`` (lower value than the chosen alternative) or ``"below_min_value"``; ``detail``
+    names the budget, the rate limit, the chosen alternative or the instant the rules would next
+    allow.
 
     Attributes
     ----------
     customer_id, message_id, channel, category, campaign, priority
         The candidates.
     earliest, latest, send_at
-        Instants as int64 microseconds since the epoch, UTC (``send_at`` is -1 where
-        nothing is scheduled); [`to_pandas`][relcore.contact_policy.CampaignPlan.to_pandas] shows
-        them as datetimes.
+        Instants as int64 microseconds since the epoch, UTC (``send_at`` is -1 where nothing is
+        scheduled); [`to_pandas`][relcore.contact_policy.CampaignPlan.to_pandas] shows them as
+        datetimes.
     value, propensity, fatigue_cost, net_value
         The objective's terms (see the module docstring).
     status, reason, detail
@@ -732,15 +730,14 @@ def plan_campaign(
     Parameters
     ----------
     guard
-        The policy, the ledger (what customers already received and did) and their
-        stored preferences. Nothing is recorded: see
+        The policy, the ledger (what customers already received and did) and their stored
+        preferences. Nothing is recorded: see
         [`CampaignPlan.commit`][relcore.contact_policy.CampaignPlan.commit].
     candidates
-        A mapping of columns (or a pandas/polars DataFrame), one row per candidate:
-        ``customer_id``, ``channel``, ``earliest``, ``latest`` (aware datetimes, ISO
-        strings with an offset, or ``datetime64`` with ``timezone=``), and optionally
-        ``message_id`` (default: the row number), ``category``, ``campaign``,
-        ``priority`` (int, default 0; matters with a policy
+        A mapping of columns (or a pandas/polars DataFrame), one row per candidate: ``customer_id``,
+        ``channel``, ``earliest``, ``latest`` (aware datetimes, ISO strings with an offset, or
+        ``datetime64`` with ``timezone=``), and optionally ``message_id`` (default: the row number),
+        ``category``, ``campaign``, ``priority`` (int, default 0; matters with a policy
         [`Reserve`][relcore.contact_policy.Reserve] and breaks ties of value) and ``value`` (default
         1).
     budgets, rate_limits
@@ -1704,9 +1701,9 @@ class PolicyComparison(TableResult):
         The days of the trajectories (``datetime64[D]``, UTC), from the calendar's first
         to the day after its last planned contact plus ``max_delay``.
     sends_per_day, fatigue_per_day
-        ``(n_policies, n_days)``: sends each day, and the customers' mean fatigue score
-        (a [`ContactFatigue`][relcore.contact_policy.ContactFatigue] over the history and the sends)
-        at the end of each day.
+        ``(n_policies, n_days)``: sends each day, and the customers' mean fatigue score (a
+        [`ContactFatigue`][relcore.contact_policy.ContactFatigue] over the history and the sends) at
+        the end of each day.
     """
 
     names: tuple[str, ...]

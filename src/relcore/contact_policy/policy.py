@@ -1,9 +1,9 @@
 """A contact policy: the company's rules, its exempt categories and default time zone.
 
-A policy is data. It is built in Python or read from a TOML file (or any mapping of the
-same shape) whose schema is strict: an unknown key, a value of the wrong type, a
-negative duration or an unknown time zone raises [`PolicyError`][relcore.errors.PolicyError] naming
-the key path (``rules[2].per``). Nothing in a policy file is ever executed or imported.
+A policy is data. It is built in Python or read from a TOML file (or any mapping of the same shape)
+whose schema is strict: an unknown key, a value of the wrong type, a negative duration or an unknown
+time zone raises [`PolicyError`][relcore.errors.PolicyError] naming the key path (``rules[2].per``).
+Nothing in a policy file is ever executed or imported.
 
 The file format::
 
@@ -475,8 +475,8 @@ class Policy:
         Today: a [`Reserve`][relcore.contact_policy.Reserve] that can never be satisfied. A
         frequency cap with no more slots than the reserve keeps refuses every contact below the
         reserve's priority in its scope, for good (``next_allowed_at`` is ``None``, as for an
-        opt-out); a reserve without a frequency cap keeps nothing. ``relcore policy
-        check`` prints these.
+        opt-out); a reserve without a frequency cap keeps nothing. ``relcore policy check`` prints
+        these.
 
         Examples
         --------

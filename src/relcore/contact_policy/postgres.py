@@ -1,7 +1,7 @@
 """A ledger in PostgreSQL: one store for the processes of many hosts.
 
-Needs the ``postgres`` extra (``pip install 'relcore[postgres]'``, which brings psycopg 3);
-``import relcore.contact_policy`` does not import psycopg, constructing a
+Needs the ``postgres`` extra (``pip install 'relcore[postgres]'``, which brings psycopg 3); ``import
+relcore.contact_policy`` does not import psycopg, constructing a
 [`PostgresLedger`][relcore.contact_policy.PostgresLedger] does.
 
 Atomicity. A guarded request runs its read, decision and write in one transaction that
@@ -28,20 +28,19 @@ an error. And there would be many: measured with plain SQL (``benchmarks/bench_l
 read-decide-writes on random customers (its predicate locks cover index pages, not customers), where
 the lock made as many per second without a failure. Only for one customer written to hundreds of
 times a second does SERIALIZABLE pass more through (the lock makes each section wait for the
-previous commit's flush); a contact policy refuses such a customer after the first few
-contacts, and a refusal writes nothing. The lock needs no row to lock (a customer seen
-for the first time has none), writes nothing, and, being transaction-scoped, also works
-behind a connection pooler in transaction mode.
+previous commit's flush); a contact policy refuses such a customer after the first few contacts, and
+a refusal writes nothing. The lock needs no row to lock (a customer seen for the first time has
+none), writes nothing, and, being transaction-scoped, also works behind a connection pooler in
+transaction mode.
 
-Keys and reservations. An entry stored under a key carries it in ``ledger.key`` (a
-unique partial index: a key names one entry, whichever customer's), and a reservation its
-``held_until``; a reservation is an ordinary row, so a read with ``held_at`` is the same
-index scan with a wider filter. ``add_keyed`` lets the unique index decide (``INSERT ...
-ON CONFLICT DO NOTHING``), so a key used twice never aborts the transaction: the session
-goes on after the [`ReservationError`][relcore.errors.ReservationError]. Every guarded request
-starts by expiring the customer's reservations and reading their stored preferences: one statement
-does both (preferences are written only under the customer's lock, so what it read stays
-true for the rest of the section).
+Keys and reservations. An entry stored under a key carries it in ``ledger.key`` (a unique partial
+index: a key names one entry, whichever customer's), and a reservation its ``held_until``; a
+reservation is an ordinary row, so a read with ``held_at`` is the same index scan with a wider
+filter. ``add_keyed`` lets the unique index decide (``INSERT ... ON CONFLICT DO NOTHING``), so a key
+used twice never aborts the transaction: the session goes on after the
+[`ReservationError`][relcore.errors.ReservationError]. Every guarded request starts by expiring the
+customer's reservations and reading their stored preferences: one statement does both (preferences
+are written only under the customer's lock, so what it read stays true for the rest of the section).
 
 Schema. Everything lives in one PostgreSQL schema (``relcore`` unless told otherwise),
 created by the first ledger that opens it: ``schema_version`` records each migration
@@ -194,14 +193,13 @@ SCHEMA_VERSION: Final = len(_MIGRATIONS)
 class PostgresLedger(Ledger):
     """A ledger stored in a PostgreSQL database, shared by processes on many hosts.
 
-    Each thread (and each process) gets its own connection, opened on first use; the
-    object may be passed to other processes, pickled or inherited by ``fork`` (it
-    connects again there). A connection the server dropped is replaced on the next call.
-    A problem with the server (unreachable, refusing the login, a customer's lock held
-    for longer than ``timeout``) raises [`LedgerError`][relcore.errors.LedgerError] naming the
-    server (the connection string without its password) and the schema.
-    [`close`][relcore.contact_policy.PostgresLedger.close] is safe while other threads use the
-    ledger: their calls in progress finish, and later calls raise
+    Each thread (and each process) gets its own connection, opened on first use; the object may be
+    passed to other processes, pickled or inherited by ``fork`` (it connects again there). A
+    connection the server dropped is replaced on the next call. A problem with the server
+    (unreachable, refusing the login, a customer's lock held for longer than ``timeout``) raises
+    [`LedgerError`][relcore.errors.LedgerError] naming the server (the connection string without its
+    password) and the schema. [`close`][relcore.contact_policy.PostgresLedger.close] is safe while
+    other threads use the ledger: their calls in progress finish, and later calls raise
     [`LedgerError`][relcore.errors.LedgerError].
 
     Parameters
@@ -215,9 +213,9 @@ class PostgresLedger(Ledger):
     timeout
         Seconds to wait for a connection and for a customer's lock before giving up.
     tenant
-        Whose rows the ledger reads and writes: the default tenant's tables live in
-        ``schema``, another tenant's in the schema ``"{schema}/{tenant}"`` of the same
-        database (see [`for_tenant`][relcore.contact_policy.PostgresLedger.for_tenant]).
+        Whose rows the ledger reads and writes: the default tenant's tables live in ``schema``,
+        another tenant's in the schema ``"{schema}/{tenant}"`` of the same database (see
+        [`for_tenant`][relcore.contact_policy.PostgresLedger.for_tenant]).
 
     Examples
     --------

@@ -116,16 +116,15 @@ def scope_noun(channel: Any, category: Any, campaign: Any, *, plural: bool = Tru
 def parameter(kind: str, *, optional: bool = False, **field: Any) -> dict[str, Any]:
     """How a rule parameter is read, written and checked: arguments for `attrs.field`.
 
-    Declare a parameter as ``gap: timedelta = attrs.field(**parameter("duration"))``.
-    ``kind`` names the parameter's type in a policy file: ``"count"`` (an integer
-    >= 0), ``"positive_int"``, ``"number"`` (a finite number >= 0), ``"duration"``
-    (``"20h"`` or a ``timedelta``), ``"window"`` (a duration or ``"calendar_day"``,
-    ``"calendar_week"``, ``"calendar_month"``), ``"time"`` (``"21:00"`` or a
-    ``datetime.time``), ``"label"`` (a non-empty string), ``"labels"`` (a list of them)
-    or ``"scorer"`` (a [`FatigueScorer`][relcore.contact_policy.FatigueScorer]). The kind reads
-    and writes the value in a policy file and, unless ``converter=`` or ``validator=``
-    is given here, converts and checks it when given in Python (``optional=True`` also
-    accepts ``None``). A parameter without a default is required in the file too.
+    Declare a parameter as ``gap: timedelta = attrs.field(**parameter("duration"))``. ``kind`` names
+    the parameter's type in a policy file: ``"count"`` (an integer >= 0), ``"positive_int"``,
+    ``"number"`` (a finite number >= 0), ``"duration"`` (``"20h"`` or a ``timedelta``), ``"window"``
+    (a duration or ``"calendar_day"``, ``"calendar_week"``, ``"calendar_month"``), ``"time"``
+    (``"21:00"`` or a ``datetime.time``), ``"label"`` (a non-empty string), ``"labels"`` (a list of
+    them) or ``"scorer"`` (a [`FatigueScorer`][relcore.contact_policy.FatigueScorer]). The kind
+    reads and writes the value in a policy file and, unless ``converter=`` or ``validator=`` is
+    given here, converts and checks it when given in Python (``optional=True`` also accepts
+    ``None``). A parameter without a default is required in the file too.
 
     Examples
     --------
@@ -668,9 +667,8 @@ class QuietHours(Rule):
 class Cooldown(Rule):
     """No contact in scope for ``duration`` after an event of kind ``after``.
 
-    A contact at ``t`` fails when such an event lies in ``(t - duration, t]``; events are
-    recorded with
-    [`ContactGuard.record_response`][relcore.contact_policy.ContactGuard.record_response]
+    A contact at ``t`` fails when such an event lies in ``(t - duration, t]``; events are recorded
+    with [`ContactGuard.record_response`][relcore.contact_policy.ContactGuard.record_response]
     (``"complaint"``, ``"purchase"``, ``"unsubscribe"``, ``"service_call"``…), on any channel.
 
     Attributes
@@ -846,8 +844,8 @@ class OutcomeSuppression(Rule):
 class FatigueLimit(Rule):
     """No contact in scope while the customer's fatigue score is above ``max_score``.
 
-    The score comes from ``scorer`` (any [`FatigueScorer`][relcore.contact_policy.FatigueScorer];
-    by default [`ContactFatigue`][relcore.contact_policy.ContactFatigue], the relationship score of
+    The score comes from ``scorer`` (any [`FatigueScorer`][relcore.contact_policy.FatigueScorer]; by
+    default [`ContactFatigue`][relcore.contact_policy.ContactFatigue], the relationship score of
     [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue]: decayed contacts since the
     customer's last response, plus complaints and unsubscribes). A contact passes when the score at
     its time is at most ``max_score``.
@@ -947,8 +945,8 @@ def _fraction(_inst: Any, attribute: attrs.Attribute[Any], value: float) -> None
 class GlobalControl(Rule):
     """No contact in scope for the customers of a global control group.
 
-    A global control group is a stable share of customers who receive no marketing at all,
-    so that the whole programme's effect can be measured against them (see
+    A global control group is a stable share of customers who receive no marketing at all, so that
+    the whole programme's effect can be measured against them (see
     [`relcore.measurement`][relcore.measurement]). Membership is
     [`relcore.measurement.assign_holdout`][relcore.measurement.assign_holdout] with the same
     ``fraction`` and ``salt``: a stable hash of the customer id, so nothing needs storing and every

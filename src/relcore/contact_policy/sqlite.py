@@ -1,22 +1,20 @@
 """A ledger in a SQLite file: the embedded default, shared by threads and processes.
 
-The database runs in WAL mode (readers never block the writer). The ``ledger`` table
-holds entries, indexed by (customer, time) and by time (for pruning); an entry stored
-under a key carries it (unique), and a reservation its ``held_until``. The
-``preferences`` table holds customers' stored preferences with how far back their own
-limits read; ``decisions`` the audit trail; ``suppressions`` the opt-outs of forgotten
-customers under a salted hash of their id (``relcore_salt``); ``relcore_schema`` the
-schema's version. Those are the default tenant's tables; another tenant's are named
-``"<tenant>/ledger"`` and so on, in the same file
+The database runs in WAL mode (readers never block the writer). The ``ledger`` table holds entries,
+indexed by (customer, time) and by time (for pruning); an entry stored under a key carries it
+(unique), and a reservation its ``held_until``. The ``preferences`` table holds customers' stored
+preferences with how far back their own limits read; ``decisions`` the audit trail; ``suppressions``
+the opt-outs of forgotten customers under a salted hash of their id (``relcore_salt``);
+``relcore_schema`` the schema's version. Those are the default tenant's tables; another tenant's are
+named ``"<tenant>/ledger"`` and so on, in the same file
 ([`SQLiteLedger.for_tenant`][relcore.contact_policy.SQLiteLedger.for_tenant]). A guarded request
 runs its read, decision and write inside one ``BEGIN IMMEDIATE`` transaction, which takes SQLite's
 write lock before reading: two requests for the same customer, from two threads or two processes,
 cannot both see a free slot. A process killed mid-write loses nothing committed (WAL replays on
 open).
 
-A file written by an older relcore is migrated when it is opened, in one transaction
-(a file of a newer schema than this relcore knows is refused with a
-[`LedgerError`][relcore.errors.LedgerError]).
+A file written by an older relcore is migrated when it is opened, in one transaction (a file of a
+newer schema than this relcore knows is refused with a [`LedgerError`][relcore.errors.LedgerError]).
 
 ``synchronous="NORMAL"`` (the default) makes commits durable against application
 crashes, which is what SQLite recommends with WAL; ``"FULL"`` also survives power loss at
@@ -173,10 +171,10 @@ class _SQL:
 class SQLiteLedger(Ledger):
     """A ledger stored in a SQLite database file.
 
-    Each thread (and each process) gets its own connection, opened on first use; the
-    object may be passed to other processes (it reopens the file by path there). A
-    problem with the file (read-only, locked by another writer for longer than
-    ``timeout``, not a database) raises [`LedgerError`][relcore.errors.LedgerError] naming its path.
+    Each thread (and each process) gets its own connection, opened on first use; the object may be
+    passed to other processes (it reopens the file by path there). A problem with the file
+    (read-only, locked by another writer for longer than ``timeout``, not a database) raises
+    [`LedgerError`][relcore.errors.LedgerError] naming its path.
     [`close`][relcore.contact_policy.SQLiteLedger.close] is safe while other threads use the ledger:
     their calls in progress finish, and later calls raise
     [`LedgerError`][relcore.errors.LedgerError].

@@ -234,11 +234,10 @@ def customer_statement(
         the audit trail says what was held back.
     log, models
         An [`EventLog`][relcore.models.EventLog] and fitted purchase models: each model with
-        ``p_alive`` and ``expected_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD) adds the
-        probability the customer is still active and their expected purchases over
-        ``horizon`` periods; a Gamma-Gamma model adds their expected spend per purchase.
-        A log alone gives their engagement score.
-        The customer's purchases are summarised up to ``at`` in ``period`` (as
+        ``p_alive`` and ``expected_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD) adds the probability
+        the customer is still active and their expected purchases over ``horizon`` periods; a
+        Gamma-Gamma model adds their expected spend per purchase. A log alone gives their engagement
+        score. The customer's purchases are summarised up to ``at`` in ``period`` (as
         [`summarize`][relcore.scoring.summary.summarize], which the models must have been fitted
         on).
     at

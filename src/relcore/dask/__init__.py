@@ -19,8 +19,8 @@ of its own:
   customer, far fewer when histories repeat), and the response-curve estimates;
 * **partition by partition**: [`predict`][relcore.dask.predict],
   [`customer_lifetime_value`][relcore.dask.customer_lifetime_value] and
-  [`check_many`][relcore.dask.check_many] ship the fitted models (or a ledger snapshot) to
-  the workers and return frames keyed as their input; write them with ``.to_parquet(path)``.
+  [`check_many`][relcore.dask.check_many] ship the fitted models (or a ledger snapshot) to the
+  workers and return frames keyed as their input; write them with ``.to_parquet(path)``.
 
 Results equal the single-machine results: the same functions run on the same rows. The
 code runs on whatever scheduler Dask uses: a ``distributed.Client`` on a

@@ -54,8 +54,8 @@ def fit(
         ``BGNBD``, ``MBGNBD``, ``ParetoNBD``, ``BGBB``, ``GammaGamma`` or
         ``ShiftedBetaGeometric`` (of ``relcore.scoring``).
     data
-        A Dask frame with the columns the model fits on, one row per customer (the
-        frame [`summarize`][relcore.dask.summarize] returns), and optionally ``weights``:
+        A Dask frame with the columns the model fits on, one row per customer (the frame
+        [`summarize`][relcore.dask.summarize] returns), and optionally ``weights``:
 
         * BG/NBD, MBG/NBD, Pareto/NBD: ``frequency``, ``recency``, ``T``;
         * BG/BB: ``frequency``, ``recency``, ``n_periods`` (or ``T``, as a summary has);

@@ -39,18 +39,17 @@ def check_many(
     """[`ContactGuard.check_many`][relcore.contact_policy.ContactGuard.check_many]
     over a Dask frame of planned contacts, for audiences larger than memory.
 
-    The guard's ledger must be a [`MemoryLedger`][relcore.contact_policy.MemoryLedger]: it
-    is copied when this is called (a snapshot: contacts recorded later do not count) and the
-    copy is shipped once to each worker, which only reads it. Each partition of contacts is
-    decided with ``check_many`` against that snapshot, group by group of contacts with the
-    same labels, so every decision equals the single-machine one. Reservations count as they
-    were held by the guard's clock at the call; customers without ``preferences`` given here
-    are decided with those stored in the ledger, as on one machine. Nothing is recorded. For a
-    ledger in SQLite or PostgreSQL, load the history the policy looks back over into a
-    ``MemoryLedger``
-    ([`MemoryLedger.from_arrays`][relcore.contact_policy.MemoryLedger.from_arrays]): a live
-    database would change while the workers read it, so partitions would be decided against
-    different histories, and a SQLite file is not reachable from other machines.
+    The guard's ledger must be a [`MemoryLedger`][relcore.contact_policy.MemoryLedger]: it is copied
+    when this is called (a snapshot: contacts recorded later do not count) and the copy is shipped
+    once to each worker, which only reads it. Each partition of contacts is decided with
+    ``check_many`` against that snapshot, group by group of contacts with the same labels, so every
+    decision equals the single-machine one. Reservations count as they were held by the guard's
+    clock at the call; customers without ``preferences`` given here are decided with those stored in
+    the ledger, as on one machine. Nothing is recorded. For a ledger in SQLite or PostgreSQL, load
+    the history the policy looks back over into a ``MemoryLedger``
+    ([`MemoryLedger.from_arrays`][relcore.contact_policy.MemoryLedger.from_arrays]): a live database
+    would change while the workers read it, so partitions would be decided against different
+    histories, and a SQLite file is not reachable from other machines.
 
     Parameters
     ----------

@@ -27,10 +27,9 @@ def predict(model: Any, summary: Any, *, t: float | None = None) -> Any:
         A fitted (or known-parameter) ``BGNBD``, ``MBGNBD``, ``ParetoNBD``, ``BGBB`` or
         ``GammaGamma`` (of ``relcore.scoring``).
     summary
-        A Dask frame indexed by customer id with the columns the model predicts from
-        (as [`summarize`][relcore.dask.summarize] returns): ``frequency``, ``recency``,
-        ``T`` (BG/BB: ``n_periods`` or ``T``); ``frequency``, ``monetary_value`` for
-        Gamma-Gamma.
+        A Dask frame indexed by customer id with the columns the model predicts from (as
+        [`summarize`][relcore.dask.summarize] returns): ``frequency``, ``recency``, ``T`` (BG/BB:
+        ``n_periods`` or ``T``); ``frequency``, ``monetary_value`` for Gamma-Gamma.
     t
         Horizon of ``expected_purchases``, in model periods (opportunities for BG/BB);
         without it only ``p_alive`` is computed.
@@ -101,8 +100,8 @@ def customer_lifetime_value(
         A Dask frame indexed by customer id with ``frequency``, ``recency``, ``T`` and
         ``monetary_value`` (as [`summarize`][relcore.dask.summarize] returns).
     period_days
-        Length of one model period in days (1 for daily summaries, 7 for weekly ones).
-        Required: a Dask frame does not carry its period as an
+        Length of one model period in days (1 for daily summaries, 7 for weekly ones). Required: a
+        Dask frame does not carry its period as an
         [`RFMSummary`][relcore.scoring.summary.RFMSummary] does, and the unit is the classic
         mistake.
     months, monthly_discount_rate, days_per_month

@@ -63,12 +63,12 @@ def read_events(
     """A parquet or CSV dataset of events as a Dask frame with relcore's column names.
 
     Each partition is checked as
-    [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (parquet)
-    or [`read_csv`][relcore.models.EventLog.read_csv] (CSV) checks a table, when it is
-    computed: the same [`DataError`][relcore.errors.DataError], naming the file, and rows
-    counted from 0 within that file. A parquet file becomes one partition, or several of
-    whole row groups when it holds more than ``partition_rows`` rows; a CSV file is read
-    whole into one partition, so split large CSV datasets into many files.
+    [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (parquet) or
+    [`read_csv`][relcore.models.EventLog.read_csv] (CSV) checks a table, when it is computed: the
+    same [`DataError`][relcore.errors.DataError], naming the file, and rows counted from 0 within
+    that file. A parquet file becomes one partition, or several of whole row groups when it holds
+    more than ``partition_rows`` rows; a CSV file is read whole into one partition, so split large
+    CSV datasets into many files.
 
     Parameters
     ----------
@@ -96,11 +96,11 @@ def read_events(
     Returns
     -------
     dask.dataframe.DataFrame
-        One row per event with relcore's names for the columns given (``customer_id``,
-        ``at`` as UTC timestamps, ``kind``, ``value``…), text as pyarrow strings.
-        Customer ids keep their type: integers stay integers. Rows are sorted by
-        customer and time within a partition; a customer's events may lie in several
-        partitions (the functions of [`relcore.dask`][relcore.dask] shuffle them together).
+        One row per event with relcore's names for the columns given (``customer_id``, ``at`` as UTC
+        timestamps, ``kind``, ``value``…), text as pyarrow strings. Customer ids keep their type:
+        integers stay integers. Rows are sorted by customer and time within a partition; a
+        customer's events may lie in several partitions (the functions of
+        [`relcore.dask`][relcore.dask] shuffle them together).
 
     Examples
     --------

@@ -51,12 +51,12 @@ def engagement(
     Parameters
     ----------
     events
-        A Dask frame with relcore's column names, as
-        [`read_events`][relcore.dask.read_events] returns: ``customer_id``, ``at``
-        (timezone-aware) and any of ``kind``, ``channel``, ``initiator``, ``value``….
+        A Dask frame with relcore's column names, as [`read_events`][relcore.dask.read_events]
+        returns: ``customer_id``, ``at`` (timezone-aware) and any of ``kind``, ``channel``,
+        ``initiator``, ``value``….
     at, half_life, scale, action_kinds, negative_kinds
-        As in [`relcore.scoring.engagement`][relcore.scoring.scores.engagement] (omitted:
-        its defaults).
+        As in [`relcore.scoring.engagement`][relcore.scoring.scores.engagement] (omitted: its
+        defaults).
     channels
         The channels of the whole frame, which name the ``activity_<channel>`` columns;
         by default found with one pass over the ``channel`` column, when you call this.
@@ -134,21 +134,20 @@ def fatigue(
     """[`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue] of every customer of a
     Dask frame of events.
 
-    Fatigue is per customer, but saturation compares each customer with a recommended
-    frequency per channel estimated from the whole base. So, unless
-    ``recommended_frequency`` names every channel, a first pass (run when you call
-    this) reduces each partition to its response curves' counts (customers and
-    responses per number of contacts in the window), adds them up and estimates every
-    channel's recommendation on the driver, from exactly the counts the single-machine
-    function estimates it from. The second pass, lazy like every result of
-    [`relcore.dask`][relcore.dask], scores each partition with those recommendations: every
-    customer's row equals the single-machine one.
+    Fatigue is per customer, but saturation compares each customer with a recommended frequency per
+    channel estimated from the whole base. So, unless ``recommended_frequency`` names every channel,
+    a first pass (run when you call this) reduces each partition to its response curves' counts
+    (customers and responses per number of contacts in the window), adds them up and estimates every
+    channel's recommendation on the driver, from exactly the counts the single-machine function
+    estimates it from. The second pass, lazy like every result of [`relcore.dask`][relcore.dask],
+    scores each partition with those recommendations: every customer's row equals the single-machine
+    one.
 
     Parameters
     ----------
     events
-        A Dask frame with relcore's column names, as
-        [`read_events`][relcore.dask.read_events] returns.
+        A Dask frame with relcore's column names, as [`read_events`][relcore.dask.read_events]
+        returns.
     at, half_life, negative_weight, window, recommended_frequency, tolerance
         As in [`relcore.scoring.fatigue`][relcore.scoring.scores.fatigue] (omitted: its defaults).
     action_kinds, negative_kinds

@@ -43,24 +43,24 @@ def summarize(
     """The customer-base summary of a Dask frame of transactions, or of a dataset on disk.
 
     Each customer's row equals the single-machine
-    [`relcore.scoring.summarize`][relcore.scoring.summary.summarize] of the same events.
-    Unlike it, this does not check that ``calibration_end`` falls inside the data (that
-    would take another pass over it).
+    [`relcore.scoring.summarize`][relcore.scoring.summary.summarize] of the same events. Unlike it,
+    this does not check that ``calibration_end`` falls inside the data (that would take another pass
+    over it).
 
-    The frame is shuffled by customer id (Dask's shuffle: each customer's events end up in
-    one partition), then each partition is summarised on its own with
-    [`relcore.scoring.summarize_partition`][relcore.scoring.summary.summarize_partition]:
-    nothing is gathered on the driver.
+    The frame is shuffled by customer id (Dask's shuffle: each customer's events end up in one
+    partition), then each partition is summarised on its own with
+    [`relcore.scoring.summarize_partition`][relcore.scoring.summary.summarize_partition]: nothing is
+    gathered on the driver.
 
     Parameters
     ----------
     frame
-        A ``dask.dataframe.DataFrame`` with one row per event, or the path of a parquet or
-        CSV dataset, read with [`read_events`][relcore.dask.read_events] (and its checks).
+        A ``dask.dataframe.DataFrame`` with one row per event, or the path of a parquet or CSV
+        dataset, read with [`read_events`][relcore.dask.read_events] (and its checks).
     customer_id, at, value, kind
         Column names, as in
-        [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (with
-        ``kind``, only ``"purchase"`` events count).
+        [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (with ``kind``,
+        only ``"purchase"`` events count).
     period, observation_end, calibration_end
         As in [`relcore.scoring.summarize`][relcore.scoring.summary.summarize].
     timezone

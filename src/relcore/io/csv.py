@@ -19,11 +19,11 @@ same thing wherever it is read:
   the offset in the data wins, as it does for ISO timestamps. An instant must fall within
   the years 1 to 9999 in UTC.
 
-Errors count data rows from 0 (the header is not a row), as everywhere in relcore;
-`Table.locate` gives the file's own line of a row, which differs from ``row + 2``
-when the file has blank lines or line breaks inside quotes. A problem with the file's
-shape (a row with too many or too few cells, bytes that are not text in the stated
-encoding) is a [`DataError`][relcore.errors.DataError] whose message names the line.
+Errors count data rows from 0 (the header is not a row), as everywhere in relcore; `Table.locate`
+gives the file's own line of a row, which differs from ``row + 2`` when the file has blank lines or
+line breaks inside quotes. A problem with the file's shape (a row with too many or too few cells,
+bytes that are not text in the stated encoding) is a [`DataError`][relcore.errors.DataError] whose
+message names the line.
 
 pyarrow's multi-threaded reader (the ``arrow`` extra) reads the file when it is installed,
 the standard library's `csv` module otherwise. Both read a file the same way: the fast
@@ -928,13 +928,13 @@ class EventBatches(BatchedEvents):
     the reader holds it (pyarrow columns, or object arrays from the careful reader);
     `read` joins them.
 
-    A file with a problem is read to its end before the problem is raised, and then it is
-    the [`DataError`][relcore.errors.DataError] `event_columns` raises for the whole file: the
-    first check, in the order of ``names``, that any row fails, with every row of the file
-    that fails it (rows count from the first data row of the file). A problem with the
-    file's shape is raised at once, naming its line. ``check``, when given, is run on each
-    block's columns after them (a [`DataError`][relcore.errors.DataError] it raises names rows of
-    the block, and ranks after every problem of the columns).
+    A file with a problem is read to its end before the problem is raised, and then it is the
+    [`DataError`][relcore.errors.DataError] `event_columns` raises for the whole file: the first
+    check, in the order of ``names``, that any row fails, with every row of the file that fails it
+    (rows count from the first data row of the file). A problem with the file's shape is raised at
+    once, naming its line. ``check``, when given, is run on each block's columns after them (a
+    [`DataError`][relcore.errors.DataError] it raises names rows of the block, and ranks after every
+    problem of the columns).
 
     `table` stands for the whole file: its header, its rows counted so far, and
     `Table.locate` to find the line of a row.

@@ -434,9 +434,9 @@ def sample_size(
 
     The inverse of [`minimum_detectable_effect`][relcore.measurement.minimum_detectable_effect]: the
     total ``N`` solves ``effect = (z_{1−α/2} + z_{power}) σ sqrt(1/((1−f)N) + 1/(fN))`` with ``f``
-    the holdout fraction, and each group is rounded up, so the returned sizes detect at
-    least ``effect``. A small holdout is cheap in lost treatment but needs a larger base:
-    the total grows like ``1/(f(1−f))``.
+    the holdout fraction, and each group is rounded up, so the returned sizes detect at least
+    ``effect``. A small holdout is cheap in lost treatment but needs a larger base: the total grows
+    like ``1/(f(1−f))``.
 
     Examples
     --------

@@ -51,13 +51,12 @@ class EventLog:
 
     ========================  ===============================================================
     ``customer_codes``        int32 index into [`customers`][relcore.models.EventLog.customers]
-    ``at``                    int64 microseconds since the Unix epoch, UTC
-    ``value``                 float64 value to the company (revenue; negative for refunds)
-    ``value_to_customer``     float64 value to the customer (discounts, gifts, service)
-    ``kind``, ``channel``,    [`Categorical`][relcore.models.Categorical] label columns
-    ``initiator``,            (``initiator`` is ``"customer"`` or ``"company"``; code -1 where
-    ``category``,             not stated)
-    ``campaign``, ``item``
+    ``at``                    int64 microseconds since the Unix epoch, UTC ``value``
+    float64 value to the company (revenue; negative for refunds) ``value_to_customer``     float64
+    value to the customer (discounts, gifts, service) ``kind``, ``channel``,
+    [`Categorical`][relcore.models.Categorical] label columns ``initiator``,
+    (``initiator`` is ``"customer"`` or ``"company"``; code -1 where ``category``,             not
+    stated) ``campaign``, ``item``
     ========================  ===============================================================
 
     Columns that were not given cost no memory: they are zero-stride constants. All arrays
@@ -147,23 +146,21 @@ class EventLog:
         Parameters
         ----------
         customer_id
-            Customer ids: integers or non-empty strings (a numpy array, a list or a
-            pyarrow array). Integer ids stay integers in
-            [`customers`][relcore.models.EventLog.customers], so results join back to integer keys;
-            string ids are kept exactly as written.
+            Customer ids: integers or non-empty strings (a numpy array, a list or a pyarrow array).
+            Integer ids stay integers in [`customers`][relcore.models.EventLog.customers], so
+            results join back to integer keys; string ids are kept exactly as written.
         at
             When each event happened: aware ``datetime`` objects, ISO 8601 strings with an
             offset, or ``datetime64`` values together with ``timezone=``.
         kind
-            What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for
-            every row, one per row, or a [`Categorical`][relcore.models.Categorical].
+            What happened (``"purchase"``, ``"message"``, ``"complaint"``…): one string for every
+            row, one per row, or a [`Categorical`][relcore.models.Categorical].
         value, value_to_customer
             Value to the company and to the customer (finite numbers); ``None`` for zeros.
         channel, initiator, category, campaign, item
-            Optional labels (one string, or one per row with ``None`` for missing).
-            ``initiator`` must be ``"customer"`` or ``"company"``. Any label column may
-            also be given already coded, as a [`Categorical`][relcore.models.Categorical] (the fast
-            path).
+            Optional labels (one string, or one per row with ``None`` for missing). ``initiator``
+            must be ``"customer"`` or ``"company"``. Any label column may also be given already
+            coded, as a [`Categorical`][relcore.models.Categorical] (the fast path).
         timezone
             The IANA zone of ``datetime64`` wall-clock values (``"UTC"`` if already UTC).
 

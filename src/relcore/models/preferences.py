@@ -101,8 +101,7 @@ class ContactLimit:
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ContactLimit:
         """Read a limit written by [`to_dict`][relcore.models.ContactLimit.to_dict]; a bad value is
-        a
-        [`DataError`][relcore.errors.DataError] naming it."""
+        a [`DataError`][relcore.errors.DataError] naming it."""
         d = _json.fields(
             data,
             path,
@@ -249,8 +248,7 @@ class ContactPreferences:
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ContactPreferences:
         """Read preferences written by [`to_dict`][relcore.models.ContactPreferences.to_dict] (every
-        key optional); a bad value
-        is a [`DataError`][relcore.errors.DataError] naming it."""
+        key optional); a bad value is a [`DataError`][relcore.errors.DataError] naming it."""
         d = _json.fields(data, path, "contact preferences", optional=_PREFERENCE_KEYS)
 
         def at(key: str) -> str:

@@ -186,8 +186,8 @@ class RFMSummary(TableResult):
     def select(self, customer_id: Any) -> RFMSummary:
         """The summary of the given customers, in the order given.
 
-        Raises [`DataError`][relcore.errors.DataError] for ids not in the summary, or given twice
-        (a customer counted twice would weigh double in a fit).
+        Raises [`DataError`][relcore.errors.DataError] for ids not in the summary, or given twice (a
+        customer counted twice would weigh double in a fit).
 
         Examples
         --------
@@ -364,8 +364,8 @@ def summarize_partition(
     kind: str | None = "purchase",
 ) -> RFMSummary:
     """[`summarize`][relcore.scoring.summary.summarize] for a log holding only some of the
-    customers: one partition of a customer base split by customer, as
-    [`relcore.dask`][relcore.dask] summarises it.
+    customers: one partition of a customer base split by customer, as [`relcore.dask`][relcore.dask]
+    summarises it.
 
     Each customer's row is the one ``summarize`` gives over the whole base. The checks
     that concern the whole base are left out: a part without purchases, or whose
@@ -485,8 +485,8 @@ def log_interpurchase_times(
     Takes the arguments of [`summarize`][relcore.scoring.summary.summarize] and returns one value
     per row of its result, in the same order: over the same periods (several purchases in one period
     count as one), the ``frequency`` gaps between consecutive purchase periods, in periods, whose
-    sum is ``recency``; 0 for a customer without repeat purchases. Summarise in days to
-    keep the regularity of the gaps: weekly periods blur it.
+    sum is ``recency``; 0 for a customer without repeat purchases. Summarise in days to keep the
+    regularity of the gaps: weekly periods blur it.
 
     Examples
     --------

@@ -24,14 +24,13 @@ A model declares what it fits on and states its likelihood once:
 6. **observed-information** standard errors, refusing (``ConvergenceError``) a maximum
    whose information matrix is singular, i.e. parameters the data do not identify;
 7. **the boundary**: a model that declares a ``_limit`` (for the purchase models: no
-   customer ever drops out) is also fitted in that limit, and when the best interior
-   maximum does not beat the limit's maximum by more than ``_BOUNDARY_TOL`` in
-   log-likelihood, the fit returns the limit, exactly represented in the model's own
-   parameters (``b = inf`` for BG/NBD), with infinite standard errors for the
-   parameters the limit leaves undetermined and a [`FitWarning`][relcore.errors.FitWarning] saying
-   what the data show. The decision compares two maximised log-likelihoods with a
-   tolerance far above rounding, so it does not depend on the optimiser's path or on the
-   last bits of floating point.
+   customer ever drops out) is also fitted in that limit, and when the best interior maximum does
+   not beat the limit's maximum by more than ``_BOUNDARY_TOL`` in log-likelihood, the fit returns
+   the limit, exactly represented in the model's own parameters (``b = inf`` for BG/NBD), with
+   infinite standard errors for the parameters the limit leaves undetermined and a
+   [`FitWarning`][relcore.errors.FitWarning] saying what the data show. The decision compares two
+   maximised log-likelihoods with a tolerance far above rounding, so it does not depend on the
+   optimiser's path or on the last bits of floating point.
 
 The objective is ``-log_likelihood / n + penalizer * sum(params**2)`` with ``n`` the number
 of customers and the time-rate parameters measured in rescaled time: the penalty of

@@ -98,8 +98,8 @@ def covariate_matrix(
 
 def _by_customer(covariates: Any, data: Any) -> Any:
     """Covariates with a ``customer_id`` column (or a pandas index of that name) put in
-    the order of an [`RFMSummary`][relcore.scoring.summary.RFMSummary]'s customers, as a mapping of
-    columns; other covariates are returned as they are (rows in the order of the data)."""
+    the order of an [`RFMSummary`][relcore.scoring.summary.RFMSummary]'s customers, as a mapping
+    of columns; other covariates are returned as they are (rows in the order of the data)."""
     from ..summary import RFMSummary
 
     columns: list[Any] | None = None
@@ -841,10 +841,9 @@ class _CovariateFit:
 class CovariatePurchaseModel(_CovariateFit):
     """A BG/NBD or Pareto/NBD whose scale parameters depend on customer covariates.
 
-    ``BGNBD.fit(..., covariates=...)`` and ``ParetoNBD.fit(..., covariates=...)`` return
-    it; it can also be built from known values. Predictions take one covariate row per
-    customer (a DataFrame or mapping with the covariate columns, or a 2-D array whose
-    columns follow
+    ``BGNBD.fit(..., covariates=...)`` and ``ParetoNBD.fit(..., covariates=...)`` return it; it can
+    also be built from known values. Predictions take one covariate row per customer (a DataFrame or
+    mapping with the covariate columns, or a 2-D array whose columns follow
     [`covariate_names`][relcore.scoring.purchase.CovariatePurchaseModel.covariate_names]).
 
     Attributes
@@ -937,8 +936,8 @@ class CovariateSpendModel(_CovariateFit):
 @attrs.frozen
 class _Bound:
     """A covariate model with its customers' covariates fixed: the prediction methods of
-    the base model, as [`customer_lifetime_value`][relcore.scoring.purchase.customer_lifetime_value]
-    calls them."""
+    the base model, as
+    [`customer_lifetime_value`][relcore.scoring.purchase.customer_lifetime_value] calls them."""
 
     model: Any  # CovariatePurchaseModel or CovariateSpendModel
     covariates: Any

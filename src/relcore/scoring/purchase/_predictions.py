@@ -36,9 +36,9 @@ class CustomerPredictions(TableResult):
 
     Returned by the prediction methods given an [`RFMSummary`][relcore.scoring.summary.RFMSummary]
     or a DataFrame (one column, named after the method: ``p_alive``, ``expected_purchases``,
-    ``expected_average_value``, ``clv``), and by ``predict`` (several columns). Read a
-    column as an attribute or by name (``result.p_alive``, ``result["p_alive"]``), convert
-    with [`to_pandas`][relcore.scoring.purchase.CustomerPredictions.to_pandas] (indexed by
+    ``expected_average_value``, ``clv``), and by ``predict`` (several columns). Read a column as an
+    attribute or by name (``result.p_alive``, ``result["p_alive"]``), convert with
+    [`to_pandas`][relcore.scoring.purchase.CustomerPredictions.to_pandas] (indexed by
     ``customer_id``) or [`to_polars`][relcore.scoring.purchase.CustomerPredictions.to_polars]; a
     result of one column is also an array for numpy (``np.asarray(result)``).
 
@@ -151,8 +151,8 @@ def keyed_prediction(
 ) -> Callable[..., Any]:
     """``method`` that also takes a table of customers in place of its columns ``names``
     (the first at argument ``position``) and then returns
-    [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions]
-    with one column, ``name``."""
+    [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] with one column,
+    ``name``."""
 
     @functools.wraps(method)
     def prediction(self: Any, *args: Any, **kwargs: Any) -> Any:

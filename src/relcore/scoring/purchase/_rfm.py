@@ -260,11 +260,10 @@ class RFMModel(FittedModel):
             longest ``T`` is 1), as lifetimes' ``penalizer_coef``; 0 for plain maximum
             likelihood.
         covariates
-            Static customer covariates (BG/NBD and Pareto/NBD): a DataFrame or mapping of
-            numeric columns, or a 2-D array (named by ``covariate_names``), one row per
-            customer in the order of the data; with a ``customer_id`` column (or pandas
-            index) the rows are matched to an RFMSummary's customers instead. The fit
-            then returns a
+            Static customer covariates (BG/NBD and Pareto/NBD): a DataFrame or mapping of numeric
+            columns, or a 2-D array (named by ``covariate_names``), one row per customer in the
+            order of the data; with a ``customer_id`` column (or pandas index) the rows are matched
+            to an RFMSummary's customers instead. The fit then returns a
             [`CovariatePurchaseModel`][relcore.scoring.purchase.CovariatePurchaseModel] (see the
             covariates guide).
         covariate_names
@@ -393,9 +392,8 @@ class RFMModel(FittedModel):
         ----------
         data
             The customers: an [`RFMSummary`][relcore.scoring.summary.RFMSummary] or a pandas /
-            polars DataFrame with columns ``frequency``, ``recency``, ``T`` (and
-            ``monetary_value`` with a spend model), keyed by its ``customer_id`` column or
-            else (pandas) its index.
+            polars DataFrame with columns ``frequency``, ``recency``, ``T`` (and ``monetary_value``
+            with a spend model), keyed by its ``customer_id`` column or else (pandas) its index.
         horizon
             How far ahead to count expected purchases: a number of model periods, or a
             ``datetime.timedelta`` (converted with the period length).

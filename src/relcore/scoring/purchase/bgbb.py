@@ -95,10 +95,9 @@ class BGBB(FittedModel):
     alpha, beta
         Beta distribution of transaction probabilities.
     gamma, delta
-        Beta distribution of dropout probabilities. ``delta = inf`` is the limit without
-        dropout (``θ = 0`` for everyone, whatever ``gamma``): the beta-binomial model,
-        which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data show no
-        sign of dropout.
+        Beta distribution of dropout probabilities. ``delta = inf`` is the limit without dropout
+        (``θ = 0`` for everyone, whatever ``gamma``): the beta-binomial model, which a fit returns
+        with a [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -360,10 +359,9 @@ class BGBB(FittedModel):
     ) -> FloatArray:
         """Probability of ``n`` transactions in ``m_periods`` opportunities.
 
-        For a customer just acquired, in the first ``m_periods`` opportunities (Fader,
-        Hardie & Shang 2010). Given a history (``frequency``, ``recency``,
-        ``n_periods``, or a summary in their place), in the next ``m_periods``
-        opportunities: alive after opportunity ``n_periods``
+        For a customer just acquired, in the first ``m_periods`` opportunities (Fader, Hardie &
+        Shang 2010). Given a history (``frequency``, ``recency``, ``n_periods``, or a summary in
+        their place), in the next ``m_periods`` opportunities: alive after opportunity ``n_periods``
         ([`p_alive`][relcore.scoring.purchase.BGBB.p_alive]), the customer starts afresh with the
         posterior parameters ``α + x``, ``β + n - x``, ``γ``, ``δ + n``; having died, they transact
         no more.

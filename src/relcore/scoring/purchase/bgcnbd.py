@@ -142,13 +142,12 @@ class BGCNBDK(RFMModel):
     """BG/CNBD-k: the BG/NBD with Erlang-k inter-purchase times, for customers who buy
     with some regularity.
 
-    While active, a customer's times between purchases are Erlang-k with rate ``λ``
-    (``k = 1``: Poisson purchases, the [`BGNBD`][relcore.scoring.purchase.BGNBD] exactly); ``λ ~
-    Gamma(r, α)``; after each repeat purchase the customer leaves with probability ``p ~ Beta(a,
-    b)``. The likelihood needs, besides frequency, recency and T, each customer's ``litt``: the sum
-    of the logarithms of their ``x`` times between purchases (in the same unit), which is
-    what tells regular buyers from Poisson ones; ``k`` is then chosen by likelihood, as
-    BTYDplus does.
+    While active, a customer's times between purchases are Erlang-k with rate ``λ`` (``k = 1``:
+    Poisson purchases, the [`BGNBD`][relcore.scoring.purchase.BGNBD] exactly); ``λ ~ Gamma(r, α)``;
+    after each repeat purchase the customer leaves with probability ``p ~ Beta(a, b)``. The
+    likelihood needs, besides frequency, recency and T, each customer's ``litt``: the sum of the
+    logarithms of their ``x`` times between purchases (in the same unit), which is what tells
+    regular buyers from Poisson ones; ``k`` is then chosen by likelihood, as BTYDplus does.
 
     Attributes
     ----------
@@ -158,9 +157,9 @@ class BGCNBDK(RFMModel):
         Shape and scale (in time units) of the gamma distribution of purchase rates
         (a regular buyer's mean time between purchases is ``k / λ``).
     a, b
-        Parameters of the beta distribution of the dropout probability. ``b = inf`` is
-        the limit without dropout, which a fit returns with a
-        [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of dropout.
+        Parameters of the beta distribution of the dropout probability. ``b = inf`` is the limit
+        without dropout, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when
+        the data show no sign of dropout.
     fit_info
         Log-likelihood (including the ``litt`` term, so that fits with different ``k``
         compare), covariance and sizes of the fit (None for known parameters).
@@ -227,9 +226,9 @@ class BGCNBDK(RFMModel):
         Parameters
         ----------
         data
-            A mapping / pandas DataFrame with columns ``frequency``, ``recency``, ``T``
-            and ``litt`` (optionally ``weights``), or an
-            [`RFMSummary`][relcore.scoring.summary.RFMSummary] (then pass ``litt``).
+            A mapping / pandas DataFrame with columns ``frequency``, ``recency``, ``T`` and ``litt``
+            (optionally ``weights``), or an [`RFMSummary`][relcore.scoring.summary.RFMSummary] (then
+            pass ``litt``).
         frequency, recency, T
             Arrays, instead of ``data``.
         litt
@@ -561,8 +560,8 @@ class BGCNBDK(RFMModel):
         litt: bool = False,
     ) -> Any:
         """Draw customers from the model: an [`RFMSummary`][relcore.scoring.summary.RFMSummary], or
-        with ``litt=True`` a dict of arrays ``frequency``, ``recency``, ``T`` and ``litt``
-        (what [`fit`][relcore.scoring.purchase.BGCNBDK.fit] reads to choose ``k``).
+        with ``litt=True`` a dict of arrays ``frequency``, ``recency``, ``T`` and ``litt`` (what
+        [`fit`][relcore.scoring.purchase.BGCNBDK.fit] reads to choose ``k``).
 
         Times between purchases are drawn Erlang-k with the customer's rate until ``T``
         or the dropout.

@@ -50,10 +50,9 @@ class BGNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     a, b
-        Parameters of the beta distribution of the dropout probability. ``b = inf`` is
-        the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
-        model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data
-        show no sign of dropout.
+        Parameters of the beta distribution of the dropout probability. ``b = inf`` is the limit
+        without dropout (``p = 0`` for everyone, whatever ``a``): the NBD model, which a fit returns
+        with a [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 

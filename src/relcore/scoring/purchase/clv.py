@@ -141,13 +141,12 @@ def customer_lifetime_value(
         Days in a month: the default is the average calendar month; ``30`` reproduces
         lifetimes' ``customer_lifetime_value`` (which assumes 30-day months for daily data).
     interval
-        A level such as 0.9: add the columns ``clv_lower`` and ``clv_upper``, the central
-        interval of the value over parameters drawn from both fits' asymptotic
-        distributions (see the intervals guide: it covers what the data leave unknown
-        about the parameters, not the chance in what a customer will actually spend).
-        Both models must be fitted. The result is then always a
-        [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] (keyed by row position
-        for array input).
+        A level such as 0.9: add the columns ``clv_lower`` and ``clv_upper``, the central interval
+        of the value over parameters drawn from both fits' asymptotic distributions (see the
+        intervals guide: it covers what the data leave unknown about the parameters, not the chance
+        in what a customer will actually spend). Both models must be fitted. The result is then
+        always a [`CustomerPredictions`][relcore.scoring.purchase.CustomerPredictions] (keyed by row
+        position for array input).
     draws
         Parameter draws for ``interval`` (default 500).
     rng

@@ -407,8 +407,8 @@ def alive_path(
 
     At the end of each period the customer's history is summarised as
     [`summarize`][relcore.scoring.summary.summarize] would summarise it then (ages in whole periods
-    since the first purchase's period; purchases in one period count once) and scored
-    with the model's ``p_alive``: the path rises at each purchase and decays in between.
+    since the first purchase's period; purchases in one period count once) and scored with the
+    model's ``p_alive``: the path rises at each purchase and decays in between.
 
     Parameters
     ----------

@@ -176,11 +176,11 @@ class GammaGamma(FittedModel):
         penalizer
             L2 penalty on the parameters, as lifetimes' ``penalizer_coef``.
         covariates
-            Static customer covariates: a DataFrame or mapping of numeric columns, or a 2-D
-            array (named by ``covariate_names``), one row per customer of the data (or
-            matched by a ``customer_id`` column to an RFMSummary's customers). They
-            scale ``v`` (``v_i = v exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the
-            fit returns a [`CovariateSpendModel`][relcore.scoring.purchase.CovariateSpendModel].
+            Static customer covariates: a DataFrame or mapping of numeric columns, or a 2-D array
+            (named by ``covariate_names``), one row per customer of the data (or matched by a
+            ``customer_id`` column to an RFMSummary's customers). They scale ``v`` (``v_i = v
+            exp(θ'z_i)``, so spend scales by ``exp(θ'z_i)``) and the fit returns a
+            [`CovariateSpendModel`][relcore.scoring.purchase.CovariateSpendModel].
         covariate_names
             Names of the columns of an array of covariates (default ``x0, x1, ...``).
         spend
@@ -193,15 +193,14 @@ class GammaGamma(FittedModel):
             The lasso share of ``penalty``: 0 (ridge, the default) to 1 (lasso, which
             sets weak coefficients exactly to 0).
         q_constraint
-            Constrain ``q >= 1`` (lifetimes' ``q_constraint``): below 1 the population's
-            mean spend ``p v / (q - 1)`` does not exist and lifetimes' formulas turn
-            negative. A maximum with ``q >= 1`` is the constrained maximum too; when the
-            maximum has ``q < 1`` the fit returns the maximum over ``p`` and ``v`` at
-            ``q = 1`` with a [`FitWarning`][relcore.errors.FitWarning] (``q``'s standard error is
-            then 0: it sits on the constraint). Repeat customers' expected spend is
-            finite there; the population mean, what a customer without repeat
-            purchases is expected to spend, is infinite. Not available with
-            ``covariates``.
+            Constrain ``q >= 1`` (lifetimes' ``q_constraint``): below 1 the population's mean spend
+            ``p v / (q - 1)`` does not exist and lifetimes' formulas turn negative. A maximum with
+            ``q >= 1`` is the constrained maximum too; when the maximum has ``q < 1`` the fit
+            returns the maximum over ``p`` and ``v`` at ``q = 1`` with a
+            [`FitWarning`][relcore.errors.FitWarning] (``q``'s standard error is then 0: it sits on
+            the constraint). Repeat customers' expected spend is finite there; the population mean,
+            what a customer without repeat purchases is expected to spend, is infinite. Not
+            available with ``covariates``.
 
         Raises
         ------

@@ -376,13 +376,13 @@ class GGompertzNBD(RFMModel):
     """Gamma-Gompertz/NBD: Poisson purchases at rate ``λ ~ Gamma(r, α)`` during a lifetime
     whose dropout hazard ages: ``μ e^(τ/c)`` at age ``τ``, with ``μ ~ Gamma(s, β)``.
 
-    Bemmaor & Glady (2012) generalise the Pareto/NBD (whose hazard stays ``μ``): ``c`` is
-    the number of periods over which a customer's dropout hazard grows e-fold, and
-    ``c = inf`` is the Pareto/NBD exactly, with the same ``r, α, s, β``. Data per
-    customer as for [`BGNBD`][relcore.scoring.purchase.BGNBD].
+    Bemmaor & Glady (2012) generalise the Pareto/NBD (whose hazard stays ``μ``): ``c`` is the number
+    of periods over which a customer's dropout hazard grows e-fold, and ``c = inf`` is the
+    Pareto/NBD exactly, with the same ``r, α, s, β``. Data per customer as for
+    [`BGNBD`][relcore.scoring.purchase.BGNBD].
 
-    CLVTools (``ggomnbd``) and the paper write the lifetime as Gompertz with shape ``b``
-    and gamma rate ``β'`` (unitless): ``b = 1/c`` and ``β' = β/c``;
+    CLVTools (``ggomnbd``) and the paper write the lifetime as Gompertz with shape ``b`` and gamma
+    rate ``β'`` (unitless): ``b = 1/c`` and ``β' = β/c``;
     [`b`][relcore.scoring.purchase.GGompertzNBD.b] and
     [`from_clvtools`][relcore.scoring.purchase.GGompertzNBD.from_clvtools] convert.
 
@@ -391,15 +391,14 @@ class GGompertzNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     s, beta
-        Shape and scale (in time units) of the gamma distribution of initial dropout
-        rates ``μ``. ``beta = inf`` (with ``c = inf``) is the limit without dropout, the
-        NBD model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the
-        data show no sign of dropout (as the Pareto/NBD does).
+        Shape and scale (in time units) of the gamma distribution of initial dropout rates ``μ``.
+        ``beta = inf`` (with ``c = inf``) is the limit without dropout, the NBD model, which a fit
+        returns with a [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of
+        dropout (as the Pareto/NBD does).
     c
-        Periods over which the dropout hazard grows e-fold. ``c = inf`` is the limit
-        without ageing, the Pareto/NBD, which a fit returns with a
-        [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of ageing (as on CDNOW,
-        where the maximum is that limit).
+        Periods over which the dropout hazard grows e-fold. ``c = inf`` is the limit without ageing,
+        the Pareto/NBD, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when
+        the data show no sign of ageing (as on CDNOW, where the maximum is that limit).
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 

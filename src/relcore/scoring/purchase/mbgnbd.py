@@ -43,10 +43,9 @@ class MBGNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     a, b
-        Parameters of the beta distribution of the dropout probability. ``b = inf`` is
-        the limit without dropout (``p = 0`` for everyone, whatever ``a``): the NBD
-        model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data
-        show no sign of dropout.
+        Parameters of the beta distribution of the dropout probability. ``b = inf`` is the limit
+        without dropout (``p = 0`` for everyone, whatever ``a``): the NBD model, which a fit returns
+        with a [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 
@@ -117,9 +116,9 @@ class MBGNBD(RFMModel):
     ) -> FloatArray:
         """Probability of being active: ``1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x))``.
 
-        With ``periods_ahead = t``, the probability of being active at ``T + t`` (not
-        seeing the purchases in between), as for
-        [`BGNBD.p_alive`][relcore.scoring.purchase.BGNBD.p_alive] with the posterior ``p ~ Beta(a, b
+        With ``periods_ahead = t``, the probability of being active at ``T + t`` (not seeing the
+        purchases in between), as for [`BGNBD.p_alive`][relcore.scoring.purchase.BGNBD.p_alive] with
+        the posterior ``p ~ Beta(a, b
         + x + 1)``.
 
         Examples

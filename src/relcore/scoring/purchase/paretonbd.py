@@ -129,10 +129,10 @@ class ParetoNBD(RFMModel):
     r, alpha
         Shape and scale (in time units) of the gamma distribution of purchase rates.
     s, beta
-        Shape and scale (in time units) of the gamma distribution of dropout rates.
-        ``beta = inf`` is the limit without dropout (``μ = 0`` for everyone, whatever
-        ``s``): the NBD model, which a fit returns with a [`FitWarning`][relcore.errors.FitWarning]
-        when the data show no sign of dropout.
+        Shape and scale (in time units) of the gamma distribution of dropout rates. ``beta = inf``
+        is the limit without dropout (``μ = 0`` for everyone, whatever ``s``): the NBD model, which
+        a fit returns with a [`FitWarning`][relcore.errors.FitWarning] when the data show no sign of
+        dropout.
     fit_info
         Log-likelihood, covariance and sizes of the fit (None for known parameters).
 

@@ -317,25 +317,25 @@ def customer_views(
 ) -> CustomerViews:
     """The 360-degree view of many customers as columns, as of ``at``.
 
-    For each customer, from every channel at once: first and last event, events and value
-    to the company per channel, value exchanged in each direction, the preferred channel
-    (where the customer's *own* actions happen, decayed with the engagement half-life —
-    not where we send most), [`engagement`][relcore.scoring.scores.engagement] and fatigue (overall
-    and per channel, as [`fatigue`][relcore.scoring.scores.fatigue] computes it, without the
-    base-level saturation). Events after ``at`` are ignored.
+    For each customer, from every channel at once: first and last event, events and value to the
+    company per channel, value exchanged in each direction, the preferred channel (where the
+    customer's *own* actions happen, decayed with the engagement half-life — not where we send
+    most), [`engagement`][relcore.scoring.scores.engagement] and fatigue (overall and per channel,
+    as [`fatigue`][relcore.scoring.scores.fatigue] computes it, without the base-level saturation).
+    Events after ``at`` are ignored.
 
-    With ``models``, also each customer's probability of being alive, expected purchases
-    over ``horizon`` and, with a spend model, lifetime value over ``clv_months`` months
-    (``relcore.scoring.customer_lifetime_value``). Purchases of kind ``purchase_kind`` by
-    ``at`` are summarised with [`summarize`][relcore.scoring.summary.summarize] in ``period`` units,
-    which must be the period the models were fitted in. Customers without a purchase by ``at``
-    get NaN for these: the models describe customers who have bought.
+    With ``models``, also each customer's probability of being alive, expected purchases over
+    ``horizon`` and, with a spend model, lifetime value over ``clv_months`` months
+    (``relcore.scoring.customer_lifetime_value``). Purchases of kind ``purchase_kind`` by ``at`` are
+    summarised with [`summarize`][relcore.scoring.summary.summarize] in ``period`` units, which must
+    be the period the models were fitted in. Customers without a purchase by ``at`` get NaN for
+    these: the models describe customers who have bought.
 
-    Intended use: one screen for a service agent or an account manager, and the
-    per-customer table behind a CRM export. Limits: it is only as whole as the log — a
-    channel that is not recorded is not in the view; totals are undecayed sums since the
-    first event (see [`value_balance`][relcore.scoring.scores.value_balance] for a decayed, recent
-    view of the exchange).
+    Intended use: one screen for a service agent or an account manager, and the per-customer table
+    behind a CRM export. Limits: it is only as whole as the log — a channel that is not recorded is
+    not in the view; totals are undecayed sums since the first event (see
+    [`value_balance`][relcore.scoring.scores.value_balance] for a decayed, recent view of the
+    exchange).
 
     Parameters
     ----------

@@ -116,12 +116,12 @@ def engagement(
 ) -> EngagementScores:
     r"""How much each customer reaches towards the company, in ``[0, 1)``, as of ``at``.
 
-    Only the customer's own actions count: events they initiated (a store visit, a call,
-    a web session), responses to our messages and purchases (``action_kinds``).
-    Company-initiated contacts weigh nothing: a message we send says nothing about the
-    customer, and an unanswered one must never make them look more engaged (complaints
-    and unsubscribes, ``negative_kinds``, count towards [`fatigue`][relcore.scoring.scores.fatigue]
-    instead). Each action decays with its age, and actions are grouped by channel:
+    Only the customer's own actions count: events they initiated (a store visit, a call, a web
+    session), responses to our messages and purchases (``action_kinds``). Company-initiated contacts
+    weigh nothing: a message we send says nothing about the customer, and an unanswered one must
+    never make them look more engaged (complaints and unsubscribes, ``negative_kinds``, count
+    towards [`fatigue`][relcore.scoring.scores.fatigue] instead). Each action decays with its age,
+    and actions are grouped by channel:
 
     $$
     A_{c,k} = \sum_{\text{actions } e \text{ of } c \text{ on channel } k,\ t_e \le at}

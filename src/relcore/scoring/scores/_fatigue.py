@@ -261,11 +261,10 @@ class ResponseCurve:
         ``contacts[i]`` contacts on the channel within ``window`` and gave
         ``responses[i]`` responses between them.
 
-        [`fatigue`][relcore.scoring.scores.fatigue] estimates its curves from the same
-        counts, so the curves of the parts of a customer base (``response_curves`` of each
-        part's ``fatigue``, with ``contacts`` = ``contacts / customers``), added up by
-        contact count, give the whole base's curve: how [`relcore.dask`][relcore.dask]
-        estimates the recommendation.
+        [`fatigue`][relcore.scoring.scores.fatigue] estimates its curves from the same counts, so
+        the curves of the parts of a customer base (``response_curves`` of each part's ``fatigue``,
+        with ``contacts`` = ``contacts / customers``), added up by contact count, give the whole
+        base's curve: how [`relcore.dask`][relcore.dask] estimates the recommendation.
 
         Examples
         --------
@@ -388,8 +387,8 @@ def _log_fatigue(
 ) -> _LogFatigue:
     """[`fatigue_scores`][relcore.scoring.scores.fatigue_scores] over a log: per customer, and per
     customer on each channel (rows without a channel count overall only).
-    [`fatigue`][relcore.scoring.scores.fatigue] and the customer view
-    both score fatigue through here."""
+    [`fatigue`][relcore.scoring.scores.fatigue] and the customer view both score fatigue through
+    here."""
     n = log.n_customers
     n_ch = len(log.channel.categories)
     codes = log.customer_codes
@@ -426,9 +425,8 @@ class FatigueScores(TableResult):
     customer_id : numpy.ndarray
         The log's customers, in its order.
     fatigue : numpy.ndarray
-        Overall fatigue: unanswered contacts on any channel since the last response on any
-        channel, plus negative signals (see
-        [`fatigue_scores`][relcore.scoring.scores.fatigue_scores]).
+        Overall fatigue: unanswered contacts on any channel since the last response on any channel,
+        plus negative signals (see [`fatigue_scores`][relcore.scoring.scores.fatigue_scores]).
     fatigue_by_channel : numpy.ndarray
         ``(n_customers, len(channels))``: the same score computed on each channel's events
         alone (contacts on the channel since the last response on that channel). Overall
@@ -514,19 +512,18 @@ def fatigue(
 
     **Fatigue** is [`fatigue_scores`][relcore.scoring.scores.fatigue_scores] applied to the log: the
     decayed number of company-initiated contacts since the customer's last response, plus complaints
-    and unsubscribes weighted ``negative_weight`` times (so one complaint weighs as much as
-    five fresh unanswered messages by default). Overall, a response on any channel counts;
-    per channel, only a response on that channel. A customer's own actions are responses:
-    replies, clicks logged as ``"response"``, purchases, visits (see
-    `relcore.scoring._roles`). This is what hounding looks like in data, and what the
-    contact policy's ``FatigueLimit`` rule caps.
+    and unsubscribes weighted ``negative_weight`` times (so one complaint weighs as much as five
+    fresh unanswered messages by default). Overall, a response on any channel counts; per channel,
+    only a response on that channel. A customer's own actions are responses: replies, clicks logged
+    as ``"response"``, purchases, visits (see `relcore.scoring._roles`). This is what hounding looks
+    like in data, and what the contact policy's ``FatigueLimit`` rule caps.
 
-    **Saturation** compares how often each customer was contacted in the last ``window``
-    with each channel's **recommended frequency**. Unless given, the recommendation is
-    estimated from the whole base (see [`ResponseCurve`][relcore.scoring.scores.ResponseCurve]): the
-    contact frequency at which weekly responses peak, given how the response rate per contact falls
-    as frequency rises. With ``ρ`` the customer's highest ratio of contacts per week to the
-    channel's recommendation (channels without one are skipped):
+    **Saturation** compares how often each customer was contacted in the last ``window`` with each
+    channel's **recommended frequency**. Unless given, the recommendation is estimated from the
+    whole base (see [`ResponseCurve`][relcore.scoring.scores.ResponseCurve]): the contact frequency
+    at which weekly responses peak, given how the response rate per contact falls as frequency
+    rises. With ``ρ`` the customer's highest ratio of contacts per week to the channel's
+    recommendation (channels without one are skipped):
 
     * ``"saturated"`` if ``ρ > 1 + tolerance``, or the customer complained or unsubscribed
       within the window;
@@ -534,12 +531,11 @@ def fatigue(
     * ``"on_target"`` otherwise.
 
     Intended use: spotting customers we are hounding, capping contact (the policy's
-    ``FatigueLimit``), and setting per-channel cadence. Limits: the response curve is
-    observational — if the company already contacts its most responsive customers most,
-    rates fall less steeply with frequency than contact causes them to, so the
-    recommendation errs high; confirm a cadence change with a holdout test
-    ([`relcore.measurement`][relcore.measurement]). Responses are attributed to no particular
-    message.
+    ``FatigueLimit``), and setting per-channel cadence. Limits: the response curve is observational
+    — if the company already contacts its most responsive customers most, rates fall less steeply
+    with frequency than contact causes them to, so the recommendation errs high; confirm a cadence
+    change with a holdout test ([`relcore.measurement`][relcore.measurement]). Responses are
+    attributed to no particular message.
 
     Parameters
     ----------

@@ -310,14 +310,13 @@ def repeat_customers(
 ) -> RepeatCustomers:
     """Recognise loyal repeat buyers: customers who came back, and are still coming.
 
-    A customer is a loyal repeat buyer when they made at least ``min_repeat`` repeat
-    purchases (``frequency >= min_repeat``, i.e. ``min_repeat + 1`` purchase periods in
-    all) **and** are still active: ``p_alive >= min_p_alive`` when ``p_alive`` is given,
-    otherwise their last purchase was no more than ``within`` ago. Intended use: a thank-
-    you, recognition or early access for the people who keep choosing the company.
-    Limits: repeat purchase periods, not spend, decide (combine with the monetary value
-    or [`rfm_segments`][relcore.scoring.scores.rfm_segments] to favour the valuable); measure
-    whether the thank-you works with a holdout
+    A customer is a loyal repeat buyer when they made at least ``min_repeat`` repeat purchases
+    (``frequency >= min_repeat``, i.e. ``min_repeat + 1`` purchase periods in all) **and** are still
+    active: ``p_alive >= min_p_alive`` when ``p_alive`` is given, otherwise their last purchase was
+    no more than ``within`` ago. Intended use: a thank- you, recognition or early access for the
+    people who keep choosing the company. Limits: repeat purchase periods, not spend, decide
+    (combine with the monetary value or [`rfm_segments`][relcore.scoring.scores.rfm_segments] to
+    favour the valuable); measure whether the thank-you works with a holdout
     ([`relcore.measurement.assign_holdout`][relcore.measurement.assign_holdout]).
 
     Parameters
