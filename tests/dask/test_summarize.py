@@ -33,8 +33,11 @@ def test_the_test_data_split_customers_across_partitions(events, split, partitio
     assert (partitions_per_customer(split(events, 5)) > 1).sum() > 100
 
 
-@pytest.mark.parametrize("calibration_end", [None, "1997-09-30"])
-def test_summary_equals_the_single_machine_summary_on_cdnow(client, calibration_end):
+@pytest.mark.parametrize(
+    ("calibration_end", "holdout_spend"),
+    [(None, "per_transaction"), ("1997-09-30", "per_transaction"), ("1997-09-30", "per_period")],
+)
+def test_summary_equals_the_single_machine_summary_on_cdnow(client, calibration_end, holdout_spend):
     log = load_cdnow()
     log = log.select(log.customer_codes < 4000)  # a quarter of the customers is plenty
     frame = log.to_pandas()[["customer_id", "at", "value"]]
@@ -46,9 +49,14 @@ def test_summary_equals_the_single_machine_summary_on_cdnow(client, calibration_
         period="W",
         observation_end="1998-06-30",
         calibration_end=calibration_end,
+        holdout_spend=holdout_spend,
     ).compute()
     want = summarize(
-        log, period="W", observation_end="1998-06-30", calibration_end=calibration_end
+        log,
+        period="W",
+        observation_end="1998-06-30",
+        calibration_end=calibration_end,
+        holdout_spend=holdout_spend,
     ).to_pandas()
     assert_same_frame(got, want)
 

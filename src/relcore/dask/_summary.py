@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -39,6 +39,7 @@ def summarize(
     calibration_end: _dt.datetime | _dt.date | str | None = None,
     timezone: str | None = None,
     partitioned_by_customer: bool = False,
+    holdout_spend: Literal["per_transaction", "per_period"] = "per_transaction",
 ) -> Any:
     """The customer-base summary of a Dask frame of transactions, or of a dataset on disk.
 
@@ -61,7 +62,7 @@ def summarize(
         Column names, as in
         [`relcore.models.EventLog.from_pandas`][relcore.models.EventLog.from_pandas] (with ``kind``,
         only ``"purchase"`` events count).
-    period, observation_end, calibration_end
+    period, observation_end, calibration_end, holdout_spend
         As in [`relcore.scoring.summarize`][relcore.scoring.summary.summarize].
     timezone
         Zone of a naive ``at`` column.
@@ -104,7 +105,12 @@ def summarize(
         _summarize_part,
         names,
         timezone,
-        {"period": period, "observation_end": observation_end, "calibration_end": calibration_end},
+        {
+            "period": period,
+            "observation_end": observation_end,
+            "calibration_end": calibration_end,
+            "holdout_spend": holdout_spend,
+        },
         template=meta,
         meta=meta,
     )

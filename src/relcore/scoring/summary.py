@@ -340,10 +340,7 @@ def summarize(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 8.0], [20.0, 0.0])
     """
-    if holdout_spend not in ("per_transaction", "per_period"):
-        raise ValueError(
-            f"holdout_spend must be 'per_transaction' or 'per_period', got {holdout_spend!r}"
-        )
+    _check_holdout_spend(holdout_spend)
     return _summarize(
         log,
         period,
@@ -362,6 +359,7 @@ def summarize_partition(
     observation_end: _dt.datetime | _dt.date | str,
     calibration_end: _dt.datetime | _dt.date | str | None = None,
     kind: str | None = "purchase",
+    holdout_spend: Literal["per_transaction", "per_period"] = "per_transaction",
 ) -> RFMSummary:
     """[`summarize`][relcore.scoring.summary.summarize] for a log holding only some of the
     customers: one partition of a customer base split by customer, as [`relcore.dask`][relcore.dask]
@@ -380,7 +378,23 @@ def summarize_partition(
     >>> len(summarize_partition(log, observation_end="2026-01-10", calibration_end="2026-01-01"))
     0
     """
-    return _summarize(log, period, observation_end, calibration_end, kind, check_range=False)
+    _check_holdout_spend(holdout_spend)
+    return _summarize(
+        log,
+        period,
+        observation_end,
+        calibration_end,
+        kind,
+        check_range=False,
+        per_period=holdout_spend == "per_period",
+    )
+
+
+def _check_holdout_spend(holdout_spend: str) -> None:
+    if holdout_spend not in ("per_transaction", "per_period"):
+        raise ValueError(
+            f"holdout_spend must be 'per_transaction' or 'per_period', got {holdout_spend!r}"
+        )
 
 
 def _summarize(
