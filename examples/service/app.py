@@ -389,6 +389,7 @@ class _Guarded:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _drain(receive, _LINGER_BYTES)
             await self._refuse(send)
             return
         seen = 0
@@ -404,6 +405,8 @@ class _Guarded:
                     # (an error raised here would reach the client as a 400)
                     refused = True
                     if not started:
+                        if message.get("more_body", False):
+                            await _drain(receive, _LINGER_BYTES)
                         await self._refuse(send)
                     return {"type": "http.disconnect"}
             return message
@@ -427,6 +430,23 @@ class _Guarded:
     async def _refuse(self, send: Any) -> None:
         message = f"the request body is larger than {self.limit} bytes"
         await _send_json(send, 413, {"error": "too_large", "message": message})
+
+
+# A refused body is read (and dropped) up to this many bytes before the 413 goes out: a
+# server that closes a connection with unread bytes makes the kernel reset it, and the
+# client may lose the 413 in the reset. Beyond it the connection is closed unread.
+_LINGER_BYTES = 1 << 20
+
+
+async def _drain(receive: Callable[[], Awaitable[Any]], budget: int) -> None:
+    """Read and drop the rest of a request body, up to ``budget`` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
