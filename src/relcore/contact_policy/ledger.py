@@ -465,6 +465,33 @@ def audit_instant(value: _dt.datetime | int | None, name: str) -> int | None:
     return clamp_micros(int(value))
 
 
+def decisions_filter(
+    customer_id: str | None,
+    since: _dt.datetime | int | None,
+    until: _dt.datetime | int | None,
+    *,
+    mark: str,
+    cast: str = "",
+) -> tuple[str, list[str | int]]:
+    """The ``WHERE`` clause (empty when nothing filters) and its parameters that select
+    audit records for [`Ledger.decisions`][relcore.contact_policy.Ledger.decisions] in an
+    SQL ledger: ``mark`` is the driver's parameter placeholder, ``cast`` what the instants'
+    placeholders need after it."""
+    where: list[str] = []
+    params: list[str | int] = []
+    if customer_id is not None:
+        where.append(f"customer_id = {mark}")
+        params.append(customer_id)
+    lo, hi = audit_instant(since, "since"), audit_instant(until, "until")
+    if lo is not None:
+        where.append(f"decided_at >= {mark}{cast}")
+        params.append(lo)
+    if hi is not None:
+        where.append(f"decided_at < {mark}{cast}")
+        params.append(hi)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
 def check_keyed(keyed: Any, customer_id: str) -> KeyedEntry:
     """A [`KeyedEntry`][relcore.contact_policy.KeyedEntry] with checked types, of the session's
     customer."""

@@ -84,13 +84,13 @@ from .ledger import (
     KeyedEntry,
     Ledger,
     LedgerSession,
-    audit_instant,
     check_customer_id,
     check_entry,
     check_keyed,
     check_preferences,
     check_records,
     check_tenant,
+    decisions_filter,
     opt_out_scopes,
     preferences_reach,
     read_scopes,
@@ -669,22 +669,10 @@ class PostgresLedger(Ledger):
         since: _dt.datetime | int | None = None,
         until: _dt.datetime | int | None = None,
     ) -> list[AuditRecord]:
-        where: list[str] = []
-        params: list[str | int] = []
         if customer_id is not None:
             _storable_ids([customer_id])
-            where.append("customer_id = %s")
-            params.append(customer_id)
-        lo, hi = audit_instant(since, "since"), audit_instant(until, "until")
-        if lo is not None:
-            where.append("decided_at >= %s::bigint")
-            params.append(lo)
-        if hi is not None:
-            where.append("decided_at < %s::bigint")
-            params.append(hi)
-        query = f"SELECT record::text FROM {self._sql.schema}.decisions"
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        where, params = decisions_filter(customer_id, since, until, mark="%s", cast="::bigint")
+        query = f"SELECT record::text FROM {self._sql.schema}.decisions{where}"
         with self._using() as conn:
             texts = [row[0] for row in conn.execute(query + " ORDER BY decided_at, id", params)]
         return [AuditRecord.from_dict(json.loads(text)) for text in texts]

@@ -47,13 +47,13 @@ from .ledger import (
     Ledger,
     LedgerSession,
     Scopes,
-    audit_instant,
     check_customer_id,
     check_entry,
     check_keyed,
     check_preferences,
     check_records,
     check_tenant,
+    decisions_filter,
     opt_out_scopes,
     preferences_reach,
     read_scopes,
@@ -550,21 +550,8 @@ class SQLiteLedger(Ledger):
         since: _dt.datetime | int | None = None,
         until: _dt.datetime | int | None = None,
     ) -> list[AuditRecord]:
-        where: list[str] = []
-        params: list[str | int] = []
-        if customer_id is not None:
-            where.append("customer_id = ?")
-            params.append(customer_id)
-        lo, hi = audit_instant(since, "since"), audit_instant(until, "until")
-        if lo is not None:
-            where.append("decided_at >= ?")
-            params.append(lo)
-        if hi is not None:
-            where.append("decided_at < ?")
-            params.append(hi)
-        query = f"SELECT record FROM {self._q.decisions}"
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        where, params = decisions_filter(customer_id, since, until, mark="?")
+        query = f"SELECT record FROM {self._q.decisions}{where}"
         with self._using() as conn:
             texts = [row[0] for row in conn.execute(query + " ORDER BY decided_at, id", params)]
         return [AuditRecord.from_dict(json.loads(text)) for text in texts]
