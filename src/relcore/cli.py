@@ -1190,19 +1190,6 @@ def _outcome_columns(plan: list[Any], result: Any) -> dict[str, Any]:
     }
 
 
-_CANDIDATE_COLUMNS = (
-    "customer_id",
-    "message_id",
-    "channel",
-    "category",
-    "campaign",
-    "priority",
-    "earliest",
-    "latest",
-    "value",
-)
-
-
 def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .contact_policy import Budget, ContactGuard, MemoryLedger, RateLimit, plan_campaign
 
@@ -1261,13 +1248,14 @@ def _run_policy_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _read_candidates(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    from .contact_policy.planning import CANDIDATE_COLUMNS
     from .io.csv import read_table
 
     table = read_table(
         path,
         ["customer_id", "channel", "earliest", "latest"],
-        optional=_CANDIDATE_COLUMNS,
-        known=_CANDIDATE_COLUMNS,
+        optional=CANDIDATE_COLUMNS,
+        known=CANDIDATE_COLUMNS,
         delimiter=args.delimiter,
         encoding=args.encoding,
         arg_names=_ARG_NAMES,

@@ -269,7 +269,8 @@ def _describe_per(per: _dt.timedelta) -> str:
 # ----------------------------------------------------------------------------- input
 
 
-_COLUMNS = (
+# The columns a table of candidates may hold (relcore policy plan reads the same).
+CANDIDATE_COLUMNS = (
     "customer_id",
     "message_id",
     "channel",
@@ -304,10 +305,11 @@ def _columns(candidates: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
             "candidates must be a mapping of columns or a pandas/polars DataFrame, got "
             f"{type(candidates).__name__}"
         )
-    unknown = sorted(set(data) - set(_COLUMNS) - set(extra))
+    unknown = sorted(set(data) - set(CANDIDATE_COLUMNS) - set(extra))
     if unknown:
         raise DataError(
-            "candidates", f"unknown columns {unknown}; the columns are {', '.join(_COLUMNS)}"
+            "candidates",
+            f"unknown columns {unknown}; the columns are {', '.join(CANDIDATE_COLUMNS)}",
         )
     for required in ("customer_id", "channel", *(extra or ("earliest", "latest"))):
         if required not in data:
