@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relcore import DataError
@@ -247,6 +247,17 @@ def _histories(draw, n=6):
 @pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(_histories(), st.sampled_from([2, 5]), st.booleans(), _param, _param, _param, _param)
+# a customer expected to buy ~1e10 times with ``a`` within 1e-5 of 1: the closed form of
+# the survived chances once cancelled to a negative expectation
+@example(
+    h=tuple(np.array(v, dtype=float) for v in ([0, 1025], [0, 0], [0, 2**-16], [0, 3048])),
+    k=2,
+    modified=False,
+    r=1.0,
+    alpha=0.00010693073272705097,
+    a=1.000009536743164,
+    b=1.0,
+)
 def test_any_parameters_and_history_give_finite_in_range_values(h, k, modified, r, alpha, a, b):
     x, tx, T, t = h
     m = (MBGCNBDK if modified else BGCNBDK)(k=k, r=r, alpha=alpha, a=a, b=b)
@@ -262,13 +273,16 @@ def test_any_parameters_and_history_give_finite_in_range_values(h, k, modified, 
     assert (e0 >= 0).all()
 
 
-@pytest.mark.parametrize(("a", "b"), [(0.25, 0.5), (0.5, 0.5), (2.0, 3.0), (1.0, 2.0), (5.0, 0.1)])
+@pytest.mark.parametrize("a", [0.25, 0.5, 1.0 - 1e-7, 1.0, 1.0 + 1e-5, 1.001, 2.0, 30.0])
+@pytest.mark.parametrize("b", [0.5, 1026.0, 1e4])
 def test_closed_form_of_survived_chances_is_the_sum_of_beta_ratios(a, b):
-    from scipy import special
+    from relcore.scoring.purchase.bgcnbd import _survived_beyond
 
-    from relcore.scoring.purchase.bgcnbd import _survival_sum
-
-    L = np.array([1.0, 7.0, 50.0])
-    terms = np.exp(special.betaln(a, b + np.arange(50.0)) - special.betaln(a, b))
-    direct = np.cumsum(terms)[L.astype(int) - 1]
-    np.testing.assert_allclose(_survival_sum(a, np.full(3, b), L), direct, rtol=1e-12)
+    n0, more = 20_000, np.array([0.0, 1.0, 7.0, 5000.0])
+    # B(a, b+n)/B(a, b) term by term: the product of (b+j)/(a+b+j), j < n
+    j = np.arange(n0 + 5000.0)
+    log_terms = np.concatenate([[0.0], np.cumsum(np.log(b + j) - np.log(a + b + j))])
+    direct = np.concatenate([[0.0], np.cumsum(np.exp(log_terms[n0:-1]))])[more.astype(int)]
+    got = _survived_beyond(a, np.full(more.size, b), n0, more)
+    np.testing.assert_allclose(got, direct, rtol=1e-9)
+    assert got[0] == 0.0
