@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from ._factorize import UnicodeText, Utf8Text, factorize_text
 from ._factorize import factorize_int as _factorize_int
+from ._threads import parallel_map, parallel_take, row_ranges
 from ._validation import as_1d, check_mask, readonly
 from .errors import DataError
 
@@ -38,6 +39,8 @@ def take(arr: npt.NDArray[Any], index: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if is_constant(arr):
         n = int(index.sum()) if index.dtype == np.bool_ else int(index.size)
         return np.broadcast_to(arr[:1], (n,))
+    if index.dtype != np.bool_ and arr.ndim == 1:
+        return parallel_take(arr, index)
     out: npt.NDArray[Any] = arr[index]
     return out
 
@@ -533,12 +536,17 @@ def _argsort_by_buckets(
     order = np.argsort(bucket, kind="stable")
     bounds = np.concatenate(([0], np.cumsum(np.bincount(bucket, minlength=n_buckets))))
     del bucket
-    sorted_key = key[order]
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if hi - lo > 1:
-            part = np.argsort(sorted_key[lo:hi])
-            order[lo:hi] = order[lo:hi][part]
-            sorted_key[lo:hi] = sorted_key[lo:hi][part]
+    sorted_key = parallel_take(key, order)
+    buckets = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+    def sort_buckets(span: tuple[int, int]) -> None:
+        for lo, hi in buckets[span[0] : span[1]]:
+            if hi - lo > 1:
+                part = np.argsort(sorted_key[lo:hi])
+                order[lo:hi] = order[lo:hi][part]
+                sorted_key[lo:hi] = sorted_key[lo:hi][part]
+
+    parallel_map(sort_buckets, row_ranges(len(buckets)))
     return order, sorted_key
 
 

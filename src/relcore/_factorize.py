@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._hashing import mix64
+from ._threads import parallel_map, row_ranges
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -129,16 +130,22 @@ class UnicodeText:
         if self.width == 0 or n == 0:
             return out
         points = self._points()
-        lo = 0
-        while lo < n:
-            block = points[lo : lo + _HASH_ROWS]
-            unit = _unit(int(block.max()))
-            if unit > self._unit:  # a wider code point: start again, every row in that unit
-                self._unit, lo = unit, 0
-                out[:] = _SEED
-                continue
-            _chain(out[lo : lo + _HASH_ROWS], _unicode_words(block, self._unit), None)
-            lo += _HASH_ROWS
+
+        def hash_rows(bounds: tuple[int, int]) -> int:
+            """Hash rows ``lo..hi`` in the current unit; a wider unit if one is needed."""
+            for lo in range(*bounds, _HASH_ROWS):
+                block = points[lo : min(lo + _HASH_ROWS, bounds[1])]
+                unit = _unit(int(block.max()))
+                if unit > self._unit:
+                    return unit
+                _chain(out[lo : lo + block.shape[0]], _unicode_words(block, self._unit), None)
+            return self._unit
+
+        ranges = row_ranges(n, align=_HASH_ROWS)
+        while (unit := max(parallel_map(hash_rows, ranges))) > self._unit:
+            # a wider code point: start again, every row in that unit
+            self._unit = unit
+            out[:] = _SEED
         return mix64(out)
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> UnicodeText:
@@ -157,12 +164,16 @@ class UnicodeText:
                 for lo in range(0, len(first_points), _HASH_ROWS)
             ]
         )
-        parts = []
-        for lo in range(0, n, _HASH_ROWS):
-            words = _unicode_words(points[lo : lo + _HASH_ROWS], self._unit)
-            expected = np.take(first_words, groups[lo : lo + _HASH_ROWS], axis=0)
-            parts.append(_differ(words, expected))
-        return np.concatenate(parts)
+
+        def compare(bounds: tuple[int, int]) -> npt.NDArray[np.bool_]:
+            parts = []
+            for lo in range(*bounds, _HASH_ROWS):
+                hi = min(lo + _HASH_ROWS, bounds[1])
+                words = _unicode_words(points[lo:hi], self._unit)
+                parts.append(_differ(words, np.take(first_words, groups[lo:hi], axis=0)))
+            return np.concatenate(parts)
+
+        return np.concatenate(parallel_map(compare, row_ranges(n, align=_HASH_ROWS)))
 
     def unicode(self) -> npt.NDArray[np.str_]:
         return self.values
@@ -233,13 +244,26 @@ class Utf8Text:
             parts.append(last)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
-    def hashes(self) -> U64:
-        out = np.empty(len(self), dtype=np.uint64)
+    def _pieces(self) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.uint8], int, int]]:
+        """Row ranges to work on in parallel: (first row of the chunk, its offsets and
+        data buffers, and the range within the chunk)."""
+        pieces = []
         at = 0
         for chunk in self.chunks:
             offsets, data = _buffers(chunk)
-            for lo in range(0, len(chunk), _HASH_ROWS):
-                o = offsets[lo : lo + _HASH_ROWS + 1]
+            pieces += [
+                (at, offsets, data, lo, hi) for lo, hi in row_ranges(len(chunk), align=_HASH_ROWS)
+            ]
+            at += len(chunk)
+        return pieces
+
+    def hashes(self) -> U64:
+        out = np.empty(len(self), dtype=np.uint64)
+
+        def hash_rows(piece: tuple[int, I64, npt.NDArray[np.uint8], int, int]) -> None:
+            at, offsets, data, start, stop = piece
+            for lo in range(start, stop, _HASH_ROWS):
+                o = offsets[lo : min(lo + _HASH_ROWS, stop) + 1]
                 lengths = np.diff(o)
                 words, n_words = _utf8_words(data, o, lengths)
                 h = np.full(lengths.size, _SEED, dtype=np.uint64)
@@ -247,7 +271,8 @@ class Utf8Text:
                 # Values are zero-padded to whole words: "a" and "a\0" differ in length only.
                 h ^= lengths.astype(np.uint64)
                 out[at + lo : at + lo + lengths.size] = h
-            at += len(chunk)
+
+        parallel_map(hash_rows, self._pieces())
         return mix64(out)
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Text:
@@ -290,12 +315,14 @@ class Utf8Text:
                 o = offsets[lo : lo + _HASH_ROWS + 1]
                 words.append(_utf8_words(data, o, np.diff(o), width)[0])
         first_words = np.concatenate(words)
-        parts = []
-        at = 0
-        for chunk in self.chunks:
-            offsets, data = _buffers(chunk)
-            for lo in range(0, len(chunk), _HASH_ROWS):
-                o = offsets[lo : lo + _HASH_ROWS + 1]
+
+        def compare(
+            piece: tuple[int, I64, npt.NDArray[np.uint8], int, int],
+        ) -> npt.NDArray[np.bool_]:
+            at, offsets, data, start, stop = piece
+            parts = []
+            for lo in range(start, stop, _HASH_ROWS):
+                o = offsets[lo : min(lo + _HASH_ROWS, stop) + 1]
                 lengths = np.diff(o)
                 block, _ = _utf8_words(data, o, lengths)
                 g = groups[at + lo : at + lo + lengths.size]
@@ -303,7 +330,9 @@ class Utf8Text:
                 # a row longer than every first row differs from its own in length
                 m = min(block.shape[1], width)
                 parts.append(_differ(block[:, :m], expected[:, :m]) | (lengths != first_lengths[g]))
-            at += len(chunk)
+            return np.concatenate(parts)
+
+        parts = parallel_map(compare, self._pieces())
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
     def _mismatches_by_pyarrow(self, groups: Codes, first: Utf8Text) -> npt.NDArray[np.bool_]:

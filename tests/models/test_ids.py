@@ -74,6 +74,31 @@ def test_many_uuid_ids_are_tabled_exactly_as_numpys_unique_tables_them():
         assert np.array_equal(np.bincount(log.customer_codes), np.bincount(inverse))
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_ids_hashed_and_compared_on_several_threads_are_tabled_as_numpys_unique(
+    monkeypatch, threads
+):
+    from relcore._columns import factorize_ids
+
+    monkeypatch.setenv("RELCORE_NUM_THREADS", threads)
+    rng = np.random.default_rng(7)
+    pool = np.array([f"customer-{x:06d}" for x in range(5000)])
+    ids = pool[rng.integers(0, pool.size, 300_000)].astype("U16")
+    # one code point wider than a byte, in the last rows only: every row is hashed again
+    ids[-1] = "customer-\u00e9\U0001f600"
+    table, inverse = np.unique(ids, return_inverse=True)
+    half = ids.size // 2
+    sources = (
+        ids,
+        pa.array(ids.tolist()),
+        pa.chunked_array([pa.array(ids[:half].tolist()), pa.array(ids[half:].tolist())]),
+    )
+    for source in sources:
+        codes, got = factorize_ids(source)
+        assert np.array_equal(got, table), type(source)
+        assert np.array_equal(codes, inverse.ravel()), type(source)
+
+
 @pytest.mark.parametrize("layout", ["unicode", "utf8"])
 @pytest.mark.parametrize("longest", [9, 71])  # values compared as words / by pyarrow
 def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, longest):

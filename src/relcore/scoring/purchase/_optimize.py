@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ..._threads import parallel_map, workers
 from ._types import FloatArray, Objective
 
 # Iterations without any improvement of the objective after which the search stops, and
@@ -156,21 +154,6 @@ def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
-def _workers() -> int:
-    """Threads for objective evaluation: ``RELCORE_NUM_THREADS``, else the usable CPUs
-    (at most 4)."""
-    env = os.environ.get("RELCORE_NUM_THREADS", "").strip()
-    if env:
-        return max(1, int(env))
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, usable or 1))
-
-
-@functools.cache
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relcore-fit")
-
-
 def chunked_objective(
     factory: Callable[[dict[str, FloatArray], FloatArray], Callable[[FloatArray, int], Objective]],
     data: dict[str, FloatArray],
@@ -178,20 +161,18 @@ def chunked_objective(
 ) -> Callable[[FloatArray, int], Objective]:
     """The objective over all rows as the sum of objectives over chunks of rows, evaluated
     in parallel threads (a log-likelihood, its gradient and Hessian are sums over rows)."""
-    workers = _workers()
-    if workers < 2 or weights.size < _PARALLEL_ROWS:
+    n_threads = workers()
+    if n_threads < 2 or weights.size < _PARALLEL_ROWS:
         return factory(data, weights)
-    bounds = np.linspace(0, weights.size, workers + 1).astype(np.int64).tolist()
+    bounds = np.linspace(0, weights.size, n_threads + 1).astype(np.int64).tolist()
     # built in the threads too: sorting and gathering millions of rows per chunk
-    parts = list(
-        _pool(workers).map(
-            lambda b: factory({k: v[b[0] : b[1]] for k, v in data.items()}, weights[b[0] : b[1]]),
-            itertools.pairwise(bounds),
-        )
+    parts = parallel_map(
+        lambda b: factory({k: v[b[0] : b[1]] for k, v in data.items()}, weights[b[0] : b[1]]),
+        itertools.pairwise(bounds),
     )
 
     def objective(theta: FloatArray, order: int) -> Objective:
-        results = list(_pool(workers).map(lambda part: part(theta, order), parts))
+        results = parallel_map(lambda part: part(theta, order), parts)
         ll = sum(r[0] for r in results)
         if order < 2:
             return ll, None, None

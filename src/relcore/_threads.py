@@ -1,0 +1,92 @@
+"""Threads for the vectorised hot paths.
+
+numpy releases the GIL inside its loops, sorts and gathers, so work split into a few
+large independent pieces (row ranges of a column, buckets of a sort) runs on every core
+from plain threads. One pool serves the whole library; a piece that itself asks for
+threads (a fit's chunk building a table, say) runs its parts in its own thread, so a
+full pool never waits on itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many rows a gather is not worth splitting.
+_PARALLEL_TAKE_ROWS = 1 << 18
+
+_inside = threading.local()
+
+
+def workers() -> int:
+    """Threads to use: ``RELCORE_NUM_THREADS``, else the usable CPUs (at most 4)."""
+    env = os.environ.get("RELCORE_NUM_THREADS", "").strip()
+    if env:
+        return max(1, int(env))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, usable or 1))
+
+
+@functools.cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor  # imported when first needed
+
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="relcore")
+
+
+def _marked(fn: Callable[[T], R]) -> Callable[[T], R]:
+    def run(item: T) -> R:
+        _inside.active = True
+        try:
+            return fn(item)
+        finally:
+            _inside.active = False
+
+    return run
+
+
+def parallel_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fn(x) for x in items]``, the calls spread over the pool's threads (in this
+    thread when there is one worker, one item, or when called from a pool thread)."""
+    items = list(items)
+    n = workers()
+    if n < 2 or len(items) < 2 or getattr(_inside, "active", False):
+        return [fn(x) for x in items]
+    return list(_pool(n).map(_marked(fn), items))
+
+
+def row_ranges(n: int, *, align: int = 1) -> list[tuple[int, int]]:
+    """About two ranges per worker covering ``0..n``, their bounds multiples of
+    ``align`` (so that blocks of ``align`` rows inside them fall as they would in one
+    pass)."""
+    parts = max(1, 2 * workers())
+    step = -(-n // parts)
+    step = max(align, -(-step // align) * align)
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
+def parallel_take(arr: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any]:
+    """``arr[index]`` for a 1-d array and integer index, gathered in parallel row ranges."""
+    if index.size < _PARALLEL_TAKE_ROWS or workers() < 2:
+        out: npt.NDArray[Any] = arr[index]
+        return out
+    result = np.empty(index.size, dtype=arr.dtype)
+
+    def gather(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        np.take(arr, index[lo:hi], out=result[lo:hi])
+
+    parallel_map(gather, row_ranges(index.size))
+    return result
