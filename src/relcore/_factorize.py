@@ -49,8 +49,9 @@ def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
     """Codes of int64 keys by ascending value, and per distinct key either the key itself
     or (``want_rows``) the index of one row holding it.
 
-    Dense ranges take an O(n) path; otherwise one unstable ``argsort`` (numpy's SIMD sort)
-    replaces ``np.unique(return_inverse=True)``, whose stable sort is three times slower.
+    Dense ranges take an O(n) path; otherwise the keys are grouped by hashing (see
+    `factorize_text`) and only the distinct ones sorted, where ``np.unique(return_inverse=True)``
+    would sort every row.
 
     Examples
     --------
@@ -73,14 +74,17 @@ def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
         rows = np.empty(int(rank[-1]) + 1, dtype=np.int64)
         rows[codes[::-1]] = np.arange(n - 1, -1, -1)
         return codes, rows
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-    codes = np.empty(n, dtype=np.int32)
-    codes[order] = np.cumsum(new, dtype=np.int32) - 1
-    return codes, (order[new] if want_rows else sorted_keys[new])
+    # Sparse keys are grouped by hash as text is (an integer sort several times faster
+    # than an argsort of the keys), and only the distinct keys are sorted.
+    groups, rows = _group_by_hash(mix64(keys.view(np.uint64)))
+    bad = np.flatnonzero(keys[rows][groups] != keys)
+    if bad.size:
+        groups, rows = _split(keys[bad], groups, rows, bad)
+    distinct = keys[rows]
+    order = np.argsort(distinct)
+    rank = np.empty(order.size, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    return rank[groups], (rows[order] if want_rows else distinct[order])
 
 
 def _chain(h: U64, words: U64, n_words: I64 | None) -> None:
@@ -432,7 +436,8 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
     distinct: Any = text.take(rows)  # of the same class as text
     bad = text.mismatches(groups, distinct)
     if bad.any():
-        groups, rows = _split(text, groups, rows, np.flatnonzero(bad))
+        bad_rows = np.flatnonzero(bad)
+        groups, rows = _split(text.take(bad_rows).unicode(), groups, rows, bad_rows)
         distinct = text.take(rows)
     order = distinct.order()
     rank = np.empty(order.size, dtype=np.int32)
@@ -444,13 +449,15 @@ def _order_of_words(words: Any, lengths: I64 | None) -> I64:
     """The permutation sorting rows of big-endian words (then ``lengths``) in order.
 
     Sorted by the first word, then, only among rows still tied, by the next: distinct
-    ids rarely share their first eight bytes, so this is mostly one integer sort rather
-    than a sort of strings.
+    ids rarely share their first eight bytes once the words all share are skipped, so
+    this is mostly one integer sort rather than a sort of strings.
     """
     keys = [words[:, j].astype(np.uint64) for j in range(words.shape[1])]
     if lengths is not None:
         keys.append(lengths)
     n = words.shape[0]
+    # a word every value shares (the "cust-000" of "cust-000123") orders nothing
+    keys = [k for k in keys if n and k.min() != k.max()]
     if n < 2 or not keys:
         return np.arange(n, dtype=np.int64)
     order = np.argsort(keys[0])
@@ -485,7 +492,7 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     key = hashes & ~low
     key |= np.arange(n, dtype=np.uint64)
     key.sort()
-    rows = (key & low).astype(np.int64)
+    rows = (key & low).view(np.int64)  # the row numbers: below 2**63
     key >>= np.uint64(bits)
     new = np.empty(n, dtype=bool)
     new[0] = True
@@ -496,13 +503,13 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     return groups, rows[new]
 
 
-def _split(text: Text, groups: Codes, rows: I64, bad: I64) -> tuple[Codes, I64]:
-    """New groups for the rows that differ from their group's first row.
+def _split(values: npt.NDArray[Any], groups: Codes, rows: I64, bad: I64) -> tuple[Codes, I64]:
+    """New groups for the rows ``bad`` (holding ``values``) that differ from their group's
+    first row.
 
     Equal values hash alike, so every copy of a value that differs from its group's first
     row is among ``bad``: sorting just those rows groups them exactly.
     """
-    values = text.take(bad).unicode()
     _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     groups = groups.copy()
     groups[bad] = rows.size + inverse.reshape(-1)

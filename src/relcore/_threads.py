@@ -13,7 +13,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -90,3 +90,35 @@ def parallel_take(arr: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) ->
 
     parallel_map(gather, row_ranges(index.size))
     return result
+
+
+class Pending(Generic[R]):
+    """A call running on the pool (see `in_background`); `result` waits for it."""
+
+    def __init__(self, fn: Callable[..., R], *args: Any) -> None:
+        self._future: Any = None
+        self._value: R | None = None
+        self._error: BaseException | None = None
+        n = workers()
+        if n < 2 or getattr(_inside, "active", False):
+            try:
+                self._value = fn(*args)
+            except BaseException as error:  # raised by result(), as the pool would
+                self._error = error
+        else:
+            self._future = _pool(n).submit(_marked(lambda a: fn(*a)), args)
+
+    def result(self) -> R:
+        """The call's value, or its exception raised here."""
+        if self._future is not None:
+            out: R = self._future.result()
+            return out
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def in_background(fn: Callable[..., R], *args: Any) -> Pending[R]:
+    """Start ``fn(*args)`` on a pool thread while this one goes on (at once, in this
+    thread, when there is one worker or this is a pool thread)."""
+    return Pending(fn, *args)

@@ -1,13 +1,23 @@
 """MemoryLedger.from_arrays codes per-row label columns of Python objects through their
-distinct values: the ledger holds the same entries as when the labels come as text, and
-a bad label is refused naming its rows, as the general path does."""
+distinct objects or values: the ledger holds the same entries as when the labels come as
+text, and a bad label is refused naming its rows, as the general path does. Every test
+runs with columns grouped by reference and by value (as long columns are) and row by row."""
 
 import numpy as np
 import pytest
 
+import relcore._columns
 from relcore import DataError
 from relcore.contact_policy import MemoryLedger
-from relcore.contact_policy import ledger as ledger_module
+
+
+@pytest.fixture(autouse=True, params=["by reference", "by value", "row by row"])
+def grouping(request, monkeypatch):
+    if request.param == "by value":  # no column is a few objects
+        monkeypatch.setattr(relcore._columns, "_FEW_OBJECTS", 0)
+    rows = 2**62 if request.param == "row by row" else 0
+    monkeypatch.setattr(relcore._columns, "_FEW_OBJECTS_ROWS", rows)
+    return request.param
 
 
 def _entries(ledger, ids):
@@ -25,7 +35,7 @@ def test_object_label_columns_give_the_ledger_that_the_general_path_gives(monkey
     initiator = np.where(kind == "complaint", "customer", "company").astype(object)
     columns = {"channel": channel, "kind": kind, "campaign": campaign, "initiator": initiator}
     fast = MemoryLedger.from_arrays(ids, at, **columns)
-    monkeypatch.setattr(ledger_module, "_FEW_LABELS", 0)  # every column the general way
+    monkeypatch.setattr(relcore._columns, "_FEW_OBJECTS_ROWS", 2**62)  # row by row
     general = MemoryLedger.from_arrays(ids, at, **columns)
     assert len(fast) == len(general) == n
     assert _entries(fast, "abcde") == _entries(general, "abcde")
@@ -81,3 +91,16 @@ def test_a_bad_initiator_among_objects_is_refused_naming_its_rows(bad):
     with pytest.raises(DataError, match="other than 'company' or 'customer'") as info:
         MemoryLedger.from_arrays(["a"] * 5, np.arange(5), initiator=initiator)
     assert (info.value.column, info.value.rows) == ("initiator", (1, 4))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])  # ids coded inline / on another thread
+def test_bad_ids_are_reported_before_bad_times_or_labels(monkeypatch, threads):
+    monkeypatch.setenv("RELCORE_NUM_THREADS", threads)
+    channel = np.array(["email", ""], dtype=object)
+    for at in ([1, 2], [1, 2, 3]):
+        with pytest.raises(DataError, match="missing") as info:
+            MemoryLedger.from_arrays(["a", None], at, channel=channel)
+        assert (info.value.column, info.value.rows) == ("customer_id", (1,))
+    with pytest.raises(DataError, match="empty") as info:
+        MemoryLedger.from_arrays(["a", "b"], [1, 2], channel=channel)
+    assert info.value.column == "channel"

@@ -327,3 +327,28 @@ def test_large_logs_sort_bucket_by_bucket_to_the_same_order(time_range):
     reference = np.lexsort((np.arange(n), at, ids))
     assert np.array_equal(log.value, np.arange(n, dtype=float)[reference])
     assert np.array_equal(log.at, at[reference])
+
+
+@pytest.mark.parametrize("rows", [0, 2**62])  # object columns grouped by reference / not
+def test_object_label_columns_code_as_the_same_labels_given_as_text(monkeypatch, rows):
+    import relcore._columns
+
+    monkeypatch.setattr(relcore._columns, "_FEW_OBJECTS_ROWS", rows)
+    rng = np.random.default_rng(4)
+    n = 2_000
+    # "email" twice, as two distinct objects: one label
+    pool = np.array(["email", "".join(["em", "ail"]), "sms", None], dtype=object)
+    channel = pool[rng.integers(0, pool.size, n)]
+    at = np.full(n, np.datetime64("2026-01-01", "us"))
+    ids = rng.integers(0, 50, n)
+    text = np.where(channel == None, "", channel).astype(str)  # noqa: E711
+    by_objects = EventLog.from_arrays(ids, at, channel=channel, timezone="UTC")
+    by_text = EventLog.from_arrays(
+        ids, at, channel=np.where(text == "", None, text).astype(object).tolist(), timezone="UTC"
+    )
+    assert by_objects.channel.categories == ("email", "sms")
+    assert np.array_equal(by_objects.channel.codes, by_text.channel.codes)
+    channel[[3, 17]] = 7  # not a label: refused naming its rows
+    with pytest.raises(DataError, match="not strings") as info:
+        EventLog.from_arrays(ids, at, channel=channel, timezone="UTC")
+    assert (info.value.column, info.value.rows) == ("channel", (3, 17))

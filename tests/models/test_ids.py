@@ -113,6 +113,45 @@ def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, long
     assert log.customers[log.customer_codes].tolist() == sorted(ids)
 
 
+@pytest.mark.parametrize("collide", [False, True])
+def test_sparse_integer_ids_are_tabled_as_numpys_unique_even_when_hashes_collide(
+    monkeypatch, collide
+):
+    from relcore._factorize import factorize_int
+
+    if collide:  # every key hashing alike: the check against each group's first row splits them
+        monkeypatch.setattr(relcore._factorize, "mix64", lambda z: np.zeros_like(z))
+    rng = np.random.default_rng(11)
+    pool = rng.integers(-(2**62), 2**62, 3000)
+    keys = pool[rng.integers(0, pool.size, 50_000)]
+    table, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    codes, uniques = factorize_int(keys, want_rows=False)
+    assert np.array_equal(uniques, table)
+    assert np.array_equal(codes, inverse.ravel())
+    codes, rows = factorize_int(keys, want_rows=True)
+    assert np.array_equal(rows, first)  # the first row holding each key
+
+
+@pytest.mark.parametrize("longest", [1, 7, 8, 9, 10])
+@pytest.mark.parametrize("dtype", [None, "U22"])  # as given / a wide dtype of short text
+def test_short_ascii_ids_are_tabled_as_numpys_unique(longest, dtype):
+    from relcore._columns import factorize_ids
+
+    rng = np.random.default_rng(longest)
+    letters = np.array(list("09AZaz-_ ~"))
+    pool = np.array(
+        ["".join(rng.choice(letters, rng.integers(1, longest + 1))) for _ in range(500)]
+        + ["0" * longest, "~" * longest]
+    )
+    ids = pool[rng.integers(0, pool.size, 5000)]
+    if dtype:
+        ids = ids.astype(dtype)
+    table, inverse = np.unique(ids, return_inverse=True)
+    codes, got = factorize_ids(ids)
+    assert np.array_equal(got, table)
+    assert np.array_equal(codes, inverse.ravel())
+
+
 def test_integer_ids_from_pyarrow_stay_integers():
     for source in (pa.array([7, 3, 7], pa.int64()), pa.array([7, 3, 7]).dictionary_encode()):
         log = log_of(source)

@@ -92,7 +92,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._columns import Categorical, code_dtype, factorize_ids, factorize_labels, sort_rows
+from .._columns import (
+    code_dtype,
+    factorize_ids,
+    factorize_labels,
+    few_objects,
+    sort_rows,
+)
+from .._threads import Pending, in_background
 from .._time import datetimes_to_micros, timedelta_micros, to_micros
 from .._validation import as_1d
 from ..errors import DataError, LedgerError, ReservationError
@@ -627,32 +634,24 @@ class MemoryLedger(Ledger):
         initiator
             ``"company"`` for contacts, ``"customer"`` for customer events; one or per row.
         """
-        codes, table = factorize_ids(customer_id, "customer_id")
-        n = codes.size
-        arr = np.asarray(at)
-        if arr.dtype.kind in "iu":
-            arr = arr.reshape(-1)  # checked before a cast could wrap
-            times = arr.astype(np.int64, copy=False)  # only read: sort_rows returns new arrays
-        else:
-            arr = times = datetimes_to_micros(arr, column="at", timezone=timezone)
-        if times.size != n:
-            raise DataError("at", f"has {times.size} values for {n} customer ids")
-        # two reductions; the mask naming the rows only when there are some
-        if n and (arr.min() < FIRST_ENTRY or arr.max() > LAST_ENTRY):
-            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)
-            raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
-        ledger = cls()
+        # The ids are coded on another thread while this one checks the times and codes
+        # the labels (Python objects, mostly); an error in the ids is still reported first.
+        pending = in_background(factorize_ids, customer_id, "customer_id")
+        try:
+            ledger, times, rest = cls._bulk_columns(
+                _length(customer_id, pending),
+                at,
+                timezone,
+                (channel, category, campaign, kind, initiator),
+            )
+        except BaseException:
+            pending.result()
+            raise
+        codes, table = pending.result()
         ids = table.tolist() if table.dtype.kind == "U" else table.astype(str).tolist()
         ledger._id_list = ids
         ledger._ids = dict(zip(ids, range(len(ids)), strict=True))
         given = (channel, category, campaign, kind, initiator)
-        rest = [
-            *(
-                ledger._label_column(v, n, name)
-                for v, name in zip(given, ("channel", "category", "campaign", "kind"), strict=False)
-            ),
-            _initiator_column(initiator, n),
-        ]
         # by customer, time, position; the sorted codes and times come with the order
         order, sorted_codes, sorted_times = sort_rows(codes, times, table.size)
         if order is not None:  # a label given once for all rows needs no reordering
@@ -668,6 +667,31 @@ class MemoryLedger(Ledger):
             )
         )
         return ledger
+
+    @classmethod
+    def _bulk_columns(
+        cls, n: int, at: Any, timezone: str | None, given: tuple[Any, ...]
+    ) -> tuple[MemoryLedger, npt.NDArray[np.int64], list[npt.NDArray[Any]]]:
+        """`from_arrays`' times (checked) and label columns (coded in a new ledger)."""
+        arr = np.asarray(at)
+        if arr.dtype.kind in "iu":
+            arr = arr.reshape(-1)  # checked before a cast could wrap
+            times = arr.astype(np.int64, copy=False)  # only read: sort_rows returns new arrays
+        else:
+            arr = times = datetimes_to_micros(arr, column="at", timezone=timezone)
+        if times.size != n:
+            raise DataError("at", f"has {times.size} values for {n} customer ids")
+        # two reductions; the mask naming the rows only when there are some
+        if n and (arr.min() < FIRST_ENTRY or arr.max() > LAST_ENTRY):
+            outside = (arr < FIRST_ENTRY) | (arr > LAST_ENTRY)
+            raise DataError.from_mask("at", outside, f"instants that {_OUTSIDE}")
+        ledger = cls()
+        names = ("channel", "category", "campaign", "kind")
+        rest = [
+            *(ledger._label_column(v, n, name) for v, name in zip(given, names, strict=False)),
+            _initiator_column(given[-1], n),
+        ]
+        return ledger, times, rest
 
     @classmethod
     def from_history(cls, history: History) -> MemoryLedger:
@@ -693,7 +717,7 @@ class MemoryLedger(Ledger):
     def _label_column(self, values: Any, n: int, name: str) -> npt.NDArray[np.signedinteger[Any]]:
         if values is None or isinstance(values, str):
             return np.full(n, self._code_for(values), dtype=np.int32)
-        column = _few_labels(values, n, name) or factorize_labels(values, n, name)
+        column = factorize_labels(values, n, name)
         # the column's codes index its categories, -1 (missing) the last entry of the table
         codes = [*map(self._code_for, column.categories), -1]
         # the narrowest type: reordered by customer and time, a column of a few megabytes
@@ -1267,47 +1291,15 @@ def _insert_rows(h: History, extra: Mapping[int, list[_Row]]) -> History:
     )
 
 
-# A per-row column of labels given as Python objects is coded through a dict of its
-# distinct values when it has at most this many (channels, kinds, campaigns).
-_FEW_LABELS = 4096
-# Up to this many distinct labels, rows are coded by comparisons instead of lookups.
-_BY_COMPARISON = 3
-
-
-def _few_labels(values: Any, n: int, column: str) -> Categorical | None:
-    """A per-row object column of labels coded by hashing: its distinct values are found
-    with a set and checked and sorted by ``factorize_labels`` as the whole column would
-    be, and each row's code is one dict lookup at C speed (no Python loop, no sort of
-    millions of objects). None where that does not apply (not an object array,
-    unhashable values, many distinct labels, an invalid value): the caller's full
-    factorisation then codes the column or names the offending rows.
-    """
-    if not (isinstance(values, np.ndarray) and values.dtype == object and values.shape == (n,)):
-        return None
-    try:
-        distinct = list(set(values))
-    except TypeError:
-        return None
-    if len(distinct) > _FEW_LABELS:
-        return None
-    arr = np.empty(len(distinct), dtype=object)
-    for i, v in enumerate(distinct):  # element-wise: a tuple must stay one value
-        arr[i] = v
-    try:
-        checked = factorize_labels(arr, arr.size, column)
-    except DataError:
-        return None
-    lookup = dict(zip(distinct, checked.codes.tolist(), strict=True))
-    if len(distinct) > _BY_COMPARISON:
-        codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int16, count=n)
-        return Categorical(codes, checked.categories)
-    # a comparison per row costs a third of a dict lookup: two or three labels are
-    # coded by comparing, the first needs none
-    first, *others = distinct
-    codes = np.full(n, lookup[first], dtype=np.int16)
-    for label in others:
-        codes[np.equal(values, label)] = lookup[label]
-    return Categorical(codes, checked.categories)
+def _length(values: Any, pending: Pending[tuple[npt.NDArray[np.int32], Any]]) -> int:
+    """Rows of a column of ids: its length, or (for a single id, a table, an iterator)
+    the number of ids its coding found."""
+    if not isinstance(values, (str, bytes)) and getattr(values, "ndim", 1) == 1:
+        try:
+            return len(values)
+        except TypeError:
+            pass
+    return int(pending.result()[0].size)
 
 
 def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
@@ -1318,6 +1310,11 @@ def _initiator_column(values: Any, n: int) -> npt.NDArray[np.bool_]:
     given = as_1d(values, "initiator")
     if given.size != n:
         raise DataError("initiator", f"has {given.size} values for {n} entries")
+    few = few_objects(given)
+    if few is not None:
+        groups, objects = few
+        if all(isinstance(o, str) and o in ("company", "customer") for o in objects):
+            return np.array([o == "company" for o in objects])[groups]
     if given.dtype == object:
         # valid rows (the common case): one comparison per row, a second only for the
         # rows that are not contacts, no copy; otherwise the general path names the rows

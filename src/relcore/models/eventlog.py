@@ -656,6 +656,8 @@ class EventLog:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (len(self),):
             raise ValueError(f"mask must have shape ({len(self)},), got {mask.shape}")
+        if mask.all():  # every row: the log itself (its columns are read-only)
+            return self
         return EventLog(
             customers=self._customers,
             customer_codes=self._codes[mask],
