@@ -244,6 +244,8 @@ def _ascii_key(arr: npt.NDArray[np.str_]) -> npt.NDArray[np.int64] | None:
     if width == 0 or arr.size == 0:
         return None
     points = arr.view(np.uint32).reshape(arr.size, width)
+    if width > 9 and points[:, width - 1].any():  # some value fills the width: too long
+        return None
     if width > 8:  # a wide dtype may still hold short strings (int ids turned to text)
         if not points[:, 8:].any():
             width = 8

@@ -448,15 +448,23 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
 def _order_of_words(words: Any, lengths: I64 | None) -> I64:
     """The permutation sorting rows of big-endian words (then ``lengths``) in order.
 
-    Sorted by the first word, then, only among rows still tied, by the next: distinct
-    ids rarely share their first eight bytes once the words all share are skipped, so
+    The leading bytes every row shares (the ``"cust-0"`` of ``"cust-000123"``) order
+    nothing and are dropped; what is left is sorted by its first word, then, only among
+    rows still tied, by the next. Distinct ids rarely share their next eight bytes, so
     this is mostly one integer sort rather than a sort of strings.
     """
+    n = words.shape[0]
+    raw = np.ascontiguousarray(words).view(np.uint8).reshape(n, -1)
+    if n and raw.shape[1]:
+        shared = (raw == raw[0]).all(axis=0)
+        skip = raw.shape[1] if shared.all() else int(np.argmin(shared))
+        rest = np.zeros((n, -(-(raw.shape[1] - skip) // 8) * 8), dtype=np.uint8)
+        rest[:, : raw.shape[1] - skip] = raw[:, skip:]
+        words = rest.view(">u8")
     keys = [words[:, j].astype(np.uint64) for j in range(words.shape[1])]
     if lengths is not None:
         keys.append(lengths)
-    n = words.shape[0]
-    # a word every value shares (the "cust-000" of "cust-000123") orders nothing
+    # a key every row shares orders nothing
     keys = [k for k in keys if n and k.min() != k.max()]
     if n < 2 or not keys:
         return np.arange(n, dtype=np.int64)
