@@ -34,6 +34,8 @@ def workers() -> int:
     """Threads to use: ``RELCORE_NUM_THREADS``, else the usable CPUs (at most 4)."""
     env = os.environ.get("RELCORE_NUM_THREADS", "").strip()
     if env:
+        if not env.isdigit():
+            raise ValueError(f"RELCORE_NUM_THREADS must be a whole number, got {env!r}")
         return max(1, int(env))
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, usable or 1))
@@ -44,6 +46,12 @@ def _pool(n: int) -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor  # imported when first needed
 
     return ThreadPoolExecutor(max_workers=n, thread_name_prefix="relcore")
+
+
+# A process forked from one that used the pool (multiprocessing, a Dask nanny) has none of
+# its threads: it starts a pool of its own.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _marked(fn: Callable[[T], R]) -> Callable[[T], R]:
@@ -86,7 +94,7 @@ def parallel_take(arr: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) ->
 
     def gather(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
-        np.take(arr, index[lo:hi], out=result[lo:hi])
+        result[lo:hi] = arr[index[lo:hi]]
 
     parallel_map(gather, row_ranges(index.size))
     return result
