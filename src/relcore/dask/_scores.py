@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -97,24 +97,31 @@ def engagement(
     columns.update({f"activity_{c}": np.float64 for c in found})
     meta = keyed_meta(columns, id_dtype(events["customer_id"].dtype))
     frame = by_customer(events, "customer_id", partitioned_by_customer)
-    return frame.map_partitions(_engagement_part, names, at, options, template=meta, meta=meta)
+    return frame.map_partitions(
+        _score_part, names, at, options, scorer="engagement", template=meta, meta=meta
+    )
 
 
-def _engagement_part(
+def _score_part(
     part: pd.DataFrame,
     names: Mapping[str, str],
     at: _dt.datetime | str,
     options: Mapping[str, Any],
     *,
+    scorer: Literal["engagement", "fatigue"],
     template: pd.DataFrame,
     partition_info: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    from ..scoring import engagement as score
+    """One partition's engagement or fatigue scores, keyed by its customers."""
+    from .. import scoring
 
     if len(part) == 0:
         return template
     log, ids = partition_log(part, names, where(partition_info))
-    return keyed(score(log, at, **options).to_pandas(), template, ids)
+    if scorer == "fatigue":
+        options = _part_options(log, options)
+    scores = getattr(scoring, scorer)(log, at, **options)
+    return keyed(scores.to_pandas(), template, ids)
 
 
 def fatigue(
@@ -222,7 +229,9 @@ def fatigue(
     columns.update({f"contacts_per_week_{c}": np.float64 for c in found})
     meta = keyed_meta(columns, id_dtype(events["customer_id"].dtype))
     options["recommended_frequency"] = recommended
-    return frame.map_partitions(_fatigue_part, names, at, options, template=meta, meta=meta)
+    return frame.map_partitions(
+        _score_part, names, at, options, scorer="fatigue", template=meta, meta=meta
+    )
 
 
 def _part_options(log: EventLog, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,23 +280,6 @@ def _add_curve_counts(*parts: Counts) -> Counts:
                 found[0] += customers
                 found[1] += responses
     return total
-
-
-def _fatigue_part(
-    part: pd.DataFrame,
-    names: Mapping[str, str],
-    at: _dt.datetime | str,
-    options: Mapping[str, Any],
-    *,
-    template: pd.DataFrame,
-    partition_info: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    from ..scoring import fatigue as score
-
-    if len(part) == 0:
-        return template
-    log, ids = partition_log(part, names, where(partition_info))
-    return keyed(score(log, at, **_part_options(log, options)).to_pandas(), template, ids)
 
 
 def _channels(events: Any, channels: Iterable[str] | None) -> list[str]:
