@@ -696,7 +696,10 @@ def sort_rows(
     key = at - t0
     if shift:
         key >>= shift
-    key |= codes.astype(np.int64) << time_bits
+    high = codes.astype(np.int64)
+    high <<= time_bits
+    key |= high
+    del high
     ordered = bool((key[1:] >= key[:-1]).all())
     if ordered and (shift == 0 or bool(((at[1:] >= at[:-1]) | (key[1:] != key[:-1])).all())):
         return None, sorted_codes, at.copy()

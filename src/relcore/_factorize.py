@@ -492,12 +492,14 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     The row index fills the low bits of each hash, so one ``np.sort`` of plain integers
     (several times faster than an ``argsort``) both groups the rows and says where each
     came from. Two values whose hashes share the high bits land in one group; comparing
-    every row with its group's first row (`mismatches`) finds them.
+    every row with its group's first row (`mismatches`) finds them. ``hashes`` is used up
+    (sorted in place).
     """
     n = hashes.size
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
-    key = hashes & ~low
+    key = hashes
+    key &= ~low
     key |= np.arange(n, dtype=np.uint64)
     key.sort()
     rows = (key & low).view(np.int64)  # the row numbers: below 2**63
@@ -507,7 +509,9 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     np.not_equal(key[1:], key[:-1], out=new[1:])
     del key
     groups = np.empty(n, dtype=np.int32)
-    groups[rows] = np.cumsum(new, dtype=np.int32) - 1
+    number = np.cumsum(new, dtype=np.int32)
+    number -= 1
+    groups[rows] = number
     return groups, rows[new]
 
 

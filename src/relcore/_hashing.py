@@ -59,9 +59,15 @@ def mix64(z: U64) -> U64:
     >>> int(mix64(np.array([1234567], dtype=np.uint64) + GOLDEN)[0])
     6457827717110365317
     """
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    out: U64 = z ^ (z >> _S31)
+    out: U64 = np.array(z, dtype=np.uint64)  # two arrays in all, however long z is
+    shifted = out >> _S30
+    out ^= shifted
+    out *= _M1
+    np.right_shift(out, _S27, out=shifted)
+    out ^= shifted
+    out *= _M2
+    np.right_shift(out, _S31, out=shifted)
+    out ^= shifted
     return out
 
 

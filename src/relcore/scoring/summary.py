@@ -424,7 +424,8 @@ def _summarize(
             f"events after observation_end ({format_instant(obs_us, UTC)}); summarise an "
             "earlier window with log.filter(end=...) first",
         )
-    periods = (events.at - anchor) // length
+    periods = events.at - anchor
+    periods //= length
     obs_period = (obs_us - anchor) // length
     codes, values = events.customer_codes, events.value
 
