@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from _strategies import histories, param
 from relcore import DataError
 from relcore.datasets import load_cdnow, load_cdnow_summary
 from relcore.scoring import BGCNBDK, BGNBD, MBGCNBDK, MBGNBD
@@ -83,7 +84,7 @@ def test_cdnow_shows_no_regularity_so_k_is_1():
     assert k2.log_likelihood < m.log_likelihood - 50
 
 
-def test_regular_buyers_are_recognised_and_their_parameters_recovered():
+def test_regular_buyers_are_recognised_and_theirparameters_recovered():
     truth = BGCNBDK(k=3, r=3.0, alpha=12.0, a=1.0, b=4.0)
     data = truth.simulate(3000, 52.0, rng=np.random.default_rng(5), litt=True)
     m = BGCNBDK.fit(data, max_k=6)
@@ -229,24 +230,9 @@ def test_diagnostics_accept_the_model():
     assert np.all(np.diff(tracking.expected_cumulative) >= 0)
 
 
-_param = st.floats(min_value=1e-4, max_value=1e4, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def _histories(draw, n=6):
-    """Rows with frequency 0..10,000, T up to 100,000 and recency in [0, T]."""
-    x = np.array(draw(st.lists(st.integers(0, 10_000), min_size=n, max_size=n)), dtype=float)
-    T = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    share = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
-    x = np.where(T > 0, x, 0.0)  # a customer first seen at the end has no repeat purchase
-    tx = np.where(x > 0, share * T, 0.0)
-    t = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    return x, tx, T, t
-
-
 @pytest.mark.slow
 @settings(max_examples=25, deadline=None)
-@given(_histories(), st.sampled_from([2, 5]), st.booleans(), _param, _param, _param, _param)
+@given(histories(), st.sampled_from([2, 5]), st.booleans(), param, param, param, param)
 # a customer expected to buy ~1e10 times with ``a`` within 1e-5 of 1: the closed form of
 # the survived chances once cancelled to a negative expectation
 @example(
@@ -258,7 +244,7 @@ def _histories(draw, n=6):
     a=1.000009536743164,
     b=1.0,
 )
-def test_any_parameters_and_history_give_finite_in_range_values(h, k, modified, r, alpha, a, b):
+def test_anyparameters_and_history_give_finite_in_range_values(h, k, modified, r, alpha, a, b):
     x, tx, T, t = h
     m = (MBGCNBDK if modified else BGCNBDK)(k=k, r=r, alpha=alpha, a=a, b=b)
     data = {"frequency": x, "recency": tx, "T": T, "k": np.full(x.size, float(k))}

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy import integrate, special
 
+from _strategies import histories, param
 from relcore import FitWarning
 from relcore.datasets import load_cdnow_summary
 from relcore.scoring import GGompertzNBD, ParetoNBD, customer_lifetime_value
@@ -255,24 +255,9 @@ def test_diagnostics_accept_the_model():
     assert np.all(np.diff(tracking.expected_cumulative) >= 0)
 
 
-_param = st.floats(min_value=1e-4, max_value=1e4, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def _histories(draw, n=6):
-    """Rows with frequency 0..10,000, T up to 100,000 and recency in [0, T]."""
-    x = np.array(draw(st.lists(st.integers(0, 10_000), min_size=n, max_size=n)), dtype=float)
-    T = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    share = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
-    x = np.where(T > 0, x, 0.0)  # a customer first seen at the end has no repeat purchase
-    tx = np.where(x > 0, share * T, 0.0)
-    t = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    return x, tx, T, t
-
-
 @settings(max_examples=25, deadline=None)
-@given(_histories(), _param, _param, _param, _param, _param)
-def test_any_parameters_and_history_give_finite_in_range_values(h, r, alpha, s, beta, c):
+@given(histories(), param, param, param, param, param)
+def test_anyparameters_and_history_give_finite_in_range_values(h, r, alpha, s, beta, c):
     x, tx, T, t = h
     m = GGompertzNBD(r=r, alpha=alpha, s=s, beta=beta, c=c)
     ll = _gg_rows(list(m.params.values()), {"frequency": x, "recency": tx, "T": T})

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _strategies import histories, param
 from relcore import DataError
 from relcore.scoring import (
     BGBB,
@@ -17,19 +18,6 @@ from relcore.scoring import (
     ShiftedBetaGeometric,
     customer_lifetime_value,
 )
-
-param = st.floats(min_value=1e-4, max_value=1e4, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def histories(draw, n=8):
-    """Rows with frequency 0..10,000, T up to 100,000 and recency in [0, T]."""
-    x = np.array(draw(st.lists(st.integers(0, 10_000), min_size=n, max_size=n)), dtype=float)
-    T = np.array(draw(st.lists(st.floats(1e-3, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    share = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
-    tx = np.where(x > 0, share * T, 0.0)
-    t = np.array(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), min_size=n, max_size=n)))
-    return x, tx, T, t
 
 
 def _check_purchase_model(m, x, tx, T, t):
