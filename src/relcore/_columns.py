@@ -670,6 +670,61 @@ def _argsort_by_buckets(
     return order, sorted_key
 
 
+# Time bits a packed key of code, time and row must keep to be sorted by value (fewer,
+# and rows an instant apart would tie too often).
+_MIN_TIME_BITS = 8
+
+
+def _sort_with_rows(
+    codes: npt.NDArray[np.int32], at: npt.NDArray[np.int64], code_bits: int, row_bits: int
+) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.int64]]:
+    """`sort_rows`' permutation and sorted times, from one ``np.sort`` of 63-bit keys:
+    code, time offset (truncated to the bits left) and row number, high to low.
+
+    Sorting values is several times faster than an ``argsort``, and the row numbers in
+    the low bits say where each sorted key came from. Rows whose code and truncated time
+    tie are put in exact time order by a ``lexsort`` of just those rows.
+    """
+    n = codes.size
+    time_bits = 63 - code_bits - row_bits
+    t0 = int(at.min())
+    shift = max(0, (int(at.max()) - t0).bit_length() - time_bits)
+    key = at - t0
+    if shift:
+        key >>= shift
+    key <<= row_bits
+    key |= np.arange(n, dtype=np.int64)
+    high = codes.astype(np.int64)
+    high <<= time_bits + row_bits
+    key |= high
+    del high
+    row_mask = (1 << row_bits) - 1
+    if bool((key[1:] > key[:-1]).all()):  # in (code, truncated time) order already
+        prefix = key >> row_bits
+        if shift == 0 or bool(((at[1:] >= at[:-1]) | (prefix[1:] != prefix[:-1])).all()):
+            return None, at.copy()
+        del prefix
+    key.sort()
+    order = key & row_mask
+    if shift == 0:  # the key holds the whole time offset: the sorted times are in it
+        key >>= row_bits
+        key &= (1 << time_bits) - 1
+        key += t0
+        return order, key
+    key >>= row_bits
+    tie = key[1:] == key[:-1]
+    del key
+    if tie.any():
+        in_run = np.zeros(n, dtype=bool)
+        in_run[:-1] |= tie
+        in_run[1:] |= tie
+        pos = np.flatnonzero(in_run)
+        run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
+        rows = order[pos]
+        order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
+    return order, parallel_take(at, order)
+
+
 def sort_rows(
     codes: npt.NDArray[np.int32], at: npt.NDArray[np.int64], n_codes: int
 ) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.int32], npt.NDArray[np.int64]]:
@@ -678,8 +733,9 @@ def sort_rows(
     Returns the permutation (``None`` when the rows are in order already) and the sorted
     codes and times, as new arrays.
 
-    One sort of a packed 64-bit key (code in the high bits, time offset below it) replaces
-    a two-key ``lexsort`` that is six times slower. When the time range does not fit the
+    One sort of a packed 64-bit key (code in the high bits, time offset below it, and,
+    where the bits allow, the row number in the low bits: `_sort_with_rows`) replaces a
+    two-key ``lexsort`` that is six times slower. When the time range does not fit the
     bits left, time is truncated in the key and ties are finished with a ``lexsort`` over
     just the tied rows. Sorted codes need no gather: they are each code repeated as often
     as it occurs; nor do sorted times when the key holds them whole.
@@ -690,6 +746,10 @@ def sort_rows(
     if n < 2:
         return None, sorted_codes, at.copy()
     code_bits = max(1, (n_codes - 1).bit_length())
+    row_bits = max(1, (n - 1).bit_length())
+    if 63 - code_bits - row_bits >= _MIN_TIME_BITS:
+        order, sorted_at = _sort_with_rows(codes, at, code_bits, row_bits)
+        return order, sorted_codes, sorted_at
     time_bits = 63 - code_bits
     t0 = int(at.min())
     shift = max(0, (int(at.max()) - t0).bit_length() - time_bits)
