@@ -44,6 +44,20 @@ def test_bgnbd_stays_finite_and_in_range_on_extreme_inputs(h, r, alpha, a, b):
     _check_purchase_model(BGNBD(r=r, alpha=alpha, a=a, b=b), *h)
 
 
+def test_bgnbd_expectation_is_continuous_where_a_plus_b_is_one():
+    # a + b = 1 puts the hypergeometric function of a customer without repeat purchases
+    # at its pole (c = a + b + x - 1 = 0); the expectation itself has a limit there
+    x = np.array([0.0, 0.0, 0.0, 3.0])
+    tx = np.array([0.0, 0.0, 0.0, 5.0])
+    T = np.array([0.0, 10.0, 40.0, 40.0])
+    t = np.array([0.0, 5.0, 52.0, 52.0])
+    at_pole = BGNBD(r=0.5, alpha=1.0, a=0.5, b=0.5).expected_purchases(t, x, tx, T)
+    for eps in (1e-7, -1e-7):
+        near = BGNBD(r=0.5, alpha=1.0, a=0.5 + eps, b=0.5).expected_purchases(t, x, tx, T)
+        np.testing.assert_allclose(at_pole, near, rtol=1e-5, atol=1e-12)
+    assert at_pole[0] == 0.0
+
+
 @settings(max_examples=60)
 @given(histories(), param, param, param, param)
 def test_mbgnbd_stays_finite_and_in_range_on_extreme_inputs(h, r, alpha, a, b):

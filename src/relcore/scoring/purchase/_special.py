@@ -695,6 +695,9 @@ def bg_expectation_by_frequency(
         zg = zs[lo:hi]
         zmax = float(zg.max())
         Cg = float(Cs[lo])
+        if Cg == 0.0:  # C at the pole of 2F1 (a + b = 1, x = 0): the per-row path's limit
+            slow_mask[lo:hi] = True
+            continue
         # u_k / z^k for k = 1..400: A/C, then ratios (A+k)(B+k)/((C+k)(k+1))
         ratios = (A + kk[:-1]) * (B + kk[:-1]) / ((Cg + kk[:-1]) * (kk[:-1] + 1.0))
         with np.errstate(over="ignore", invalid="ignore"):
