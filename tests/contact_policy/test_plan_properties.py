@@ -295,3 +295,38 @@ def test_sends_are_planned_in_time_order_when_a_rule_reads_only_the_past() -> No
     replay = ContactGuard(Policy([FatigueLimit(1.5)]))
     replay.record(Contact("c1", channel="email", at=BASE - dt.timedelta(hours=1)))
     assert all(replay.request(c).allowed for c in plan.contacts())
+
+
+def test_a_high_priority_send_does_not_take_the_slot_a_later_low_priority_send_counted_on():
+    # A cap of 2 a day with 1 slot kept for priority 2. The low-priority candidate, worth
+    # more, is planned first (for the evening, when the morning contact has left its
+    # window); the urgent one could still go at 07:00, but then the evening send would
+    # find its single slot taken. Planned in time order, the plan stays replayable.
+    guard = ContactGuard(
+        Policy([FrequencyCap(2, per=dt.timedelta(hours=12))], reserve=Reserve(1, min_priority=2))
+    )
+    guard.record(Contact("c0", channel="email", at=BASE - dt.timedelta(hours=11)))
+    guard.record(Contact("c0", channel="email", at=BASE))
+    rows = [
+        {"message_id": "low", "latest": BASE + dt.timedelta(hours=12), "value": 2.0, "priority": 0},
+        {
+            "message_id": "urgent",
+            "latest": BASE + dt.timedelta(hours=1),
+            "value": 1.0,
+            "priority": 2,
+        },
+    ]
+    for r in rows:
+        r.update(customer_id="c0", channel="email", category="promotional", earliest=BASE)
+    case = {
+        "policy": guard.policy,
+        "history": list(guard.ledger.customer_history("c0").entries(0)),
+        "rows": rows,
+        "prefs": {},
+        "budgets": [],
+        "limits": [],
+        "per_customer": 2,
+        "spread": None,
+        "seed": 0,
+    }
+    check_plan(case)

@@ -53,7 +53,9 @@ out as ``"outranked"`` (lower value than the chosen alternative).
 
 Caps and gaps count contacts recorded for later times too, so a send planned before one already
 planned is checked against it; with a rule that reads only the past (a fatigue limit, outcome
-suppression, a rule of your own) each customer's sends are planned in time order instead. Every
+suppression, a rule of your own), or a [`Reserve`][relcore.contact_policy.Reserve] that leaves
+some candidates fewer slots than others, each customer's sends are planned in time order instead.
+Every
 scheduled send then passes [`ContactGuard.request`][relcore.contact_policy.ContactGuard.request]
 when the plan's sends are replayed in time order on the ledger (with rules that, like relcore's,
 only ever pass more easily with fewer contacts).
@@ -1089,7 +1091,15 @@ class _Planner:
         starts = np.searchsorted(self.cust[by_customer], np.arange(n_cust))
         ends = np.searchsorted(self.cust[by_customer], np.arange(n_cust), side="right")
 
-        self.in_time_order = not all(_counts_every_row(r) for r in guard.policy.rules)
+        # A reserve that leaves some candidates fewer slots than others breaks the rule
+        # that a send checked against later ones leaves them valid: a low-priority send
+        # planned later counts the slots a high-priority one took before it.
+        reserve = guard.policy.reserve
+        reduced = self.priority < (reserve.min_priority if reserve else 0)
+        mixed_slots = reserve is not None and reserve.slots > 0 and 0 < reduced.sum() < n
+        self.in_time_order = mixed_slots or not all(
+            _counts_every_row(r) for r in guard.policy.rules
+        )
         self.grid = self._grids()
         self.rank = rank
         self.cutoff: dict[tuple[int, int], int] = {}
