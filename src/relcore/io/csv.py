@@ -882,19 +882,7 @@ def event_columns(
     text; ``value`` and ``value_to_customer`` as float64; labels as object arrays with
     ``None`` for empty cells (``kind`` may not be empty). Errors name the file's columns.
     """
-    out: dict[str, Any] = {}
-    for ours, theirs in names.items():
-        if ours == "customer_id":
-            out[ours] = table.ids(theirs)
-        elif ours == "at":
-            out[ours] = table.instants(theirs, timezone=timezone, at_format=at_format)
-        elif ours in _NUMBER_COLUMNS:
-            out[ours] = table.numbers(theirs)
-        elif ours in _TEXT_COLUMNS:
-            out[ours] = table.labels(theirs, required=ours == "kind")
-        else:
-            raise DataError(ours, f"is not a column of an event log (file column {theirs!r})")
-    return out
+    return _event_table_columns(table, names, at_format, timezone, as_read=False)
 
 
 def _event_batch(
@@ -905,16 +893,29 @@ def _event_batch(
 ) -> dict[str, Any]:
     """`event_columns`, but text as the reader holds it: pyarrow columns stay
     pyarrow (labels dictionary-encoded, nulls for empty cells)."""
+    return _event_table_columns(table, names, at_format, timezone, as_read=True)
+
+
+def _event_table_columns(
+    table: Table,
+    names: Mapping[str, str],
+    at_format: str | None,
+    timezone: str | None,
+    *,
+    as_read: bool,
+) -> dict[str, Any]:
+    ids = table.id_text if as_read else table.ids
+    labels = table.label_text if as_read else table.labels
     out: dict[str, Any] = {}
     for ours, theirs in names.items():
         if ours == "customer_id":
-            out[ours] = table.id_text(theirs)
+            out[ours] = ids(theirs)
         elif ours == "at":
             out[ours] = table.instants(theirs, timezone=timezone, at_format=at_format)
         elif ours in _NUMBER_COLUMNS:
             out[ours] = table.numbers(theirs)
         elif ours in _TEXT_COLUMNS:
-            out[ours] = table.label_text(theirs, required=ours == "kind")
+            out[ours] = labels(theirs, required=ours == "kind")
         else:
             raise DataError(ours, f"is not a column of an event log (file column {theirs!r})")
     return out
