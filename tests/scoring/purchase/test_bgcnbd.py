@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from _checks import check_diagnostics_accept, check_finite_and_in_range
 from _strategies import histories, param
 from relcore import DataError
 from relcore.datasets import load_cdnow, load_cdnow_summary
@@ -218,16 +219,7 @@ def test_log_interpurchase_times_of_a_summary_are_its_gaps_in_periods():
 
 
 def test_diagnostics_accept_the_model():
-    from relcore.scoring import diagnostics, summarize
-
-    log = load_cdnow()
-    window = {"period": "W", "observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
-    summary = summarize(log, **window)
-    m = BGCNBDK(k=2, r=0.5, alpha=4.4, a=0.8, b=2.4)
-    table = diagnostics.calibration_vs_holdout(m, summary)
-    assert np.isfinite(table.expected).all()
-    tracking = diagnostics.purchase_tracking(m, log, **window)
-    assert np.all(np.diff(tracking.expected_cumulative) >= 0)
+    check_diagnostics_accept(BGCNBDK(k=2, r=0.5, alpha=4.4, a=0.8, b=2.4))
 
 
 @pytest.mark.slow
@@ -245,18 +237,8 @@ def test_diagnostics_accept_the_model():
     b=1.0,
 )
 def test_anyparameters_and_history_give_finite_in_range_values(h, k, modified, r, alpha, a, b):
-    x, tx, T, t = h
     m = (MBGCNBDK if modified else BGCNBDK)(k=k, r=r, alpha=alpha, a=a, b=b)
-    data = {"frequency": x, "recency": tx, "T": T, "k": np.full(x.size, float(k))}
-    assert np.isfinite(m._rows(list(m.params.values()), data)).all()
-    p = m.p_alive(x, tx, T)
-    assert ((p >= 0) & (p <= 1)).all()
-    e = m.expected_purchases(t, x, tx, T)
-    assert np.isfinite(e).all()
-    assert (e >= 0).all()
-    e0 = m.expected_purchases_new(t)
-    assert np.isfinite(e0).all()
-    assert (e0 >= 0).all()
+    check_finite_and_in_range(m, *h, extra={"k": np.full(h[0].size, float(k))})
 
 
 @pytest.mark.parametrize("a", [0.25, 0.5, 1.0 - 1e-7, 1.0, 1.0 + 1e-5, 1.001, 2.0, 30.0])

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from scipy import integrate, special
 
+from _checks import check_diagnostics_accept, check_finite_and_in_range
 from _strategies import histories, param
 from relcore import FitWarning
 from relcore.datasets import load_cdnow_summary
@@ -242,34 +243,13 @@ def test_pareto_limit_objective_reproduces_the_pareto_nbd_likelihood(cdnow):
 
 
 def test_diagnostics_accept_the_model():
-    from relcore.datasets import load_cdnow
-    from relcore.scoring import diagnostics, summarize
-
-    log = load_cdnow()
-    window = {"period": "W", "observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
-    summary = summarize(log, **window)
-    m = GGompertzNBD(r=0.55, alpha=10.6, s=0.6, beta=11.7, c=50.0)
-    table = diagnostics.calibration_vs_holdout(m, summary)
-    assert np.isfinite(table.expected).all()
-    tracking = diagnostics.purchase_tracking(m, log, **window)
-    assert np.all(np.diff(tracking.expected_cumulative) >= 0)
+    check_diagnostics_accept(GGompertzNBD(r=0.55, alpha=10.6, s=0.6, beta=11.7, c=50.0))
 
 
 @settings(max_examples=25, deadline=None)
 @given(histories(), param, param, param, param, param)
 def test_anyparameters_and_history_give_finite_in_range_values(h, r, alpha, s, beta, c):
-    x, tx, T, t = h
-    m = GGompertzNBD(r=r, alpha=alpha, s=s, beta=beta, c=c)
-    ll = _gg_rows(list(m.params.values()), {"frequency": x, "recency": tx, "T": T})
-    assert np.isfinite(ll).all()
-    p = m.p_alive(x, tx, T)
-    assert ((p >= 0) & (p <= 1)).all()
-    e = m.expected_purchases(t, x, tx, T)
-    assert np.isfinite(e).all()
-    assert (e >= 0).all()
-    e0 = m.expected_purchases_new(t)
-    assert np.isfinite(e0).all()
-    assert (e0 >= 0).all()
+    check_finite_and_in_range(GGompertzNBD(r=r, alpha=alpha, s=s, beta=beta, c=c), *h)
 
 
 def test_a_cohort_without_dropout_gets_the_nbd_limit_as_the_pareto_nbd_does():

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _checks import check_finite_and_in_range
 from _strategies import histories, param
 from relcore import DataError
 from relcore.scoring import (
@@ -20,28 +21,10 @@ from relcore.scoring import (
 )
 
 
-def _check_purchase_model(m, x, tx, T, t):
-    # per-customer likelihoods have no public API: the model's one statement of it
-    ll = m._rows(list(m.params.values()), {"frequency": x, "recency": tx, "T": T})
-    assert np.all(np.isfinite(ll)), ll
-    p = m.p_alive(x, tx, T)
-    assert np.all(np.isfinite(p)), p
-    assert np.all((p >= 0) & (p <= 1)), p
-    e = m.expected_purchases(t, x, tx, T)
-    assert np.all(np.isfinite(e)), e
-    assert np.all(e >= 0), e
-    e0 = m.expected_purchases_new(t)
-    assert np.all(np.isfinite(e0)), e0
-    assert np.all(e0 >= 0), e0
-    pn = m.probability_of_purchases(np.minimum(x, 50), t)
-    assert np.all(np.isfinite(pn)), pn
-    assert np.all((pn >= 0) & (pn <= 1 + 1e-12)), pn
-
-
 @settings(max_examples=60)
 @given(histories(), param, param, param, param)
 def test_bgnbd_stays_finite_and_in_range_on_extreme_inputs(h, r, alpha, a, b):
-    _check_purchase_model(BGNBD(r=r, alpha=alpha, a=a, b=b), *h)
+    check_finite_and_in_range(BGNBD(r=r, alpha=alpha, a=a, b=b), *h, probabilities=True)
 
 
 def test_bgnbd_expectation_is_continuous_where_a_plus_b_is_one():
@@ -61,13 +44,13 @@ def test_bgnbd_expectation_is_continuous_where_a_plus_b_is_one():
 @settings(max_examples=60)
 @given(histories(), param, param, param, param)
 def test_mbgnbd_stays_finite_and_in_range_on_extreme_inputs(h, r, alpha, a, b):
-    _check_purchase_model(MBGNBD(r=r, alpha=alpha, a=a, b=b), *h)
+    check_finite_and_in_range(MBGNBD(r=r, alpha=alpha, a=a, b=b), *h, probabilities=True)
 
 
 @settings(max_examples=60)
 @given(histories(), param, param, param, param)
 def test_paretonbd_stays_finite_and_in_range_on_extreme_inputs(h, r, alpha, s, beta):
-    _check_purchase_model(ParetoNBD(r=r, alpha=alpha, s=s, beta=beta), *h)
+    check_finite_and_in_range(ParetoNBD(r=r, alpha=alpha, s=s, beta=beta), *h, probabilities=True)
 
 
 def _pareto_p_alive_by_quadrature(r, alpha, s, beta, x, tx, T):
