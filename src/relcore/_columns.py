@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -675,54 +675,71 @@ def _argsort_by_buckets(
 _MIN_TIME_BITS = 8
 
 
-def _sort_with_rows(
-    codes: npt.NDArray[np.int32], at: npt.NDArray[np.int64], code_bits: int, row_bits: int
-) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.int64]]:
-    """`sort_rows`' permutation and sorted times, from one ``np.sort`` of 63-bit keys:
-    code, time offset (truncated to the bits left) and row number, high to low.
+class _Packed(NamedTuple):
+    """63-bit keys, high to low: customer code, time offset from ``t0`` shifted right by
+    ``shift`` (``time_bits`` of it), and (``row_bits``) the row number."""
 
-    Sorting values is several times faster than an ``argsort``, and the row numbers in
-    the low bits say where each sorted key came from. Rows whose code and truncated time
-    tie are put in exact time order by a ``lexsort`` of just those rows.
-    """
-    n = codes.size
+    key: npt.NDArray[np.int64]
+    t0: int
+    shift: int
+    time_bits: int
+    row_bits: int
+
+
+def _packed(
+    codes: npt.NDArray[np.int32], at: npt.NDArray[np.int64], code_bits: int, row_bits: int
+) -> _Packed:
     time_bits = 63 - code_bits - row_bits
     t0 = int(at.min())
     shift = max(0, (int(at.max()) - t0).bit_length() - time_bits)
     key = at - t0
     if shift:
         key >>= shift
-    key <<= row_bits
-    key |= np.arange(n, dtype=np.int64)
+    if row_bits:
+        key <<= row_bits
+        key |= np.arange(codes.size, dtype=np.int64)
     high = codes.astype(np.int64)
     high <<= time_bits + row_bits
     key |= high
-    del high
-    row_mask = (1 << row_bits) - 1
-    if bool((key[1:] > key[:-1]).all()):  # in (code, truncated time) order already
-        prefix = key >> row_bits
-        if shift == 0 or bool(((at[1:] >= at[:-1]) | (prefix[1:] != prefix[:-1])).all()):
-            return None, at.copy()
-        del prefix
-    key.sort()
-    order = key & row_mask
-    if shift == 0:  # the key holds the whole time offset: the sorted times are in it
-        key >>= row_bits
-        key &= (1 << time_bits) - 1
-        key += t0
-        return order, key
-    key >>= row_bits
-    tie = key[1:] == key[:-1]
-    del key
-    if tie.any():
-        in_run = np.zeros(n, dtype=bool)
-        in_run[:-1] |= tie
-        in_run[1:] |= tie
-        pos = np.flatnonzero(in_run)
-        run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
-        rows = order[pos]
-        order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
-    return order, parallel_take(at, order)
+    return _Packed(key, t0, shift, time_bits, row_bits)
+
+
+def _in_order(p: _Packed, at: npt.NDArray[np.int64]) -> bool:
+    """Whether the rows are in (code, time, position) order already: their keys (distinct
+    when they hold the row) never fall, and where truncated times tie, the times do not."""
+    key = p.key
+    if not bool((key[1:] >= key[:-1]).all()):
+        return False
+    if p.shift == 0:
+        return True
+    prefix = key >> p.row_bits if p.row_bits else key
+    return bool(((at[1:] >= at[:-1]) | (prefix[1:] != prefix[:-1])).all())
+
+
+def _order_ties(
+    order: npt.NDArray[np.intp], prefix: npt.NDArray[np.int64], at: npt.NDArray[np.int64]
+) -> None:
+    """Put the rows of ``order`` whose sorted ``prefix`` (code and truncated time) ties in
+    (time, position) order, by a ``lexsort`` of just those rows (in place)."""
+    tie = prefix[1:] == prefix[:-1]
+    if not tie.any():
+        return
+    in_run = np.zeros(order.size, dtype=bool)
+    in_run[:-1] |= tie
+    in_run[1:] |= tie
+    pos = np.flatnonzero(in_run)
+    run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
+    rows = order[pos]
+    order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
+
+
+def _sorted_times(p: _Packed, sorted_key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The sorted times, from sorted keys holding the whole time offset (in place)."""
+    if p.row_bits:
+        sorted_key >>= p.row_bits
+    sorted_key &= (1 << p.time_bits) - 1
+    sorted_key += p.t0
+    return sorted_key
 
 
 def sort_rows(
@@ -734,8 +751,9 @@ def sort_rows(
     codes and times, as new arrays.
 
     One sort of a packed 64-bit key (code in the high bits, time offset below it, and,
-    where the bits allow, the row number in the low bits: `_sort_with_rows`) replaces a
-    two-key ``lexsort`` that is six times slower. When the time range does not fit the
+    where the bits allow, the row number in the low bits, so that a sort of values gives
+    the order; otherwise `_argsort_by_buckets`) replaces a two-key ``lexsort`` that is six
+    times slower. When the time range does not fit the
     bits left, time is truncated in the key and ties are finished with a ``lexsort`` over
     just the tied rows. Sorted codes need no gather: they are each code repeated as often
     as it occurs; nor do sorted times when the key holds them whole.
@@ -747,36 +765,23 @@ def sort_rows(
         return None, sorted_codes, at.copy()
     code_bits = max(1, (n_codes - 1).bit_length())
     row_bits = max(1, (n - 1).bit_length())
-    if 63 - code_bits - row_bits >= _MIN_TIME_BITS:
-        order, sorted_at = _sort_with_rows(codes, at, code_bits, row_bits)
-        return order, sorted_codes, sorted_at
-    time_bits = 63 - code_bits
-    t0 = int(at.min())
-    shift = max(0, (int(at.max()) - t0).bit_length() - time_bits)
-    key = at - t0
-    if shift:
-        key >>= shift
-    high = codes.astype(np.int64)
-    high <<= time_bits
-    key |= high
-    del high
-    ordered = bool((key[1:] >= key[:-1]).all())
-    if ordered and (shift == 0 or bool(((at[1:] >= at[:-1]) | (key[1:] != key[:-1])).all())):
+    if 63 - code_bits - row_bits < _MIN_TIME_BITS:
+        row_bits = 0  # no room for the row number: argsort bucket by bucket
+    p = _packed(codes, at, code_bits, row_bits)
+    if _in_order(p, at):
         return None, sorted_codes, at.copy()
-    order, sorted_key = _argsort_by_buckets(key, codes, n_codes)
-    del key
-    tie = sorted_key[1:] == sorted_key[:-1]
-    if tie.any():
-        in_run = np.zeros(n, dtype=bool)
-        in_run[:-1] |= tie
-        in_run[1:] |= tie
-        pos = np.flatnonzero(in_run)
-        run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
-        rows = order[pos]
-        order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
-    if shift:
-        return order, sorted_codes, at[order]
-    # The key holds the whole time offset: the sorted times are its low bits, plus t0.
-    sorted_key &= (1 << time_bits) - 1
-    sorted_key += t0
-    return order, sorted_codes, sorted_key
+    if row_bits:
+        # the sort of the values says where each came from in its low bits; rows tie only
+        # on a truncated time
+        sorted_key = p.key
+        sorted_key.sort()
+        order = sorted_key & ((1 << row_bits) - 1)
+        if p.shift:
+            sorted_key >>= row_bits
+            _order_ties(order, sorted_key, at)
+    else:
+        order, sorted_key = _argsort_by_buckets(p.key, codes, n_codes)
+        _order_ties(order, sorted_key, at)  # numpy's argsort is not stable
+    if p.shift:
+        return order, sorted_codes, parallel_take(at, order)
+    return order, sorted_codes, _sorted_times(p, sorted_key)
