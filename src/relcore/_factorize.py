@@ -82,9 +82,7 @@ def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
         groups, rows = _split(keys[bad], groups, rows, bad)
     distinct = keys[rows]
     order = np.argsort(distinct)
-    rank = np.empty(order.size, dtype=np.int32)
-    rank[order] = np.arange(order.size, dtype=np.int32)
-    return rank[groups], (rows[order] if want_rows else distinct[order])
+    return _ranked(groups, order), (rows[order] if want_rows else distinct[order])
 
 
 def _chain(h: U64, words: U64, n_words: I64 | None) -> None:
@@ -440,9 +438,15 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
         groups, rows = _split(text.take(bad_rows).unicode(), groups, rows, bad_rows)
         distinct = text.take(rows)
     order = distinct.order()
+    return _ranked(groups, order), distinct.take(order).unicode()
+
+
+def _ranked(groups: Codes, order: npt.NDArray[np.integer[Any]]) -> Codes:
+    """Each row's code: the rank of its group's value, ``order`` sorting the groups."""
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
-    return rank[groups], distinct.take(order).unicode()
+    out: Codes = rank[groups]
+    return out
 
 
 def _order_of_words(words: Any, lengths: I64 | None) -> I64:
