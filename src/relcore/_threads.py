@@ -54,6 +54,13 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
+def _pool_threads() -> int:
+    """Threads of the pool to use from here: 0 when there is one worker, or when this is
+    a pool thread (its parts run in it)."""
+    n = workers()
+    return 0 if n < 2 or getattr(_inside, "active", False) else n
+
+
 def _marked(fn: Callable[[T], R]) -> Callable[[T], R]:
     def run(item: T) -> R:
         _inside.active = True
@@ -69,8 +76,8 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fn(x) for x in items]``, the calls spread over the pool's threads (in this
     thread when there is one worker, one item, or when called from a pool thread)."""
     items = list(items)
-    n = workers()
-    if n < 2 or len(items) < 2 or getattr(_inside, "active", False):
+    n = _pool_threads()
+    if not n or len(items) < 2:
         return [fn(x) for x in items]
     return list(_pool(n).map(_marked(fn), items))
 
@@ -107,8 +114,8 @@ class Pending(Generic[R]):
         self._future: Any = None
         self._value: R | None = None
         self._error: BaseException | None = None
-        n = workers()
-        if n < 2 or getattr(_inside, "active", False):
+        n = _pool_threads()
+        if not n:
             try:
                 self._value = fn(*args)
             except BaseException as error:  # raised by result(), as the pool would
