@@ -233,42 +233,6 @@ def _checked_categorical(
     return col
 
 
-def _ascii_key(arr: npt.NDArray[np.str_]) -> npt.NDArray[np.int64] | None:
-    """Pack strings of at most 9 ASCII characters into int64s that sort like the strings.
-
-    Short ASCII ids (``"00042"``, ``"C12345"``) are the common case; sorting integers is an
-    order of magnitude faster than sorting unicode strings. Up to 8 characters the key is
-    their bytes, big-endian; 9 take 7 bits each. ``None`` when they don't fit.
-    """
-    width = arr.dtype.itemsize // 4
-    if width == 0 or arr.size == 0:
-        return None
-    points = arr.view(np.uint32).reshape(arr.size, width)
-    if width > 9 and points[:, width - 1].any():  # some value fills the width: too long
-        return None
-    if width > 8:  # a wide dtype may still hold short strings (int ids turned to text)
-        if not points[:, 8:].any():
-            width = 8
-        elif width > 9 and points[:, 9:].any():
-            return None
-        else:
-            width = 9
-        points = points[:, :width]
-    if int(points.max()) >= 128:
-        return None
-    if width <= 8:  # the bytes, big-endian in a word, sort as the text does
-        block = np.zeros((arr.size, 8), dtype=np.uint8)
-        block[:, :width] = points
-        out: npt.NDArray[np.int64] = block.view(">u8").reshape(arr.size).astype(np.int64)
-        return out
-    key = np.zeros(arr.size, dtype=np.int64)
-    # Seven bits per character, the first most significant: 9 x 7 = 63 bits. Padding is
-    # code point 0, below every character, so shorter strings sort first as they should.
-    for i in range(width):
-        key |= points[:, i].astype(np.int64) << (7 * (8 - i))
-    return key
-
-
 def factorize_ids(
     values: Any, column: str = "customer_id"
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
@@ -277,8 +241,9 @@ def factorize_ids(
     Integer ids keep their dtype (so results join back to the caller's integer keys);
     anything else must be non-empty strings (and none may end in a NUL character, which
     numpy's text arrays would drop, merging ``"a\\0"`` with ``"a"``). ``values`` may be a
-    numpy array, a list or a pyarrow array. Strings are factorised by hashing (see
-    `relcore._factorize`); the table is sorted either way.
+    numpy array, a list or a pyarrow array. Strings are factorised through an integer key
+    that sorts as they do, or by hashing (see `relcore._factorize`); the table is sorted
+    either way.
     """
     if _is_arrow(values):
         values = _arrow_ids(values, column)
@@ -321,10 +286,6 @@ def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes
     arr: npt.NDArray[Any] = values
     if arr.dtype.kind == "U":
         _check_unicode(arr, column)
-        key = _ascii_key(arr)
-        if key is not None:  # short ASCII text: an integer key that sorts like the text
-            codes, rows = _factorize_int(key, want_rows=True)
-            return codes, arr[rows]
         return factorize_text(UnicodeText(arr))
     if arr.dtype.kind == "S":
         _label_problems(arr, column, allow_missing=allow_missing)

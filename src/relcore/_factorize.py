@@ -2,9 +2,12 @@
 
 Integers are factorised by value (a dense range in O(n), otherwise one integer sort).
 
-Text is factorised by hashing. ``np.unique`` over millions of strings sorts them, comparing
-fixed-width unicode character by character; that made string and UUID ids five times
-slower than integer ones. Instead:
+``np.unique`` over millions of strings sorts them, comparing fixed-width unicode character
+by character; that made string and UUID ids five times slower than integer ones. Instead,
+text whose values have one width (numpy's padded ``U`` arrays; UTF-8 values of equal
+length) and span few enough values position by position becomes an integer key that sorts
+as the text does (`_radix_key`): formatted ids such as ``"cust-000123"`` are then coded
+like integers. Other text (UUIDs, free-form names) is factorised by hashing:
 
 1. every value is hashed to 64 bits, a chunk of rows at a time so that the chunk's bytes
    stay in cache across the vectorised passes (one per 8-byte word of the longest value);
@@ -21,6 +24,7 @@ two sort alike: UTF-8 byte order is code point order.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -32,6 +36,8 @@ from ._threads import parallel_map, row_ranges
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int32]
+# Blocks (first row, rows x positions matrix of code units), a list of them per thread.
+UnitBlocks = list[list[tuple[int, npt.NDArray[Any]]]]
 
 # Rows hashed at a time: 2**14 rows of a few words stay in the L2 cache across the passes.
 _HASH_ROWS = 1 << 14
@@ -40,6 +46,8 @@ _CHECK_ROWS = 1 << 18
 # Values up to this long are compared as words; longer ones by pyarrow (a table of the
 # first rows as words would be as wide as the longest value).
 _WORDS_COMPARED_BYTES = 64
+# A block of code units is transposed to (position, row) in cache, this many rows at once.
+_RADIX_ROWS = 1 << 14
 _SEED = np.uint64(0x9E3779B97F4A7C15)
 _MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(32)
@@ -180,6 +188,16 @@ class UnicodeText:
     def unicode(self) -> npt.NDArray[np.str_]:
         return self.values
 
+    def unit_blocks(self) -> UnitBlocks | None:
+        """The code points (padded with 0) in row blocks, per thread (see `_radix_key`)."""
+        if self.width == 0:
+            return None
+        points = self._points()
+        return [
+            [(lo, points[lo : min(lo + _RADIX_ROWS, hi)]) for lo in range(start, hi, _RADIX_ROWS)]
+            for start, hi in row_ranges(len(self), align=_RADIX_ROWS)
+        ]
+
     def order(self) -> I64:
         """The permutation that sorts the values (by code point)."""
         if self.width == 0:
@@ -225,14 +243,33 @@ class Utf8Text:
     def __init__(self, column: Any) -> None:
         self.column = column  # a ChunkedArray
         self.chunks = [c for c in column.chunks if len(c)]
+        self._lengths: I64 | None = None
 
     def __len__(self) -> int:
         return len(self.column)
 
     def lengths(self) -> I64:
         """Length of each value in bytes."""
-        parts = [np.diff(_buffers(c)[0]) for c in self.chunks]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self._lengths is None:
+            parts = [np.diff(_buffers(c)[0]) for c in self.chunks]
+            self._lengths = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return self._lengths
+
+    def unit_blocks(self) -> UnitBlocks | None:
+        """The bytes in row blocks, per thread (see `_radix_key`), when every value is
+        as long as every other (formatted ids); ``None`` otherwise."""
+        lengths = self.lengths()
+        width = int(lengths[0]) if lengths.size else 0
+        if width == 0 or int(lengths.min()) != int(lengths.max()):
+            return None
+        tasks = []
+        for at, offsets, data, lo, hi in self._pieces():
+            start = int(offsets[lo])
+            units = data[start : start + (hi - lo) * width].reshape(hi - lo, width)
+            tasks.append(
+                [(at + r, units[r - lo : r - lo + _RADIX_ROWS]) for r in range(lo, hi, _RADIX_ROWS)]
+            )
+        return tasks
 
     def last_bytes(self) -> npt.NDArray[np.uint8]:
         """The last byte of each value (0 for an empty one)."""
@@ -430,6 +467,11 @@ def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
     n = len(text)
     if n == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype="U1")
+    blocks = text.unit_blocks()
+    key = None if blocks is None else _radix_key(blocks, n)
+    if key is not None:
+        codes, rows = factorize_int(key, want_rows=True)
+        return codes, text.take(rows).unicode()
     groups, rows = _group_by_hash(text.hashes())
     distinct: Any = text.take(rows)  # of the same class as text
     bad = text.mismatches(groups, distinct)
@@ -530,3 +572,81 @@ def _split(values: npt.NDArray[Any], groups: Codes, rows: I64, bad: I64) -> tupl
     groups = groups.copy()
     groups[bad] = rows.size + inverse.reshape(-1)
     return groups, np.concatenate([rows, bad[first]])
+
+
+# ---------------------------------------------------------------------------- radix keys
+
+
+def _radix_key(tasks: UnitBlocks, n: int) -> I64 | None:
+    """An integer per row that orders and distinguishes the rows as their text does, or
+    ``None`` when the text spans too many values for 63 bits.
+
+    ``tasks`` hold blocks ``(first row, units)`` of a fixed-width matrix of code units
+    (rows x positions: code points padded with 0, or the bytes of equal-length UTF-8
+    values); each task is worked on by one thread. Position by position the units span
+    ``lo..hi``; read as the digits of a mixed-radix number (position ``j`` a digit of
+    radix ``hi - lo + 1``), a row's units give an integer, and since text compares
+    position by position, the integers order the rows as the text does. Positions every
+    row shares (the ``"cust-0"`` of ``"cust-000123"``) are digits of radix 1 and cost
+    nothing, so formatted ids (a prefix and a few digits) become a dense range of
+    integers, coded in one pass with no hashing or sorting. A UUID needs far more than
+    63 bits, which the first block already shows.
+    """
+    if n == 0 or not tasks or not tasks[0]:
+        return None
+    limit = 1 << 63
+    first = _unit_spans(tasks[0][:1])
+    if first is None or _radix_product(*first) > limit:
+        return None
+    spans = parallel_map(_unit_spans, tasks)
+    if any(s is None for s in spans):
+        return None
+    lo = np.minimum.reduce([s[0] for s in spans if s is not None])
+    hi = np.maximum.reduce([s[1] for s in spans if s is not None])
+    if _radix_product(lo, hi) > limit:
+        return None
+    varying = np.flatnonzero(hi > lo)
+    if varying.size == 0:
+        return np.zeros(n, dtype=np.int64)
+    key = np.empty(n, dtype=np.int64)
+    # Horner's rule over the varying positions, the lows taken off once at the end: the
+    # sums may pass 2**63 on the way, but integer arrays wrap modulo 2**64, and the key,
+    # in 0..2**63, comes out exact.
+    positions = varying.tolist()
+    radix = (hi - lo + 1)[varying].tolist()
+    wrapped = 0
+    for low, base in zip(lo[varying].tolist(), radix, strict=True):
+        wrapped = (wrapped * base + low) % (1 << 64)
+    offset = np.uint64(wrapped).view(np.int64)
+
+    def fill(task: list[tuple[int, npt.NDArray[Any]]]) -> None:
+        for start, units in task:
+            k = key[start : start + units.shape[0]]
+            k[:] = units[:, positions[0]]
+            for j, base in zip(positions[1:], radix[1:], strict=True):
+                k *= base
+                k += units[:, j]
+            k -= offset
+
+    parallel_map(fill, tasks)
+    return key
+
+
+def _unit_spans(
+    task: list[tuple[int, npt.NDArray[Any]]],
+) -> tuple[I64, I64] | None:
+    """Per position, the least and greatest unit over a task's blocks."""
+    lo = hi = None
+    for _, units in task:
+        if units.shape[0] == 0:
+            continue
+        by_position = np.ascontiguousarray(units.T)
+        block_lo = by_position.min(axis=1).astype(np.int64)
+        block_hi = by_position.max(axis=1).astype(np.int64)
+        lo = block_lo if lo is None else np.minimum(lo, block_lo)
+        hi = block_hi if hi is None else np.maximum(hi, block_hi)
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def _radix_product(lo: I64, hi: I64) -> int:
+    return math.prod(int(h) - int(l) + 1 for l, h in zip(lo, hi, strict=True))  # noqa: E741

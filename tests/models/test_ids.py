@@ -3,7 +3,9 @@ as written, tabled in sorted order, and refused alike when they are not ids."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -41,14 +43,21 @@ def arrow_sources(ids: list[str]):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(ids_text, min_size=1, max_size=80))
-def test_every_source_gives_the_sorted_table_and_codes_of_the_ids_as_written(ids):
+@given(st.lists(ids_text, min_size=1, max_size=80), st.booleans())
+def test_every_source_gives_the_sorted_table_and_codes_of_the_ids_as_written(ids, by_hash):
     expected_table = sorted(set(ids))
     sources = [ids, np.array(ids), np.array(ids, dtype=object), *arrow_sources(ids)]
-    for source in sources:
-        log = log_of(source)
-        assert log.customers.tolist() == expected_table, type(source)
-        assert sorted(log.customers[log.customer_codes].tolist()) == sorted(ids)
+    # text that fits a radix key is coded through it; by_hash codes every source by hashing
+    with without_radix_keys() if by_hash else contextlib.nullcontext():
+        for source in sources:
+            log = log_of(source)
+            assert log.customers.tolist() == expected_table, type(source)
+            assert sorted(log.customers[log.customer_codes].tolist()) == sorted(ids)
+
+
+def without_radix_keys():
+    """Text coded by hashing even where a radix key would do (see `_radix_key`)."""
+    return mock.patch.object(relcore._factorize, "_radix_key", return_value=None)
 
 
 @given(st.lists(ids_text, min_size=1, max_size=60), st.randoms(use_true_random=False))
@@ -74,13 +83,14 @@ def test_many_uuid_ids_are_tabled_exactly_as_numpys_unique_tables_them():
         assert np.array_equal(np.bincount(log.customer_codes), np.bincount(inverse))
 
 
+@pytest.mark.parametrize("by_hash", [False, True])
 @pytest.mark.parametrize("threads", ["1", "3"])
-def test_ids_hashed_and_compared_on_several_threads_are_tabled_as_numpys_unique(
-    monkeypatch, threads
-):
+def test_ids_coded_on_several_threads_are_tabled_as_numpys_unique(monkeypatch, threads, by_hash):
     from relcore._columns import factorize_ids
 
     monkeypatch.setenv("RELCORE_NUM_THREADS", threads)
+    if by_hash:
+        monkeypatch.setattr(relcore._factorize, "_radix_key", lambda tasks, n: None)
     rng = np.random.default_rng(7)
     pool = np.array([f"customer-{x:06d}" for x in range(5000)])
     ids = pool[rng.integers(0, pool.size, 300_000)].astype("U16")
@@ -106,6 +116,7 @@ def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, long
     # row equals the first row of its group must separate them all again.
     cls = relcore._factorize.UnicodeText if layout == "unicode" else relcore._factorize.Utf8Text
     monkeypatch.setattr(cls, "hashes", lambda self: np.zeros(len(self), dtype=np.uint64))
+    monkeypatch.setattr(relcore._factorize, "_radix_key", lambda tasks, n: None)
     ids = ["b", "a", "ccc", "b", "é", "a", "x" * longest, "ccc", "x" * (longest - 1), "a\x00b"]
     source = np.array(ids) if layout == "unicode" else pa.array(ids)
     log = log_of(source)
@@ -150,6 +161,50 @@ def test_short_ascii_ids_are_tabled_as_numpys_unique(longest, dtype):
     codes, got = factorize_ids(ids)
     assert np.array_equal(got, table)
     assert np.array_equal(codes, inverse.ravel())
+
+
+def _formatted_ids(rng, n_rows: int, *, sorted_rows: bool = False) -> np.ndarray:
+    pool = np.array([f"cust-{x:06d}" for x in rng.choice(10**6, 40_000, replace=False)])
+    ids = pool[rng.integers(0, pool.size, n_rows)]
+    return np.sort(ids) if sorted_rows else ids
+
+
+@pytest.mark.parametrize("sorted_rows", [False, True])  # the first block sees few values
+def test_formatted_ids_are_coded_through_a_radix_key_without_hashing(monkeypatch, sorted_rows):
+    from relcore._columns import factorize_ids
+
+    def no_hashing(self):
+        raise AssertionError("formatted ids need no hashing")
+
+    monkeypatch.setenv("RELCORE_NUM_THREADS", "3")
+    for cls in (relcore._factorize.UnicodeText, relcore._factorize.Utf8Text):
+        monkeypatch.setattr(cls, "hashes", no_hashing)
+    ids = _formatted_ids(np.random.default_rng(3), 200_000, sorted_rows=sorted_rows)
+    table, inverse = np.unique(ids, return_inverse=True)
+    for source in (ids, pa.array(ids.tolist()), pa.chunked_array([ids[:70_001], ids[70_001:]])):
+        codes, got = factorize_ids(source)
+        assert np.array_equal(got, table), type(source)
+        assert np.array_equal(codes, inverse.ravel()), type(source)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "cust-\u00e9\U0001f600x",  # code points wider than a byte
+        "cust-~~~~~~",  # one more value per position
+        "zzzzzzzzzzz",  # the whole width varies: too many values for 63 bits, hashed
+    ],
+)
+def test_a_radix_key_takes_every_block_into_account(last):
+    from relcore._columns import factorize_ids
+
+    ids = _formatted_ids(np.random.default_rng(4), 100_000, sorted_rows=True)
+    ids[-1] = last  # only the last block holds it
+    table, inverse = np.unique(ids, return_inverse=True)
+    for source in (ids, pa.array(ids.tolist())):
+        codes, got = factorize_ids(source)
+        assert np.array_equal(got, table), type(source)
+        assert np.array_equal(codes, inverse.ravel()), type(source)
 
 
 def test_integer_ids_from_pyarrow_stay_integers():
