@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ._factorize import UnicodeText, Utf8Text, factorize_text
+from ._factorize import Text, UnicodeText, Utf8Text, factorize_text
 from ._factorize import factorize_int as _factorize_int
 from ._threads import parallel_map, parallel_take, row_ranges
 from ._validation import as_1d, check_mask, readonly
@@ -285,8 +285,7 @@ def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes
         return _arrow_text_codes(values, column, allow_missing=allow_missing)
     arr: npt.NDArray[Any] = values
     if arr.dtype.kind == "U":
-        _check_unicode(arr, column)
-        return factorize_text(UnicodeText(arr))
+        return _checked(*factorize_text(UnicodeText(arr)), column)
     if arr.dtype.kind == "S":
         _label_problems(arr, column, allow_missing=allow_missing)
         return _text_codes(arr.astype(str), column, allow_missing=allow_missing)
@@ -295,17 +294,32 @@ def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes
     return _object_text_codes(arr, column, allow_missing=allow_missing)
 
 
-def _check_unicode(arr: npt.NDArray[np.str_], column: str) -> None:
-    width = arr.dtype.itemsize // 4
-    if width == 0:
-        check_mask(column, np.ones(arr.size, dtype=bool), _EMPTY_LABEL)
-        return
-    # An empty value starts with a NUL code point; so may a longer one ("\\0a").
-    suspect = np.ascontiguousarray(arr).view(np.uint32).reshape(arr.size, width)[:, 0] == 0
-    if suspect.any():
-        empty = np.zeros(arr.size, dtype=bool)
-        empty[suspect] = np.char.str_len(arr[suspect]) == 0
-        check_mask(column, empty, _EMPTY_LABEL)
+def _checked(codes: Codes, distinct: Text, column: str) -> tuple[Codes, TextTable]:
+    """Codes (``-1`` for a missing value) and the table of factorised text, once no
+    value is empty or ends in a NUL character (which numpy's text arrays would drop).
+
+    Each distinct value is checked once; an error names every row holding a bad one.
+    """
+    for problem, message in zip(_text_problems(distinct), (_EMPTY_LABEL, _NUL_ENDING), strict=True):
+        if problem.any():
+            check_mask(column, np.append(problem, False)[codes], message)
+    return codes, distinct.unicode()
+
+
+def _text_problems(text: Text) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Empty values, and values ending in a NUL character."""
+    if isinstance(text, Utf8Text):
+        lengths = text.lengths()
+        return lengths == 0, (text.last_bytes() == 0) & (lengths > 0)
+    # numpy drops trailing NULs: a value that starts with one is empty or like "\0a"
+    values = text.unicode()
+    empty = np.zeros(values.size, dtype=bool)
+    if text.width:
+        suspect = text.points()[:, 0] == 0
+        empty[suspect] = np.char.str_len(values[suspect]) == 0
+    else:
+        empty[:] = True
+    return empty, np.zeros(values.size, dtype=bool)
 
 
 # Object columns with at most this many distinct objects (a label repeated by reference,
@@ -429,13 +443,10 @@ def _object_rows_codes(
     present = arr if missing is None else arr[~missing]
     if pa is None:
         codes, table = _text_codes(present.astype(str), column, allow_missing=False)
-    else:
-        text = Utf8Text(pa.chunked_array([pa.array(present, type=pa.large_string())]))
-        empty, nul = _utf8_problems(text)
-        check_mask(column, _spread(empty, missing), _EMPTY_LABEL)
-        check_mask(column, _spread(nul, missing), _NUL_ENDING)
-        codes, table = factorize_text(text)
-    return _with_missing(codes, missing), table
+        return _with_missing(codes, missing), table
+    text = Utf8Text(pa.chunked_array([pa.array(present, type=pa.large_string())]))
+    codes, distinct = factorize_text(text)
+    return _checked(_with_missing(codes, missing), distinct, column)
 
 
 def _plainly_text(arr: npt.NDArray[np.object_], *, allow_missing: bool) -> bool:
@@ -485,12 +496,8 @@ def _arrow_text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple
         if not allow_missing:
             check_mask(column, missing, "missing values")
         col = col.drop_null()
-    text = Utf8Text(col)
-    empty, nul = _utf8_problems(text)
-    check_mask(column, _spread(empty, missing), _EMPTY_LABEL)
-    check_mask(column, _spread(nul, missing), _NUL_ENDING)
-    codes, table = factorize_text(text)
-    return _with_missing(codes, missing), table
+    codes, distinct = factorize_text(Utf8Text(col))
+    return _checked(_with_missing(codes, missing), distinct, column)
 
 
 def _dictionary_codes(col: Any, column: str, *, allow_missing: bool) -> tuple[Codes, TextTable]:
@@ -515,31 +522,10 @@ def _dictionary_codes(col: Any, column: str, *, allow_missing: bool) -> tuple[Co
     values = dictionary.take(entries)
     if is_arrow_string_view(values.type):
         values = values.cast(pa.large_string())
-    text = Utf8Text(pa.chunked_array([values]))
-    for problem, message in zip(_utf8_problems(text), (_EMPTY_LABEL, _NUL_ENDING), strict=True):
-        if problem.any():
-            bad = np.zeros(used.size, dtype=bool)
-            bad[entries[problem]] = True
-            check_mask(column, bad[index], message)
-    entry_codes, table = factorize_text(text)
+    entry_codes, distinct = factorize_text(Utf8Text(pa.chunked_array([values])))
     code_of_entry = np.full(used.size, -1, dtype=np.int32)
     code_of_entry[entries] = entry_codes
-    return code_of_entry[index], table
-
-
-def _utf8_problems(text: Utf8Text) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Empty values, and values ending in a NUL character (refused as in numpy text)."""
-    lengths = text.lengths()
-    return lengths == 0, (text.last_bytes() == 0) & (lengths > 0)
-
-
-def _spread(mask: npt.NDArray[np.bool_], missing: npt.NDArray[np.bool_] | None) -> Any:
-    """A mask over the present rows as a mask over all rows."""
-    if missing is None or not mask.any():
-        return mask
-    out = np.zeros(missing.size, dtype=bool)
-    out[~missing] = mask
-    return out
+    return _checked(code_of_entry[index], distinct, column)
 
 
 def _with_missing(codes: Codes, missing: npt.NDArray[np.bool_] | None) -> Codes:

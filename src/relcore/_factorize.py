@@ -131,7 +131,7 @@ class UnicodeText:
     def __len__(self) -> int:
         return int(self.values.shape[0])
 
-    def _points(self) -> npt.NDArray[np.uint32]:
+    def points(self) -> npt.NDArray[np.uint32]:
         return self.values.view(np.uint32).reshape(len(self), self.width)
 
     def hashes(self) -> U64:
@@ -139,7 +139,7 @@ class UnicodeText:
         out = np.full(n, _SEED, dtype=np.uint64)
         if self.width == 0 or n == 0:
             return out
-        points = self._points()
+        points = self.points()
 
         def hash_rows(bounds: tuple[int, int]) -> int:
             """Hash rows ``lo..hi`` in the current unit; a wider unit if one is needed."""
@@ -166,8 +166,8 @@ class UnicodeText:
         n = len(self)
         if self.width == 0:
             return np.zeros(n, dtype=bool)
-        points = self._points()
-        first_points = first._points()
+        points = self.points()
+        first_points = first.points()
         first_words = np.concatenate(
             [
                 _unicode_words(first_points[lo : lo + _HASH_ROWS], self._unit)
@@ -188,11 +188,15 @@ class UnicodeText:
     def unicode(self) -> npt.NDArray[np.str_]:
         return self.values
 
+    def exact(self) -> npt.NDArray[Any]:
+        """The values, each kept apart from every other (to sort a few of them)."""
+        return self.values
+
     def unit_blocks(self) -> UnitBlocks | None:
         """The code points (padded with 0) in row blocks, per thread (see `_radix_key`)."""
         if self.width == 0:
             return None
-        points = self._points()
+        points = self.points()
         return [
             [(lo, points[lo : min(lo + _RADIX_ROWS, hi)]) for lo in range(start, hi, _RADIX_ROWS)]
             for start, hi in row_ranges(len(self), align=_RADIX_ROWS)
@@ -202,9 +206,9 @@ class UnicodeText:
         """The permutation that sorts the values (by code point)."""
         if self.width == 0:
             return np.arange(len(self), dtype=np.int64)
-        unit = _unit(int(self._points().max())) if len(self) else 1
+        unit = _unit(int(self.points().max())) if len(self) else 1
         # Code points as big-endian units, so that whole words compare as the text does.
-        units = self._points().astype(f">u{unit}")
+        units = self.points().astype(f">u{unit}")
         words = _unicode_words(units, unit).view(">u8")
         return _order_of_words(words, None)
 
@@ -395,6 +399,11 @@ class Utf8Text:
         words, _ = _utf8_words(data, offsets, lengths)
         return _order_of_words(words.view(">u8"), lengths)
 
+    def exact(self) -> npt.NDArray[Any]:
+        """The values as Python strings (a ``U`` array would drop a trailing NUL, and
+        ``"a\\0"`` must stay apart from ``"a"`` until it is refused)."""
+        return np.array(self.column.to_pylist(), dtype=object)
+
     def unicode(self) -> npt.NDArray[np.str_]:
         """The values as a numpy ``U`` array (meant for a table of distinct values)."""
         chunk = self.column.combine_chunks()
@@ -454,33 +463,34 @@ def _utf8_words(
 Text = UnicodeText | Utf8Text
 
 
-def factorize_text(text: Text) -> tuple[Codes, npt.NDArray[np.str_]]:
-    """Dense codes of ``text`` and the sorted table of its distinct values.
+def factorize_text(text: Text) -> tuple[Codes, Text]:
+    """Dense codes of ``text`` and its distinct values in sorted order (of the same
+    class as ``text``, or an empty `UnicodeText`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> codes, table = factorize_text(UnicodeText(np.array(["b", "a", "b", "c"])))
-    >>> codes.tolist(), table.tolist()
+    >>> codes, distinct = factorize_text(UnicodeText(np.array(["b", "a", "b", "c"])))
+    >>> codes.tolist(), distinct.unicode().tolist()
     ([1, 0, 1, 2], ['a', 'b', 'c'])
     """
     n = len(text)
     if n == 0:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype="U1")
+        return np.zeros(0, dtype=np.int32), UnicodeText(np.zeros(0, dtype="U1"))
     blocks = text.unit_blocks()
     key = None if blocks is None else _radix_key(blocks, n)
     if key is not None:
         codes, rows = factorize_int(key, want_rows=True)
-        return codes, text.take(rows).unicode()
+        return codes, text.take(rows)
     groups, rows = _group_by_hash(text.hashes())
     distinct: Any = text.take(rows)  # of the same class as text
     bad = text.mismatches(groups, distinct)
     if bad.any():
         bad_rows = np.flatnonzero(bad)
-        groups, rows = _split(text.take(bad_rows).unicode(), groups, rows, bad_rows)
+        groups, rows = _split(text.take(bad_rows).exact(), groups, rows, bad_rows)
         distinct = text.take(rows)
     order = distinct.order()
-    return _ranked(groups, order), distinct.take(order).unicode()
+    return _ranked(groups, order), distinct.take(order)
 
 
 def _ranked(groups: Codes, order: npt.NDArray[np.integer[Any]]) -> Codes:

@@ -124,6 +124,16 @@ def test_ids_whose_hashes_collide_are_still_kept_apart(monkeypatch, layout, long
     assert log.customers[log.customer_codes].tolist() == sorted(ids)
 
 
+def test_an_id_ending_in_nul_is_refused_even_when_its_hash_collides(monkeypatch):
+    monkeypatch.setattr(
+        relcore._factorize.Utf8Text, "hashes", lambda self: np.zeros(len(self), dtype=np.uint64)
+    )
+    monkeypatch.setattr(relcore._factorize, "_radix_key", lambda tasks, n: None)
+    with pytest.raises(DataError, match="NUL") as info:
+        log_of(pa.array(["b", "a", "a\x00", "a"]))
+    assert info.value.rows == (2,)
+
+
 @pytest.mark.parametrize("collide", [False, True])
 def test_sparse_integer_ids_are_tabled_as_numpys_unique_even_when_hashes_collide(
     monkeypatch, collide
