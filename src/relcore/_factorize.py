@@ -121,18 +121,31 @@ class UnicodeText:
     exactly when their padded code points are, and no length needs hashing. Code points
     are hashed in the narrowest unit that holds every one of them (a byte for ASCII and
     Latin-1 text), so a UUID is 5 words rather than 18.
+
+    `take` only notes the rows taken: the distinct values' words are read from the
+    source rows a block at a time, and their table is gathered once, in its final order.
     """
 
-    def __init__(self, values: npt.NDArray[np.str_]) -> None:
-        self.values = np.ascontiguousarray(values)
-        self.width = self.values.dtype.itemsize // 4
-        self._unit = 1  # bytes per code point in the words hashed and compared
+    def __init__(
+        self, values: npt.NDArray[np.str_], unit: int = 1, rows: I64 | None = None
+    ) -> None:
+        self._source = np.ascontiguousarray(values)
+        self._rows = rows  # the rows of the source this text holds; None: all, in order
+        self.width = self._source.dtype.itemsize // 4
+        self._unit = unit  # bytes per code point in the words hashed and compared
+        self._words: U64 | None = None
 
     def __len__(self) -> int:
-        return int(self.values.shape[0])
+        return int((self._source if self._rows is None else self._rows).shape[0])
+
+    @property
+    def values(self) -> npt.NDArray[np.str_]:
+        if self._rows is not None:  # gathered when first needed
+            self._source, self._rows = self._source[self._rows], None
+        return self._source
 
     def points(self) -> npt.NDArray[np.uint32]:
-        return self.values.view(np.uint32).reshape(len(self), self.width)
+        return _points_of(self.values)
 
     def hashes(self) -> U64:
         n = len(self)
@@ -143,12 +156,15 @@ class UnicodeText:
 
         def hash_rows(bounds: tuple[int, int]) -> int:
             """Hash rows ``lo..hi`` in the current unit; a wider unit if one is needed."""
+            words = _word_block(self.width, self._unit)
             for lo in range(*bounds, _HASH_ROWS):
                 block = points[lo : min(lo + _HASH_ROWS, bounds[1])]
                 unit = _unit(int(block.max()))
                 if unit > self._unit:
                     return unit
-                _chain(out[lo : lo + block.shape[0]], _unicode_words(block, self._unit), None)
+                h = out[lo : lo + block.shape[0]]
+                _chain(h, _unicode_words(block, self._unit, words), None)
+                h[:] = mix64(h)
             return self._unit
 
         ranges = row_ranges(n, align=_HASH_ROWS)
@@ -156,30 +172,45 @@ class UnicodeText:
             # a wider code point: start again, every row in that unit
             self._unit = unit
             out[:] = _SEED
-        return mix64(out)
+        return out
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> UnicodeText:
-        return UnicodeText(self.values[rows])
+        taken: I64 = np.asarray(rows, dtype=np.int64)
+        if self._rows is not None:
+            taken = self._rows[taken]
+        return UnicodeText(self._source, self._unit, taken)
+
+    def words(self) -> U64:
+        """Each row's code points in the text's unit (which must hold every one, as
+        `hashes` makes sure), zero-padded to whole 8-byte words; kept, as the distinct
+        values' words are compared with every row and then sorted."""
+        if self._words is None:
+            blocks = [
+                _unicode_words(
+                    _points_of(self._source[self._rows[lo : lo + _HASH_ROWS]]), self._unit
+                )
+                if self._rows is not None
+                else _unicode_words(self.points()[lo : lo + _HASH_ROWS], self._unit)
+                for lo in range(0, len(self), _HASH_ROWS)
+            ]
+            self._words = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.uint64)
+        return self._words
 
     def mismatches(self, groups: Codes, first: UnicodeText) -> npt.NDArray[np.bool_]:
-        """Rows that differ from ``first[groups[row]]``, the first row of their group."""
+        """Rows that differ from ``first[groups[row]]``, the first row of their group
+        (``first`` holds words in this text's unit)."""
         n = len(self)
         if self.width == 0:
             return np.zeros(n, dtype=bool)
         points = self.points()
-        first_points = first.points()
-        first_words = np.concatenate(
-            [
-                _unicode_words(first_points[lo : lo + _HASH_ROWS], self._unit)
-                for lo in range(0, len(first_points), _HASH_ROWS)
-            ]
-        )
+        first_words = first.words()
 
         def compare(bounds: tuple[int, int]) -> npt.NDArray[np.bool_]:
             parts = []
+            block = _word_block(self.width, self._unit)
             for lo in range(*bounds, _HASH_ROWS):
                 hi = min(lo + _HASH_ROWS, bounds[1])
-                words = _unicode_words(points[lo:hi], self._unit)
+                words = _unicode_words(points[lo:hi], self._unit, block)
                 parts.append(_differ(words, np.take(first_words, groups[lo:hi], axis=0)))
             return np.concatenate(parts)
 
@@ -206,27 +237,44 @@ class UnicodeText:
         """The permutation that sorts the values (by code point)."""
         if self.width == 0:
             return np.arange(len(self), dtype=np.int64)
-        unit = _unit(int(self.points().max())) if len(self) else 1
-        # Code points as big-endian units, so that whole words compare as the text does.
-        units = self.points().astype(f">u{unit}")
-        words = _unicode_words(units, unit).view(">u8")
-        return _order_of_words(words, None)
+        units = self.words().view(f"=u{self._unit}")
+        if self._unit > 1:
+            units = units.astype(f">u{self._unit}")
+        # units big-endian: words read big-endian compare as the text does
+        return _order_of_words(units.view(">u8"), None)
+
+
+def _points_of(values: npt.NDArray[np.str_]) -> npt.NDArray[np.uint32]:
+    """A contiguous ``U`` array's code points, a row per value."""
+    return values.view(np.uint32).reshape(values.shape[0], values.dtype.itemsize // 4)
 
 
 def _unit(largest_code_point: int) -> int:
     return 1 if largest_code_point < 1 << 8 else 2 if largest_code_point < 1 << 16 else 4
 
 
-def _unicode_words(points: npt.NDArray[np.uint32], unit: int) -> U64:
-    """Code points ``unit`` bytes each, zero-padded into whole 8-byte words per row."""
+def _unicode_words(
+    points: npt.NDArray[np.uint32], unit: int, block: npt.NDArray[Any] | None = None
+) -> U64:
+    """Code points ``unit`` bytes each, zero-padded into whole 8-byte words per row.
+
+    ``block`` (from `_word_block`, reused from one call to the next) receives them: a
+    wide text array is read at memory speed, and narrowing it into a fresh array each
+    time would cost as much again.
+    """
     rows, width = points.shape
+    if points.dtype.itemsize == unit and width % (8 // unit) == 0:
+        return np.ascontiguousarray(points).view(np.uint64)
+    out = (_word_block(width, unit, rows) if block is None else block)[:rows]
+    out[:, :width] = points  # the padding columns stay zero
+    return out.view(np.uint64)
+
+
+def _word_block(width: int, unit: int, rows: int = _HASH_ROWS) -> npt.NDArray[Any]:
+    """Zeros for ``rows`` rows of ``width`` code points, ``unit`` bytes each, padded to
+    whole 8-byte words."""
     per_word = 8 // unit
-    narrow = points if points.dtype.itemsize == unit else points.astype(f"u{unit}")
-    if width % per_word:
-        padded = np.zeros((rows, width + per_word - width % per_word), dtype=narrow.dtype)
-        padded[:, :width] = narrow
-        narrow = padded
-    return np.ascontiguousarray(narrow).view(np.uint64)
+    return np.zeros((rows, -(-width // per_word) * per_word), dtype=f"u{unit}")
 
 
 def _differ(words: U64, expected: U64) -> npt.NDArray[np.bool_]:
@@ -313,10 +361,10 @@ class Utf8Text:
                 _chain(h, words, n_words)
                 # Values are zero-padded to whole words: "a" and "a\0" differ in length only.
                 h ^= lengths.astype(np.uint64)
-                out[at + lo : at + lo + lengths.size] = h
+                out[at + lo : at + lo + lengths.size] = mix64(h)
 
         parallel_map(hash_rows, self._pieces())
-        return mix64(out)
+        return out
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Text:
         """The values of ``rows``, as one chunk.
@@ -504,20 +552,15 @@ def _ranked(groups: Codes, order: npt.NDArray[np.integer[Any]]) -> Codes:
 def _order_of_words(words: Any, lengths: I64 | None) -> I64:
     """The permutation sorting rows of big-endian words (then ``lengths``) in order.
 
-    The leading bytes every row shares (the ``"cust-0"`` of ``"cust-000123"``) order
-    nothing and are dropped; what is left is sorted by its first word, then, only among
-    rows still tied, by the next. Distinct ids rarely share their next eight bytes, so
-    this is mostly one integer sort rather than a sort of strings.
+    The leading bytes every row shares (the ``"customer-"`` of ``"customer-4f1c…"``)
+    order nothing and are dropped; what is left is sorted by its first word, then, only
+    among rows still tied, by the next. Distinct ids rarely share their next eight bytes,
+    so this is mostly one integer sort rather than a sort of strings.
     """
     n = words.shape[0]
-    raw = np.ascontiguousarray(words).view(np.uint8).reshape(n, -1)
-    if n and raw.shape[1]:
-        shared = (raw == raw[0]).all(axis=0)
-        skip = raw.shape[1] if shared.all() else int(np.argmin(shared))
-        rest = np.zeros((n, -(-(raw.shape[1] - skip) // 8) * 8), dtype=np.uint8)
-        rest[:, : raw.shape[1] - skip] = raw[:, skip:]
-        words = rest.view(">u8")
-    keys = [words[:, j].astype(np.uint64) for j in range(words.shape[1])]
+    keys: list[Any] = _unshared_words(
+        [words[:, j].astype(np.uint64) for j in range(words.shape[1])]
+    )
     if lengths is not None:
         keys.append(lengths)
     # a key every row shares orders nothing
@@ -542,6 +585,30 @@ def _order_of_words(words: Any, lengths: I64 | None) -> I64:
     return order.astype(np.int64, copy=False)
 
 
+def _unshared_words(words: list[U64]) -> list[U64]:
+    """Columns of words (each a big-endian read of 8 bytes), with the leading bytes that
+    every row shares dropped and the rest shifted up to fill whole words again."""
+    differ = 0
+    while words and not (differ := _differing_bits(words[0])):
+        words = words[1:]  # a word every row shares
+    shift = (64 - differ.bit_length()) // 8 * 8  # bits of the shared bytes in words[0]
+    if not words or shift == 0:
+        return words
+    up, down = np.uint64(shift), np.uint64(64 - shift)
+    shifted = []
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        w = word << up
+        if following is not None:
+            w |= following >> down
+        shifted.append(w)
+    return shifted
+
+
+def _differing_bits(word: U64) -> int:
+    """The bits in which some row's word differs from the first row's."""
+    return int(np.bitwise_or.reduce(word ^ word[0])) if word.size else 0
+
+
 def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     """Group rows by the high bits of their hash; per group, its first row.
 
@@ -549,25 +616,31 @@ def _group_by_hash(hashes: U64) -> tuple[Codes, I64]:
     (several times faster than an ``argsort``) both groups the rows and says where each
     came from. Two values whose hashes share the high bits land in one group; comparing
     every row with its group's first row (`mismatches`) finds them. ``hashes`` is used up
-    (sorted in place).
+    (sorted in place, then turned into row numbers); the passes after the sort go a
+    block of rows at a time, so that their temporaries stay in cache.
     """
     n = hashes.size
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
     key = hashes
     key &= ~low
-    key |= np.arange(n, dtype=np.uint64)
+    for lo in range(0, n, _HASH_ROWS):
+        key[lo : lo + _HASH_ROWS] |= np.arange(lo, min(lo + _HASH_ROWS, n), dtype=np.uint64)
     key.sort()
-    rows = (key & low).view(np.int64)  # the row numbers: below 2**63
-    key >>= np.uint64(bits)
     new = np.empty(n, dtype=bool)
     new[0] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    del key
+    for lo in range(1, n, _HASH_ROWS):
+        hi = min(lo + _HASH_ROWS, n)
+        np.greater(key[lo:hi] ^ key[lo - 1 : hi - 1], low, out=new[lo:hi])
+    key &= low
+    rows = key.view(np.int64)  # the row numbers: below 2**63
     groups = np.empty(n, dtype=np.int32)
-    number = np.cumsum(new, dtype=np.int32)
-    number -= 1
-    groups[rows] = number
+    base = np.int32(-1)
+    for lo in range(0, n, _HASH_ROWS):
+        number = np.cumsum(new[lo : lo + _HASH_ROWS], dtype=np.int32)
+        number += base
+        groups[rows[lo : lo + _HASH_ROWS]] = number
+        base = number[-1]
     return groups, rows[new]
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import relcore._columns
 import relcore._factorize
 from relcore import DataError, EventLog
 
@@ -215,6 +216,20 @@ def test_a_radix_key_takes_every_block_into_account(last):
         codes, got = factorize_ids(source)
         assert np.array_equal(got, table), type(source)
         assert np.array_equal(codes, inverse.ravel()), type(source)
+
+
+@pytest.mark.parametrize("prefix", [0, 1, 7, 8, 9, 16, 17])
+def test_hashed_ids_sharing_a_prefix_of_any_length_are_tabled_in_order(prefix):
+    # the shared leading bytes are dropped before sorting, and the rest shifted into words
+    rng = np.random.default_rng(prefix)
+    tails = ["".join(rng.choice(list("ab\u00e9\u4e00z"), rng.integers(1, 12))) for _ in range(400)]
+    ids = np.array(["p" * prefix + t for t in tails])[rng.integers(0, 400, 3000)]
+    table, inverse = np.unique(ids, return_inverse=True)
+    with without_radix_keys():
+        for source in (ids, pa.array(ids.tolist())):
+            codes, got = relcore._columns.factorize_ids(source)
+            assert np.array_equal(got, table), type(source)
+            assert np.array_equal(codes, inverse.ravel()), type(source)
 
 
 def test_integer_ids_from_pyarrow_stay_integers():
