@@ -259,7 +259,7 @@ def factorize_ids(
         if arr.dtype.kind in "iu":
             if arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
                 raise DataError(column, "ids above 2**63 - 1 are not supported")
-            codes, uniques = _factorize_int(arr.astype(np.int64, copy=False), want_rows=False)
+            codes, uniques = _factorize_int(arr.astype(np.int64, copy=False))
             return _checked_size(codes, uniques, column)
         values = arr
     codes, table = _text_codes(values, column, allow_missing=False)

@@ -25,7 +25,7 @@ two sort alike: UTF-8 byte order is code point order.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -53,9 +53,8 @@ _MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(32)
 
 
-def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
-    """Codes of int64 keys by ascending value, and per distinct key either the key itself
-    or (``want_rows``) the index of one row holding it.
+def factorize_int(keys: I64) -> tuple[Codes, I64]:
+    """Codes of int64 keys by ascending value, and the distinct keys in order.
 
     Dense ranges take an O(n) path; otherwise the keys are grouped by hashing (see
     `factorize_text`) and only the distinct ones sorted, where ``np.unique(return_inverse=True)``
@@ -64,24 +63,21 @@ def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
     Examples
     --------
     >>> import numpy as np
-    >>> codes, uniques = factorize_int(np.array([7, 3, 7, -2]), want_rows=False)
+    >>> codes, uniques = factorize_int(np.array([7, 3, 7, -2]))
     >>> codes.tolist(), uniques.tolist()
     ([2, 1, 2, 0], [-2, 3, 7])
     """
     n = keys.size
     lo, hi = int(keys.min()), int(keys.max())
-    if hi - lo <= 4 * n + 1024:
-        offset = keys - lo
-        present = np.zeros(hi - lo + 1, dtype=bool)
-        present[offset] = True
+    dense = 4 * n + 1024
+    if hi - lo <= dense:
+        base = 0 if lo >= 0 and hi <= dense else lo  # keys index the table as they are
+        index = keys - base if base else keys
+        present = np.zeros(hi - base + 1, dtype=bool)
+        present[index] = True
         rank = np.cumsum(present, dtype=np.int32)
         rank -= 1
-        codes = rank[offset]
-        if not want_rows:
-            return codes, np.flatnonzero(present).astype(np.int64) + lo
-        rows = np.empty(int(rank[-1]) + 1, dtype=np.int64)
-        rows[codes[::-1]] = np.arange(n - 1, -1, -1)
-        return codes, rows
+        return rank[index], np.flatnonzero(present).astype(np.int64) + base
     # Sparse keys are grouped by hash as text is (an integer sort several times faster
     # than an argsort of the keys), and only the distinct keys are sorted.
     groups, rows = _group_by_hash(mix64(keys.view(np.uint64)))
@@ -90,7 +86,7 @@ def factorize_int(keys: I64, *, want_rows: bool) -> tuple[Codes, I64]:
         groups, rows = _split(keys[bad], groups, rows, bad)
     distinct = keys[rows]
     order = np.argsort(distinct)
-    return _ranked(groups, order), (rows[order] if want_rows else distinct[order])
+    return _ranked(groups, order), distinct[order]
 
 
 def _chain(h: U64, words: U64, n_words: I64 | None) -> None:
@@ -223,6 +219,12 @@ class UnicodeText:
         """The values, each kept apart from every other (to sort a few of them)."""
         return self.values
 
+    unit_dtype = np.uint32  # of the units `unit_blocks` gives and `holding` takes
+
+    def holding(self, units: npt.NDArray[np.uint32]) -> UnicodeText:
+        """Text of the rows of a matrix of code points (as `unit_blocks` gives them)."""
+        return UnicodeText(units.view(f"U{units.shape[1]}").reshape(units.shape[0]))
+
     def unit_blocks(self) -> UnitBlocks | None:
         """The code points (padded with 0) in row blocks, per thread (see `_radix_key`)."""
         if self.width == 0:
@@ -306,6 +308,18 @@ class Utf8Text:
             parts = [np.diff(_buffers(c)[0]) for c in self.chunks]
             self._lengths = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return self._lengths
+
+    unit_dtype = np.uint8  # of the units `unit_blocks` gives and `holding` takes
+
+    def holding(self, units: npt.NDArray[np.uint8]) -> Utf8Text:
+        """Text of the rows of a matrix of bytes (as `unit_blocks` gives them)."""
+        import pyarrow as pa
+
+        data = np.ascontiguousarray(units)
+        rows, width = data.shape
+        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int64)
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        return Utf8Text(pa.chunked_array([pa.Array.from_buffers(pa.large_string(), rows, buffers)]))
 
     def unit_blocks(self) -> UnitBlocks | None:
         """The bytes in row blocks, per thread (see `_radix_key`), when every value is
@@ -526,10 +540,10 @@ def factorize_text(text: Text) -> tuple[Codes, Text]:
     if n == 0:
         return np.zeros(0, dtype=np.int32), UnicodeText(np.zeros(0, dtype="U1"))
     blocks = text.unit_blocks()
-    key = None if blocks is None else _radix_key(blocks, n)
-    if key is not None:
-        codes, rows = factorize_int(key, want_rows=True)
-        return codes, text.take(rows)
+    radix = None if blocks is None else _radix_key(blocks, n)
+    if radix is not None:
+        codes, keys = factorize_int(radix.key)
+        return codes, text.holding(radix.units(keys, text.unit_dtype))
     groups, rows = _group_by_hash(text.hashes())
     distinct: Any = text.take(rows)  # of the same class as text
     bad = text.mismatches(groups, distinct)
@@ -660,7 +674,29 @@ def _split(values: npt.NDArray[Any], groups: Codes, rows: I64, bad: I64) -> tupl
 # ---------------------------------------------------------------------------- radix keys
 
 
-def _radix_key(tasks: UnitBlocks, n: int) -> I64 | None:
+class _Radix(NamedTuple):
+    """Radix keys of text (see `_radix_key`): per position, the least unit and the radix."""
+
+    key: I64
+    lo: I64
+    radix: I64
+
+    def units(self, keys: I64, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+        """The code units (rows x positions) of the values whose keys are ``keys``."""
+        units = np.empty((keys.size, self.lo.size), dtype=dtype)
+        units[:] = self.lo
+        rest, quotient, digit = keys.copy(), np.empty_like(keys), np.empty_like(keys)
+        for j in reversed(np.flatnonzero(self.radix > 1).tolist()):
+            base = int(self.radix[j])
+            np.floor_divide(rest, base, out=quotient)  # by a constant: vectorised
+            np.multiply(quotient, base, out=digit)
+            np.subtract(rest, digit, out=digit)
+            units[:, j] += digit.astype(units.dtype)
+            rest, quotient = quotient, rest
+        return units
+
+
+def _radix_key(tasks: UnitBlocks, n: int) -> _Radix | None:
     """An integer per row that orders and distinguishes the rows as their text does, or
     ``None`` when the text spans too many values for 63 bits.
 
@@ -690,7 +726,7 @@ def _radix_key(tasks: UnitBlocks, n: int) -> I64 | None:
         return None
     varying = np.flatnonzero(hi > lo)
     if varying.size == 0:
-        return np.zeros(n, dtype=np.int64)
+        return _Radix(np.zeros(n, dtype=np.int64), lo, hi - lo + 1)
     key = np.empty(n, dtype=np.int64)
     # Horner's rule over the varying positions, the lows taken off once at the end: the
     # sums may pass 2**63 on the way, but integer arrays wrap modulo 2**64, and the key,
@@ -712,7 +748,7 @@ def _radix_key(tasks: UnitBlocks, n: int) -> I64 | None:
             k -= offset
 
     parallel_map(fill, tasks)
-    return key
+    return _Radix(key, lo, hi - lo + 1)
 
 
 def _unit_spans(
