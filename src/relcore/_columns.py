@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ._factorize import Text, UnicodeText, Utf8Text, factorize_text
+from ._factorize import UnicodeText, Utf8Text, Values, factorize_text
 from ._factorize import factorize_int as _factorize_int
 from ._threads import parallel_map, parallel_take, row_ranges
 from ._validation import as_1d, check_mask, readonly
@@ -294,7 +294,7 @@ def _text_codes(values: Any, column: str, *, allow_missing: bool) -> tuple[Codes
     return _object_text_codes(arr, column, allow_missing=allow_missing)
 
 
-def _checked(codes: Codes, distinct: Text, column: str) -> tuple[Codes, TextTable]:
+def _checked(codes: Codes, distinct: Values, column: str) -> tuple[Codes, TextTable]:
     """Codes (``-1`` for a missing value) and the table of factorised text, once no
     value is empty or ends in a NUL character (which numpy's text arrays would drop).
 
@@ -306,9 +306,9 @@ def _checked(codes: Codes, distinct: Text, column: str) -> tuple[Codes, TextTabl
     return codes, distinct.unicode()
 
 
-def _text_problems(text: Text) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+def _text_problems(text: Values) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Empty values, and values ending in a NUL character."""
-    if isinstance(text, Utf8Text):
+    if not isinstance(text, UnicodeText):
         lengths = text.lengths()
         return lengths == 0, (text.last_bytes() == 0) & (lengths > 0)
     # numpy drops trailing NULs: a value that starts with one is empty or like "\0a"

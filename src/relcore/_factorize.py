@@ -292,50 +292,25 @@ def _differ(words: U64, expected: U64) -> npt.NDArray[np.bool_]:
 
 class Utf8Text:
     """Text held in pyarrow ``string`` or ``large_string`` arrays without nulls, read in
-    place through their offsets and data buffers."""
+    place through their offsets and data buffers.
+
+    `take` gathers values of up to `_WORDS_COMPARED_BYTES` bytes into `Utf8Rows`
+    (zero-padded words, compared and sorted as they are); longer ones stay in pyarrow.
+    """
+
+    unit_dtype = np.uint8  # of the units `unit_blocks` gives and `holding` takes
 
     def __init__(self, column: Any) -> None:
         self.column = column  # a ChunkedArray
         self.chunks = [c for c in column.chunks if len(c)]
-        self._lengths: I64 | None = None
 
     def __len__(self) -> int:
         return len(self.column)
 
     def lengths(self) -> I64:
         """Length of each value in bytes."""
-        if self._lengths is None:
-            parts = [np.diff(_buffers(c)[0]) for c in self.chunks]
-            self._lengths = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        return self._lengths
-
-    unit_dtype = np.uint8  # of the units `unit_blocks` gives and `holding` takes
-
-    def holding(self, units: npt.NDArray[np.uint8]) -> Utf8Text:
-        """Text of the rows of a matrix of bytes (as `unit_blocks` gives them)."""
-        import pyarrow as pa
-
-        data = np.ascontiguousarray(units)
-        rows, width = data.shape
-        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int64)
-        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        return Utf8Text(pa.chunked_array([pa.Array.from_buffers(pa.large_string(), rows, buffers)]))
-
-    def unit_blocks(self) -> UnitBlocks | None:
-        """The bytes in row blocks, per thread (see `_radix_key`), when every value is
-        as long as every other (formatted ids); ``None`` otherwise."""
-        lengths = self.lengths()
-        width = int(lengths[0]) if lengths.size else 0
-        if width == 0 or int(lengths.min()) != int(lengths.max()):
-            return None
-        tasks = []
-        for at, offsets, data, lo, hi in self._pieces():
-            start = int(offsets[lo])
-            units = data[start : start + (hi - lo) * width].reshape(hi - lo, width)
-            tasks.append(
-                [(at + r, units[r - lo : r - lo + _RADIX_ROWS]) for r in range(lo, hi, _RADIX_ROWS)]
-            )
-        return tasks
+        parts = [np.diff(_buffers(c)[0]) for c in self.chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def last_bytes(self) -> npt.NDArray[np.uint8]:
         """The last byte of each value (0 for an empty one)."""
@@ -348,6 +323,31 @@ class Utf8Text:
             last[full] = data[ends[full] - 1]
             parts.append(last)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+    def holding(self, units: npt.NDArray[np.uint8]) -> Utf8Rows:
+        """Text of the rows of a matrix of bytes (as `unit_blocks` gives them)."""
+        rows, width = units.shape
+        padded = np.zeros((rows, -(-width // 8) * 8), dtype=np.uint8)
+        padded[:, :width] = units
+        return Utf8Rows(padded, np.full(rows, width, dtype=np.int64))
+
+    def unit_blocks(self) -> UnitBlocks | None:
+        """The bytes in row blocks, per thread (see `_radix_key`), when every value is
+        as long as every other (formatted ids); ``None`` otherwise."""
+        width = -1
+        tasks = []
+        for at, offsets, data, lo, hi in self._pieces():
+            for start in range(lo, hi, _RADIX_ROWS):
+                lengths = np.diff(offsets[start : min(start + _RADIX_ROWS, hi) + 1])
+                width = int(lengths[0]) if width < 0 else width
+                if width == 0 or int(lengths.min()) != width or int(lengths.max()) != width:
+                    return None
+            begin = int(offsets[lo])
+            units = data[begin : begin + (hi - lo) * width].reshape(hi - lo, width)
+            tasks.append(
+                [(at + r, units[r - lo : r - lo + _RADIX_ROWS]) for r in range(lo, hi, _RADIX_ROWS)]
+            )
+        return tasks
 
     def _pieces(self) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.uint8], int, int]]:
         """Row ranges to work on in parallel: (first row of the chunk, its offsets and
@@ -367,10 +367,11 @@ class Utf8Text:
 
         def hash_rows(piece: tuple[int, I64, npt.NDArray[np.uint8], int, int]) -> None:
             at, offsets, data, start, stop = piece
+            block = _ByteBlock()
             for lo in range(start, stop, _HASH_ROWS):
                 o = offsets[lo : min(lo + _HASH_ROWS, stop) + 1]
                 lengths = np.diff(o)
-                words, n_words = _utf8_words(data, o, lengths)
+                words, n_words = block.words(data, o, lengths)
                 h = np.full(lengths.size, _SEED, dtype=np.uint64)
                 _chain(h, words, n_words)
                 # Values are zero-padded to whole words: "a" and "a\0" differ in length only.
@@ -380,25 +381,48 @@ class Utf8Text:
         parallel_map(hash_rows, self._pieces())
         return out
 
-    def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Text:
-        """The values of ``rows``, as one chunk.
+    def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Rows | Utf8Text:
+        """The values of ``rows``: zero-padded bytes (`Utf8Rows`) when none is longer
+        than `_WORDS_COMPARED_BYTES`, else one pyarrow chunk.
 
-        Taken chunk by chunk: pyarrow's ``take`` on a chunked column would first join
-        the chunks into one copy of the whole column.
+        Read in row order, chunk by chunk (each chunk's rows a range of the sorted rows),
+        so that the reads go forward through the buffers; pyarrow's ``take`` on a
+        chunked column would first join the chunks into one copy of the whole column.
         """
+        order = _sorting(np.asarray(rows, dtype=np.int64))
+        wanted = rows[order]
+        starts = np.cumsum([0, *(len(c) for c in self.chunks)])
+        bounds = np.searchsorted(wanted, starts)
+        begin = np.empty(wanted.size, dtype=np.int64)
+        lengths = np.empty(wanted.size, dtype=np.int64)
+        for i, chunk in enumerate(self.chunks):
+            offsets, _ = _buffers(chunk)
+            local = wanted[bounds[i] : bounds[i + 1]] - starts[i]
+            begin[bounds[i] : bounds[i + 1]] = offsets[local]
+            lengths[bounds[i] : bounds[i + 1]] = offsets[local + 1] - offsets[local]
+        longest = int(lengths.max()) if lengths.size else 0
+        if longest > _WORDS_COMPARED_BYTES:
+            return self._take_by_pyarrow(np.asarray(rows, dtype=np.int64))
+        padded = np.empty((wanted.size, -(-longest // 8) * 8), dtype=np.uint8)
+        for i, chunk in enumerate(self.chunks):
+            span = slice(bounds[i], bounds[i + 1])
+            _gather_bytes(_buffers(chunk)[1], begin[span], lengths[span], padded[span])
+        out_padded = np.empty_like(padded)
+        out_padded[order] = padded
+        out_lengths = np.empty_like(lengths)
+        out_lengths[order] = lengths
+        return Utf8Rows(out_padded, out_lengths)
+
+    def _take_by_pyarrow(self, rows: I64) -> Utf8Text:
         import pyarrow as pa
 
-        chunks = self.column.chunks
-        if len(chunks) <= 1:
-            return Utf8Text(self.column.take(rows))
-        starts = np.cumsum([0, *(len(c) for c in chunks)])
-        rows = np.asarray(rows, dtype=np.int64)
+        starts = np.cumsum([0, *(len(c) for c in self.chunks)])
         which = np.searchsorted(starts, rows, side="right") - 1
         order = np.argsort(which, kind="stable")
-        bounds = np.searchsorted(which[order], np.arange(len(chunks) + 1))
+        bounds = np.searchsorted(which[order], np.arange(len(self.chunks) + 1))
         pieces = [
-            chunks[i].take(rows[order[bounds[i] : bounds[i + 1]]] - starts[i])
-            for i in range(len(chunks))
+            chunk.take(rows[order[bounds[i] : bounds[i + 1]]] - starts[i])
+            for i, chunk in enumerate(self.chunks)
             if bounds[i + 1] > bounds[i]
         ]
         joined = pa.concat_arrays(pieces) if pieces else pa.array([], self.column.type)
@@ -406,35 +430,29 @@ class Utf8Text:
         back[order] = np.arange(order.size)
         return Utf8Text(pa.chunked_array([joined.take(back)]))
 
-    def mismatches(self, groups: Codes, first: Utf8Text) -> npt.NDArray[np.bool_]:
+    def mismatches(self, groups: Codes, first: Utf8Rows | Utf8Text) -> npt.NDArray[np.bool_]:
         """Rows that differ from ``first[groups[row]]``, the first row of their group."""
-        first_lengths = first.lengths()
-        longest = int(first_lengths.max()) if first_lengths.size else 0
-        if longest > _WORDS_COMPARED_BYTES:
+        if isinstance(first, Utf8Text):  # values too long to compare as words
             return self._mismatches_by_pyarrow(groups, first)
-        width = (longest + 7) // 8
-        words = []
-        for chunk in first.chunks:
-            offsets, data = _buffers(chunk)
-            for lo in range(0, len(chunk), _HASH_ROWS):
-                o = offsets[lo : lo + _HASH_ROWS + 1]
-                words.append(_utf8_words(data, o, np.diff(o), width)[0])
-        first_words = np.concatenate(words)
+        first_lengths = first.lengths()
+        first_words = first.words()
+        width = first_words.shape[1]
 
         def compare(
             piece: tuple[int, I64, npt.NDArray[np.uint8], int, int],
         ) -> npt.NDArray[np.bool_]:
             at, offsets, data, start, stop = piece
             parts = []
+            block = _ByteBlock()
             for lo in range(start, stop, _HASH_ROWS):
                 o = offsets[lo : min(lo + _HASH_ROWS, stop) + 1]
                 lengths = np.diff(o)
-                block, _ = _utf8_words(data, o, lengths)
+                words, _ = block.words(data, o, lengths)
                 g = groups[at + lo : at + lo + lengths.size]
                 expected = np.take(first_words, g, axis=0)
                 # a row longer than every first row differs from its own in length
-                m = min(block.shape[1], width)
-                parts.append(_differ(block[:, :m], expected[:, :m]) | (lengths != first_lengths[g]))
+                m = min(words.shape[1], width)
+                parts.append(_differ(words[:, :m], expected[:, :m]) | (lengths != first_lengths[g]))
             return np.concatenate(parts)
 
         parts = parallel_map(compare, self._pieces())
@@ -453,13 +471,7 @@ class Utf8Text:
 
     def order(self) -> I64:
         """The permutation that sorts the values (by code point: UTF-8 bytes sort so)."""
-        chunk = self.column.combine_chunks()
-        offsets, data = _buffers(chunk)
-        lengths = np.diff(offsets)
-        if lengths.size and int(lengths.max()) > _WORDS_COMPARED_BYTES:
-            return np.argsort(self.unicode()).astype(np.int64)
-        words, _ = _utf8_words(data, offsets, lengths)
-        return _order_of_words(words.view(">u8"), lengths)
+        return np.argsort(self.unicode()).astype(np.int64)
 
     def exact(self) -> npt.NDArray[Any]:
         """The values as Python strings (a ``U`` array would drop a trailing NUL, and
@@ -468,25 +480,89 @@ class Utf8Text:
 
     def unicode(self) -> npt.NDArray[np.str_]:
         """The values as a numpy ``U`` array (meant for a table of distinct values)."""
-        chunk = self.column.combine_chunks()
-        if len(chunk) == 0:
-            return np.zeros(0, dtype="U1")
-        offsets, data = _buffers(chunk)
-        used = data[offsets[0] : offsets[-1]]
-        if used.size and int(used.max()) >= 128:
-            out: npt.NDArray[np.str_] = chunk.to_numpy(zero_copy_only=False).astype(str)
+        out: npt.NDArray[np.str_] = (
+            self.column.combine_chunks().to_numpy(zero_copy_only=False).astype(str)
+        )
+        return out
+
+
+class Utf8Rows:
+    """A few values of UTF-8 text (a column's distinct values), each zero-padded into
+    whole 8-byte words: compared with every row as words, sorted by them, and tabled.
+
+    `take` only notes the rows taken; the table is widened from them a block at a time.
+    """
+
+    def __init__(self, padded: npt.NDArray[np.uint8], lengths: I64, rows: I64 | None = None):
+        self._source = padded  # source rows x (8 x words)
+        self._source_lengths = lengths
+        self._rows = rows  # the source rows this text holds; None: all, in order
+
+    def __len__(self) -> int:
+        return int((self._source_lengths if self._rows is None else self._rows).size)
+
+    @property
+    def padded(self) -> npt.NDArray[np.uint8]:
+        if self._rows is not None:  # gathered when first needed
+            self._source, self._source_lengths = self._source[self._rows], self.lengths()
+            self._rows = None
+        return self._source
+
+    def lengths(self) -> I64:
+        lengths = self._source_lengths
+        return lengths if self._rows is None else lengths[self._rows]
+
+    def last_bytes(self) -> npt.NDArray[np.uint8]:
+        """The last byte of each value (0 for an empty one)."""
+        lengths = self._source_lengths
+        last = np.zeros(lengths.size, dtype=np.uint8)
+        full = np.flatnonzero(lengths)
+        last[full] = self._source[full, lengths[full] - 1]
+        return last if self._rows is None else last[self._rows]
+
+    def words(self) -> U64:
+        return self.padded.view(np.uint64)
+
+    def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Rows:
+        taken: I64 = np.asarray(rows, dtype=np.int64)
+        if self._rows is not None:
+            taken = self._rows[taken]
+        return Utf8Rows(self._source, self._source_lengths, taken)
+
+    def order(self) -> I64:
+        """The permutation that sorts the values (by code point: UTF-8 bytes sort so)."""
+        return _order_of_words(self.words().view(">u8"), self.lengths())
+
+    def exact(self) -> npt.NDArray[Any]:
+        """The values as Python strings."""
+        pairs = zip(self.padded, self.lengths().tolist(), strict=True)
+        return np.array([bytes(row[:n]).decode() for row, n in pairs], dtype=object)
+
+    def unicode(self) -> npt.NDArray[np.str_]:
+        """The values as a numpy ``U`` array (trailing NULs dropped, as numpy drops them)."""
+        lengths = self.lengths()
+        width = max(1, int(lengths.max()) if lengths.size else 0)
+        source = self._source[:, : min(width, self._source.shape[1])]
+        if source.size and int(source.max()) >= 128:  # UTF-8 beyond ASCII: pyarrow decodes
+            import pyarrow as pa
+
+            padded = self.padded
+            mask = np.arange(padded.shape[1]) < lengths[:, None]
+            offsets = np.concatenate(([0], np.cumsum(lengths)))
+            buffers = [None, pa.py_buffer(offsets), pa.py_buffer(padded[mask])]
+            array = pa.Array.from_buffers(pa.large_string(), len(self), buffers)
+            out: npt.NDArray[np.str_] = array.to_numpy(zero_copy_only=False).astype(str)
             return out
-        # ASCII: each byte is its code point; widen the bytes into a fixed-width matrix.
-        lengths = np.diff(offsets)
-        width = max(1, int(lengths.max()))
-        if int(lengths.min()) == width:
-            points = used.reshape(lengths.size, width).astype(np.uint32)
-        else:
-            points = np.zeros((lengths.size, width), dtype=np.uint32)
-            row = np.repeat(np.arange(lengths.size), lengths)
-            col = np.arange(used.size) - np.repeat(offsets[:-1] - offsets[0], lengths)
-            points[row, col] = used
-        table: npt.NDArray[np.str_] = points.view(f"U{width}").reshape(lengths.size)
+        # ASCII: each byte is its code point, widened block by block
+        points = np.zeros((len(self), width), dtype=np.uint32)
+        for lo in range(0, len(self), _HASH_ROWS):
+            rows = (
+                slice(lo, lo + _HASH_ROWS)
+                if self._rows is None
+                else self._rows[lo : lo + _HASH_ROWS]
+            )
+            points[lo : lo + _HASH_ROWS, : source.shape[1]] = source[rows]
+        table: npt.NDArray[np.str_] = points.view(f"U{width}").reshape(len(self))
         return table
 
 
@@ -503,29 +579,66 @@ def _buffers(chunk: Any) -> tuple[I64, npt.NDArray[np.uint8]]:
     return offsets.astype(np.int64, copy=False), data
 
 
-def _utf8_words(
-    data: npt.NDArray[np.uint8], offsets: I64, lengths: I64, min_words: int = 0
-) -> tuple[U64, I64 | None]:
-    """The rows' bytes zero-padded into whole 8-byte words (at least ``min_words``), and
-    each row's word count (``None`` when every row has the same length)."""
-    n = lengths.size
-    longest = int(lengths.max()) if n else 0
-    n_words = max(min_words, (longest + 7) // 8)
-    block = np.zeros((n, n_words * 8), dtype=np.uint8)
-    start, stop = int(offsets[0]), int(offsets[-1])
-    if n and int(lengths.min()) == longest:
-        block[:, :longest] = data[start:stop].reshape(n, longest)
-        return block.view(np.uint64), None
-    row = np.repeat(np.arange(n), lengths)
-    col = np.arange(stop - start) - np.repeat(offsets[:-1] - start, lengths)
-    block[row, col] = data[start:stop]
-    return block.view(np.uint64), (lengths + 7) // 8
+def _gather_bytes(
+    data: npt.NDArray[np.uint8], begin: I64, lengths: I64, out: npt.NDArray[np.uint8]
+) -> None:
+    """Write the values at ``begin`` (``lengths`` bytes each) of a data buffer into the
+    rows of ``out``, zero-padded.
+
+    The buffer is read as overlapping windows as long as the longest value, so that
+    each row is one copy of contiguous bytes; bytes past a value's end are zeroed.
+    """
+    longest = int(lengths.max()) if begin.size else 0
+    out[:, longest:] = 0
+    if longest == 0:
+        return
+    starts = max(0, data.size - longest + 1)  # windows that end inside the buffer
+    windows = np.ndarray((starts,), dtype=f"V{longest}", buffer=data, strides=(1,))
+    inside = begin < starts
+    out[inside, :longest] = windows[begin[inside]].view(np.uint8).reshape(-1, longest)
+    for i in np.flatnonzero(~inside).tolist():  # the few values near the buffer's end
+        out[i, : lengths[i]] = data[begin[i] : begin[i] + lengths[i]]
+    if int(lengths.min()) < longest:
+        out[np.arange(out.shape[1]) >= lengths[:, None]] = 0
+
+
+class _ByteBlock:
+    """A zeroed buffer, reused from one block of rows to the next, into which a block's
+    bytes are laid out as zero-padded 8-byte words (a fresh array per block would cost
+    as much again as the work)."""
+
+    def __init__(self) -> None:
+        self._buffer = np.zeros((0, 0), dtype=np.uint8)
+
+    def words(
+        self, data: npt.NDArray[np.uint8], offsets: I64, lengths: I64
+    ) -> tuple[U64, I64 | None]:
+        """The rows' bytes zero-padded into whole 8-byte words, and each row's word count
+        (``None`` when every row has the same length)."""
+        n = lengths.size
+        longest = int(lengths.max()) if n else 0
+        width = -(-longest // 8) * 8
+        if n > self._buffer.shape[0] or width > self._buffer.shape[1]:
+            self._buffer = np.zeros((max(n, _HASH_ROWS), width), dtype=np.uint8)
+        block = self._buffer[:n, :width]
+        start, stop = int(offsets[0]), int(offsets[-1])
+        if n and int(lengths.min()) == longest:
+            block[:, :longest] = data[start:stop].reshape(n, longest)
+            block[:, longest:] = 0
+            return block.view(np.uint64), None
+        block[...] = 0
+        row = np.repeat(np.arange(n), lengths)
+        col = np.arange(stop - start) - np.repeat(offsets[:-1] - start, lengths)
+        block[row, col] = data[start:stop]
+        return block.view(np.uint64), (lengths + 7) // 8
 
 
 Text = UnicodeText | Utf8Text
+# The distinct values of text, as `factorize_text` gives them.
+Values = UnicodeText | Utf8Text | Utf8Rows
 
 
-def factorize_text(text: Text) -> tuple[Codes, Text]:
+def factorize_text(text: Text) -> tuple[Codes, Values]:
     """Dense codes of ``text`` and its distinct values in sorted order (of the same
     class as ``text``, or an empty `UnicodeText`).
 
@@ -553,6 +666,17 @@ def factorize_text(text: Text) -> tuple[Codes, Text]:
         distinct = text.take(rows)
     order = distinct.order()
     return _ranked(groups, order), distinct.take(order)
+
+
+def _sorting(rows: I64) -> I64:
+    """``np.argsort(rows)`` for distinct row numbers, by one sort of plain integers: the
+    index of each row in its low bits."""
+    bits = max(1, (rows.size - 1).bit_length())
+    key = rows << bits
+    key |= np.arange(rows.size, dtype=np.int64)
+    key.sort()
+    key &= (1 << bits) - 1
+    return key
 
 
 def _ranked(groups: Codes, order: npt.NDArray[np.integer[Any]]) -> Codes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -11,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._result import Table, TableResult, keyed
+from .._threads import parallel_map, row_ranges
 from .._time import (
     US_PER_DAY,
     UTC,
@@ -242,13 +244,43 @@ def _positions(ids: npt.NDArray[Any], wanted: Any) -> npt.NDArray[np.intp]:
     return out
 
 
+PerCustomer = tuple[npt.NDArray[np.int32], FloatArray, FloatArray, FloatArray, FloatArray]
+
+
 def _per_customer(
     codes: npt.NDArray[np.int32],
     periods: npt.NDArray[np.int64],
     values: FloatArray,
     end_period: int,
-) -> tuple[npt.NDArray[np.int32], FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Frequency, recency, T and monetary value of the customers present in sorted rows."""
+) -> PerCustomer:
+    """Frequency, recency, T and monetary value of the customers present in sorted rows
+    (the codes of those customers first).
+
+    Row ranges that hold whole customers are summarised on the pool's threads at once.
+    """
+    # a range ends where a customer starts: each customer is summarised in one piece
+    cuts = sorted({0, *(_customer_start(codes, hi) for _, hi in row_ranges(codes.size))})
+    if len(cuts) < 2:
+        return _per_customer_rows(codes, periods, values, end_period)
+    parts = parallel_map(
+        lambda span: _per_customer_rows(codes[span], periods[span], values[span], end_period),
+        [slice(lo, hi) for lo, hi in itertools.pairwise(cuts)],
+    )
+    ccode, freq, rec, T, mon = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return ccode, freq, rec, T, mon
+
+
+def _customer_start(codes: npt.NDArray[np.int32], row: int) -> int:
+    """The first row of the customer whose rows include ``row`` (rows sorted by customer)."""
+    return int(np.searchsorted(codes, codes[row])) if row < codes.size else codes.size
+
+
+def _per_customer_rows(
+    codes: npt.NDArray[np.int32],
+    periods: npt.NDArray[np.int64],
+    values: FloatArray,
+    end_period: int,
+) -> PerCustomer:
     n = codes.size
     if n == 0:
         empty = np.zeros(0)
