@@ -644,10 +644,15 @@ def _packed(
         key >>= shift
     if row_bits:
         key <<= row_bits
-        key |= np.arange(codes.size, dtype=np.int64)
-    high = codes.astype(np.int64)
-    high <<= time_bits + row_bits
-    key |= high
+    # the code (and row number) go in a block at a time: no whole-column temporaries
+    step = 1 << 16
+    for lo in range(0, codes.size, step):
+        part = key[lo : lo + step]
+        high = codes[lo : lo + step].astype(np.int64)
+        high <<= time_bits + row_bits
+        part |= high
+        if row_bits:
+            part |= np.arange(lo, lo + part.size, dtype=np.int64)
     return _Packed(key, t0, shift, time_bits, row_bits)
 
 
@@ -691,11 +696,14 @@ def _sorted_times(p: _Packed, sorted_key: npt.NDArray[np.int64]) -> npt.NDArray[
 
 def sort_rows(
     codes: npt.NDArray[np.int32], at: npt.NDArray[np.int64], n_codes: int
-) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+) -> tuple[
+    npt.NDArray[np.intp] | None, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
     """Order rows by (customer code, time, original position).
 
-    Returns the permutation (``None`` when the rows are in order already) and the sorted
-    codes and times, as new arrays.
+    Returns the permutation (``None`` when the rows are in order already), the sorted
+    codes and times, as new arrays, and where each code's rows start (``n_codes + 1``
+    offsets).
 
     One sort of a packed 64-bit key (code in the high bits, time offset below it, and,
     where the bits allow, the row number in the low bits, so that a sort of values gives
@@ -708,15 +716,17 @@ def sort_rows(
     n = codes.size
     counts = np.bincount(codes, minlength=n_codes)
     sorted_codes = np.repeat(np.arange(n_codes, dtype=np.int32), counts)
+    offsets = np.zeros(n_codes + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
     if n < 2:
-        return None, sorted_codes, at.copy()
+        return None, sorted_codes, at.copy(), offsets
     code_bits = max(1, (n_codes - 1).bit_length())
     row_bits = max(1, (n - 1).bit_length())
     if 63 - code_bits - row_bits < _MIN_TIME_BITS:
         row_bits = 0  # no room for the row number: argsort bucket by bucket
     p = _packed(codes, at, code_bits, row_bits)
     if _in_order(p, at):
-        return None, sorted_codes, at.copy()
+        return None, sorted_codes, at.copy(), offsets
     if row_bits:
         # the sort of the values says where each came from in its low bits; rows tie only
         # on a truncated time
@@ -730,5 +740,5 @@ def sort_rows(
         order, sorted_key = _argsort_by_buckets(p.key, codes, n_codes)
         _order_ties(order, sorted_key, at)  # numpy's argsort is not stable
     if p.shift:
-        return order, sorted_codes, parallel_take(at, order)
-    return order, sorted_codes, _sorted_times(p, sorted_key)
+        return order, sorted_codes, parallel_take(at, order), offsets
+    return order, sorted_codes, _sorted_times(p, sorted_key), offsets

@@ -29,12 +29,13 @@ def test_rows_sort_by_customer_time_and_position_as_a_lexsort_does(
     codes = rng.integers(0, n_codes, n).astype(np.int32)
     # few distinct times per customer, so that ties on (customer, time) are common
     at = rng.integers(0, 50, n).astype(np.int64) * (span // 50) - 7
-    order, sorted_codes, sorted_times = sort_rows(codes, at, n_codes)
+    order, sorted_codes, sorted_times, offsets = sort_rows(codes, at, n_codes)
     expected = np.lexsort((np.arange(n), at, codes))
     assert order is not None
     assert np.array_equal(order, expected)
     assert np.array_equal(sorted_codes, codes[expected])
     assert np.array_equal(sorted_times, at[expected])
+    assert np.array_equal(offsets, np.searchsorted(sorted_codes, np.arange(n_codes + 1)))
     # rows given in order come back as they are
     again = sort_rows(codes[expected], at[expected], n_codes)
     assert again[0] is None
@@ -45,7 +46,7 @@ def test_rows_in_truncated_time_order_but_not_in_exact_order_are_sorted(packing)
     # one customer; the first three times are equal once truncated, out of order exactly
     at = np.array([1, 3, 2, 2**62], dtype=np.int64)
     codes = np.zeros(4, dtype=np.int32)
-    order, _, sorted_times = sort_rows(codes, at, 1)
+    order, _, sorted_times, _ = sort_rows(codes, at, 1)
     assert order is not None
     assert order.tolist() == [0, 2, 1, 3]
     assert sorted_times.tolist() == [1, 2, 3, 2**62]

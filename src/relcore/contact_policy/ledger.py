@@ -653,7 +653,7 @@ class MemoryLedger(Ledger):
         ledger._ids = dict(zip(ids, range(len(ids)), strict=True))
         given = (channel, category, campaign, kind, initiator)
         # by customer, time, position; the sorted codes and times come with the order
-        order, sorted_codes, sorted_times = sort_rows(codes, times, table.size)
+        order, sorted_codes, sorted_times, _ = sort_rows(codes, times, table.size)
         if order is not None:  # a label given once for all rows needs no reordering
             rest = [
                 c if v is None or isinstance(v, str) else c[order]

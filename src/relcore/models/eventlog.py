@@ -204,7 +204,7 @@ class EventLog:
                 allow_missing=name != "kind",
                 allowed=INITIATORS if name == "initiator" else None,
             )
-        order, codes, times = sort_rows(codes, times, customers.size)
+        order, codes, times, offsets = sort_rows(codes, times, customers.size)
         if order is not None:
             amounts = {k: take(v, order) for k, v in amounts.items()}
             labels = {k: v.take(order) for k, v in labels.items()}
@@ -221,6 +221,7 @@ class EventLog:
             value=amounts["value"],
             value_to_customer=amounts["value_to_customer"],
             labels=labels,
+            offsets=offsets,
         )
 
     @classmethod
