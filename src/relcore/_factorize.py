@@ -122,6 +122,8 @@ class UnicodeText:
     source rows a block at a time, and their table is gathered once, in its final order.
     """
 
+    unit_dtype = np.uint32  # of the units `unit_blocks` gives and `holding` takes
+
     def __init__(
         self, values: npt.NDArray[np.str_], unit: int = 1, rows: I64 | None = None
     ) -> None:
@@ -181,14 +183,14 @@ class UnicodeText:
         `hashes` makes sure), zero-padded to whole 8-byte words; kept, as the distinct
         values' words are compared with every row and then sorted."""
         if self._words is None:
-            blocks = [
-                _unicode_words(
-                    _points_of(self._source[self._rows[lo : lo + _HASH_ROWS]]), self._unit
+            blocks = []
+            for lo in range(0, len(self), _HASH_ROWS):
+                rows = (
+                    slice(lo, lo + _HASH_ROWS)
+                    if self._rows is None
+                    else self._rows[lo : lo + _HASH_ROWS]
                 )
-                if self._rows is not None
-                else _unicode_words(self.points()[lo : lo + _HASH_ROWS], self._unit)
-                for lo in range(0, len(self), _HASH_ROWS)
-            ]
+                blocks.append(_unicode_words(_points_of(self._source[rows]), self._unit))
             self._words = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.uint64)
         return self._words
 
@@ -218,8 +220,6 @@ class UnicodeText:
     def exact(self) -> npt.NDArray[Any]:
         """The values, each kept apart from every other (to sort a few of them)."""
         return self.values
-
-    unit_dtype = np.uint32  # of the units `unit_blocks` gives and `holding` takes
 
     def holding(self, units: npt.NDArray[np.uint32]) -> UnicodeText:
         """Text of the rows of a matrix of code points (as `unit_blocks` gives them)."""
