@@ -389,8 +389,9 @@ class Utf8Text:
         so that the reads go forward through the buffers; pyarrow's ``take`` on a
         chunked column would first join the chunks into one copy of the whole column.
         """
-        order = _sorting(np.asarray(rows, dtype=np.int64))
-        wanted = rows[order]
+        taken: I64 = np.asarray(rows, dtype=np.int64)
+        order = _sorting(taken)
+        wanted = taken[order]
         starts = np.cumsum([0, *(len(c) for c in self.chunks)])
         bounds = np.searchsorted(wanted, starts)
         begin = np.empty(wanted.size, dtype=np.int64)
@@ -402,7 +403,7 @@ class Utf8Text:
             lengths[bounds[i] : bounds[i + 1]] = offsets[local + 1] - offsets[local]
         longest = int(lengths.max()) if lengths.size else 0
         if longest > _WORDS_COMPARED_BYTES:
-            return self._take_by_pyarrow(np.asarray(rows, dtype=np.int64))
+            return self._take_by_pyarrow(taken)
         padded = np.empty((wanted.size, -(-longest // 8) * 8), dtype=np.uint8)
         for i, chunk in enumerate(self.chunks):
             span = slice(bounds[i], bounds[i + 1])
