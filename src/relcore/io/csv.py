@@ -550,8 +550,11 @@ def _read_arrow(fmt: _Format, header: tuple[str, ...], wanted: list[str]) -> Tab
 
 # ---------------------------------------------------------------------------- batches
 
-#: Bytes of the file pyarrow reads at a time when a file is read in batches.
+#: Bytes of the file pyarrow reads at a time when a file is read in batches, at most: a
+#: file of less than eight such blocks is read in eighths (of at least `_LEAST_BLOCK_BYTES`),
+#: so that a small file is not held whole as text while it is read either.
 BLOCK_BYTES = 32 << 20
+_LEAST_BLOCK_BYTES = 1 << 20
 # Rows the careful reader collects at a time when a file is read in batches.
 _PYTHON_BATCH_ROWS = 1 << 16
 
@@ -588,6 +591,15 @@ def _batches(
     yield from _python_batches(fmt, header, wanted, skip=done)
 
 
+def _block_bytes(path: str) -> int:
+    """The block size to read ``path`` in (see `BLOCK_BYTES`)."""
+    try:
+        eighth = os.path.getsize(path) // 8
+    except OSError:
+        return BLOCK_BYTES
+    return max(min(BLOCK_BYTES, _LEAST_BLOCK_BYTES), min(BLOCK_BYTES, eighth))
+
+
 def _open_arrow(fmt: _Format, wanted: list[str]) -> tuple[Any, Any] | None:
     """pyarrow's block reader of the file, and the stream it reads (for its position)."""
     import pyarrow as pa
@@ -600,7 +612,7 @@ def _open_arrow(fmt: _Format, wanted: list[str]) -> tuple[Any, Any] | None:
     try:
         reader = pcsv.open_csv(
             stream,
-            read_options=pcsv.ReadOptions(encoding=fmt.encoding, block_size=BLOCK_BYTES),
+            read_options=pcsv.ReadOptions(encoding=fmt.encoding, block_size=_block_bytes(fmt.path)),
             parse_options=pcsv.ParseOptions(
                 delimiter=fmt.delimiter, newlines_in_values=True, ignore_empty_lines=True
             ),
