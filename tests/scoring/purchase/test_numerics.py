@@ -124,3 +124,43 @@ def test_hyp2f1_one_is_exact_where_b_nearly_meets_a_pole_of_the_connection_formu
         lambda t: beta_dist.pdf(t, c, d - c) / (1 - z * t), 0, 1, limit=200, epsrel=1e-12
     )[0]
     assert float(hyp2f1_one(c, d, z, 0.0625 / 1.0625)) == pytest.approx(ref, rel=1e-8)
+
+
+def _beta_ratio_sums(a: float, b: float, n0: int, m: np.ndarray) -> np.ndarray:
+    """Σ_{n=n0+1..n0+m} B(a, b+n-1)/B(a, b), term by term: B(a, b+n)/B(a, b) is the
+    product of (b+j)/(a+b+j) over j < n."""
+    j = np.arange(n0 + int(m.max()), dtype=np.float64)
+    log_terms = np.concatenate([[0.0], np.cumsum(np.log(b + j) - np.log(a + b + j))])
+    terms = np.exp(log_terms[n0 : n0 + int(m.max())])
+    return np.concatenate([[0.0], np.cumsum(terms)])[m]
+
+
+@pytest.mark.parametrize("a", [0.25, 1.0 - 1e-6, 1.0, 1.0 + 1e-9, 1.0 + 1e-4, 2.0, 30.0])
+@pytest.mark.parametrize("b", [1e-3, 0.5, 3.7, 1026.0])
+@pytest.mark.parametrize("n0", [0, 1, 7, 19, 20, 21, 1000, 30_000])
+def test_survived_chances_are_the_sum_of_beta_ratios_wherever_they_start(a, b, n0):
+    from relcore.scoring.purchase._special import survived_chances
+
+    m = np.array([0, 1, 2, 7, 19, 20, 21, 400, 5000])
+    got = survived_chances(a, np.full(m.size, b), n0, m)
+    np.testing.assert_allclose(got, _beta_ratio_sums(a, b, n0, m), rtol=1e-9)
+    assert got[0] == 0.0
+
+
+@pytest.mark.parametrize("gamma", [0.3, 1.0 - 1e-7, 1.0 + 1e-6, 2.5])
+@pytest.mark.parametrize("n", [6, 100_000])
+def test_bgbb_expected_purchases_grow_by_the_survived_opportunities_after_long_histories(gamma, n):
+    # E[X(m) | history] is P(history-weighted alive) times Σ_{j=n+1..n+m} B(γ, δ+j) / B(γ, δ):
+    # its ratio to the first opportunity's is Σ_j B(γ, δ+j) / B(γ, δ+n+1), whatever the
+    # purchase side, the survival sum from an opportunity far along (FHS 2010, eq. 13)
+    from relcore.scoring.purchase import BGBB
+
+    delta = 2.783
+    model = BGBB(alpha=1.204, beta=0.750, gamma=gamma, delta=delta)
+    m = np.array([1, 2, 9, 300, 4000])
+    with np.errstate(invalid="raise", over="raise"):
+        got = model.expected_purchases(m, 3, 5, n)
+    assert np.isfinite(got).all()
+    assert (got > 0).all()
+    expected_ratio = _beta_ratio_sums(gamma, delta + n + 1.0, 0, m)
+    np.testing.assert_allclose(got / got[0], expected_ratio, rtol=1e-9)

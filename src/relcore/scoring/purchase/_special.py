@@ -802,6 +802,135 @@ def log1p_ratio(u: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------
+# Sums of beta ratios: the purchase chances a beta-geometric customer survives to use
+# ---------------------------------------------------------------------------------------
+
+# From here up, Stirling's series for log Γ to its y**-7 term holds to rounding (the next
+# term, 1/(1188 y**9), is below 1e-15 of what it corrects); below, Γ's recurrence
+# shifts the argument up.
+_STIRLING_FROM = 20.0
+
+
+def _stirling_parts(y: FloatArray, d: Any) -> tuple[FloatArray, FloatArray]:
+    """The two small pieces of `_stirling_slope` at ``y``: ``(1 - 1/(2y)) log1p(d/y)/(d/y)``
+    and ``(φ(y+d) - φ(y))/d``."""
+    u, v = 1.0 / y, 1.0 / (y + d)
+    # h(u, v) of degree j by h_j = u**j + v h_(j-1), from h_0 = 1
+    h: Any = 1.0
+    u_power: Any = 1.0
+    even = []
+    for j in range(1, 7):
+        u_power = u_power * u
+        h = u_power + v * h
+        if j % 2 == 0:
+            even.append(h)
+    h2, h4, h6 = even
+    dphi = u * v * (-1.0 / 12.0 + h2 / 360.0 - h4 / 1260.0 + h6 / 1680.0)
+    return (1.0 - 0.5 * u) * log1p_ratio(d * u), dphi
+
+
+def _stirling_slope(y: FloatArray, d: Any) -> FloatArray:
+    """``(log Γ(y+d) - log Γ(y)) / d`` for ``y >= _STIRLING_FROM`` and ``y + d > 0``.
+
+    From ``log Γ(y) = (y-1/2) log y - y + log(2π)/2 + φ(y)``, it is ``log(y+d) - 1 +
+    (1 - 1/(2y)) log1p(d/y)/(d/y) + (φ(y+d) - φ(y))/d``. Each ``((y+d)**-k - y**-k)/d``
+    in ``φ`` is ``-u v h(u, v)`` with ``u = 1/y``, ``v = 1/(y+d)`` and ``h`` the sum of
+    every product ``u**i v**(k-1-i)``: terms of one sign, so nothing cancels as ``d -> 0``
+    (where the slope is ``ψ(y)``), and nothing overflows however large ``y`` is.
+    """
+    half, dphi = _stirling_parts(y, d)
+    out: FloatArray = np.log(y + d) - 1.0 + half + dphi
+    return out
+
+
+def _recurrence_terms(y: FloatArray, d: Any, count: Any) -> FloatArray:
+    """``Σ_{k<count} log1p(d/(y+k))/d``: ``log Γ``'s recurrence, term by term (each one
+    ``log1p_ratio(d/(y+k)) / (y+k)``, positive), for ``count`` of at most a few dozen."""
+    count = np.asarray(count)
+    total = np.zeros(np.broadcast(y, count).shape)
+    for k in range(int(count.max()) if count.size else 0):
+        yk = y + k
+        total += np.where(k < count, log1p_ratio(d / yk) / yk, 0.0)
+    return total
+
+
+def lgamma_slope(x: Any, d: Any) -> FloatArray:
+    """``(log Γ(x+d) - log Γ(x)) / d`` for ``x > 0`` and ``x + d > 0`` (``ψ(x)`` at
+    ``d = 0``), accurate to rounding where the difference of two ``gammaln`` values loses
+    every digit as ``d -> 0`` or ``x`` grows.
+
+    Examples
+    --------
+    >>> from scipy import special
+    >>> bool(np.isclose(lgamma_slope(3.0, 0.0), special.digamma(3.0), rtol=1e-14))
+    True
+    >>> bool(np.isclose(lgamma_slope(3.0, 2.0), (special.gammaln(5.0) - special.gammaln(3.0)) / 2))
+    True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    shift = np.maximum(0.0, np.ceil(_STIRLING_FROM - x))
+    out: FloatArray = _stirling_slope(x + shift, d) - _recurrence_terms(x, d, shift)
+    return out
+
+
+def lgamma_slope_rise(c: Any, m: Any, d: Any) -> FloatArray:
+    """``lgamma_slope(c+m, d) - lgamma_slope(c, d)`` for whole numbers ``m >= 0``,
+    computed so that a small rise keeps its digits: the first steps below
+    ``_STIRLING_FROM`` are summed term by term, the rest taken from Stirling's series
+    with the logarithms joined (``log1p(m/(c+d))``)."""
+    c = np.asarray(c, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    steps = np.minimum(m, np.maximum(0.0, np.ceil(_STIRLING_FROM - c)))
+    low, rest = c + steps, m - steps
+    # Stirling's pieces at low and high (with rest = 0 they cancel exactly), the
+    # logarithms joined
+    half_low, dphi_low = _stirling_parts(low, d)
+    half_high, dphi_high = _stirling_parts(low + rest, d)
+    joined = np.log1p(rest / (low + d))
+    halves, dphis = half_high - half_low, dphi_high - dphi_low
+    out: FloatArray = _recurrence_terms(c, d, steps) + joined + halves + dphis
+    return out
+
+
+def survived_chances(a: float, b: Any, n0: Any, m: Any) -> FloatArray:
+    """``Σ_{n=n0+1..n0+m} B(a, b+n-1) / B(a, b)`` for whole numbers ``n0, m >= 0``: how
+    many of the purchase chances ``n0+1 .. n0+m`` a customer whose dropout probability
+    is ``p ~ Beta(a, b)`` is expected to survive to use.
+
+    ``B(a, c) = B(a-1, c) - B(a-1, c+1)`` telescopes the sum from ``c = b + n0`` to
+    ``B(a, c)/B(a, b) · (c+a-1)/(a-1) · (1 - R)`` with ``R = Γ(c+m) Γ(c+a-1) / (Γ(c)
+    Γ(c+m+a-1))``. With ``σ`` = `lgamma_slope` and ``ρ`` the rise ``σ(c+m, a-1) -
+    σ(c, a-1)``, ``log R = -(a-1) ρ`` and ``(1 - R)/(a-1) = ρ expm1(-(a-1) ρ)/(-(a-1) ρ)``;
+    the first factor is ``exp(-a (σ(c, a) - σ(b, a)))``. Every factor is positive and
+    nothing cancels, however close ``a`` is to 1 (where the sum is ``c (ψ(c+m) - ψ(c))``
+    times the first factor), however many chances are summed and however far along
+    (``n0``) they start, where differences of ``gammaln`` values lose every digit.
+
+    Examples
+    --------
+    One chance: the first term, ``B(a, b+n0)/B(a, b)``; for ``n0 = 0``, one.
+
+    >>> float(survived_chances(2.0, 3.0, 0, 1))
+    1.0
+    >>> round(float(survived_chances(2.0, 3.0, 1, 1)), 12)  # B(2, 4)/B(2, 3) = 3/5
+    0.6
+    """
+    d = a - 1.0
+    c = np.asarray(b, dtype=np.float64) + n0
+    m = np.asarray(m, dtype=np.float64)
+    lead = np.exp(-a * lgamma_slope_rise(b, n0, a))  # the first chance's term
+    # Below c = 1 - a the closed form's B(a-1, c) has a negative argument: the first
+    # chance is counted on its own, the rest from c + 1 (B(a, c+1) = B(a, c) c/(a+c)).
+    shift = c + d <= 0.0
+    first = shift & (m > 0)
+    c, m = c + shift, m - first
+    lead_c = np.where(shift, lead * (c - 1.0) / (a + c - 1.0), lead)
+    rise = lgamma_slope_rise(c, m, d)
+    out: FloatArray = np.where(first, lead, 0.0) + lead_c * (c + d) * rise * expm1_ratio(-d * rise)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # BG/NBD and MBG/NBD expectations over many horizons (customer lifetime value)
 # ---------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from ._base import FittedModel, Limit, param_field
 from ._conditional import bgbb_new_pmf
 from ._inputs import broadcast_float, prediction_rfm, whole_numbers
 from ._optimize import jet_objective
-from ._special import hyp2f1_one, log_beta_ratio
+from ._special import hyp2f1_one, log_beta_ratio, survived_chances
 from ._types import FloatArray
 
 if TYPE_CHECKING:
@@ -31,6 +31,56 @@ def _beta_binomial_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
     alpha, beta = params
     x, n = data["frequency"], data["n_periods"]
     return jet.betaln(alpha + x, beta + n - x) - jet.betaln(alpha, beta)
+
+
+def _log_ratio(a: Any, b: Any) -> Any:
+    """``log(b / (a+b))``, the step ``log B(a, b+1) - log B(a, b)``: as ``log1p(-a/(a+b))``
+    while that is accurate, else as a difference of logarithms (``log_beta_ratio``'s
+    rule)."""
+    frac = a / (a + b)
+    if isinstance(frac, jet.Jet) or np.ndim(jet.value(frac)):
+        small = np.asarray(jet.value(frac)) < 0.5
+        return jet.where(small, jet.log1p(-frac), jet.log(b) - jet.log(a + b))
+    return np.log1p(-frac) if frac < 0.5 else np.log(b) - np.log(a + b)
+
+
+# Death terms computed at once for rows x opportunities, at most this many at a time.
+_DEATH_CELLS = 1 << 22
+
+
+def _death_terms(
+    alpha: float, beta: float, gamma: float, delta: float, x: FloatArray, tx: FloatArray,
+    gap: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """``log Σ_{i<gap} B(α+x, β+t_x-x+i) B(γ+1, δ+t_x+i) / B(γ, δ)`` (the likelihood of
+    dying after opportunity ``t_x + i``, times ``B(α, β)``), every ``i`` at once: the
+    log-terms are the first one plus the running sum of the steps from ``i`` to ``i+1``,
+    a block of rows at a time."""
+    shape = np.broadcast(x, tx, gap).shape
+    x, tx, gap = (np.broadcast_to(v, shape).ravel() for v in (x, tx, gap))
+    out = np.full(x.shape, -np.inf)
+    longest = int(gap.max())
+    i = np.arange(longest, dtype=np.float64)
+    first = (
+        special.betaln(alpha + x, beta + tx - x)
+        + log_beta_ratio(gamma, delta, tx)[0]
+        + np.log(gamma)
+    )
+    rows = max(1, _DEATH_CELLS // max(longest, 1))
+    for lo in range(0, x.size, rows):
+        part = slice(lo, lo + rows)
+        xs, ts = x[part, None], tx[part, None]
+        steps = _log_ratio(alpha + xs, beta + ts - xs + i[:-1]) + _log_ratio(
+            gamma, delta + ts + i[:-1]
+        )
+        terms = np.empty((xs.shape[0], longest))
+        terms[:, 0] = 0.0
+        np.cumsum(steps, axis=1, out=terms[:, 1:])
+        terms += first[part, None] - np.log(gamma + delta + ts + i)
+        terms[i >= gap[part, None]] = -np.inf
+        with np.errstate(divide="ignore"):
+            out[part] = special.logsumexp(terms, axis=1)
+    return out.reshape(shape)
 
 
 _NO_DROPOUT = Limit(
@@ -210,12 +260,23 @@ class BGBB(FittedModel):
         # survival terms as ratios B(γ, δ+k)/B(γ, δ), exact however large δ (no dropout)
         total = jet.betaln(alpha + x, beta + n - x) + jet.log_beta_ratio(gamma, delta, n)
         gap = n - tx
-        for i in range(int(gap.max()) if gap.size else 0):
-            # B(γ+1, δ+k)/B(γ, δ) = γ/(γ+δ+k) · B(γ, δ+k)/B(γ, δ) with k = t_x + i
-            k = tx + i
-            dies = jet.log(gamma) - jet.log(gamma + delta + k) + jet.log_beta_ratio(gamma, delta, k)
-            term = jet.betaln(alpha + x, beta + tx - x + i) + dies
+        if not gap.size or gap.max() <= 0:
+            return base + total
+        if not any(isinstance(p, jet.Jet) for p in params):  # predictions: every i at once
+            return base + np.logaddexp(total, _death_terms(alpha, beta, gamma, delta, x, tx, gap))
+        # The death term for i = 0 and, from one i to the next, the factors by which
+        # B(α+x, β+t_x-x+i) and B(γ, δ+k) change: each step costs the same, however long
+        # the customer has been silent.
+        k = tx
+        purchases = jet.betaln(alpha + x, beta + tx - x)
+        survival = jet.log_beta_ratio(gamma, delta, tx)
+        for i in range(int(gap.max())):
+            # B(γ+1, δ+k)/B(γ, δ) = γ/(γ+δ+k) · B(γ, δ+k)/B(γ, δ)
+            term = purchases + survival + jet.log(gamma) - jet.log(gamma + delta + k)
             total = jet.where(gap > i, jet.logaddexp(total, term), total)
+            purchases = purchases + _log_ratio(alpha + x, beta + tx - x + i)
+            survival = survival + _log_ratio(gamma, delta + k)
+            k = k + 1.0
         return base + total
 
     def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
@@ -400,30 +461,16 @@ class BGBB(FittedModel):
         return _on_distinct_rows(given, nn, mm, x, tx, n_obs)
 
     def _log_survival_sum(self, n: FloatArray, m: FloatArray) -> FloatArray:
-        """``log( (B(γ+δ)... ) )``: log of ``Σ_{j=n+1..n+m} B(γ, δ+j) / B(γ, δ)``.
-
-        The sum telescopes to ``δ/(γ-1) Γ(γ+δ)/Γ(1+δ) [Γ(1+δ+n)/Γ(γ+δ+n) -
-        Γ(1+δ+n+m)/Γ(γ+δ+n+m)]``; written as ``exp(X1) * (1 - exp(-D)) / (γ - 1)`` it stays
-        finite and accurate as ``γ -> 1``.
-        """
+        """``log Σ_{j=n+1..n+m} B(γ, δ+j) / B(γ, δ)``: ``δ/(γ+δ)`` times the chances
+        ``n+1 .. n+m`` survived from ``B(γ, δ+1)`` (`survived_chances`), accurate for any
+        ``γ`` (``γ -> 1`` included) and any number of opportunities."""
         g, d = self.gamma, self.delta
         if self._in_limit:  # every opportunity is survived
             with np.errstate(divide="ignore"):
                 log_m: FloatArray = np.log(m) + 0.0 * n
             return log_m
-        X1 = special.gammaln(1.0 + d + n) - special.gammaln(g + d + n)
-        X2 = special.gammaln(1.0 + d + n + m) - special.gammaln(g + d + n + m)
-        D = X1 - X2
-        lead = np.log(d) + special.gammaln(g + d) - special.gammaln(1.0 + d) + X1
-        gm1 = g - 1.0
-        if abs(gm1) < 1e-9:
-            # limit γ -> 1: D / (γ-1) -> ψ(1+δ+n+m) - ψ(1+δ+n)
-            ratio = special.digamma(1.0 + d + n + m) - special.digamma(1.0 + d + n)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = -np.expm1(-D) / gm1
         with np.errstate(divide="ignore"):
-            out: FloatArray = lead + np.log(ratio)
+            out: FloatArray = np.log(d / (g + d) * survived_chances(g, d + 1.0, n, m))
         return out
 
     def simulate(

@@ -17,7 +17,7 @@ from ._base import Limit, param_field
 from ._inputs import distinct_rows, gather_columns, time_horizon, validate_weights
 from ._optimize import jet_objective
 from ._rfm import RFMModel, summary_from
-from ._special import expm1_ratio, log1p_ratio
+from ._special import survived_chances
 from ._types import FloatArray
 from .bgnbd import BGNBD
 from .mbgnbd import MBGNBD
@@ -91,58 +91,14 @@ def _no_dropout_objective(columns: dict[str, FloatArray], weights: FloatArray) -
     return jet_objective(_no_dropout_rows, columns, weights)
 
 
-def _stirling_parts(y: FloatArray, d: Any) -> tuple[FloatArray, FloatArray]:
-    """The two small pieces of `_lgamma_slope` at ``y``: ``(y-1/2)/y · log1p(d/y)/(d/y)``
-    and ``(φ(y+d) - φ(y))/d`` for Stirling's ``φ(y) = 1/(12y) - 1/(360y³)``, the latter
-    written over a common denominator so that it holds as ``d -> 0``."""
-    half = (1.0 - 0.5 / y) * log1p_ratio(d / y)
-    yd = y + d
-    dphi = -1.0 / (12.0 * y * yd) + (3.0 * y * y + 3.0 * y * d + d * d) / (360.0 * y**3 * yd**3)
-    return half, dphi
-
-
-def _lgamma_slope(x: FloatArray, d: Any) -> FloatArray:
-    """``(log Γ(x+d) - log Γ(x)) / d`` for ``x >= 1000`` and ``d > -1`` (``ψ(x)`` at
-    ``d = 0``), from Stirling's series: ``log(x+d) - 1 + (x-1/2)/x · log1p(d/x)/(d/x)
-    + (φ(x+d) - φ(x))/d``, accurate to rounding for any such ``d`` (the next term of
-    ``φ`` is below ``1e-18`` there), where the difference of two ``gammaln`` values loses
-    every digit as ``d -> 0``."""
-    half, dphi = _stirling_parts(x, d)
-    out: FloatArray = np.log(x + d) - 1.0 + half + dphi
-    return out
-
-
-def _lgamma_slope_rise(c: FloatArray, m: FloatArray, d: float) -> FloatArray:
-    """``_lgamma_slope(c+m, d) - _lgamma_slope(c, d)`` with the logarithms taken together
-    (``log1p(m/(c+d))``), so that a rise of ``m/c`` keeps its digits."""
-    half_c, dphi_c = _stirling_parts(c, d)
-    half_m, dphi_m = _stirling_parts(c + m, d)
-    out: FloatArray = np.log1p(m / (c + d)) + (half_m - half_c) + (dphi_m - dphi_c)
-    return out
-
-
 def _survived_beyond(a: float, b: FloatArray, n0: float, m: FloatArray) -> FloatArray:
-    """``Σ_{n=n0+1..n0+m} B(a, b+n-1) / B(a, b)`` for ``n0 >= 1000``: how many of the
-    purchase chances ``n0+1 .. n0+m`` a customer with dropout probability
-    ``p ~ Beta(a, b)`` is expected to survive to use.
-
-    ``B(a, c) = B(a-1, c) - B(a-1, c+1)`` telescopes the sum from ``c = b + n0`` to
-    ``B(a, c)/B(a, b) · (c+a-1)/(a-1) · (1 - R)`` with ``R = Γ(c+m) Γ(c+a-1) / (Γ(c)
-    Γ(c+m+a-1))``. With ``σ`` = `_lgamma_slope`, ``log R = (a-1) (σ(c) - σ(c+m))`` and
-    ``(1 - R)/(a-1) = (σ(c+m) - σ(c)) expm1(log R)/log R``: every factor is positive and
-    nothing cancels, however close ``a`` is to 1 (where the sum is ``c (ψ(c+m) - ψ(c))``
-    times the first factor) and however many chances are summed.
-    """
+    """``Σ_{n=n0+1..n0+m} B(a, b+n-1) / B(a, b)`` (`survived_chances`), where ``b`` may
+    be infinite: a customer who never leaves uses every chance."""
     m = np.asarray(m, dtype=np.float64)
-    if np.isinf(b).any():  # nobody leaves: every chance is used
+    if np.isinf(b).any():
         finite = np.where(np.isinf(b), 1.0, b)
-        return np.where(np.isinf(b), m, _survived_beyond(a, finite, n0, m))
-    d = a - 1.0
-    c = b + n0
-    lead = np.exp(special.gammaln(a + b) - special.gammaln(b) - a * _lgamma_slope(c, a))
-    rise = _lgamma_slope_rise(c, m, d)  # σ(c+m) - σ(c)
-    out: FloatArray = lead * (c + d) * rise * expm1_ratio(-d * rise)
-    return out
+        return np.where(np.isinf(b), m, survived_chances(a, finite, n0, m))
+    return survived_chances(a, b, n0, m)
 
 
 def _series(
