@@ -164,3 +164,21 @@ def test_bgbb_expected_purchases_grow_by_the_survived_opportunities_after_long_h
     assert (got > 0).all()
     expected_ratio = _beta_ratio_sums(gamma, delta + n + 1.0, 0, m)
     np.testing.assert_allclose(got / got[0], expected_ratio, rtol=1e-9)
+
+
+@pytest.mark.parametrize("y", [0.3, 5.0, 19.5, 20.0, 1e3, 1e8, 1e15])
+def test_lgamma_slopes_match_closed_forms_at_whole_steps(y):
+    # (log Γ(y+d) - log Γ(y)) / d: log y at d = 1, log(y (y+1)) / 2 at d = 2, ψ(y) as d -> 0,
+    # and their rises from y to y + m follow from the recurrence Γ(y+1) = y Γ(y)
+    from relcore.scoring.purchase._special import lgamma_slope, lgamma_slope_rise
+
+    m = np.array([0, 1, 2, 7, 40, 10**6])
+    np.testing.assert_allclose(lgamma_slope(y, 1.0), np.log(y), rtol=1e-14)
+    np.testing.assert_allclose(lgamma_slope(y, 2.0), np.log(y * (y + 1.0)) / 2, rtol=1e-14)
+    np.testing.assert_allclose(lgamma_slope(y, 0.0), special.digamma(y), rtol=1e-14)
+    np.testing.assert_allclose(lgamma_slope_rise(y, m, 1.0), np.log1p(m / y), rtol=1e-13)
+    two = (np.log1p(m / y) + np.log1p(m / (y + 1.0))) / 2
+    np.testing.assert_allclose(lgamma_slope_rise(y, m, 2.0), two, rtol=1e-13)
+    harmonic = np.array([np.sum(1.0 / (y + np.arange(k))) for k in m])
+    np.testing.assert_allclose(lgamma_slope_rise(y, m, 0.0), harmonic, rtol=1e-13)
+    np.testing.assert_allclose(lgamma_slope_rise(y, m, 1e-12), harmonic, rtol=1e-10)

@@ -811,9 +811,25 @@ def log1p_ratio(u: Any) -> Any:
 _STIRLING_FROM = 20.0
 
 
+def _log1p_ratio_less_one(w: FloatArray) -> FloatArray:
+    """``log1p(w)/w - 1``, to full relative accuracy however small ``w`` is (its series
+    ``-w/2 + w²/3 - w³/4 …`` below ``|w| = 0.1``)."""
+    w = np.asarray(w, dtype=np.float64)
+    small = np.abs(w) < 0.1
+    ws = np.where(small, w, 0.0)
+    series = np.zeros_like(ws)
+    for k in range(17, 0, -1):  # Horner: Σ (-1)**k w**k / (k+1), k = 1..17
+        series = ws * ((-1.0) ** k / (k + 1) + series)
+    with np.errstate(all="ignore"):
+        direct = np.log1p(w) / w - 1.0
+    out: FloatArray = np.where(small, series, direct)
+    return out
+
+
 def _stirling_parts(y: FloatArray, d: Any) -> tuple[FloatArray, FloatArray]:
-    """The two small pieces of `_stirling_slope` at ``y``: ``(1 - 1/(2y)) log1p(d/y)/(d/y)``
-    and ``(φ(y+d) - φ(y))/d``."""
+    """The two small pieces of `_stirling_slope` at ``y``: ``(1 - 1/(2y)) log1p(d/y)/(d/y)
+    - 1`` (of order ``1/y``, kept small so that differences of it keep their digits) and
+    ``(φ(y+d) - φ(y))/d``."""
     u, v = 1.0 / y, 1.0 / (y + d)
     # h(u, v) of degree j by h_j = u**j + v h_(j-1), from h_0 = 1
     h: Any = 1.0
@@ -826,20 +842,21 @@ def _stirling_parts(y: FloatArray, d: Any) -> tuple[FloatArray, FloatArray]:
             even.append(h)
     h2, h4, h6 = even
     dphi = u * v * (-1.0 / 12.0 + h2 / 360.0 - h4 / 1260.0 + h6 / 1680.0)
-    return (1.0 - 0.5 * u) * log1p_ratio(d * u), dphi
+    w = d * u
+    return _log1p_ratio_less_one(w) - 0.5 * u * log1p_ratio(w), dphi
 
 
 def _stirling_slope(y: FloatArray, d: Any) -> FloatArray:
     """``(log Γ(y+d) - log Γ(y)) / d`` for ``y >= _STIRLING_FROM`` and ``y + d > 0``.
 
-    From ``log Γ(y) = (y-1/2) log y - y + log(2π)/2 + φ(y)``, it is ``log(y+d) - 1 +
-    (1 - 1/(2y)) log1p(d/y)/(d/y) + (φ(y+d) - φ(y))/d``. Each ``((y+d)**-k - y**-k)/d``
+    From ``log Γ(y) = (y-1/2) log y - y + log(2π)/2 + φ(y)``, it is ``log(y+d) +
+    [(1 - 1/(2y)) log1p(d/y)/(d/y) - 1] + (φ(y+d) - φ(y))/d``. Each ``((y+d)**-k - y**-k)/d``
     in ``φ`` is ``-u v h(u, v)`` with ``u = 1/y``, ``v = 1/(y+d)`` and ``h`` the sum of
     every product ``u**i v**(k-1-i)``: terms of one sign, so nothing cancels as ``d -> 0``
     (where the slope is ``ψ(y)``), and nothing overflows however large ``y`` is.
     """
     half, dphi = _stirling_parts(y, d)
-    out: FloatArray = np.log(y + d) - 1.0 + half + dphi
+    out: FloatArray = np.log(y + d) + half + dphi
     return out
 
 
