@@ -640,8 +640,9 @@ Values = UnicodeText | Utf8Text | Utf8Rows
 
 
 def factorize_text(text: Text) -> tuple[Codes, Values]:
-    """Dense codes of ``text`` and its distinct values in sorted order (of the same
-    class as ``text``, or an empty `UnicodeText`).
+    """Dense codes of ``text`` and its distinct values in sorted order: a `UnicodeText`
+    for numpy text, `Utf8Rows` for Arrow text (a `Utf8Text` when some value is longer
+    than `_WORDS_COMPARED_BYTES`).
 
     Examples
     --------
@@ -659,7 +660,7 @@ def factorize_text(text: Text) -> tuple[Codes, Values]:
         codes, keys = factorize_int(radix.key)
         return codes, text.holding(radix.units(keys, text.unit_dtype))
     groups, rows = _group_by_hash(text.hashes())
-    distinct: Any = text.take(rows)  # of the same class as text
+    distinct: Any = text.take(rows)
     bad = text.mismatches(groups, distinct)
     if bad.any():
         bad_rows = np.flatnonzero(bad)
