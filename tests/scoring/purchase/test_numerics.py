@@ -182,3 +182,37 @@ def test_lgamma_slopes_match_closed_forms_at_whole_steps(y):
     harmonic = np.array([np.sum(1.0 / (y + np.arange(k))) for k in m])
     np.testing.assert_allclose(lgamma_slope_rise(y, m, 0.0), harmonic, rtol=1e-13)
     np.testing.assert_allclose(lgamma_slope_rise(y, m, 1e-12), harmonic, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params", [(1.2, 0.75, 0.66, 2.8), (0.3, 5.0, 1.7, 0.2), (2.0, 0.1, 0.01, 1e5)]
+)
+def test_bgbb_likelihood_derivatives_agree_with_differences_of_its_values(params):
+    # the fit's gradient and Hessian (in the log-parameters) of the BG/BB log-likelihood,
+    # summed over opportunities of death at once, against central differences of the
+    # likelihood's plain values, for histories with long silences
+    from relcore.scoring.purchase import BGBB
+    from relcore.scoring.purchase import _jet as jet
+
+    n = np.array([1.0, 6.0, 40.0, 300.0, 300.0, 2500.0])
+    tx = np.array([0.0, 6.0, 3.0, 290.0, 10.0, 7.0])
+    x = np.array([0.0, 4.0, 1.0, 50.0, 10.0, 2.0])
+    data = {"frequency": x, "recency": tx, "n_periods": n}
+    theta = np.log(np.array(params))
+    fitted = BGBB._rows(jet.Jet.parameters(theta), data)
+
+    def value(t):
+        return BGBB._rows(list(np.exp(t)), data)
+
+    np.testing.assert_allclose(fitted.val, value(theta), rtol=1e-12)
+    h = 1e-5
+    for k in range(4):
+        e = np.zeros(4)
+        e[k] = h
+        grad = (value(theta + e) - value(theta - e)) / (2 * h)
+        np.testing.assert_allclose(fitted.grad[:, k], grad, rtol=1e-6, atol=1e-8)
+        hess = (
+            BGBB._rows(jet.Jet.parameters(theta + e), data).grad
+            - BGBB._rows(jet.Jet.parameters(theta - e), data).grad
+        ) / (2 * h)
+        np.testing.assert_allclose(fitted.hess[:, k, :], hess, rtol=1e-5, atol=1e-7)

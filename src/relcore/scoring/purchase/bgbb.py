@@ -33,54 +33,118 @@ def _beta_binomial_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
     return jet.betaln(alpha + x, beta + n - x) - jet.betaln(alpha, beta)
 
 
-def _log_ratio(a: Any, b: Any) -> Any:
+def _log_ratio(a: Any, b: Any) -> FloatArray:
     """``log(b / (a+b))``, the step ``log B(a, b+1) - log B(a, b)``: as ``log1p(-a/(a+b))``
     while that is accurate, else as a difference of logarithms (``log_beta_ratio``'s
     rule)."""
     frac = a / (a + b)
-    if isinstance(frac, jet.Jet) or np.ndim(jet.value(frac)):
-        small = np.asarray(jet.value(frac)) < 0.5
-        return jet.where(small, jet.log1p(-frac), jet.log(b) - jet.log(a + b))
-    return np.log1p(-frac) if frac < 0.5 else np.log(b) - np.log(a + b)
+    out: FloatArray = np.where(
+        frac < 0.5, np.log1p(-np.minimum(frac, 0.5)), np.log(b) - np.log(a + b)
+    )
+    return out
 
 
-# Death terms computed at once for rows x opportunities, at most this many at a time.
+# Death terms computed at once for rows x opportunities, at most this many at a time
+# (fewer with derivatives, which take a score of such arrays).
 _DEATH_CELLS = 1 << 22
+_DEATH_CELLS_DERIVATIVES = 1 << 18
 
 
 def _death_terms(
     alpha: float, beta: float, gamma: float, delta: float, x: FloatArray, tx: FloatArray,
-    gap: FloatArray,
-) -> FloatArray:  # fmt: skip
+    gap: FloatArray, *, derivatives: bool = False,
+) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:  # fmt: skip
     """``log Σ_{i<gap} B(α+x, β+t_x-x+i) B(γ+1, δ+t_x+i) / B(γ, δ)`` (the likelihood of
-    dying after opportunity ``t_x + i``, times ``B(α, β)``), every ``i`` at once: the
-    log-terms are the first one plus the running sum of the steps from ``i`` to ``i+1``,
-    a block of rows at a time."""
+    dying after opportunity ``t_x + i``, times ``B(α, β)``), and with ``derivatives`` its
+    gradient and Hessian in ``(α, β, γ, δ)``, every ``i`` at once.
+
+    The log-terms are the first one plus the running sum of the steps from ``i`` to
+    ``i+1``, ``log((β'+j)/(α'+β'+j)) + log((δ'+j)/(γ+δ'+j))`` (``α' = α+x``, ``β' =
+    β+t_x-x``, ``δ' = δ+t_x``), whose derivatives are sums of reciprocals; the sum's
+    derivatives are their means under the terms' weights (and, for the Hessian, the
+    weights' covariance of the gradients). A block of rows at a time.
+    """
     shape = np.broadcast(x, tx, gap).shape
     x, tx, gap = (np.broadcast_to(v, shape).ravel() for v in (x, tx, gap))
     out = np.full(x.shape, -np.inf)
     longest = int(gap.max())
     i = np.arange(longest, dtype=np.float64)
-    first = (
-        special.betaln(alpha + x, beta + tx - x)
-        + log_beta_ratio(gamma, delta, tx)[0]
-        + np.log(gamma)
+    a0, b0 = alpha + x, beta + tx - x
+    survival, survival_grad, survival_hess = log_beta_ratio(
+        gamma, delta, tx, derivatives=derivatives
     )
-    rows = max(1, _DEATH_CELLS // max(longest, 1))
+    first = special.betaln(a0, b0) + survival + np.log(gamma)
+    grad = [np.zeros(x.shape) for _ in range(4)]
+    hess = [[np.zeros(x.shape) for _ in range(4)] for _ in range(4)]
+    if derivatives:  # of the first term, per row
+        psi_ab, tri_ab = special.digamma(a0 + b0), special.polygamma(1, a0 + b0)
+        first_grad = [
+            special.digamma(a0) - psi_ab,
+            special.digamma(b0) - psi_ab,
+            survival_grad[0] + 1.0 / gamma,
+            survival_grad[1],
+        ]
+        first_hess = {
+            (0, 0): special.polygamma(1, a0) - tri_ab,
+            (0, 1): -tri_ab,
+            (1, 1): special.polygamma(1, b0) - tri_ab,
+            (2, 2): survival_hess[0][0] - 1.0 / gamma**2,
+            (2, 3): survival_hess[0][1],
+            (3, 3): survival_hess[1][1],
+        }
+    cells = _DEATH_CELLS_DERIVATIVES if derivatives else _DEATH_CELLS
+    rows = max(1, cells // max(longest, 1))
     for lo in range(0, x.size, rows):
         part = slice(lo, lo + rows)
         xs, ts = x[part, None], tx[part, None]
-        steps = _log_ratio(alpha + xs, beta + ts - xs + i[:-1]) + _log_ratio(
-            gamma, delta + ts + i[:-1]
-        )
-        terms = np.empty((xs.shape[0], longest))
-        terms[:, 0] = 0.0
-        np.cumsum(steps, axis=1, out=terms[:, 1:])
-        terms += first[part, None] - np.log(gamma + delta + ts + i)
-        terms[i >= gap[part, None]] = -np.inf
+        j = i[:-1]
+        b1, d1 = beta + ts - xs + j, delta + ts + j  # β'+j, δ'+j
+        steps = _log_ratio(alpha + xs, b1) + _log_ratio(gamma, d1)
+        terms = _running(steps)
+        last = 1.0 / (gamma + delta + ts + i)  # the death at opportunity t_x+i
+        terms += first[part, None] + np.log(last)
+        absent = i >= gap[part, None]
+        terms[absent] = -np.inf
         with np.errstate(divide="ignore"):
-            out[part] = special.logsumexp(terms, axis=1)
-    return out.reshape(shape)
+            total = special.logsumexp(terms, axis=1)
+        out[part] = total
+        if not derivatives:
+            continue
+        with np.errstate(invalid="ignore"):
+            w = np.where(absent, 0.0, np.exp(terms - total[:, None]))
+        ua, ug = 1.0 / (alpha + xs + b1), 1.0 / (gamma + d1)  # 1/(α'+β'+j), 1/(γ+δ'+j)
+        g = [
+            _running(-ua) + first_grad[0][part, None],
+            _running(1.0 / b1 - ua) + first_grad[1][part, None],
+            _running(-ug) + first_grad[2][part, None] - last,
+            _running(1.0 / d1 - ug) + first_grad[3][part, None] - last,
+        ]
+        h_ab, h_gd = _running(ua * ua), _running(ug * ug)
+        h = {
+            (0, 0): h_ab + first_hess[0, 0][part, None],
+            (0, 1): h_ab + first_hess[0, 1][part, None],
+            (1, 1): _running(ua * ua - 1.0 / b1**2) + first_hess[1, 1][part, None],
+            (2, 2): h_gd + first_hess[2, 2][part, None] + last * last,
+            (2, 3): h_gd + first_hess[2, 3][part, None] + last * last,
+            (3, 3): _running(ug * ug - 1.0 / d1**2) + first_hess[3, 3][part, None] + last * last,
+        }
+        mean = [np.sum(w * gk, axis=1) for gk in g]
+        for k in range(4):
+            grad[k][part] = mean[k]
+            for m in range(k, 4):
+                within = np.sum(w * (h.get((k, m), 0.0) + g[k] * g[m]), axis=1)
+                hess[k][m][part] = hess[m][k][part] = within - mean[k] * mean[m]
+    shaped_grad: list[FloatArray] = [gk.reshape(shape) for gk in grad]
+    shaped_hess: list[list[FloatArray]] = [[hkm.reshape(shape) for hkm in row] for row in hess]
+    return out.reshape(shape), shaped_grad, shaped_hess
+
+
+def _running(steps: FloatArray) -> FloatArray:
+    """Per row, ``0`` then the running sums of ``steps`` (one column longer)."""
+    out = np.empty((steps.shape[0], steps.shape[1] + 1))
+    out[:, 0] = 0.0
+    np.cumsum(steps, axis=1, out=out[:, 1:])
+    return out
 
 
 _NO_DROPOUT = Limit(
@@ -262,22 +326,12 @@ class BGBB(FittedModel):
         gap = n - tx
         if not gap.size or gap.max() <= 0:
             return base + total
-        if not any(isinstance(p, jet.Jet) for p in params):  # predictions: every i at once
-            return base + np.logaddexp(total, _death_terms(alpha, beta, gamma, delta, x, tx, gap))
-        # The death term for i = 0 and, from one i to the next, the factors by which
-        # B(α+x, β+t_x-x+i) and B(γ, δ+k) change: each step costs the same, however long
-        # the customer has been silent.
-        k = tx
-        purchases = jet.betaln(alpha + x, beta + tx - x)
-        survival = jet.log_beta_ratio(gamma, delta, tx)
-        for i in range(int(gap.max())):
-            # B(γ+1, δ+k)/B(γ, δ) = γ/(γ+δ+k) · B(γ, δ+k)/B(γ, δ)
-            term = purchases + survival + jet.log(gamma) - jet.log(gamma + delta + k)
-            total = jet.where(gap > i, jet.logaddexp(total, term), total)
-            purchases = purchases + _log_ratio(alpha + x, beta + tx - x + i)
-            survival = survival + _log_ratio(gamma, delta + k)
-            k = k + 1.0
-        return base + total
+        # death after opportunity t_x + i, every i at once; for a fit, with the sum's
+        # derivatives, carried to the fit's parameters by the chain rule
+        fitting = any(isinstance(p, jet.Jet) for p in params)
+        a, b, g, d = (float(jet.value(p)) for p in params)
+        died, grad, hess = _death_terms(a, b, g, d, x, tx, gap, derivatives=fitting)
+        return base + jet.logaddexp(total, jet.compose(died, grad, hess, list(params)))
 
     def _row_log_likelihood(self, rows: dict[str, FloatArray]) -> Any:
         return self._loglik(rows["frequency"], rows["recency"], rows["n_periods"])
