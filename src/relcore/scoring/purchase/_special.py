@@ -749,6 +749,18 @@ def unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     return ux2, inv
 
 
+def log_beta_step(a: Any, b: Any) -> FloatArray:
+    """``log(b / (a+b))``, the step ``log B(a, b+1) - log B(a, b)``: as ``log1p(-a/(a+b))``
+    while ``a/(a+b) < 1/2`` (where the ratio is near 1 and a difference of logarithms
+    would lose its digits), else as that difference."""
+    frac = a / (a + b)
+    with np.errstate(divide="ignore"):
+        out: FloatArray = np.where(
+            frac < 0.5, np.log1p(-np.minimum(frac, 0.5)), np.log(b) - np.log(a + b)
+        )
+    return out
+
+
 def log_beta_ratio(
     a: float, b: float, k: FloatArray, *, derivatives: bool = False
 ) -> tuple[FloatArray, list[FloatArray], list[list[FloatArray]]]:
@@ -765,9 +777,7 @@ def log_beta_ratio(
     kmax = int(idx.max()) if idx.size else 0
     j = np.arange(kmax, dtype=np.float64)
     bj, abj = b + j, a + b + j
-    frac = a / abj
-    with np.errstate(divide="ignore"):
-        terms = np.where(frac < 0.5, np.log1p(-np.minimum(frac, 0.5)), np.log(bj) - np.log(abj))
+    terms = log_beta_step(a, bj)
 
     def partial(values: FloatArray) -> FloatArray:
         out: FloatArray = np.concatenate([[0.0], np.cumsum(values)])[idx]

@@ -15,7 +15,7 @@ from ._base import FittedModel, Limit, param_field
 from ._conditional import bgbb_new_pmf
 from ._inputs import broadcast_float, prediction_rfm, whole_numbers
 from ._optimize import jet_objective
-from ._special import hyp2f1_one, log_beta_ratio, survived_chances
+from ._special import hyp2f1_one, log_beta_ratio, log_beta_step, survived_chances
 from ._types import FloatArray
 
 if TYPE_CHECKING:
@@ -31,17 +31,6 @@ def _beta_binomial_rows(params: list[Any], data: dict[str, FloatArray]) -> Any:
     alpha, beta = params
     x, n = data["frequency"], data["n_periods"]
     return jet.betaln(alpha + x, beta + n - x) - jet.betaln(alpha, beta)
-
-
-def _log_ratio(a: Any, b: Any) -> FloatArray:
-    """``log(b / (a+b))``, the step ``log B(a, b+1) - log B(a, b)``: as ``log1p(-a/(a+b))``
-    while that is accurate, else as a difference of logarithms (``log_beta_ratio``'s
-    rule)."""
-    frac = a / (a + b)
-    out: FloatArray = np.where(
-        frac < 0.5, np.log1p(-np.minimum(frac, 0.5)), np.log(b) - np.log(a + b)
-    )
-    return out
 
 
 # Death terms computed at once for rows x opportunities, at most this many at a time
@@ -99,7 +88,7 @@ def _death_terms(
         xs, ts = x[part, None], tx[part, None]
         j = i[:-1]
         b1, d1 = beta + ts - xs + j, delta + ts + j  # β'+j, δ'+j
-        steps = _log_ratio(alpha + xs, b1) + _log_ratio(gamma, d1)
+        steps = log_beta_step(alpha + xs, b1) + log_beta_step(gamma, d1)
         terms = _running(steps)
         last = 1.0 / (gamma + delta + ts + i)  # the death at opportunity t_x+i
         terms += first[part, None] + np.log(last)
