@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ._factorize import UnicodeText, Utf8Text, Values, factorize_text
+from ._factorize import UnicodeText, Utf8Text, Values, factorize_text, tied_runs
 from ._factorize import factorize_int as _factorize_int
 from ._threads import parallel_map, parallel_take, row_ranges
 from ._validation import as_1d, check_mask, readonly
@@ -676,13 +676,9 @@ def _order_ties(
     tie = prefix[1:] == prefix[:-1]
     if not tie.any():
         return
-    in_run = np.zeros(order.size, dtype=bool)
-    in_run[:-1] |= tie
-    in_run[1:] |= tie
-    pos = np.flatnonzero(in_run)
-    run_id = np.cumsum(~np.concatenate(([False], tie)))[pos]
+    pos, run = tied_runs(tie)
     rows = order[pos]
-    order[pos] = rows[np.lexsort((rows, at[rows], run_id))]
+    order[pos] = rows[np.lexsort((rows, at[rows], run))]
 
 
 def _sorted_times(p: _Packed, sorted_key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -713,16 +713,24 @@ def _order_of_words(words: Any, lengths: I64 | None) -> I64:
     for key in keys[1:]:
         if not tie.any():
             break
-        in_run = np.zeros(n, dtype=bool)
-        in_run[:-1] |= tie
-        in_run[1:] |= tie
-        pos = np.flatnonzero(in_run)
-        run = np.cumsum(~np.concatenate(([False], tie)))[pos]
+        pos, run = tied_runs(tie)
         rows = order[pos]
         order[pos] = rows[np.lexsort((key[rows], run))]
         ordered = key[order]
         tie &= ordered[1:] == ordered[:-1]
     return order.astype(np.int64, copy=False)
+
+
+def tied_runs(tie: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+    """The positions in runs of ties of a sorted sequence (``tie[i]``: positions ``i``
+    and ``i+1`` tie) and the number of each one's run, rising along the sequence, so
+    that a ``lexsort`` whose last key is the run orders rows only within their run."""
+    in_run = np.zeros(tie.size + 1, dtype=bool)
+    in_run[:-1] |= tie
+    in_run[1:] |= tie
+    pos = np.flatnonzero(in_run)
+    run: I64 = np.cumsum(~np.concatenate(([False], tie)))[pos]
+    return pos, run
 
 
 def _unshared_words(words: list[U64]) -> list[U64]:
