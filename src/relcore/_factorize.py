@@ -173,10 +173,7 @@ class UnicodeText:
         return out
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> UnicodeText:
-        taken: I64 = np.asarray(rows, dtype=np.int64)
-        if self._rows is not None:
-            taken = self._rows[taken]
-        return UnicodeText(self._source, self._unit, taken)
+        return UnicodeText(self._source, self._unit, _of_source(self._rows, rows))
 
     def words(self) -> U64:
         """Each row's code points in the text's unit (which must hold every one, as
@@ -244,6 +241,13 @@ class UnicodeText:
             units = units.astype(f">u{self._unit}")
         # units big-endian: words read big-endian compare as the text does
         return _order_of_words(units.view(">u8"), None)
+
+
+def _of_source(held: I64 | None, rows: npt.NDArray[np.integer[Any]]) -> I64:
+    """The source rows behind ``rows`` of a text that holds the source rows ``held``
+    (``None``: all of them, in order): a take notes rows, and gathers nothing."""
+    taken: I64 = np.asarray(rows, dtype=np.int64)
+    return taken if held is None else held[taken]
 
 
 def _points_of(values: npt.NDArray[np.str_]) -> npt.NDArray[np.uint32]:
@@ -525,10 +529,7 @@ class Utf8Rows:
         return self.padded.view(np.uint64)
 
     def take(self, rows: npt.NDArray[np.integer[Any]]) -> Utf8Rows:
-        taken: I64 = np.asarray(rows, dtype=np.int64)
-        if self._rows is not None:
-            taken = self._rows[taken]
-        return Utf8Rows(self._source, self._source_lengths, taken)
+        return Utf8Rows(self._source, self._source_lengths, _of_source(self._rows, rows))
 
     def order(self) -> I64:
         """The permutation that sorts the values (by code point: UTF-8 bytes sort so)."""
